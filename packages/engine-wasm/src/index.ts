@@ -1,1 +1,3 @@
 export * from "./arch.js";
+export { crc32 } from "./crc32.js";
+export * from "./format.js";
