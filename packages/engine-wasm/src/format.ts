@@ -258,31 +258,44 @@ function inferMeta(v: MetaValue | TypedMeta): TypedMeta {
 function writeScalar(w: ByteWriter, type: MetaTypeCode, v: unknown, key: string): void {
   switch (type) {
     case MetaType.U8:
-      return w.u8(Number(v));
+      w.u8(Number(v));
+      return;
     case MetaType.I8:
-      return w.u8(Number(v) & 0xff);
+      w.u8(Number(v) & 0xff);
+      return;
     case MetaType.U16:
-      return w.u16(Number(v));
+      w.u16(Number(v));
+      return;
     case MetaType.I16:
-      return w.u16(Number(v) & 0xffff);
+      w.u16(Number(v) & 0xffff);
+      return;
     case MetaType.U32:
-      return w.u32(Number(v));
+      w.u32(Number(v));
+      return;
     case MetaType.I32:
-      return w.i32(Number(v));
+      w.i32(Number(v));
+      return;
     case MetaType.F32:
-      return w.f32(Number(v));
+      w.f32(Number(v));
+      return;
     case MetaType.BOOL:
-      return w.u8(v ? 1 : 0);
+      w.u8(v ? 1 : 0);
+      return;
     case MetaType.STRING:
-      return w.str(String(v));
+      w.str(String(v));
+      return;
     case MetaType.U64:
-      return w.u64(BigInt(v as number));
+      w.u64(BigInt(v as number));
+      return;
     case MetaType.I64:
-      return w.i64(BigInt(v as number));
+      w.i64(BigInt(v as number));
+      return;
     case MetaType.F64:
-      return w.f64(Number(v));
+      w.f64(Number(v));
+      return;
     case MetaType.JSON:
-      return w.str(JSON.stringify(v));
+      w.str(JSON.stringify(v));
+      return;
     default:
       throw new Error(`metadata "${key}": type ${type} is not a scalar type`);
   }
