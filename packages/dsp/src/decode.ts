@@ -1,0 +1,400 @@
+import { AudioDecodeError } from "./errors.js";
+
+/** Decoded audio: one Float32Array per channel, samples in [-1, 1). */
+export interface DecodedAudio {
+  sampleRate: number;
+  channels: Float32Array[];
+}
+
+type Encoding =
+  | { kind: "pcm"; bits: number; container: number; bigEndian: boolean; unsigned8: boolean }
+  | { kind: "float"; bits: 32 | 64; bigEndian: boolean }
+  | { kind: "mulaw" }
+  | { kind: "alaw" };
+
+const ascii = (b: Uint8Array, at: number, n: number): string =>
+  String.fromCharCode(...b.subarray(at, at + n));
+
+function fileLabel(hint?: string): string | undefined {
+  if (!hint) return undefined;
+  return hint.includes("/") || hint.includes("\\") || hint.includes(".") ? hint : undefined;
+}
+
+/** The container the bytes hold, from magic numbers first and the hint (file name or extension) second. */
+export function sniffFormat(bytes: Uint8Array, hint?: string): "wav" | "au" | "mp3" | "flac" | "unknown" {
+  if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WAVE") return "wav";
+  if (bytes.length >= 4 && ascii(bytes, 0, 4) === ".snd") return "au";
+  if (bytes.length >= 4 && ascii(bytes, 0, 4) === "fLaC") return "flac";
+  if (bytes.length >= 3 && ascii(bytes, 0, 3) === "ID3") return "mp3";
+  if (bytes.length >= 2 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0 && (bytes[1]! & 0x06) !== 0)
+    return "mp3";
+  const ext = (hint ?? "").toLowerCase().split(".").pop() ?? "";
+  if (ext === "mp3" && bytes.length > 0) return "mp3";
+  return "unknown";
+}
+
+function mulawToLinear(u: number): number {
+  u = ~u & 0xff;
+  const sign = u & 0x80;
+  const exponent = (u >> 4) & 0x07;
+  const mantissa = u & 0x0f;
+  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+  return sign ? -magnitude : magnitude;
+}
+
+function alawToLinear(a: number): number {
+  a ^= 0x55;
+  const sign = a & 0x80;
+  const exponent = (a >> 4) & 0x07;
+  const mantissa = a & 0x0f;
+  let magnitude = exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+  magnitude = magnitude | 0;
+  return sign ? magnitude : -magnitude;
+}
+
+let MULAW: Float32Array | undefined;
+let ALAW: Float32Array | undefined;
+function lawTable(kind: "mulaw" | "alaw"): Float32Array {
+  if (kind === "mulaw") {
+    if (!MULAW) {
+      MULAW = new Float32Array(256);
+      for (let i = 0; i < 256; i++) MULAW[i] = mulawToLinear(i) / 32768;
+    }
+    return MULAW;
+  }
+  if (!ALAW) {
+    ALAW = new Float32Array(256);
+    for (let i = 0; i < 256; i++) ALAW[i] = alawToLinear(i) / 32768;
+  }
+  return ALAW;
+}
+
+function bytesPerSample(e: Encoding): number {
+  if (e.kind === "pcm") return e.container / 8;
+  if (e.kind === "float") return e.bits / 8;
+  return 1;
+}
+
+function deinterleave(
+  bytes: Uint8Array,
+  start: number,
+  frames: number,
+  nch: number,
+  enc: Encoding,
+  file: string | undefined,
+): Float32Array[] {
+  const bps = bytesPerSample(enc);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Float32Array[] = [];
+  for (let c = 0; c < nch; c++) out.push(new Float32Array(frames));
+  const stride = bps * nch;
+  if (enc.kind === "mulaw" || enc.kind === "alaw") {
+    const table = lawTable(enc.kind);
+    for (let c = 0; c < nch; c++) {
+      const ch = out[c]!;
+      for (let i = 0, p = start + c; i < frames; i++, p += stride) ch[i] = table[bytes[p]!]!;
+    }
+    return out;
+  }
+  if (enc.kind === "float") {
+    const le = !enc.bigEndian;
+    for (let c = 0; c < nch; c++) {
+      const ch = out[c]!;
+      for (let i = 0, p = start + c * bps; i < frames; i++, p += stride) {
+        const v = enc.bits === 32 ? view.getFloat32(p, le) : view.getFloat64(p, le);
+        if (!Number.isFinite(v))
+          throw new AudioDecodeError(
+            "NON_FINITE",
+            `sample ${i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
+            file,
+          );
+        ch[i] = v;
+      }
+    }
+    return out;
+  }
+  const { container, bigEndian } = enc;
+  const scale = 1 / 2 ** (container - 1);
+  for (let c = 0; c < nch; c++) {
+    const ch = out[c]!;
+    let p = start + c * bps;
+    if (container === 8) {
+      const off = enc.unsigned8 ? 128 : 0;
+      for (let i = 0; i < frames; i++, p += stride) {
+        const b = bytes[p]!;
+        ch[i] = ((enc.unsigned8 ? b : (b << 24) >> 24) - (enc.unsigned8 ? off : 0)) * scale;
+      }
+    } else if (container === 16) {
+      for (let i = 0; i < frames; i++, p += stride) ch[i] = view.getInt16(p, !bigEndian) * scale;
+    } else if (container === 24) {
+      for (let i = 0; i < frames; i++, p += stride) {
+        const v = bigEndian
+          ? (bytes[p]! << 16) | (bytes[p + 1]! << 8) | bytes[p + 2]!
+          : bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16);
+        ch[i] = ((v << 8) >> 8) * scale;
+      }
+    } else {
+      for (let i = 0; i < frames; i++, p += stride) ch[i] = view.getInt32(p, !bigEndian) * scale;
+    }
+  }
+  return out;
+}
+
+function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 12;
+  let fmt: {
+    tag: number;
+    channels: number;
+    rate: number;
+    blockAlign: number;
+    bits: number;
+    sub?: number;
+  } | null = null;
+  let validBits = 0;
+  while (p + 8 <= bytes.length) {
+    const id = ascii(bytes, p, 4);
+    let size = view.getUint32(p + 4, true);
+    const body = p + 8;
+    if (id === "fmt ") {
+      if (size < 16 || body + 16 > bytes.length)
+        throw new AudioDecodeError(
+          "BAD_HEADER",
+          `WAV 'fmt ' chunk is ${size} bytes; at least 16 are needed (the header is damaged)`,
+          file,
+        );
+      fmt = {
+        tag: view.getUint16(body, true),
+        channels: view.getUint16(body + 2, true),
+        rate: view.getUint32(body + 4, true),
+        blockAlign: view.getUint16(body + 12, true),
+        bits: view.getUint16(body + 14, true),
+      };
+      if (fmt.tag === 0xfffe) {
+        if (size < 40 || body + 40 > bytes.length)
+          throw new AudioDecodeError(
+            "BAD_HEADER",
+            "WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is shorter than 40 bytes (the header is damaged)",
+            file,
+          );
+        validBits = view.getUint16(body + 18, true);
+        fmt.sub = view.getUint16(body + 24, true);
+      }
+    } else if (id === "data") {
+      if (!fmt)
+        throw new AudioDecodeError(
+          "BAD_HEADER",
+          "WAV 'data' chunk comes before any 'fmt ' chunk, so its encoding is unknown",
+          file,
+        );
+      const remaining = bytes.length - body;
+      if (size === 0xffffffff || (size === 0 && remaining > 0)) size = remaining; // streaming writers
+      if (size > remaining)
+        throw new AudioDecodeError(
+          "TRUNCATED",
+          `WAV 'data' chunk declares ${size} bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
+          file,
+        );
+      return wavSamples(bytes, body, size, fmt, validBits, file);
+    }
+    p = body + size + (size & 1);
+  }
+  throw new AudioDecodeError(
+    fmt ? "TRUNCATED" : "BAD_HEADER",
+    fmt ? "WAV file has no 'data' chunk (truncated?)" : "WAV file has no 'fmt ' chunk",
+    file,
+  );
+}
+
+function wavSamples(
+  bytes: Uint8Array,
+  start: number,
+  size: number,
+  fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number; sub?: number },
+  validBits: number,
+  file: string | undefined,
+): DecodedAudio {
+  const tag = fmt.tag === 0xfffe ? fmt.sub! : fmt.tag;
+  const { channels, rate, bits } = fmt;
+  if (channels < 1) throw new AudioDecodeError("BAD_HEADER", "WAV header declares 0 channels", file);
+  if (rate < 1) throw new AudioDecodeError("BAD_HEADER", "WAV header declares a sample rate of 0 Hz", file);
+  let enc: Encoding;
+  if (tag === 1) {
+    if (![8, 16, 24, 32].includes(bits))
+      throw new AudioDecodeError(
+        "UNSUPPORTED_ENCODING",
+        `WAV PCM with ${bits} bits per sample is not supported (8, 16, 24 and 32 are)`,
+        file,
+      );
+    if (validBits > bits)
+      throw new AudioDecodeError("BAD_HEADER", `valid bits ${validBits} > container ${bits}`, file);
+    enc = { kind: "pcm", bits: validBits || bits, container: bits, bigEndian: false, unsigned8: true };
+  } else if (tag === 3) {
+    if (bits !== 32 && bits !== 64)
+      throw new AudioDecodeError(
+        "UNSUPPORTED_ENCODING",
+        `WAV float with ${bits} bits per sample is not supported (32 and 64 are)`,
+        file,
+      );
+    enc = { kind: "float", bits, bigEndian: false };
+  } else if (tag === 6 && bits === 8) enc = { kind: "alaw" };
+  else if (tag === 7 && bits === 8) enc = { kind: "mulaw" };
+  else
+    throw new AudioDecodeError(
+      "UNSUPPORTED_ENCODING",
+      `WAV format tag 0x${tag.toString(16)} (${bits}-bit) is not supported; convert to PCM or float WAV (e.g. sox in.wav -e signed -b 16 out.wav)`,
+      file,
+    );
+  const frameBytes = bytesPerSample(enc) * channels;
+  const frames = Math.floor(size / frameBytes);
+  return { sampleRate: rate, channels: deinterleave(bytes, start, frames, channels, enc, file) };
+}
+
+function parseAu(bytes: Uint8Array, file: string | undefined): DecodedAudio {
+  if (bytes.length < 24)
+    throw new AudioDecodeError(
+      "TRUNCATED",
+      `Sun/NeXT header needs 24 bytes, the file has ${bytes.length}`,
+      file,
+    );
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offset = view.getUint32(4);
+  let size = view.getUint32(8);
+  const code = view.getUint32(12);
+  const rate = view.getUint32(16);
+  const channels = view.getUint32(20);
+  if (offset < 24 || offset > bytes.length)
+    throw new AudioDecodeError(
+      offset > bytes.length ? "TRUNCATED" : "BAD_HEADER",
+      `Sun/NeXT header puts the audio at byte ${offset}, but the file has ${bytes.length} bytes (must be 24..length)`,
+      file,
+    );
+  if (channels < 1 || channels > 1024)
+    throw new AudioDecodeError("BAD_HEADER", `Sun/NeXT header declares ${channels} channels`, file);
+  if (rate < 1)
+    throw new AudioDecodeError("BAD_HEADER", "Sun/NeXT header declares a sample rate of 0 Hz", file);
+  let enc: Encoding;
+  switch (code) {
+    case 1:
+      enc = { kind: "mulaw" };
+      break;
+    case 2:
+    case 3:
+    case 4:
+    case 5: {
+      const bits = 8 * (code - 1);
+      enc = { kind: "pcm", bits, container: bits, bigEndian: true, unsigned8: false };
+      break;
+    }
+    case 6:
+      enc = { kind: "float", bits: 32, bigEndian: true };
+      break;
+    case 7:
+      enc = { kind: "float", bits: 64, bigEndian: true };
+      break;
+    case 27:
+      enc = { kind: "alaw" };
+      break;
+    default:
+      throw new AudioDecodeError(
+        "UNSUPPORTED_ENCODING",
+        `Sun/NeXT encoding ${code} is not supported (1 mu-law, 2-5 PCM 8-32 bit, 6-7 float, 27 A-law are)`,
+        file,
+      );
+  }
+  const remaining = bytes.length - offset;
+  if (size === 0xffffffff) size = remaining;
+  if (size > remaining)
+    throw new AudioDecodeError(
+      "TRUNCATED",
+      `Sun/NeXT header declares ${size} data bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
+      file,
+    );
+  const frames = Math.floor(size / (bytesPerSample(enc) * channels));
+  return { sampleRate: rate, channels: deinterleave(bytes, offset, frames, channels, enc, file) };
+}
+
+/**
+ * Decodes WAV (PCM 8/16/24/32, float 32/64, A-law, mu-law, WAVE_FORMAT_EXTENSIBLE, any channel count,
+ * unknown chunks skipped) and Sun/NeXT .au (big-endian PCM 8-32, float 32/64, mu-law, A-law).
+ * Integer samples are scaled as int / 2^(bits-1). `hint` is a file name or extension: it is used in
+ * error messages and to recognise MP3 without a frame-sync header. MP3 and FLAC decoders are
+ * asynchronous; for those this throws ASYNC_REQUIRED, use decodeAudioAsync.
+ * Throws AudioDecodeError (codes EMPTY, NOT_AUDIO, TRUNCATED, BAD_HEADER, UNSUPPORTED_ENCODING, NON_FINITE).
+ */
+export function decodeAudio(bytes: Uint8Array, hint?: string): DecodedAudio {
+  const file = fileLabel(hint);
+  if (bytes.length === 0) throw new AudioDecodeError("EMPTY", "the file is empty (0 bytes)", file);
+  const kind = sniffFormat(bytes, hint);
+  if (kind === "wav") return parseWav(bytes, file);
+  if (kind === "au") return parseAu(bytes, file);
+  if (kind === "mp3" || kind === "flac")
+    throw new AudioDecodeError(
+      "ASYNC_REQUIRED",
+      `${kind.toUpperCase()} needs the asynchronous decoder; call decodeAudioAsync (or loadAudio) instead`,
+      file,
+    );
+  if (bytes.length >= 4 && ascii(bytes, 0, 4) === "RIFF")
+    throw new AudioDecodeError("TRUNCATED", "RIFF file too short to hold a WAVE header", file);
+  throw new AudioDecodeError(
+    "NOT_AUDIO",
+    "not a recognised audio file (WAV, Sun/NeXT .au, MP3 and FLAC are supported); check the path or convert the file",
+    file,
+  );
+}
+
+/** decodeAudio plus MP3 (mpg123-decoder) and FLAC (@wasm-audio-decoders/flac). */
+export async function decodeAudioAsync(bytes: Uint8Array, hint?: string): Promise<DecodedAudio> {
+  const file = fileLabel(hint);
+  if (bytes.length === 0) throw new AudioDecodeError("EMPTY", "the file is empty (0 bytes)", file);
+  const kind = sniffFormat(bytes, hint);
+  if (kind === "mp3") {
+    const { MPEGDecoder } = await import("mpg123-decoder");
+    const dec = new MPEGDecoder();
+    await dec.ready;
+    try {
+      const r = dec.decode(bytes);
+      return finishCompressed("MP3", r, file);
+    } finally {
+      dec.free();
+    }
+  }
+  if (kind === "flac") {
+    const { FLACDecoder } = await import("@wasm-audio-decoders/flac");
+    const dec = new FLACDecoder();
+    await dec.ready;
+    try {
+      const r = await dec.decodeFile(bytes);
+      return finishCompressed("FLAC", r, file);
+    } finally {
+      dec.free();
+    }
+  }
+  return decodeAudio(bytes, hint);
+}
+
+function finishCompressed(
+  what: string,
+  r: {
+    channelData: Float32Array[];
+    samplesDecoded: number;
+    sampleRate: number;
+    errors: { message: string }[];
+  },
+  file: string | undefined,
+): DecodedAudio {
+  if (r.samplesDecoded === 0 || r.channelData.length === 0) {
+    const why = r.errors.length > 0 ? `: ${r.errors[0]!.message}` : "";
+    throw new AudioDecodeError("DECODER_FAILED", `${what} decoder produced no samples${why}`, file);
+  }
+  const channels = r.channelData.map((c) => c.slice(0, r.samplesDecoded));
+  for (const [ci, ch] of channels.entries())
+    for (let i = 0; i < ch.length; i++)
+      if (!Number.isFinite(ch[i]!))
+        throw new AudioDecodeError(
+          "NON_FINITE",
+          `${what} decoder returned ${ch[i]} at sample ${i} of channel ${ci}`,
+          file,
+        );
+  return { sampleRate: r.sampleRate, channels };
+}

@@ -1,0 +1,41 @@
+export { defaultMelConfig, type MelConfig, resolveMelConfig, validateMelConfig } from "./config.js";
+export { type DecodedAudio, decodeAudio, decodeAudioAsync, sniffFormat } from "./decode.js";
+export {
+  AudioDecodeError,
+  type AudioDecodeErrorCode,
+  DspError,
+  type DspErrorCode,
+  MelConfigError,
+} from "./errors.js";
+export { RealFFT } from "./fft.js";
+export {
+  frameCount,
+  hannWindow,
+  hzToMel,
+  type MelFilterbank,
+  melFilterbank,
+  melFrequencies,
+  melToHz,
+  padSignal,
+} from "./filters.js";
+export { fastPathSupports, type KernelFlavour, kernelFlavour } from "./kernel.js";
+export { type LoadOptions, loadAudio, loadAudioChannels, mixToMono } from "./load.js";
+export {
+  clampTopDbInPlace,
+  type FastOptions,
+  logMelSpectrogram,
+  type MelSpectrogram,
+  MelStream,
+  type MelStreamFrames,
+  melSpectrogram,
+} from "./logmel.js";
+export {
+  applyTopDb,
+  fftComplex64,
+  logMelSpectrogramReference,
+  melSpectrogramReference,
+  powerToDb,
+  stftPowerReference,
+} from "./reference.js";
+export { type ResampleOptions, resample } from "./resample.js";
+export { encodeWav } from "./wav.js";

@@ -1,0 +1,68 @@
+import { readFile } from "node:fs/promises";
+import { type DecodedAudio, decodeAudioAsync } from "./decode.js";
+import { AudioDecodeError } from "./errors.js";
+import { type ResampleOptions, resample } from "./resample.js";
+
+export interface LoadOptions {
+  /** Target sample rate in Hz (default 22050); null keeps the file's rate. */
+  sampleRate?: number | null;
+  /** Average the channels into one (default true for loadAudio). */
+  mono?: boolean;
+  resampler?: ResampleOptions;
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file; check the path"
+        : code === "EISDIR"
+          ? "is a directory, not an audio file"
+          : code === "EACCES"
+            ? "permission denied"
+            : `cannot be read (${code ?? String(e)})`;
+    throw new AudioDecodeError("READ_FAILED", why, path);
+  }
+}
+
+/** Channel mean. */
+export function mixToMono(channels: Float32Array[]): Float32Array {
+  if (channels.length === 1) return channels[0]!;
+  const n = channels[0]?.length ?? 0;
+  const out = new Float32Array(n);
+  for (const ch of channels) for (let i = 0; i < n; i++) out[i] = out[i]! + ch[i]!;
+  const k = 1 / channels.length;
+  for (let i = 0; i < n; i++) out[i] = out[i]! * k;
+  return out;
+}
+
+/**
+ * Reads and decodes a file (WAV, .au, MP3, FLAC) and returns all channels, resampled to
+ * opts.sampleRate (default 22050; null keeps the file rate), mixed to mono when opts.mono.
+ */
+export async function loadAudioChannels(path: string, opts: LoadOptions = {}): Promise<DecodedAudio> {
+  const bytes = await readBytes(path);
+  const decoded = await decodeAudioAsync(bytes, path);
+  if (decoded.channels.length === 0 || decoded.channels[0]!.length === 0)
+    throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", path);
+  const target = opts.sampleRate === undefined ? 22050 : opts.sampleRate;
+  let channels = opts.mono ? [mixToMono(decoded.channels)] : decoded.channels;
+  if (target !== null && target !== decoded.sampleRate)
+    channels = channels.map((ch) => resample(ch, decoded.sampleRate, target, opts.resampler));
+  return { sampleRate: target ?? decoded.sampleRate, channels };
+}
+
+/**
+ * Loads an audio file as mono Float32 samples at 22050 Hz (librosa.load defaults): channel mean,
+ * then band-limited resampling. Throws AudioDecodeError naming the file on any problem.
+ */
+export async function loadAudio(
+  path: string,
+  opts: { sampleRate?: number; mono?: boolean } = {},
+): Promise<Float32Array> {
+  const r = await loadAudioChannels(path, { sampleRate: opts.sampleRate ?? 22050, mono: opts.mono ?? true });
+  return r.channels.length === 1 ? r.channels[0]! : mixToMono(r.channels);
+}

@@ -1,0 +1,235 @@
+import { type MelConfig, resolveMelConfig } from "./config.js";
+import { DspError } from "./errors.js";
+import { checkSamples, frameCount, hannWindow, melFilterbank, padSignal, reflectIndex } from "./filters.js";
+import { fastPathSupports, type KernelFlavour, KernelPlan, kernelFlavour } from "./kernel.js";
+import { melSpectrogramReference } from "./reference.js";
+
+/** A Mel spectrogram: data[m * nFrames + t], librosa's (n_mels, t) layout. */
+export interface MelSpectrogram {
+  data: Float32Array;
+  nMels: number;
+  nFrames: number;
+}
+
+const plans = new Map<string, KernelPlan>();
+
+function planFor(c: MelConfig, flavour: KernelFlavour): KernelPlan {
+  const key = JSON.stringify([
+    flavour,
+    c.sampleRate,
+    c.nFft,
+    c.winLength,
+    c.nMels,
+    c.fMin,
+    c.fMax,
+    c.melScale,
+    c.norm,
+  ]);
+  let p = plans.get(key);
+  if (!p) {
+    p = new KernelPlan(c.nFft, melFilterbank(c), hannWindow(c.nFft, c.winLength), flavour);
+    if (plans.size >= 8) plans.delete(plans.keys().next().value!);
+    plans.set(key, p);
+  }
+  return p;
+}
+
+/** Runs the kernel over a padded signal; `mode` 1 gives dB without the topDb clamp, 0 Mel power. */
+function runFrames(
+  padded: ArrayLike<number>,
+  nFrames: number,
+  c: MelConfig,
+  mode: 0 | 1,
+  flavour: KernelFlavour,
+  topDb: number | null,
+): Float32Array {
+  const plan = planFor(c, flavour);
+  const sigFloats = Math.ceil((padded.length + 8) / 4) * 4;
+  const outFloats = c.nMels * nFrames;
+  const base = plan.reserve((sigFloats + outFloats) * 4);
+  const mem = plan.f32();
+  const sig = base / 4;
+  mem.set(padded, sig);
+  const outPtr = base + sigFloats * 4;
+  const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
+  plan.ex.melFrames(base, nFrames, c.hopLength, outPtr, nFrames, c.power === 1 ? 1 : 0, mode, c.amin, refDb);
+  if (topDb !== null && outFloats > 0) plan.ex.clampTopDb(outPtr, outFloats, topDb);
+  return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
+}
+
+function padInto(samples: ArrayLike<number>, c: MelConfig): Float32Array {
+  return padSignal(samples, c);
+}
+
+export interface FastOptions {
+  /** Force a kernel build ("simd" or "scalar"); default: SIMD where supported. */
+  kernel?: KernelFlavour;
+}
+
+/**
+ * Log-Mel spectrogram (fast path): librosa.power_to_db(librosa.feature.melspectrogram(...)) with
+ * the MelConfig defaults. Runs the f32 WebAssembly kernel for power-of-two nFft and power 1 or 2,
+ * the float64 reference otherwise. Agrees with logMelSpectrogramReference within 0.01 dB.
+ * Throws DspError for empty or non-finite input, MelConfigError for bad configs.
+ */
+export function logMelSpectrogram(
+  samples: Float32Array,
+  config: Partial<MelConfig> = {},
+  opts: FastOptions = {},
+): MelSpectrogram {
+  const c = resolveMelConfig(config);
+  checkSamples(samples, c);
+  const nFrames = frameCount(samples.length, c);
+  if (!fastPathSupports(c)) {
+    const ref = melSpectrogramReference(samples, c);
+    const data = Float32Array.from(
+      ref.data,
+      (v) => 10 * Math.log10(Math.max(c.amin, v)) - 10 * Math.log10(Math.max(c.amin, c.ref)),
+    );
+    if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
+    return { data, nMels: c.nMels, nFrames };
+  }
+  const data = runFrames(padInto(samples, c), nFrames, c, 1, opts.kernel ?? kernelFlavour(), c.topDb);
+  return { data, nMels: c.nMels, nFrames };
+}
+
+/** Mel power spectrogram (no dB), fast path where supported; data[m * nFrames + t]. */
+export function melSpectrogram(
+  samples: Float32Array,
+  config: Partial<MelConfig> = {},
+  opts: FastOptions = {},
+): MelSpectrogram {
+  const c = resolveMelConfig(config);
+  checkSamples(samples, c);
+  const nFrames = frameCount(samples.length, c);
+  if (!fastPathSupports(c)) {
+    const ref = melSpectrogramReference(samples, c);
+    return { data: Float32Array.from(ref.data), nMels: c.nMels, nFrames };
+  }
+  return {
+    data: runFrames(padInto(samples, c), nFrames, c, 0, opts.kernel ?? kernelFlavour(), null),
+    nMels: c.nMels,
+    nFrames,
+  };
+}
+
+/**
+ * Clamps dB values in place to (max - topDb), the max taken over `data` itself, as
+ * librosa.power_to_db does over a whole clip. Returns the floor used (-Infinity for empty data).
+ */
+export function clampTopDbInPlace(data: Float32Array, topDb: number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
+  const floor = Math.fround(max - topDb);
+  for (let i = 0; i < data.length; i++) if (data[i]! < floor) data[i] = floor;
+  return floor;
+}
+
+/** Frames produced by one MelStream call: data[m * nFrames + t], first frame index startFrame. */
+export interface MelStreamFrames extends MelSpectrogram {
+  startFrame: number;
+}
+
+/**
+ * Streaming log-Mel: push audio in chunks of any size, get frames as soon as they are final.
+ *
+ * Frames are power-dB, 10 log10(max(amin, S)) - 10 log10(max(amin, ref)), WITHOUT the topDb clamp,
+ * because that clamp depends on the maximum of the whole clip. Concatenated over all push() calls
+ * and end(), they are bit-identical to logMelSpectrogram(clip, { ...config, topDb: null }).
+ * To reproduce the whole-clip result apply clampTopDbInPlace(all, topDb) once at the end; a live
+ * runner classifying fixed windows applies clampTopDbInPlace to each window, which equals
+ * logMelSpectrogram of that window's frames as if the window were the clip.
+ *
+ * With center = true the first frame needs floor(nFft/2) + 1 samples (for the reflection) and the
+ * last floor(nFft/2) frames need end() (the right reflection depends on where the clip ends).
+ */
+export class MelStream {
+  readonly config: MelConfig;
+  readonly nMels: number;
+  private readonly flavour: KernelFlavour;
+  private buf = new Float32Array(0);
+  private bufStart = 0; // absolute index of buf[0]
+  private bufLen = 0;
+  private total = 0;
+  private next = 0; // next frame index to emit
+  private ended = false;
+
+  constructor(config: Partial<MelConfig> = {}, opts: FastOptions = {}) {
+    this.config = resolveMelConfig({ ...config, topDb: null });
+    this.nMels = this.config.nMels;
+    this.flavour = opts.kernel ?? kernelFlavour();
+  }
+
+  /** Frames emitted so far. */
+  get framesEmitted(): number {
+    return this.next;
+  }
+  /** Samples received so far. */
+  get samplesReceived(): number {
+    return this.total;
+  }
+
+  /** Adds samples; returns the frames that became final (possibly none). */
+  push(chunk: Float32Array): MelStreamFrames {
+    if (this.ended) throw new DspError("STATE", "MelStream.push after end(); create a new stream");
+    for (let i = 0; i < chunk.length; i++)
+      if (!Number.isFinite(chunk[i]!))
+        throw new DspError(
+          "NON_FINITE_INPUT",
+          `sample ${this.total + i} is ${chunk[i]}; remove or replace NaN/Infinity samples before streaming`,
+        );
+    if (this.bufLen + chunk.length > this.buf.length) {
+      const grown = new Float32Array(Math.max(this.bufLen + chunk.length, this.buf.length * 2, 4096));
+      grown.set(this.buf.subarray(0, this.bufLen));
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.bufLen);
+    this.bufLen += chunk.length;
+    this.total += chunk.length;
+    const c = this.config;
+    const pad = c.center ? Math.floor(c.nFft / 2) : 0;
+    // frame t is final once its right edge is inside the data (and the left reflection is known)
+    if (c.center && c.padMode === "reflect" && this.total <= pad) return this.emit(this.next, null);
+    const lastReady = Math.floor((this.total - c.nFft + pad) / c.hopLength); // t*hop - pad + nFft <= total
+    return this.emit(lastReady + 1, null);
+  }
+
+  /** Flushes the frames that need the end of the clip; the stream cannot be used afterwards. */
+  end(): MelStreamFrames {
+    if (this.ended) throw new DspError("STATE", "MelStream.end called twice");
+    this.ended = true;
+    if (this.total === 0) return { data: new Float32Array(0), nMels: this.nMels, nFrames: 0, startFrame: 0 };
+    return this.emit(frameCount(this.total, this.config), this.total);
+  }
+
+  private emit(until: number, n: number | null): MelStreamFrames {
+    const c = this.config;
+    const t0 = this.next;
+    const count = Math.max(0, until - t0);
+    if (count === 0) return { data: new Float32Array(0), nMels: this.nMels, nFrames: 0, startFrame: t0 };
+    const pad = c.center ? Math.floor(c.nFft / 2) : 0;
+    const first = t0 * c.hopLength - pad;
+    const len = (count - 1) * c.hopLength + c.nFft;
+    const seg = new Float32Array(len);
+    const known = n ?? this.total;
+    for (let j = 0; j < len; j++) {
+      let i = first + j;
+      if (i < 0 || i >= known) {
+        if (c.padMode === "constant" || !c.center) continue;
+        i = reflectIndex(i, known);
+      }
+      seg[j] = this.buf[i - this.bufStart]!;
+    }
+    const data = runFrames(seg, count, c, 1, this.flavour, null);
+    this.next = until;
+    // drop samples no later frame (nor the right reflection at the end) can reach
+    const keepFrom = Math.max(0, this.next * c.hopLength - pad - c.nFft);
+    if (keepFrom > this.bufStart) {
+      const drop = keepFrom - this.bufStart;
+      this.buf.copyWithin(0, drop, this.bufLen);
+      this.bufLen -= drop;
+      this.bufStart = keepFrom;
+    }
+    return { data, nMels: this.nMels, nFrames: count, startFrame: t0 };
+  }
+}
