@@ -70,6 +70,14 @@ describe("ONNX writer vs float64 reference", () => {
       expect(maxAbsDiff(p, refP)).toBeLessThan(1e-5);
       expect(argmax(p)).toBe(argmax(refP));
       expect(p.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+      // The seeded weights keep the residual stream in range at every block (RMS near 1).
+      for (const l of spec.layers) {
+        if (l.op !== "add") continue;
+        const x = ref.get(l.name)!;
+        const rms = Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length);
+        expect(rms, l.name).toBeGreaterThan(0.2);
+        expect(rms, l.name).toBeLessThan(5);
+      }
     });
   }
 

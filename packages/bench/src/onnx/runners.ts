@@ -11,6 +11,16 @@ export interface OrtRunnerOptions {
   threads: number;
   /** Row label; defaults to the backend name. */
   name?: string;
+  /**
+   * Whether idle intra-op threads spin-wait (ORT's default, true). Spinning is fastest on idle
+   * cores and costly when the cores are shared; false sets `session.intra_op.allow_spinning=0`.
+   */
+  spin?: boolean;
+}
+
+function spinExtra(spin: boolean | undefined): { extra?: Record<string, unknown> } {
+  if (spin === undefined || spin) return {};
+  return { extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } } };
 }
 
 type OrtNode = typeof import("onnxruntime-node");
@@ -39,6 +49,7 @@ export class OrtNodeRunner implements Runner {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      ...spinExtra(this.options.spin),
     });
   }
 
@@ -86,6 +97,7 @@ export class OrtWebRunner implements Runner {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",
       executionMode: "sequential",
+      ...spinExtra(this.options.spin),
     });
   }
 
