@@ -1,0 +1,177 @@
+/**
+ * Incremental WAV parser for audio arriving on a pipe (e.g. `arecord -f S16_LE -r 22050 -c 1`).
+ * Streaming writers cannot know the data length in advance and write 0 or 0xFFFFFFFF (or a
+ * bogus value) as the data chunk size, so the data chunk is taken to run to the end of the stream.
+ * Samples come out as mono float32 (channel mean), scaled int / 2^(bits-1).
+ */
+
+export class WavStreamError extends Error {
+  override name = "WavStreamError";
+}
+
+export interface WavStreamFormat {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  /** 1 = integer PCM, 3 = IEEE float. */
+  encoding: "pcm" | "float";
+}
+
+const WAVE_FORMAT_PCM = 1;
+const WAVE_FORMAT_IEEE_FLOAT = 3;
+const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+/** Largest non-data chunk we are willing to buffer while looking for "data". */
+const MAX_HEADER_CHUNK = 1 << 20;
+
+export class WavStreamParser {
+  private pending: Uint8Array = new Uint8Array(0);
+  private state: "riff" | "chunk" | "skip" | "data" = "riff";
+  private skipLeft = 0;
+  private fmt: WavStreamFormat | null = null;
+  /** Number of whole sample frames delivered so far. */
+  framesOut = 0;
+
+  constructor(private readonly source = "standard input") {}
+
+  get format(): WavStreamFormat | null {
+    return this.fmt;
+  }
+
+  /** Feeds bytes; returns the complete mono frames they finish (possibly empty). */
+  push(bytes: Uint8Array): Float32Array {
+    this.pending = concat(this.pending, bytes);
+    for (;;) {
+      if (this.state === "riff") {
+        if (this.pending.length < 12) return new Float32Array(0);
+        const tag = ascii(this.pending, 0, 4);
+        if (tag !== "RIFF" && tag !== "RIFX") {
+          throw new WavStreamError(
+            `${this.source}: not a WAV stream (starts with ${JSON.stringify(tag)}, expected "RIFF"); send 16-bit PCM WAV, e.g. arecord -f S16_LE -r 22050 -c 1`,
+          );
+        }
+        if (tag === "RIFX")
+          throw new WavStreamError(
+            `${this.source}: big-endian RIFX WAV is not supported; send little-endian RIFF WAV`,
+          );
+        if (ascii(this.pending, 8, 4) !== "WAVE")
+          throw new WavStreamError(`${this.source}: RIFF stream is not WAVE`);
+        this.pending = this.pending.subarray(12);
+        this.state = "chunk";
+      } else if (this.state === "chunk") {
+        if (this.pending.length < 8) return new Float32Array(0);
+        const id = ascii(this.pending, 0, 4);
+        const size = view(this.pending).getUint32(4, true);
+        if (id === "data") {
+          if (!this.fmt) throw new WavStreamError(`${this.source}: "data" chunk before "fmt " chunk`);
+          this.pending = this.pending.subarray(8);
+          this.state = "data";
+        } else if (id === "fmt ") {
+          if (size < 16 || size > 1024)
+            throw new WavStreamError(`${this.source}: "fmt " chunk has impossible size ${size}`);
+          if (this.pending.length < 8 + size) return new Float32Array(0);
+          this.fmt = parseFmt(this.pending.subarray(8, 8 + size), this.source);
+          this.pending = this.pending.subarray(8 + size + (size & 1));
+        } else {
+          if (size > MAX_HEADER_CHUNK) {
+            throw new WavStreamError(
+              `${this.source}: chunk ${JSON.stringify(id)} before the audio declares ${size} bytes; refusing to buffer it`,
+            );
+          }
+          this.skipLeft = size + (size & 1);
+          this.pending = this.pending.subarray(8);
+          this.state = "skip";
+        }
+      } else if (this.state === "skip") {
+        const n = Math.min(this.skipLeft, this.pending.length);
+        this.pending = this.pending.subarray(n);
+        this.skipLeft -= n;
+        if (this.skipLeft > 0) return new Float32Array(0);
+        this.state = "chunk";
+      } else {
+        return this.takeFrames();
+      }
+    }
+  }
+
+  /** Bytes of an incomplete final frame left when the stream ended (0 for a clean end). */
+  get trailingBytes(): number {
+    return this.state === "data" ? this.pending.length : 0;
+  }
+
+  private takeFrames(): Float32Array {
+    const f = this.fmt!;
+    const bytesPer = f.bitsPerSample / 8;
+    const frameBytes = bytesPer * f.channels;
+    const nFrames = Math.floor(this.pending.length / frameBytes);
+    const out = new Float32Array(nFrames);
+    const dv = view(this.pending);
+    const scale = 1 / f.channels;
+    for (let i = 0; i < nFrames; i++) {
+      let acc = 0;
+      for (let c = 0; c < f.channels; c++) acc += readSample(dv, (i * f.channels + c) * bytesPer, f);
+      out[i] = acc * scale;
+    }
+    this.pending = this.pending.subarray(nFrames * frameBytes);
+    this.framesOut += nFrames;
+    return out;
+  }
+}
+
+function parseFmt(b: Uint8Array, source: string): WavStreamFormat {
+  const dv = view(b);
+  let tag = dv.getUint16(0, true);
+  const channels = dv.getUint16(2, true);
+  const sampleRate = dv.getUint32(4, true);
+  const bitsPerSample = dv.getUint16(14, true);
+  if (tag === WAVE_FORMAT_EXTENSIBLE) {
+    if (b.length < 40)
+      throw new WavStreamError(`${source}: WAVE_FORMAT_EXTENSIBLE "fmt " chunk is too short`);
+    tag = dv.getUint16(24, true);
+  }
+  if (channels < 1 || channels > 64)
+    throw new WavStreamError(`${source}: ${channels} channels is not a valid channel count`);
+  if (sampleRate < 1000 || sampleRate > 768000)
+    throw new WavStreamError(`${source}: sample rate ${sampleRate} Hz is out of range`);
+  if (tag === WAVE_FORMAT_PCM && [8, 16, 24, 32].includes(bitsPerSample)) {
+    return { sampleRate, channels, bitsPerSample, encoding: "pcm" };
+  }
+  if (tag === WAVE_FORMAT_IEEE_FLOAT && (bitsPerSample === 32 || bitsPerSample === 64)) {
+    return { sampleRate, channels, bitsPerSample, encoding: "float" };
+  }
+  throw new WavStreamError(
+    `${source}: unsupported WAV encoding (format tag ${tag}, ${bitsPerSample} bits); send PCM 8/16/24/32-bit or float WAV`,
+  );
+}
+
+function readSample(dv: DataView, off: number, f: WavStreamFormat): number {
+  if (f.encoding === "float")
+    return f.bitsPerSample === 32 ? dv.getFloat32(off, true) : dv.getFloat64(off, true);
+  switch (f.bitsPerSample) {
+    case 8:
+      return (dv.getUint8(off) - 128) / 128;
+    case 16:
+      return dv.getInt16(off, true) / 32768;
+    case 24: {
+      const v = dv.getUint8(off) | (dv.getUint8(off + 1) << 8) | (dv.getInt8(off + 2) << 16);
+      return v / 8388608;
+    }
+    default:
+      return dv.getInt32(off, true) / 2147483648;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function ascii(b: Uint8Array, off: number, n: number): string {
+  return String.fromCharCode(...b.subarray(off, off + n));
+}
