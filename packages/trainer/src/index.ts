@@ -1,0 +1,13 @@
+export * from "./backend.js";
+export * from "./crops.js";
+export * from "./dataset.js";
+export * from "./demo.js";
+export * from "./export.js";
+export * from "./features.js";
+export * from "./metrics.js";
+export * from "./model.js";
+export * from "./pipeline.js";
+export * from "./progress.js";
+export { hashString, Rng } from "./rng.js";
+export * from "./train.js";
+export { encodeWav16, writeWav16 } from "./wav.js";
