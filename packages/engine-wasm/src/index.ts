@@ -1,3 +1,7 @@
 export * from "./arch.js";
 export { crc32 } from "./crc32.js";
 export * from "./format.js";
+export { type LoadOptions, loadModel, loadModelFromBytes, Model, type ModelInfo } from "./model.js";
+export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
+export * from "./reference.js";
+export { GEMM_TILES, hostHasSimd, type Isa } from "./wasm.js";

@@ -1,0 +1,42 @@
+// Builds the kernel modules: 128-bit SIMD and scalar, both on an imported shared memory.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+execFileSync(process.execPath, [path.join(root, "scripts", "gen-gemm.mjs")], { stdio: "inherit" });
+fs.mkdirSync(path.join(root, "build"), { recursive: true });
+const asc = path.join(
+  path.dirname(fileURLToPath(import.meta.resolve("assemblyscript/package.json"))),
+  "bin",
+  "asc.js",
+);
+const common = [
+  "-O3",
+  "--runtime",
+  "stub",
+  "--noAssert",
+  "--enable",
+  "threads",
+  "--importMemory",
+  "--sharedMemory",
+  "--initialMemory",
+  "1",
+  "--maximumMemory",
+  "65536",
+];
+const builds = [
+  ["assembly/engine-simd.ts", "build/engine-simd.wasm", ["--enable", "simd"]],
+  ["assembly/engine-scalar.ts", "build/engine-scalar.wasm", []],
+];
+for (const [src, out, extra] of builds) {
+  execFileSync(
+    process.execPath,
+    [asc, src, ...common, ...extra, "-o", out, "--textFile", out.replace(/\.wasm$/, ".wat")],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
+}

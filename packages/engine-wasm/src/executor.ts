@@ -1,0 +1,128 @@
+/**
+ * Runs a plan's kernel calls for one thread. Every thread (the caller's and each worker) runs
+ * the same list of steps over its own slice of every op, with a barrier between dependent
+ * ops. Each output element is computed by exactly one thread with the same kernel arithmetic
+ * and the same accumulation order, so results are bit-identical for any thread count.
+ */
+import type { OpRecord } from "./plan.js";
+import type { KernelExports } from "./wasm.js";
+
+/** Control block word indices (Int32 words at plan.controlAddr). */
+export const CTL = { COUNT: 0, SENSE: 1, RUN: 2, ERROR: 3, DONE: 4 } as const;
+export const CTL_STOP = -1;
+
+/** [start, end) of part `i` of `n` items split in `parts` contiguous chunks of `granule` items. */
+export function splitRange(n: number, parts: number, i: number, granule = 1): [number, number] {
+  const units = Math.ceil(n / granule);
+  const base = Math.floor(units / parts);
+  const extra = units % parts;
+  const u0 = i * base + Math.min(i, extra);
+  const u1 = u0 + base + (i < extra ? 1 : 0);
+  return [Math.min(n, u0 * granule), Math.min(n, u1 * granule)];
+}
+
+export type Step = () => void;
+
+/** Builds the closures thread `tid` of `threads` runs, one per op (a no-op when it has no slice). */
+export function buildSteps(
+  k: KernelExports,
+  ops: OpRecord[],
+  tile: number,
+  tid: number,
+  threads: number,
+): Step[] {
+  const noop: Step = () => {};
+  return ops.map((op): Step => {
+    if (op.single && tid !== 0) return noop;
+    const T = op.single ? 1 : threads;
+    const t = op.single ? 0 : tid;
+    switch (op.kind) {
+      case "gemm":
+      case "igemm": {
+        const tilesM = Math.ceil(op.M / tile);
+        const panels = Math.ceil(op.N / 8);
+        let m0 = 0;
+        let m1 = op.M;
+        let n0 = 0;
+        let n1 = op.N;
+        if (tilesM >= panels || panels < T) {
+          [m0, m1] = splitRange(op.M, T, t, tile);
+        } else {
+          [n0, n1] = splitRange(op.N, T, t, 8);
+        }
+        if (m0 >= m1 || n0 >= n1) return noop;
+        if (op.kind === "gemm") {
+          const { K, a, as, w, c, cs, relu } = op;
+          return () => k.f32_gemm_run(tile, m0, m1, n0, n1, K, a, as, w, c, cs, relu);
+        }
+        const { K, ks, ind, w, c, cs, relu } = op;
+        return () => k.f32_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu);
+      }
+      case "maxpool": {
+        const [p0, p1] = splitRange(op.oh * op.ow, T, t);
+        if (p0 >= p1) return noop;
+        const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y } = op;
+        return () => k.f32_maxpool(ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y, p0, p1);
+      }
+      case "add": {
+        const [i0, i1] = splitRange(op.n, T, t, 16);
+        if (i0 >= i1) return noop;
+        const { a, b, y, relu } = op;
+        return () => k.f32_vadd(i0, i1, a, b, y, relu);
+      }
+      case "gap": {
+        const [c0, c1] = splitRange(op.c, T, t, 4);
+        if (c0 >= c1) return noop;
+        const { hw, c, x, y } = op;
+        return () => k.f32_gap(hw, c, x, y, c0, c1);
+      }
+      case "softmax": {
+        const { n, x, y } = op;
+        return () => k.f32_softmax(n, x, y);
+      }
+    }
+    return noop;
+  });
+}
+
+/** Sense-reversing barrier over the control block; spins briefly, then sleeps. */
+export class Barrier {
+  private sense = 0;
+  constructor(
+    private readonly ctl: Int32Array,
+    private readonly base: number,
+    private readonly threads: number,
+    private readonly spin = 4000,
+  ) {}
+  wait(): void {
+    const s = (this.sense ^= 1);
+    const c = this.ctl;
+    if (Atomics.add(c, this.base + CTL.COUNT, 1) === this.threads - 1) {
+      Atomics.store(c, this.base + CTL.COUNT, 0);
+      Atomics.store(c, this.base + CTL.SENSE, s);
+      Atomics.notify(c, this.base + CTL.SENSE);
+      return;
+    }
+    for (let i = 0; i < this.spin; i++) if (Atomics.load(c, this.base + CTL.SENSE) === s) return;
+    while (Atomics.load(c, this.base + CTL.SENSE) !== s) Atomics.wait(c, this.base + CTL.SENSE, s ^ 1);
+  }
+}
+
+/**
+ * Runs all steps of one thread with the plan's barriers. A failing step does not stop the
+ * barrier protocol (the other threads would wait forever); the first error is returned.
+ */
+export function runSteps(steps: Step[], barrierAfter: boolean[], barrier: Barrier | null): unknown {
+  let error: unknown;
+  for (let i = 0; i < steps.length; i++) {
+    if (error === undefined) {
+      try {
+        steps[i]!();
+      } catch (e) {
+        error = e ?? new Error("kernel failed");
+      }
+    }
+    if (barrier && barrierAfter[i]) barrier.wait();
+  }
+  return error;
+}

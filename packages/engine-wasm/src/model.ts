@@ -1,0 +1,348 @@
+/** Host API: load a `.eam` model into wasm memory and run it. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { Worker } from "node:worker_threads";
+import { crc32 } from "./crc32.js";
+import { Barrier, buildSteps, CTL, CTL_STOP, runSteps, type Step } from "./executor.js";
+import {
+  type EamGraph,
+  type EamHeader,
+  type JsonObject,
+  type Provenance,
+  parseHeader,
+  readFully,
+  readHeaderFd,
+  type TensorInfo,
+  tensorChecksumError,
+} from "./format.js";
+import { buildPlan, type Plan } from "./plan.js";
+import {
+  createMemory,
+  DEFAULT_TILE,
+  hostHasSimd,
+  type Isa,
+  instantiate,
+  type KernelExports,
+  kernelModule,
+} from "./wasm.js";
+
+export interface LoadOptions {
+  /** Threads (the caller's plus workers). Default: all cores (os.availableParallelism()). */
+  threads?: number;
+  /** Kernel build: 128-bit SIMD (default where the host has it) or scalar. */
+  isa?: Isa;
+  /** GEMM tile MR of the MRx8 micro-kernels (1..7). */
+  tile?: number;
+  /** Activation tensors to keep readable after `run` (see `Model.read`). */
+  keep?: string[];
+}
+
+export interface ModelInfo {
+  ops: { total: number; byKind: Record<string, number> };
+  layers: number;
+  params: number;
+  macs: number;
+  /** Bytes of the model file (or buffer). */
+  fileBytes: number;
+  /** Bytes of packed weights in wasm memory. */
+  weightBytes: number;
+  /** Activation arena, and the lower bounds it is compared with. */
+  arenaBytes: number;
+  peakLiveBytes: number;
+  largestOpBytes: number;
+  indirectionBytes: number;
+  /** Whole wasm memory. */
+  memoryBytes: number;
+  input: { name: string; shape: number[] };
+  output: { name: string; shape: number[] };
+  labels: string[];
+  mel: JsonObject | undefined;
+  arch: unknown;
+  provenance: Provenance;
+  formatVersion: string;
+  threads: number;
+  isa: Isa;
+  tile: number;
+  loadMs: number;
+}
+
+/** Reads `nbytes` of tensor data at file/buffer offset `pos` into wasm memory at `dst`. */
+type Source = { size: number; read(dst: Uint8Array, pos: number): void; close(): void };
+
+function fileSource(path: string): Source & { fd: number } {
+  const fd = fs.openSync(path, "r");
+  return {
+    fd,
+    size: fs.fstatSync(fd).size,
+    read: (dst, pos) => readFully(fd, dst, pos),
+    close: () => fs.closeSync(fd),
+  };
+}
+
+function bytesSource(b: Uint8Array): Source {
+  return {
+    size: b.length,
+    read: (dst, pos) => {
+      if (pos + dst.length > b.length) throw new Error("read past the end of the buffer");
+      dst.set(b.subarray(pos, pos + dst.length));
+    },
+    close: () => {},
+  };
+}
+
+export class Model {
+  private disposed = false;
+  private readonly steps: Step[];
+  private readonly barrier: Barrier | null;
+  private readonly ctl: Int32Array;
+  private readonly ctlBase: number;
+  private readonly f32: Float32Array;
+
+  private constructor(
+    readonly header: EamHeader,
+    readonly plan: Plan,
+    private readonly kernels: KernelExports,
+    readonly memory: WebAssembly.Memory,
+    private readonly workers: Worker[],
+    private readonly opts: { threads: number; isa: Isa; tile: number; fileBytes: number; loadMs: number },
+  ) {
+    this.ctl = new Int32Array(memory.buffer);
+    this.f32 = new Float32Array(memory.buffer);
+    this.ctlBase = plan.controlAddr >>> 2;
+    this.steps = buildSteps(kernels, plan.ops, opts.tile, 0, opts.threads);
+    this.barrier = opts.threads > 1 ? new Barrier(this.ctl, this.ctlBase, opts.threads) : null;
+  }
+
+  /** @internal */
+  static async create(src: Source, options: LoadOptions): Promise<Model> {
+    const t0 = performance.now();
+    const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
+    const isa: Isa = options.isa ?? (hostHasSimd() ? "wasmsimd" : "scalar");
+    const tile = options.tile ?? DEFAULT_TILE;
+    if (!Number.isInteger(tile) || tile < 1 || tile > 7) throw new Error(`tile must be 1..7, got ${tile}`);
+    let header: EamHeader;
+    try {
+      header = readHeader(src);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+    const module = kernelModule(isa);
+    let memory: WebAssembly.Memory;
+    let kernels: KernelExports;
+    let plan: Plan;
+    try {
+      // The heap base is a property of the module; a one-page probe memory gives it.
+      const probe = instantiate(module, createMemory(1 << 16));
+      plan = buildPlan(header.graph, { keep: options.keep, tile, heapBase: probe.heap_base() });
+      checkTensors(header, plan);
+      memory = createMemory(plan.totalBytes);
+      kernels = instantiate(module, memory);
+      loadWeights(src, header, plan, kernels, memory);
+    } finally {
+      src.close();
+    }
+    const u32 = new Uint32Array(memory.buffer);
+    for (const ind of plan.indirection) ind.build(u32);
+    const workers: Worker[] = [];
+    try {
+      for (let tid = 1; tid < threads; tid++) {
+        const w = new Worker(new URL("./worker.js", import.meta.url), {
+          workerData: {
+            module,
+            memory,
+            ops: plan.ops,
+            barrierAfter: plan.barrierAfter,
+            tile,
+            tid,
+            threads,
+            controlAddr: plan.controlAddr,
+          },
+        });
+        workers.push(w);
+      }
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.once("message", () => resolve());
+              w.once("error", reject);
+            }),
+        ),
+      );
+    } catch (e) {
+      for (const w of workers) void w.terminate();
+      throw e;
+    }
+    for (const w of workers) w.unref();
+    const loadMs = performance.now() - t0;
+    return new Model(header, plan, kernels, memory, workers, {
+      threads,
+      isa,
+      tile,
+      fileBytes: src.size,
+      loadMs,
+    });
+  }
+
+  /** Input element count (H * W * C). */
+  get inputSize(): number {
+    return this.plan.input.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /**
+   * Runs the model on one crop: `input` in NHWC order without batch, i.e. for a log-Mel crop
+   * with C = 1, `data[m * nFrames + t]`. Returns a new Float32Array (the softmax output).
+   */
+  run(input: Float32Array): Float32Array {
+    if (this.disposed) throw new Error("model is disposed");
+    if (input.length !== this.inputSize)
+      throw new Error(
+        `input has ${input.length} values, the model expects ${this.inputSize} ([${this.plan.input.shape}])`,
+      );
+    this.f32.set(input, this.plan.input.addr >>> 2);
+    const ctl = this.ctl;
+    const b = this.ctlBase;
+    Atomics.store(ctl, b + CTL.ERROR, 0);
+    if (this.workers.length > 0) {
+      Atomics.add(ctl, b + CTL.RUN, 1);
+      Atomics.notify(ctl, b + CTL.RUN);
+    }
+    const err = runSteps(this.steps, this.plan.barrierAfter, this.barrier);
+    if (err !== undefined) throw err;
+    if (Atomics.load(ctl, b + CTL.ERROR) !== 0)
+      throw new Error("a worker thread failed while running the model");
+    const o = this.plan.output;
+    return this.f32.slice(o.addr >>> 2, (o.addr >>> 2) + o.bytes / 4);
+  }
+
+  /** Reads an activation tensor kept with the `keep` load option (after `run`). */
+  read(name: string): Float32Array {
+    const t = this.plan.tensors.get(name);
+    if (!t) throw new Error(`no tensor named ${name}`);
+    return this.f32.slice(t.addr >>> 2, (t.addr >>> 2) + t.bytes / 4);
+  }
+
+  info(): ModelInfo {
+    const p = this.plan;
+    const byKind: Record<string, number> = {};
+    for (const l of this.header.graph.layers) byKind[l.op] = (byKind[l.op] ?? 0) + 1;
+    return {
+      ops: { total: p.ops.length, byKind },
+      layers: this.header.graph.layers.length,
+      params: p.params,
+      macs: p.macs,
+      fileBytes: this.opts.fileBytes,
+      weightBytes: p.weightsBytes,
+      arenaBytes: p.arenaBytes,
+      peakLiveBytes: p.peakLiveBytes,
+      largestOpBytes: p.largestOpBytes,
+      indirectionBytes: p.indirectionBytes,
+      memoryBytes: p.totalBytes,
+      input: { name: p.input.name, shape: p.input.shape },
+      output: { name: p.output.name, shape: p.output.shape },
+      labels: this.header.labels,
+      mel: this.header.mel,
+      arch: this.header.arch,
+      provenance: this.header.provenance,
+      formatVersion: `${this.header.versionMajor}.${this.header.versionMinor}`,
+      threads: this.opts.threads,
+      isa: this.opts.isa,
+      tile: this.opts.tile,
+      loadMs: this.opts.loadMs,
+    };
+  }
+
+  get graph(): EamGraph {
+    return this.header.graph;
+  }
+
+  /** Stops the worker threads; the model cannot run afterwards. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.ctl, this.ctlBase + CTL.RUN, CTL_STOP);
+    Atomics.notify(this.ctl, this.ctlBase + CTL.RUN);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /** @internal for kernel tests and benchmarks */
+  get kernelExports(): KernelExports {
+    return this.kernels;
+  }
+}
+
+function readHeader(src: Source): EamHeader {
+  if ("fd" in src) return readHeaderFd((src as { fd: number }).fd);
+  const s = src as Source;
+  const b = new Uint8Array(Math.min(s.size, 64));
+  s.read(b, 0);
+  // parseHeader checks the declared lengths against the size before reading further.
+  const dv = new DataView(b.buffer);
+  const hl = b.length >= 32 ? Number(dv.getBigUint64(24, true)) : 64;
+  if (hl > s.size) return parseHeader(b, s.size); // raises the precise error
+  const h = new Uint8Array(hl);
+  s.read(h, 0);
+  return parseHeader(h, s.size);
+}
+
+/** Checks every weight tensor the plan needs: present, f32, right shape. */
+function checkTensors(h: EamHeader, plan: Plan): void {
+  const byName = new Map(h.tensors.map((t) => [t.name, t]));
+  const get = (name: string, shape: number[]): TensorInfo => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`model: tensor ${name} is missing`);
+    if (t.dtype !== "f32")
+      throw new Error(`model: tensor ${name} is ${t.dtype}; this engine runs f32 weights only`);
+    if (t.shape.join() !== shape.join())
+      throw new Error(`model: tensor ${name} has shape [${t.shape}], the graph needs [${shape}]`);
+    return t;
+  };
+  for (const w of plan.weights) {
+    get(w.weight, w.weightShape);
+    get(w.bias, w.biasShape);
+  }
+}
+
+/**
+ * Reads each weight tensor straight from the file into a scratch area of wasm memory, verifies
+ * its checksum there, and packs it into its final place. No copy of the whole file is made.
+ */
+function loadWeights(
+  src: Source,
+  h: EamHeader,
+  plan: Plan,
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+): void {
+  const byName = new Map(h.tensors.map((t) => [t.name, t]));
+  const u8 = new Uint8Array(memory.buffer);
+  const readTensor = (t: TensorInfo, dst: number): void => {
+    const view = u8.subarray(dst, dst + t.nbytes);
+    src.read(view, h.dataOffset + t.offset);
+    const c = crc32(view);
+    if (c !== t.crc32) throw tensorChecksumError(t, c);
+  };
+  for (const w of plan.weights) {
+    const wt = byName.get(w.weight)!;
+    const bt = byName.get(w.bias)!;
+    const wAddr = plan.scratchAddr;
+    const bAddr = plan.scratchAddr + Math.ceil(wt.nbytes / 64) * 64;
+    readTensor(wt, wAddr);
+    readTensor(bt, bAddr);
+    k.f32_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
+  }
+  // The zero buffer used for padding taps, and the arena, start cleared.
+  u8.fill(0, plan.zeroAddr, plan.zeroAddr + plan.zeroBytes);
+  u8.fill(0, plan.arenaAddr, plan.arenaAddr + Math.max(plan.arenaBytes, plan.scratchBytes));
+}
+
+/** Loads a model file. */
+export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
+  return Model.create(fileSource(path), options);
+}
+
+/** Loads a model from the bytes of a `.eam` file. */
+export async function loadModelFromBytes(bytes: Uint8Array, options: LoadOptions = {}): Promise<Model> {
+  return Model.create(bytesSource(bytes), options);
+}

@@ -1,0 +1,118 @@
+/** Loading the engine's WebAssembly builds. */
+import * as fs from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export type Isa = "wasmsimd" | "scalar";
+
+/** Raw exports of the kernel module (pointers are byte addresses in the shared memory). */
+export interface KernelExports {
+  heap_base(): number;
+  simd_enabled(): number;
+  f32_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
+  f32_gemm_run(
+    tile: number,
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    kc: number,
+    a: number,
+    as: number,
+    w: number,
+    c: number,
+    cs: number,
+    relu: number,
+  ): void;
+  f32_igemm_run(
+    tile: number,
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    kc: number,
+    ks: number,
+    ind: number,
+    w: number,
+    c: number,
+    cs: number,
+    relu: number,
+  ): void;
+  f32_vadd(i0: number, i1: number, a: number, b: number, y: number, relu: number): void;
+  f32_maxpool(
+    ih: number,
+    iw: number,
+    c: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    x: number,
+    y: number,
+    p0: number,
+    p1: number,
+  ): void;
+  f32_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number): void;
+  f32_softmax(n: number, x: number, y: number): void;
+  f32_peak(iters: number, seed: number): number;
+  // biome-ignore lint/suspicious/noExplicitAny: tile kernels are looked up by name
+  [name: string]: any;
+}
+
+/** Tiles (MR of the MRx8 micro-kernels) present in both builds. */
+export const GEMM_TILES = [1, 2, 3, 4, 5, 6, 7] as const;
+/** Tile used by the executor (measured fastest on x64 V8; see README). */
+export const DEFAULT_TILE = 4;
+
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98,
+  11,
+]);
+
+/** Whether this host's WebAssembly supports 128-bit SIMD. */
+export function hostHasSimd(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+export function wasmPath(isa: Isa): string {
+  return fileURLToPath(
+    new URL(`../build/engine-${isa === "wasmsimd" ? "simd" : "scalar"}.wasm`, import.meta.url),
+  );
+}
+
+const modules = new Map<Isa, WebAssembly.Module>();
+
+export function kernelModule(isa: Isa): WebAssembly.Module {
+  let m = modules.get(isa);
+  if (!m) {
+    m = new WebAssembly.Module(fs.readFileSync(wasmPath(isa)));
+    modules.set(isa, m);
+  }
+  return m;
+}
+
+export const PAGE = 65536;
+
+export function createMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.ceil(bytes / PAGE);
+  if (pages > 65536) throw new Error(`the model needs ${bytes} bytes of wasm memory, more than 4 GiB`);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const inst = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`engine kernel aborted at ${line}:${col}`);
+      },
+    },
+  });
+  return inst.exports as unknown as KernelExports;
+}
