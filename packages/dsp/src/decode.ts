@@ -12,6 +12,8 @@ type Encoding =
   | { kind: "mulaw" }
   | { kind: "alaw" };
 
+const MAX_BELOW_ONE = 1 - 2 ** -24;
+
 const ascii = (b: Uint8Array, at: number, n: number): string =>
   String.fromCharCode(...b.subarray(at, at + n));
 
@@ -39,7 +41,7 @@ function mulawToLinear(u: number): number {
   const exponent = (u >> 4) & 0x07;
   const mantissa = u & 0x0f;
   const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
-  return sign ? -magnitude : magnitude;
+  return (sign ? -magnitude : magnitude) + 0; // no negative zero
 }
 
 function alawToLinear(a: number): number {
@@ -134,7 +136,9 @@ function deinterleave(
         ch[i] = ((v << 8) >> 8) * scale;
       }
     } else {
-      for (let i = 0; i < frames; i++, p += stride) ch[i] = view.getInt32(p, !bigEndian) * scale;
+      // the largest 32-bit values round to 1.0 in float32; keep the range [-1, 1)
+      for (let i = 0; i < frames; i++, p += stride)
+        ch[i] = Math.min(view.getInt32(p, !bigEndian) * scale, MAX_BELOW_ONE);
     }
   }
   return out;
@@ -365,6 +369,17 @@ export async function decodeAudioAsync(bytes: Uint8Array, hint?: string): Promis
     await dec.ready;
     try {
       const r = await dec.decodeFile(bytes);
+      // the decoder scales by 2^(bits-1) - 1; restore exact int / 2^(bits-1) like the PCM readers
+      if (r.bitDepth >= 2 && r.bitDepth <= 24) {
+        const lo = 2 ** (r.bitDepth - 1);
+        for (const ch of r.channelData)
+          for (let i = 0; i < ch.length; i++) {
+            const v = ch[i]!;
+            const a = Math.round(v * (lo - 1));
+            const b = Math.round(v * lo);
+            ch[i] = Math.abs(a / (lo - 1) - v) <= Math.abs(b / lo - v) ? a / lo : b / lo;
+          }
+      }
       return finishCompressed("FLAC", r, file);
     } finally {
       dec.free();
