@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The `edge-audio` command line: train, demo-data, export, demo. */
 import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
 import { BACKEND_NAMES, type BackendName } from "./backend.js";
+import { measureTrainingThroughput } from "./bench.js";
 import { defaultAugment, noAugment } from "./crops.js";
 import { DatasetError } from "./dataset.js";
 import { generateDemoCorpus } from "./demo.js";
@@ -17,6 +19,7 @@ commands:
   demo-data   write the built-in SYNTHETIC demo corpus (GTZAN layout, licence-free)
   export      write a trained run as an FP32 .eam model file (batch-norm folded)
   demo        demo-data + a short training + export, in one go
+  bench-train training throughput (crops/s) of backends on the same model
 
 Run \`edge-audio <command> --help\` for its options.`,
   train: `usage: edge-audio train --data DIR --out runs/NAME [options]
@@ -63,6 +66,11 @@ Defaults: 12 clips per class, 4 s, 22050 Hz, seed 1.`,
 Writes the run's trained model as an FP32 .eam file with batch-norm folded into the convolutions,
 the Mel configuration, labels, architecture and provenance (split seed and test clips) inside.
 For a cross-validation run, export one fold: --run runs/NAME/fold-1.`,
+  "bench-train": `usage: edge-audio bench-train [--backends wasm,cpu] [--arch resnet18] [--width 0.25]
+                             [--batch-size 16] [--steps 3] [--json]
+
+Runs the same training step (same initial weights, same random 128 x 130 crops, Adam) on each
+backend in turn and prints seconds per step and crops per second.`,
   demo: `usage: edge-audio demo --out DIR [--backend node|wasm|cpu] [--json]
 
 Generates the SYNTHETIC demo corpus in DIR/data, trains a small ResNet on it (DIR/run) and
@@ -277,8 +285,41 @@ async function cmdDemo(argv: string[]): Promise<void> {
     );
 }
 
+async function cmdBenchTrain(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      backends: { type: "string" },
+      arch: { type: "string" },
+      width: { type: "string" },
+      "batch-size": { type: "string" },
+      steps: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (v.help) return void console.log(HELP["bench-train"]);
+  const backends = (v.backends ?? "wasm,cpu").split(",").map((b) => backendOf(b.trim()));
+  if (backends.includes("auto")) throw new UsageError("--backends lists explicit backends (node, wasm, cpu)");
+  const results = await measureTrainingThroughput({
+    backends: backends as BackendName[],
+    arch: v.arch ?? "resnet18",
+    width: num(v.width, "width", 0.25),
+    batchSize: num(v["batch-size"], "batch-size", 16),
+    steps: num(v.steps, "steps", 3),
+  });
+  if (v.json) return void console.log(JSON.stringify(results, null, 2));
+  for (const r of results) {
+    console.log(
+      `${r.backend.padEnd(5)} resnet${r.arch.depth} width ${r.arch.width}, batch ${r.batchSize}, ${r.arch.inputHeight}x${r.arch.inputWidth}: ` +
+        `${r.secondsPerStep.toFixed(2)} s/step, ${r.cropsPerSecond.toFixed(2)} crops/s (first loss ${r.firstLoss.toFixed(4)})`,
+    );
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  tf.enableProdMode();
   try {
     switch (cmd) {
       case undefined:
@@ -299,9 +340,12 @@ export async function main(argv: string[]): Promise<number> {
       case "demo":
         await cmdDemo(rest);
         return 0;
+      case "bench-train":
+        await cmdBenchTrain(rest);
+        return 0;
       default:
         throw new UsageError(
-          `unknown command "${cmd}"; expected train, demo-data, export or demo (see edge-audio --help)`,
+          `unknown command "${cmd}"; expected train, demo-data, export, demo or bench-train (see edge-audio --help)`,
         );
     }
   } catch (e) {

@@ -1,4 +1,5 @@
 export * from "./backend.js";
+export * from "./bench.js";
 export * from "./crops.js";
 export * from "./dataset.js";
 export * from "./demo.js";

@@ -34,7 +34,7 @@ export interface DemoPipelineResult {
 export const DEMO_TRAINING = {
   arch: "resnet18",
   width: 0.125,
-  epochs: 12,
+  epochs: 24,
   batchSize: 16,
   lr: 3e-3,
   clipsPerClass: 12,
