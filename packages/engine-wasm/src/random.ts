@@ -34,6 +34,8 @@ export function createRandomModel(config: Partial<ArchConfig> = {}, seed = 1): M
   const tensors: ModelContents["tensors"] = [];
   const residualLast = new Set<string>();
   for (const l of spec.layers) if (l.op === "add") residualLast.add(`${l.inputs[0]}.weight`);
+  // Smaller residual branches in deeper networks keep the activation scale similar across depths.
+  const residualScale = 0.3 * Math.sqrt(8 / residualLast.size);
   for (const [name, shape] of weightShapes(spec)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
@@ -41,9 +43,9 @@ export function createRandomModel(config: Partial<ArchConfig> = {}, seed = 1): M
       fillUniform(data, 0.05, rand);
     } else if (shape.length === 4) {
       const fanIn = shape[0]! * shape[1]! * shape[2]!;
-      fillUniform(data, Math.sqrt(2 / fanIn) * (residualLast.has(name) ? 0.3 : 1), rand);
+      fillUniform(data, Math.sqrt(2 / fanIn) * (residualLast.has(name) ? residualScale : 1), rand);
     } else {
-      fillUniform(data, Math.sqrt(2 / (shape[0]! + shape[1]!)) * 4, rand);
+      fillUniform(data, Math.sqrt(2 / (shape[0]! + shape[1]!)) * 2, rand);
     }
     tensors.push({ name, dtype: "f32", shape, data });
   }

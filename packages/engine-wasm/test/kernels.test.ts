@@ -1,0 +1,394 @@
+/**
+ * Kernel testers, one per op family. Every kernel (each GEMM tile, SIMD and scalar build, the
+ * whole range in one call and split in the parts threads would get) runs over randomized
+ * shapes against the float64 reference, with guard bytes around every buffer and the output
+ * prefilled with NaN so overruns and unwritten outputs are caught. All variants must also be
+ * bit-identical to each other.
+ */
+import { describe, it } from "vitest";
+import { padding1d } from "../dist/arch.js";
+import { splitRange } from "../dist/executor.js";
+import { mulberry32 } from "../dist/random.js";
+import {
+  nmse,
+  type RefTensor,
+  refAdd,
+  refConv2d,
+  refDense,
+  refGap,
+  refMaxPool,
+  refSoftmax,
+} from "../dist/reference.js";
+import {
+  createMemory,
+  GEMM_TILES,
+  type Isa,
+  instantiate,
+  type KernelExports,
+  kernelModule,
+} from "../dist/wasm.js";
+
+const ISAS: Isa[] = ["wasmsimd", "scalar"];
+const THREAD_SPLITS = [1, 3];
+const GUARD = 64;
+const GUARD_BYTE = 0xa5;
+
+/** Error bounds (normalized MSE against float64), also stated in the README. */
+export const BOUNDS = { gemm: 1e-10, conv: 1e-10, maxpool: 0, add: 1e-13, gap: 1e-12, softmax: 1e-12 };
+
+class Arena {
+  readonly memory = createMemory(64 << 20);
+  readonly u8 = new Uint8Array(this.memory.buffer);
+  readonly f32 = new Float32Array(this.memory.buffer);
+  readonly u32 = new Uint32Array(this.memory.buffer);
+  readonly k: Record<Isa, KernelExports>;
+  private top = 1 << 16;
+  private bufs: { addr: number; bytes: number }[] = [];
+  constructor(private readonly rand: () => number) {
+    const mods = ISAS.map((isa) => [isa, instantiate(kernelModule(isa), this.memory)] as const);
+    this.k = Object.fromEntries(mods) as Record<Isa, KernelExports>;
+  }
+  reset(): void {
+    this.top = 1 << 16;
+    this.bufs = [];
+  }
+  /** Buffer of `bytes` at a random 4-byte-aligned offset, with guard bytes before and after. */
+  alloc(bytes: number): number {
+    const start = Math.ceil(this.top / 64) * 64 + GUARD + 4 * Math.floor(this.rand() * 16);
+    this.u8.fill(GUARD_BYTE, start - GUARD, start);
+    this.u8.fill(GUARD_BYTE, start + bytes, start + bytes + GUARD);
+    this.top = start + bytes + GUARD;
+    this.bufs.push({ addr: start, bytes });
+    return start;
+  }
+  floats(data: ArrayLike<number>): number {
+    const a = this.alloc(data.length * 4);
+    this.f32.set(data, a >>> 2);
+    return a;
+  }
+  /** Output buffer prefilled with NaN. */
+  out(n: number): number {
+    const a = this.alloc(n * 4);
+    this.f32.fill(Number.NaN, a >>> 2, (a >>> 2) + n);
+    return a;
+  }
+  read(addr: number, n: number): Float32Array {
+    return this.f32.slice(addr >>> 2, (addr >>> 2) + n);
+  }
+  checkGuards(): void {
+    for (const b of this.bufs) {
+      for (let i = b.addr - GUARD; i < b.addr; i++)
+        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard before buffer @${b.addr} overwritten`);
+      for (let i = b.addr + b.bytes; i < b.addr + b.bytes + GUARD; i++)
+        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard after buffer @${b.addr} overwritten`);
+    }
+  }
+}
+
+function randn(n: number, rand: () => number, scale = 1): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (rand() * 2 - 1) * scale;
+  return x;
+}
+const int = (rand: () => number, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+
+function expectBitEqual(a: Float32Array, b: Float32Array, what: string): void {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) {
+    if (ua[i] !== ub[i]) throw new Error(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
+  }
+}
+
+function checkAgainst(got: Float32Array, ref: Float64Array, bound: number, what: string): void {
+  for (let i = 0; i < got.length; i++)
+    if (Number.isNaN(got[i]!)) throw new Error(`${what}: output ${i} not written`);
+  const e = nmse(got, ref);
+  if (!(e <= bound)) throw new Error(`${what}: nmse ${e} > ${bound}`);
+}
+
+describe("f32 GEMM micro-kernels (f32-gemm-MRx8)", () => {
+  it("every tile, SIMD and scalar, whole and split, matches float64 and each other", () => {
+    const rand = mulberry32(11);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 40; trial++) {
+      const M = int(rand, 1, 37);
+      const N = trial % 5 === 0 ? int(rand, 1, 7) : int(rand, 1, 45);
+      const K = int(rand, 1, 75);
+      const relu = trial % 2;
+      const A = randn(M * K, rand);
+      const B = randn(K * N, rand, 0.5);
+      const bias = randn(N, rand, 0.2);
+      const want = new Float64Array(M * N);
+      for (let m = 0; m < M; m++) {
+        const r = refDense({ shape: [K], data: Float64Array.from(A.subarray(m * K, m * K + K)) }, B, bias, N);
+        for (let n = 0; n < N; n++) want[m * N + n] = relu ? Math.max(0, r.data[n]!) : r.data[n]!;
+      }
+      let first: Float32Array | undefined;
+      for (const isa of ISAS) {
+        for (const tile of GEMM_TILES) {
+          for (const T of THREAD_SPLITS) {
+            ar.reset();
+            const k = ar.k[isa];
+            const a = ar.floats(A);
+            const src = ar.floats(B);
+            const bs = ar.floats(bias);
+            const w = ar.alloc(Math.ceil(N / 8) * (K + 1) * 32);
+            k.f32_pack_weights(K, N, src, bs, w);
+            const c = ar.out(M * N);
+            // Threads split along M (tiles) or N (panels) exactly as the executor does.
+            for (let t = 0; t < T; t++) {
+              if (trial % 2 === 0) {
+                const [m0, m1] = splitRange(M, T, t, tile);
+                if (m0 < m1) k.f32_gemm_run(tile, m0, m1, 0, N, K, a, K * 4, w, c, N * 4, relu);
+              } else {
+                const [n0, n1] = splitRange(N, T, t, 8);
+                if (n0 < n1) k.f32_gemm_run(tile, 0, M, n0, n1, K, a, K * 4, w, c, N * 4, relu);
+              }
+            }
+            ar.checkGuards();
+            const got = ar.read(c, M * N);
+            const what = `f32-gemm-${tile}x8-${isa} M=${M} N=${N} K=${K} relu=${relu} T=${T}`;
+            checkAgainst(got, want, BOUNDS.gemm, what);
+            if (first) expectBitEqual(got, first, what);
+            else first = got;
+          }
+        }
+      }
+    }
+  });
+});
+
+/** Indirection buffer of a conv, built independently of the planner. */
+function indirection(
+  ar: Arena,
+  x: number,
+  h: number,
+  w: number,
+  cin: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  oh: number,
+  ow: number,
+  zero: number,
+): number {
+  const ind = ar.alloc(oh * ow * kh * kw * 4);
+  let o = ind >>> 2;
+  for (let oy = 0; oy < oh; oy++)
+    for (let ox = 0; ox < ow; ox++)
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) {
+          const iy = oy * sh - pt + ky;
+          const ix = ox * sw - pl + kx;
+          ar.u32[o++] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x + (iy * w + ix) * cin * 4 : zero;
+        }
+  return ind;
+}
+
+describe("f32 conv via IGEMM (f32-igemm-MRx8) and 1x1 GEMM", () => {
+  it("random kernel sizes, strides, paddings and odd shapes match float64, all variants bit-identical", () => {
+    const rand = mulberry32(23);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 30; trial++) {
+      const h = int(rand, 1, 11);
+      const w = int(rand, 1, 13);
+      const cin = int(rand, 1, 19);
+      const cout = int(rand, 1, 21);
+      const kh = int(rand, 1, 7);
+      const kw = trial % 3 === 0 ? kh : int(rand, 1, 5);
+      const sh = int(rand, 1, 3);
+      const sw = int(rand, 1, 3);
+      const padding = rand() < 0.7 || kh > h || kw > w ? "same" : "valid";
+      const ph = padding1d(padding, h, kh, sh);
+      const pw = padding1d(padding, w, kw, sw);
+      const relu = trial % 2 === 1;
+      const X = randn(h * w * cin, rand);
+      const Wt = randn(kh * kw * cin * cout, rand, 0.4);
+      const bias = randn(cout, rand, 0.1);
+      const want = refConv2d(
+        { shape: [h, w, cin], data: Float64Array.from(X) },
+        Wt,
+        bias,
+        [kh, kw],
+        [sh, sw],
+        padding,
+        cout,
+        relu,
+      );
+      const M = ph.out * pw.out;
+      const K = kh * kw * cin;
+      let first: Float32Array | undefined;
+      for (const isa of ISAS) {
+        for (const tile of GEMM_TILES) {
+          for (const T of THREAD_SPLITS) {
+            ar.reset();
+            const k = ar.k[isa];
+            const x = ar.floats(X);
+            const zero = ar.floats(new Float32Array(cin));
+            const src = ar.floats(Wt);
+            const bs = ar.floats(bias);
+            const wp = ar.alloc(Math.ceil(cout / 8) * (K + 1) * 32);
+            k.f32_pack_weights(K, cout, src, bs, wp);
+            const ind = indirection(
+              ar,
+              x,
+              h,
+              w,
+              cin,
+              kh,
+              kw,
+              sh,
+              sw,
+              ph.before,
+              pw.before,
+              ph.out,
+              pw.out,
+              zero,
+            );
+            const c = ar.out(M * cout);
+            for (let t = 0; t < T; t++) {
+              const [m0, m1] = splitRange(M, T, t, tile);
+              if (m0 < m1)
+                k.f32_igemm_run(tile, m0, m1, 0, cout, cin, kh * kw, ind, wp, c, cout * 4, relu ? 1 : 0);
+            }
+            ar.checkGuards();
+            const got = ar.read(c, M * cout);
+            const what = `f32-igemm-${tile}x8-${isa} ${h}x${w}x${cin} k${kh}x${kw} s${sh}x${sw} ${padding} cout=${cout} T=${T}`;
+            checkAgainst(got, want.data, BOUNDS.conv, what);
+            if (first) expectBitEqual(got, first, what);
+            else first = got;
+            if (kh === 1 && kw === 1 && sh === 1 && sw === 1) {
+              // 1x1 stride 1: plain GEMM on the input rows gives the same bits.
+              const c2 = ar.out(M * cout);
+              k.f32_gemm_run(tile, 0, M, 0, cout, cin, x, cin * 4, wp, c2, cout * 4, relu ? 1 : 0);
+              ar.checkGuards();
+              expectBitEqual(ar.read(c2, M * cout), got, `${what} as GEMM`);
+            }
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("f32 max pool (f32-maxpool-wasmsimd / scalar)", () => {
+  it("random windows, strides, paddings and channel counts are exact", () => {
+    const rand = mulberry32(5);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 40; trial++) {
+      const h = int(rand, 1, 12);
+      const w = int(rand, 1, 12);
+      const c = int(rand, 1, 19);
+      const kh = int(rand, 1, 4);
+      const kw = int(rand, 1, 4);
+      const sh = int(rand, 1, 3);
+      const sw = int(rand, 1, 3);
+      const padding = rand() < 0.6 || kh > h || kw > w ? "same" : "valid";
+      const X = randn(h * w * c, rand);
+      const want = refMaxPool({ shape: [h, w, c], data: Float64Array.from(X) }, [kh, kw], [sh, sw], padding);
+      const [oh, ow] = want.shape as [number, number];
+      const ph = padding1d(padding, h, kh, sh);
+      const pw = padding1d(padding, w, kw, sw);
+      for (const isa of ISAS) {
+        for (const T of THREAD_SPLITS) {
+          ar.reset();
+          const x = ar.floats(X);
+          const y = ar.out(oh * ow * c);
+          for (let t = 0; t < T; t++) {
+            const [p0, p1] = splitRange(oh * ow, T, t);
+            if (p0 < p1)
+              ar.k[isa].f32_maxpool(h, w, c, ow, kh, kw, sh, sw, ph.before, pw.before, x, y, p0, p1);
+          }
+          ar.checkGuards();
+          const got = ar.read(y, oh * ow * c);
+          checkAgainst(got, want.data, BOUNDS.maxpool, `maxpool ${isa} T=${T}`);
+        }
+      }
+    }
+  });
+});
+
+describe("f32 add (+ReLU), global average pool, softmax", () => {
+  it("add: odd lengths, ReLU on and off, split ranges", () => {
+    const rand = mulberry32(9);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 30; trial++) {
+      const n = int(rand, 1, 300);
+      const relu = trial % 2 === 1;
+      const A = randn(n, rand);
+      const B = randn(n, rand);
+      const want = refAdd(
+        { shape: [n], data: Float64Array.from(A) },
+        { shape: [n], data: Float64Array.from(B) },
+        relu,
+      );
+      for (const isa of ISAS)
+        for (const T of THREAD_SPLITS) {
+          ar.reset();
+          const a = ar.floats(A);
+          const b = ar.floats(B);
+          const y = ar.out(n);
+          for (let t = 0; t < T; t++) {
+            const [i0, i1] = splitRange(n, T, t, 16);
+            if (i0 < i1) ar.k[isa].f32_vadd(i0, i1, a, b, y, relu ? 1 : 0);
+          }
+          ar.checkGuards();
+          checkAgainst(ar.read(y, n), want.data, BOUNDS.add, `add ${isa} n=${n}`);
+        }
+    }
+  });
+
+  it("gap: odd pixel and channel counts", () => {
+    const rand = mulberry32(10);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 30; trial++) {
+      const h = int(rand, 1, 9);
+      const w = int(rand, 1, 9);
+      const c = int(rand, 1, 37);
+      const X = randn(h * w * c, rand);
+      const want = refGap({ shape: [h, w, c], data: Float64Array.from(X) });
+      let first: Float32Array | undefined;
+      for (const isa of ISAS)
+        for (const T of THREAD_SPLITS) {
+          ar.reset();
+          const x = ar.floats(X);
+          const y = ar.out(c);
+          for (let t = 0; t < T; t++) {
+            const [c0, c1] = splitRange(c, T, t, 4);
+            if (c0 < c1) ar.k[isa].f32_gap(h * w, c, x, y, c0, c1);
+          }
+          ar.checkGuards();
+          const got = ar.read(y, c);
+          checkAgainst(got, want.data, BOUNDS.gap, `gap ${isa}`);
+          if (first) expectBitEqual(got, first, `gap ${isa} T=${T}`);
+          else first = got;
+        }
+    }
+  });
+
+  it("softmax: odd lengths and wide value ranges, SIMD and scalar bit-identical", () => {
+    const rand = mulberry32(12);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 40; trial++) {
+      const n = int(rand, 1, 41);
+      const X = randn(n, rand, trial % 4 === 0 ? 80 : 6);
+      const want: RefTensor = refSoftmax({ shape: [n], data: Float64Array.from(X) });
+      let first: Float32Array | undefined;
+      for (const isa of ISAS) {
+        ar.reset();
+        const x = ar.floats(X);
+        const y = ar.out(n);
+        ar.k[isa].f32_softmax(n, x, y);
+        ar.checkGuards();
+        const got = ar.read(y, n);
+        checkAgainst(got, want.data, BOUNDS.softmax, `softmax ${isa} n=${n}`);
+        if (first) expectBitEqual(got, first, `softmax ${isa}`);
+        else first = got;
+      }
+    }
+  });
+});
