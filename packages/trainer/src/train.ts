@@ -448,6 +448,7 @@ export async function trainOnSplit(
   const cropSize = nMels * cropFrames;
 
   const stopEarly = opts.patience > 0 && val.length > 0;
+  const walls: number[] = []; // wall time per epoch in this session (training + evaluation)
   for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
     const rng = new Rng(hashString(`epoch:${epoch}`, opts.seed));
     const jobs: Array<{ clip: LoadedClip; offset: number }> = [];
@@ -523,6 +524,7 @@ export async function trainOnSplit(
     state.trainSeconds += seconds;
     const v = evaluate(model, val, cropFrames, labels);
     const te = evaluate(model, test, cropFrames, labels);
+    walls.push((performance.now() - t0) / 1000);
     const entry: EpochLog = {
       epoch: epoch + 1,
       lr,
@@ -539,7 +541,10 @@ export async function trainOnSplit(
       `loss ${entry.trainLoss.toFixed(3)} train ${(100 * entry.trainAcc).toFixed(1)}%` +
         (v ? ` val ${(100 * v.report.accuracy).toFixed(1)}%` : "") +
         (te ? ` test ${(100 * te.report.accuracy).toFixed(1)}%` : "") +
-        `, ${entry.cropsPerSecond.toFixed(1)} crops/s`,
+        `, ${entry.cropsPerSecond.toFixed(1)} crops/s` +
+        (epoch + 1 < opts.epochs
+          ? `, run ETA ${formatDuration((walls.reduce((a, b) => a + b, 0) / walls.length) * (opts.epochs - epoch - 1))}`
+          : ""),
     );
     state.epoch = epoch + 1;
     if (stopEarly && v) {
