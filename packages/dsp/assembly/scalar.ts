@@ -256,3 +256,11 @@ export function clampTopDb(ptr: usize, n: i32, topDb: f32): f32 {
   }
   return best;
 }
+
+export function firstNonFinite(ptr: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(ptr + (<usize>i << 2));
+    if (!(Mathf.abs(v) < Infinity)) return i;
+  }
+  return -1;
+}

@@ -13,7 +13,7 @@ let N: i32 = 0; // real FFT size, power of two >= 32
 let H: i32 = 0; // N / 2
 let M: i32 = 0; // N / 8, points per lane
 let win: usize = 0; // window, N f32
-let twM: usize = 0; // W_M^j, j < M: re[M] then im[M]
+let twM: usize = 0; // W_M^j, j < M: per j a splatted re v128 then a splatted im v128
 let twC: usize = 0; // lanes l = W_H^(l k), k < M: re v128[M] then im v128[M]
 let twR: usize = 0; // W_N^k, k < N: re[N] then im[N]
 let aRe: usize = 0;
@@ -80,40 +80,145 @@ export function workBytes(n: i32): i32 {
   return 4 * (n >> 3) * 16 + 3 * ((n >> 1) + 4) * 4;
 }
 
-// Deinterleaves (and optionally windows) N real samples into the lane buffers a.
-@inline function loadFrame(src: usize, windowed: bool): void {
-  for (let m: usize = 0; m < <usize>M; m++) {
-    let lo = v128.load(src + (m << 5));
-    let hi = v128.load(src + (m << 5) + 16);
+// First radix-4 Stockham stage (n = M, s = 1) fused with the load of the frame; writes b.
+function firstStage(src: usize, windowed: bool): void {
+  const m = M >> 2;
+  for (let p = 0; p < m; p++) {
+    const ja = <usize>p;
+    const jb = <usize>(p + m);
+    const jc = <usize>(p + 2 * m);
+    const jd = <usize>(p + 3 * m);
+    let lo = v128.load(src + (ja << 5));
+    let hi = v128.load(src + (ja << 5) + 16);
     if (windowed) {
-      lo = f32x4.mul(lo, v128.load(win + (m << 5)));
-      hi = f32x4.mul(hi, v128.load(win + (m << 5) + 16));
+      lo = f32x4.mul(lo, v128.load(win + (ja << 5)));
+      hi = f32x4.mul(hi, v128.load(win + (ja << 5) + 16));
     }
-    v128.store(aRe + (m << 4), f32x4.shuffle(lo, hi, 0, 2, 4, 6));
-    v128.store(aIm + (m << 4), f32x4.shuffle(lo, hi, 1, 3, 5, 7));
+    const ar = f32x4.shuffle(lo, hi, 0, 2, 4, 6);
+    const ai = f32x4.shuffle(lo, hi, 1, 3, 5, 7);
+    lo = v128.load(src + (jb << 5));
+    hi = v128.load(src + (jb << 5) + 16);
+    if (windowed) {
+      lo = f32x4.mul(lo, v128.load(win + (jb << 5)));
+      hi = f32x4.mul(hi, v128.load(win + (jb << 5) + 16));
+    }
+    const br = f32x4.shuffle(lo, hi, 0, 2, 4, 6);
+    const bi = f32x4.shuffle(lo, hi, 1, 3, 5, 7);
+    lo = v128.load(src + (jc << 5));
+    hi = v128.load(src + (jc << 5) + 16);
+    if (windowed) {
+      lo = f32x4.mul(lo, v128.load(win + (jc << 5)));
+      hi = f32x4.mul(hi, v128.load(win + (jc << 5) + 16));
+    }
+    const cr = f32x4.shuffle(lo, hi, 0, 2, 4, 6);
+    const ci = f32x4.shuffle(lo, hi, 1, 3, 5, 7);
+    lo = v128.load(src + (jd << 5));
+    hi = v128.load(src + (jd << 5) + 16);
+    if (windowed) {
+      lo = f32x4.mul(lo, v128.load(win + (jd << 5)));
+      hi = f32x4.mul(hi, v128.load(win + (jd << 5) + 16));
+    }
+    const dr = f32x4.shuffle(lo, hi, 0, 2, 4, 6);
+    const di = f32x4.shuffle(lo, hi, 1, 3, 5, 7);
+    const apcR = f32x4.add(ar, cr);
+    const apcI = f32x4.add(ai, ci);
+    const amcR = f32x4.sub(ar, cr);
+    const amcI = f32x4.sub(ai, ci);
+    const bpdR = f32x4.add(br, dr);
+    const bpdI = f32x4.add(bi, di);
+    const bmdR = f32x4.sub(br, dr);
+    const bmdI = f32x4.sub(bi, di);
+    const t1R = f32x4.add(amcR, bmdI);
+    const t1I = f32x4.sub(amcI, bmdR);
+    const t2R = f32x4.sub(apcR, bpdR);
+    const t2I = f32x4.sub(apcI, bpdI);
+    const t3R = f32x4.sub(amcR, bmdI);
+    const t3I = f32x4.add(amcI, bmdR);
+    const o0 = <usize>(4 * p) << 4;
+    v128.store(bRe + o0, f32x4.add(apcR, bpdR));
+    v128.store(bIm + o0, f32x4.add(apcI, bpdI));
+    if (p == 0) {
+      v128.store(bRe + o0 + 16, t1R);
+      v128.store(bIm + o0 + 16, t1I);
+      v128.store(bRe + o0 + 32, t2R);
+      v128.store(bIm + o0 + 32, t2I);
+      v128.store(bRe + o0 + 48, t3R);
+      v128.store(bIm + o0 + 48, t3I);
+    } else {
+      const i1 = <usize>p;
+      const w1r = v128.load(twM + (i1 << 5));
+      const w1i = v128.load(twM + (i1 << 5) + 16);
+      const w2r = v128.load(twM + (i1 << 6));
+      const w2i = v128.load(twM + (i1 << 6) + 16);
+      const w3r = v128.load(twM + ((3 * i1) << 5));
+      const w3i = v128.load(twM + ((3 * i1) << 5) + 16);
+      v128.store(bRe + o0 + 16, f32x4.sub(f32x4.mul(w1r, t1R), f32x4.mul(w1i, t1I)));
+      v128.store(bIm + o0 + 16, f32x4.add(f32x4.mul(w1r, t1I), f32x4.mul(w1i, t1R)));
+      v128.store(bRe + o0 + 32, f32x4.sub(f32x4.mul(w2r, t2R), f32x4.mul(w2i, t2I)));
+      v128.store(bIm + o0 + 32, f32x4.add(f32x4.mul(w2r, t2I), f32x4.mul(w2i, t2R)));
+      v128.store(bRe + o0 + 48, f32x4.sub(f32x4.mul(w3r, t3R), f32x4.mul(w3i, t3I)));
+      v128.store(bIm + o0 + 48, f32x4.add(f32x4.mul(w3r, t3I), f32x4.mul(w3i, t3R)));
+    }
   }
 }
 
 // Stockham radix-4 (and one radix-2) FFT of M points in each lane. Returns 1 if the result is in b.
+// The first stage has been done by firstStage (result in b).
 function laneFft(): i32 {
-  let sR = aRe;
-  let sI = aIm;
-  let dR = bRe;
-  let dI = bIm;
-  let flip = 0;
-  let n = M;
-  let s = 1;
+  let sR = bRe;
+  let sI = bIm;
+  let dR = aRe;
+  let dI = aIm;
+  let flip = 1;
+  let n = M >> 2;
+  let s = 4;
   while (n >= 4) {
     const m = n >> 2;
     const stride = M / n;
-    for (let p = 0; p < m; p++) {
+    // p = 0: all twiddles are 1
+    for (let q = 0; q < s; q++) {
+      const ia = <usize>q << 4;
+      const ib = <usize>(q + s * m) << 4;
+      const ic = <usize>(q + s * 2 * m) << 4;
+      const id = <usize>(q + s * 3 * m) << 4;
+      const ar = v128.load(sR + ia);
+      const ai = v128.load(sI + ia);
+      const br = v128.load(sR + ib);
+      const bi = v128.load(sI + ib);
+      const cr = v128.load(sR + ic);
+      const ci = v128.load(sI + ic);
+      const dr = v128.load(sR + id);
+      const di = v128.load(sI + id);
+      const apcR = f32x4.add(ar, cr);
+      const apcI = f32x4.add(ai, ci);
+      const amcR = f32x4.sub(ar, cr);
+      const amcI = f32x4.sub(ai, ci);
+      const bpdR = f32x4.add(br, dr);
+      const bpdI = f32x4.add(bi, di);
+      const bmdR = f32x4.sub(br, dr);
+      const bmdI = f32x4.sub(bi, di);
+      const o0 = <usize>q << 4;
+      const o1 = o0 + (<usize>s << 4);
+      const o2 = o1 + (<usize>s << 4);
+      const o3 = o2 + (<usize>s << 4);
+      v128.store(dR + o0, f32x4.add(apcR, bpdR));
+      v128.store(dI + o0, f32x4.add(apcI, bpdI));
+      v128.store(dR + o1, f32x4.add(amcR, bmdI));
+      v128.store(dI + o1, f32x4.sub(amcI, bmdR));
+      v128.store(dR + o2, f32x4.sub(apcR, bpdR));
+      v128.store(dI + o2, f32x4.sub(apcI, bpdI));
+      v128.store(dR + o3, f32x4.sub(amcR, bmdI));
+      v128.store(dI + o3, f32x4.add(amcI, bmdR));
+    }
+    for (let p = 1; p < m; p++) {
       const i1 = <usize>(p * stride);
-      const w1r = f32x4.splat(load<f32>(twM + (i1 << 2)));
-      const w1i = f32x4.splat(load<f32>(twM + ((<usize>M + i1) << 2)));
-      const w2r = f32x4.splat(load<f32>(twM + ((2 * i1) << 2)));
-      const w2i = f32x4.splat(load<f32>(twM + ((<usize>M + 2 * i1) << 2)));
-      const w3r = f32x4.splat(load<f32>(twM + ((3 * i1) << 2)));
-      const w3i = f32x4.splat(load<f32>(twM + ((<usize>M + 3 * i1) << 2)));
+      // twM holds each twiddle pre-splatted: re v128 then im v128, 32 bytes per index
+      const w1r = v128.load(twM + (i1 << 5));
+      const w1i = v128.load(twM + (i1 << 5) + 16);
+      const w2r = v128.load(twM + (i1 << 6));
+      const w2i = v128.load(twM + (i1 << 6) + 16);
+      const w3r = v128.load(twM + ((3 * i1) << 5));
+      const w3i = v128.load(twM + ((3 * i1) << 5) + 16);
       for (let q = 0; q < s; q++) {
         const ia = <usize>(q + s * p) << 4;
         const ib = <usize>(q + s * (p + m)) << 4;
@@ -256,7 +361,7 @@ function combine(yR: usize, yI: usize): void {
 
 // Full complex N/2 FFT of the (windowed) frame at src into zRe/zIm.
 @inline function complexHalf(src: usize, windowed: bool): void {
-  loadFrame(src, windowed);
+  firstStage(src, windowed);
   if (laneFft()) combine(bRe, bIm);
   else combine(aRe, aIm);
   store<f32>(zRe + (<usize>H << 2), load<f32>(zRe));
@@ -427,4 +532,24 @@ export function clampTopDb(ptr: usize, n: i32, topDb: f32): f32 {
     if (load<f32>(p) < floor) store<f32>(p, floor);
   }
   return best;
+}
+
+// Index of the first NaN or +-Infinity among n f32 values, or -1.
+export function firstNonFinite(ptr: usize, n: i32): i32 {
+  let i = 0;
+  const inf = f32x4.splat(Infinity);
+  for (; i + 16 <= n; i += 16) {
+    const p = ptr + (<usize>i << 2);
+    // |x| < inf is false for NaN and for +-inf
+    const ok = v128.and(
+      v128.and(f32x4.lt(f32x4.abs(v128.load(p)), inf), f32x4.lt(f32x4.abs(v128.load(p, 16)), inf)),
+      v128.and(f32x4.lt(f32x4.abs(v128.load(p, 32)), inf), f32x4.lt(f32x4.abs(v128.load(p, 48)), inf)),
+    );
+    if (!i32x4.all_true(ok)) break;
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(ptr + (<usize>i << 2));
+    if (!(Mathf.abs(v) < Infinity)) return i;
+  }
+  return -1;
 }

@@ -116,22 +116,26 @@ export function reflectIndex(i: number, n: number): number {
  * Checks samples for the spectrogram functions: non-empty, finite, long enough.
  * Throws DspError with codes EMPTY_INPUT, NON_FINITE_INPUT or TOO_SHORT.
  */
-export function checkSamples(samples: ArrayLike<number>, config: MelConfig): void {
+export function checkSamples(samples: ArrayLike<number>, config: MelConfig, finite = true): void {
   if (samples.length === 0)
     throw new DspError("EMPTY_INPUT", "the audio has no samples; a spectrogram needs at least one sample");
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i]!;
-    if (!Number.isFinite(v))
-      throw new DspError(
-        "NON_FINITE_INPUT",
-        `sample ${i} is ${v}; remove or replace NaN/Infinity samples before computing features`,
-      );
-  }
+  if (finite)
+    for (let i = 0; i < samples.length; i++) {
+      const v = samples[i]!;
+      if (!Number.isFinite(v)) throw nonFiniteError(i, v);
+    }
   if (!config.center && samples.length < config.nFft)
     throw new DspError(
       "TOO_SHORT",
       `${samples.length} samples is shorter than one frame (nFft = ${config.nFft}) with center = false; pad the audio or use center = true`,
     );
+}
+
+export function nonFiniteError(index: number, value: number): DspError {
+  return new DspError(
+    "NON_FINITE_INPUT",
+    `sample ${index} is ${value}; remove or replace NaN/Infinity samples before computing features`,
+  );
 }
 
 /** The padded signal the frames are cut from: length n + 2*floor(nFft/2) when centred. */

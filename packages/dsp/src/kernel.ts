@@ -36,6 +36,7 @@ interface KernelExports {
   ): void;
   toDb(ptr: number, n: number, amin: number, refDb: number): void;
   clampTopDb(ptr: number, n: number, topDb: number): number;
+  firstNonFinite(ptr: number, n: number): number;
 }
 
 export type KernelFlavour = "simd" | "scalar";
@@ -126,7 +127,7 @@ export class KernelPlan {
     const win = p;
     p = align(p + n * 4);
     const twM = p;
-    p = align(p + 2 * M * 4);
+    p = align(p + 2 * M * 16);
     const twC = p;
     p = align(p + 2 * M * 16);
     const twR = p;
@@ -149,10 +150,11 @@ export class KernelPlan {
     const i32 = new Int32Array(this.ex.memory.buffer);
     const w = window ?? hannWindow(n);
     for (let i = 0; i < n; i++) f32[win / 4 + i] = w[i]!;
-    for (let j = 0; j < M; j++) {
-      f32[twM / 4 + j] = Math.cos((2 * Math.PI * j) / M);
-      f32[twM / 4 + M + j] = -Math.sin((2 * Math.PI * j) / M);
-    }
+    for (let j = 0; j < M; j++)
+      for (let l = 0; l < 4; l++) {
+        f32[twM / 4 + 8 * j + l] = Math.cos((2 * Math.PI * j) / M);
+        f32[twM / 4 + 8 * j + 4 + l] = -Math.sin((2 * Math.PI * j) / M);
+      }
     for (let k = 0; k < M; k++)
       for (let l = 0; l < 4; l++) {
         const a = (2 * Math.PI * ((l * k) % H)) / H;

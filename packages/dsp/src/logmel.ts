@@ -1,6 +1,14 @@
 import { type MelConfig, resolveMelConfig } from "./config.js";
 import { DspError } from "./errors.js";
-import { checkSamples, frameCount, hannWindow, melFilterbank, padSignal, reflectIndex } from "./filters.js";
+import {
+  checkSamples,
+  frameCount,
+  hannWindow,
+  melFilterbank,
+  nonFiniteError,
+  padSignal,
+  reflectIndex,
+} from "./filters.js";
 import { fastPathSupports, type KernelFlavour, KernelPlan, kernelFlavour } from "./kernel.js";
 import { melSpectrogramReference } from "./reference.js";
 
@@ -34,22 +42,32 @@ function planFor(c: MelConfig, flavour: KernelFlavour): KernelPlan {
   return p;
 }
 
-/** Runs the kernel over a padded signal; `mode` 1 gives dB without the topDb clamp, 0 Mel power. */
+/**
+ * Runs the kernel over a padded signal of `paddedLength` samples that `fill` writes into kernel
+ * memory; `mode` 1 gives dB without the topDb clamp, 0 Mel power. With `check`, samples
+ * [check.from, check.from + check.n) of the padded signal are checked for NaN/Inf in the kernel.
+ */
 function runFrames(
-  padded: ArrayLike<number>,
+  fill: (mem: Float32Array) => void,
+  paddedLength: number,
   nFrames: number,
   c: MelConfig,
   mode: 0 | 1,
   flavour: KernelFlavour,
   topDb: number | null,
+  check?: { from: number; n: number },
 ): Float32Array {
   const plan = planFor(c, flavour);
-  const sigFloats = Math.ceil((padded.length + 8) / 4) * 4;
+  const sigFloats = Math.ceil((paddedLength + 8) / 4) * 4;
   const outFloats = c.nMels * nFrames;
   const base = plan.reserve((sigFloats + outFloats) * 4);
-  const mem = plan.f32();
   const sig = base / 4;
-  mem.set(padded, sig);
+  const mem = plan.f32();
+  fill(mem.subarray(sig, sig + paddedLength));
+  if (check) {
+    const bad = plan.ex.firstNonFinite(base + check.from * 4, check.n);
+    if (bad >= 0) throw nonFiniteError(bad, mem[sig + check.from + bad]!);
+  }
   const outPtr = base + sigFloats * 4;
   const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
   plan.ex.melFrames(base, nFrames, c.hopLength, outPtr, nFrames, c.power === 1 ? 1 : 0, mode, c.amin, refDb);
@@ -57,8 +75,25 @@ function runFrames(
   return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
 }
 
-function padInto(samples: ArrayLike<number>, c: MelConfig): Float32Array {
-  return padSignal(samples, c);
+function runClip(
+  samples: Float32Array,
+  c: MelConfig,
+  mode: 0 | 1,
+  flavour: KernelFlavour,
+  topDb: number | null,
+) {
+  const nFrames = frameCount(samples.length, c);
+  const pad = c.center ? Math.floor(c.nFft / 2) : 0;
+  return runFrames(
+    (mem) => padSignal(samples, c, mem),
+    samples.length + 2 * pad,
+    nFrames,
+    c,
+    mode,
+    flavour,
+    topDb,
+    { from: pad, n: samples.length },
+  );
 }
 
 export interface FastOptions {
@@ -78,9 +113,10 @@ export function logMelSpectrogram(
   opts: FastOptions = {},
 ): MelSpectrogram {
   const c = resolveMelConfig(config);
-  checkSamples(samples, c);
+  const fast = fastPathSupports(c);
+  checkSamples(samples, c, !fast);
   const nFrames = frameCount(samples.length, c);
-  if (!fastPathSupports(c)) {
+  if (!fast) {
     const ref = melSpectrogramReference(samples, c);
     const data = Float32Array.from(
       ref.data,
@@ -89,7 +125,7 @@ export function logMelSpectrogram(
     if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
     return { data, nMels: c.nMels, nFrames };
   }
-  const data = runFrames(padInto(samples, c), nFrames, c, 1, opts.kernel ?? kernelFlavour(), c.topDb);
+  const data = runClip(samples, c, 1, opts.kernel ?? kernelFlavour(), c.topDb);
   return { data, nMels: c.nMels, nFrames };
 }
 
@@ -100,14 +136,15 @@ export function melSpectrogram(
   opts: FastOptions = {},
 ): MelSpectrogram {
   const c = resolveMelConfig(config);
-  checkSamples(samples, c);
+  const fast = fastPathSupports(c);
+  checkSamples(samples, c, !fast);
   const nFrames = frameCount(samples.length, c);
-  if (!fastPathSupports(c)) {
+  if (!fast) {
     const ref = melSpectrogramReference(samples, c);
     return { data: Float32Array.from(ref.data), nMels: c.nMels, nFrames };
   }
   return {
-    data: runFrames(padInto(samples, c), nFrames, c, 0, opts.kernel ?? kernelFlavour(), null),
+    data: runClip(samples, c, 0, opts.kernel ?? kernelFlavour(), null),
     nMels: c.nMels,
     nFrames,
   };
@@ -220,7 +257,7 @@ export class MelStream {
       }
       seg[j] = this.buf[i - this.bufStart]!;
     }
-    const data = runFrames(seg, count, c, 1, this.flavour, null);
+    const data = runFrames((mem) => mem.set(seg), seg.length, count, c, 1, this.flavour, null);
     this.next = until;
     // drop samples no later frame (nor the right reflection at the end) can reach
     const keepFrom = Math.max(0, this.next * c.hopLength - pad - c.nFft);
