@@ -14,6 +14,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   type ArchConfig,
@@ -246,7 +247,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Onnx
   return report;
 }
 
-const isMain = process.argv[1] && new URL(import.meta.url).pathname === resolve(process.argv[1]);
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1]);
 if (isMain) {
   main().catch((e: unknown) => {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
