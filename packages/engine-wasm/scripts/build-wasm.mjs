@@ -40,3 +40,24 @@ for (const [src, out, extra] of builds) {
     },
   );
 }
+// Stand-alone WASI program (same kernels, single thread) through @assemblyscript/wasi-shim.
+const shimDir = path.dirname(fileURLToPath(import.meta.resolve("@assemblyscript/wasi-shim/package.json")));
+const shimConfig = JSON.parse(fs.readFileSync(path.join(shimDir, "asconfig.json"), "utf8")).options;
+execFileSync(
+  process.execPath,
+  [
+    asc,
+    "assembly/wasi/main.ts",
+    "--lib",
+    path.relative(root, path.join(shimDir, "assembly")), // asc resolves --lib relative to the base dir
+    ...shimConfig.use.flatMap((u) => ["--use", u]),
+    "--exportStart",
+    shimConfig.exportStart,
+    "-O3",
+    "--enable",
+    "simd",
+    "-o",
+    "build/engine-wasi.wasm",
+  ],
+  { cwd: root, stdio: "inherit" },
+);

@@ -26,19 +26,6 @@ const native = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => numb
 
 /** CRC-32 using zlib's native implementation when the runtime has it (Node >= 20.15). */
 export function crc32(data: Uint8Array, crc = 0): number {
-  if (native) {
-    // zlib.crc32 refuses views on SharedArrayBuffer in some versions; copy in slices then.
-    if (data.buffer instanceof SharedArrayBuffer) {
-      const CH = 1 << 20;
-      const tmp = new Uint8Array(Math.min(CH, data.length));
-      for (let o = 0; o < data.length; o += CH) {
-        const n = Math.min(CH, data.length - o);
-        tmp.set(data.subarray(o, o + n));
-        crc = native(n === tmp.length ? tmp : tmp.subarray(0, n), crc) >>> 0;
-      }
-      return crc >>> 0;
-    }
-    return native(data, crc) >>> 0;
-  }
+  if (native) return native(data, crc) >>> 0;
   return crc32Js(data, crc);
 }

@@ -1,7 +1,16 @@
 export * from "./arch.js";
 export { crc32 } from "./crc32.js";
+export { splitRange } from "./executor.js";
 export * from "./format.js";
 export { type LoadOptions, loadModel, loadModelFromBytes, Model, type ModelInfo } from "./model.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
-export { GEMM_TILES, hostHasSimd, type Isa } from "./wasm.js";
+export {
+  createMemory,
+  GEMM_TILES,
+  hostHasSimd,
+  type Isa,
+  instantiate,
+  type KernelExports,
+  kernelModule,
+} from "./wasm.js";

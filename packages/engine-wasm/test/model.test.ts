@@ -92,6 +92,8 @@ describe("ResNet end to end against the float64 reference", () => {
       if (firstBits === undefined) firstBits = b;
       expect(b, `${v.isa} threads=${v.threads}`).toBe(firstBits);
       const info = m.info();
+      expect(info.isa).toBe(v.isa);
+      expect(info.threads).toBe(v.threads);
       expect(info.params).toBe(58082314);
       expect(info.ops.byKind.conv).toBe(155);
       await m.dispose();

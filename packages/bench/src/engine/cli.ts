@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+/**
+ * Engine benchmarks: wasm SIMD peak, GEMM and every distinct ResNet-152 conv shape (GFLOP/s,
+ * fraction of peak), end-to-end ResNet-152 FP32 of our engine (1 and 2 threads) against the
+ * TensorFlow.js wasm backend with the same weights, and loading time of the FP32 file.
+ *
+ *   node dist/engine/cli.js [--quick] [--json FILE] [--depth 152] [--repeat 10]
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import {
+  createMemory,
+  createRandomModel,
+  encodeModel,
+  instantiate,
+  kernelModule,
+  loadModel,
+  loadModelFromBytes,
+  maxAbsDiff,
+  type ResNetDepth,
+  randomCrop,
+  writeModel,
+} from "@edge-audio/engine-wasm";
+import { benchConvShapes, benchSquareGemms, measurePeak } from "./kernels.js";
+import { buildTfjsModel, initTfjsWasm } from "./tfjs.js";
+
+function timeRuns(f: () => unknown, n: number): { min: number; median: number } {
+  f();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    f();
+    ts.push(performance.now() - t);
+  }
+  ts.sort((a, b) => a - b);
+  return { min: ts[0]!, median: ts[Math.floor(ts.length / 2)]! };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      json: { type: "string" },
+      depth: { type: "string" },
+      repeat: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      "usage: node dist/engine/cli.js [--quick] [--json FILE] [--depth 152] [--repeat 10]\n",
+    );
+    return;
+  }
+  const depth = Number(values.depth ?? 152) as ResNetDepth;
+  const repeat = Number(values.repeat ?? (values.quick ? 3 : 10));
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: os.cpus()[0]?.model,
+    cores: os.availableParallelism(),
+    loadavg: os.loadavg(),
+  };
+
+  // Peak of this machine, this run.
+  const peaks = {
+    wasmsimd: measurePeak(instantiate(kernelModule("wasmsimd"), createMemory(1 << 16)), "wasmsimd"),
+    scalar: measurePeak(instantiate(kernelModule("scalar"), createMemory(1 << 16)), "scalar"),
+  };
+  report.peakGflops = peaks;
+  log(
+    `## wasm peak (register-only multiply-add): SIMD ${peaks.wasmsimd.toFixed(1)} GFLOP/s, scalar ${peaks.scalar.toFixed(1)} GFLOP/s\n`,
+  );
+
+  const sizes = values.quick ? [256] : [128, 256, 512];
+  const gemm = [
+    ...benchSquareGemms("wasmsimd", peaks.wasmsimd, sizes),
+    ...benchSquareGemms("scalar", peaks.scalar, [256], [4]),
+  ];
+  report.gemm = gemm;
+  log("## GEMM (M = N = K), 1 thread\n\n| kernel | size | GFLOP/s | of peak |\n| --- | --- | --- | --- |");
+  for (const g of gemm)
+    log(`| ${g.name} | ${g.M} | ${g.gflops.toFixed(1)} | ${(100 * g.ofPeak).toFixed(0)} % |`);
+
+  const convs = await benchConvShapes(depth, "wasmsimd", peaks.wasmsimd);
+  report.convShapes = convs;
+  log(`\n## ResNet-${depth} conv shapes on 1x128x130, 1 thread\n`);
+  log(
+    "| kernel | output, cin->cout, kernel, stride | layers | GFLOP/s | of peak | ms per pass |\n| --- | --- | --- | --- | --- | --- |",
+  );
+  for (const c of convs)
+    log(
+      `| ${c.kernel} | ${c.shape} | ${c.layers.length} | ${c.gflops.toFixed(1)} | ${(100 * c.ofPeak).toFixed(0)} % | ${c.totalMs.toFixed(1)} |`,
+    );
+
+  // End to end, same weights.
+  const contents = createRandomModel({ depth }, 1);
+  const tensors = new Map(contents.tensors.map((t) => [t.name, t.data]));
+  const bytes = encodeModel(contents);
+  const x = randomCrop(128 * 130);
+  const backend = await initTfjsWasm(1);
+  const tfm = buildTfjsModel(contents.graph, (n) => tensors.get(n)!);
+  const e1 = await loadModelFromBytes(bytes, { threads: 1 });
+  const e2 = await loadModelFromBytes(bytes, { threads: 2 });
+  const rows: { what: string; min: number; median: number }[] = [];
+  // Interleave the three so that load from other processes affects them alike.
+  const acc = { tfjs: [] as number[], e1: [] as number[], e2: [] as number[] };
+  for (let r = 0; r < 3; r++) {
+    acc.tfjs.push(timeRuns(() => tfm.run(x), Math.ceil(repeat / 3)).min);
+    acc.e1.push(timeRuns(() => e1.run(x), Math.ceil(repeat / 3)).min);
+    acc.e2.push(timeRuns(() => e2.run(x), Math.ceil(repeat / 3)).min);
+  }
+  const best = (a: number[]) => Math.min(...a);
+  const med = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
+  rows.push({
+    what: `tfjs ${backend} backend (XNNPACK), 1 thread`,
+    min: best(acc.tfjs),
+    median: med(acc.tfjs),
+  });
+  rows.push({ what: "edge-audio engine wasmsimd, 1 thread", min: best(acc.e1), median: med(acc.e1) });
+  rows.push({ what: "edge-audio engine wasmsimd, 2 threads", min: best(acc.e2), median: med(acc.e2) });
+  const pt = tfm.run(x);
+  const pe = e1.run(x);
+  const diff = maxAbsDiff(pt, pe);
+  const info = e1.info();
+  report.e2e = {
+    depth,
+    rows,
+    maxAbsDiffProbs: diff,
+    speedup1: best(acc.tfjs) / best(acc.e1),
+    speedup2vs1: best(acc.e1) / best(acc.e2),
+    gflopsEngine1: (2 * info.macs) / best(acc.e1) / 1e6,
+    arenaBytes: info.arenaBytes,
+    peakLiveBytes: info.peakLiveBytes,
+    largestOpBytes: info.largestOpBytes,
+    memoryBytes: info.memoryBytes,
+  };
+  log(
+    `\n## ResNet-${depth} FP32, one 1x128x130 crop, same weights (best of 3 rounds of ${Math.ceil(repeat / 3)} runs)\n`,
+  );
+  log("| runtime | min ms | median of round minima ms |\n| --- | --- | --- |");
+  for (const r of rows) log(`| ${r.what} | ${r.min.toFixed(1)} | ${r.median.toFixed(1)} |`);
+  log(
+    `\nengine vs tfjs-wasm (1 thread): ${(best(acc.tfjs) / best(acc.e1)).toFixed(2)}x; engine 2 threads vs 1: ${(best(acc.e1) / best(acc.e2)).toFixed(2)}x; max |difference| of the probabilities: ${diff.toExponential(2)}`,
+  );
+  log(
+    `engine: ${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop, arena ${(info.arenaBytes / 1e6).toFixed(2)} MB (live peak ${(info.peakLiveBytes / 1e6).toFixed(2)} MB, largest op ${(info.largestOpBytes / 1e6).toFixed(2)} MB), wasm memory ${(info.memoryBytes / 1e6).toFixed(1)} MB`,
+  );
+  tfm.dispose();
+  await e1.dispose();
+  await e2.dispose();
+
+  // Load time of the FP32 file from disk (page cache warm after writing).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eam-bench-"));
+  const file = path.join(dir, `resnet${depth}.eam`);
+  writeModel(file, contents);
+  const loads: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const m = await loadModel(file, { threads: 1 });
+    loads.push(performance.now() - t);
+    await m.dispose();
+  }
+  const size = fs.statSync(file).size;
+  fs.rmSync(dir, { recursive: true, force: true });
+  report.load = { bytes: size, ms: loads };
+  log(
+    `\nload of the ${(size / 1e6).toFixed(0)} MB FP32 file (checksums verified, weights packed): ${loads.map((v) => v.toFixed(0)).join(", ")} ms`,
+  );
+  log(
+    `\nload average during the run: ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")} (2-core machine shared with other work)`,
+  );
+  if (values.json) fs.writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});
