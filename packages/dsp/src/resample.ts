@@ -13,6 +13,47 @@ const TABLE_RES = 2048; // table points per lower-rate sample period
 interface Kernel {
   half: number; // half length in lower-rate sample periods
   table: Float64Array; // G(u) for u = 0, 1/TABLE_RES, ... half (+2 guard points)
+  beta: number;
+  cutoff: number; // cycles per lower-rate sample
+}
+
+/** G(u), u in lower-rate sample periods: the windowed sinc evaluated exactly. */
+function evalKernel(k: Kernel, u: number): number {
+  const r = Math.abs(u) / k.half;
+  if (r >= 1) return 0;
+  const w = besselI0(k.beta * Math.sqrt(1 - r * r)) / besselI0(k.beta);
+  const x = 2 * k.cutoff * u;
+  const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+  return 2 * k.cutoff * sinc * w;
+}
+
+interface Bank {
+  first: Int32Array; // per phase: offset of the first tap relative to the base input index
+  taps: number; // taps per phase (padded with zeros)
+  coef: Float64Array; // [phase][tap], already scaled
+}
+const banks = new Map<string, Bank>();
+const MAX_BANK = 1 << 22;
+
+/** Exact polyphase coefficients when the reduced ratio has few phases; null when too large. */
+function polyphaseBank(k: Kernel, up: number, scale: number, key: string): Bank | null {
+  const cached = banks.get(key);
+  if (cached) return cached;
+  const reach = k.half / scale;
+  const taps = Math.floor(2 * reach) + 2;
+  if (up * taps > MAX_BANK) return null;
+  const first = new Int32Array(up);
+  const coef = new Float64Array(up * taps);
+  for (let ph = 0; ph < up; ph++) {
+    const frac = ph / up;
+    const lo = Math.ceil(frac - reach);
+    first[ph] = lo;
+    for (let j = 0; j < taps; j++) coef[ph * taps + j] = evalKernel(k, (frac - (lo + j)) * scale) * scale;
+  }
+  const b = { first, taps, coef };
+  if (banks.size > 8) banks.clear();
+  banks.set(key, b);
+  return b;
 }
 const kernels = new Map<string, Kernel>();
 
@@ -49,7 +90,7 @@ function kernel(rolloff: number, att: number): Kernel {
     const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
     table[i] = 2 * cutoff * sinc * w;
   }
-  k = { half, table };
+  k = { half, table, beta, cutoff };
   kernels.set(key, k);
   return k;
 }
@@ -92,6 +133,23 @@ export function resample(
   const n = x.length;
   const nOut = Math.ceil((n * up) / down - 1e-9);
   const out = new Float32Array(nOut);
+  const bank = polyphaseBank(kernel(rolloff, att), up, scale, `${rolloff}/${att}/${up}/${down}`);
+  if (bank) {
+    const { first, taps, coef } = bank;
+    for (let j = 0; j < nOut; j++) {
+      const num = j * down;
+      const base = Math.floor(num / up);
+      const ph = num - base * up;
+      const start = base + first[ph]!;
+      const c0 = ph * taps - start; // coef index = c0 + input index
+      const lo = start < 0 ? 0 : start;
+      const hi = start + taps > n ? n : start + taps;
+      let acc = 0;
+      for (let i = lo; i < hi; i++) acc += x[i]! * coef[c0 + i]!;
+      out[j] = acc;
+    }
+    return out;
+  }
   const du = scale * TABLE_RES; // table steps per input sample
   for (let j = 0; j < nOut; j++) {
     const num = j * down;
