@@ -140,8 +140,11 @@ export class KernelPlan {
     p = align(p + nMels * 4);
     const mOff = p;
     p = align(p + nMels * 4);
+    // rows padded with zero weights to a multiple of 4, so the kernel needs no scalar tail
+    const padded = fb ? Array.from(fb.length, (l) => Math.ceil(l / 4) * 4) : [];
+    const paddedTotal = padded.reduce((a, b) => a + b, 0);
     const mW = p;
-    p = align(p + ((fb ? fb.weights.length : 0) + 8) * 4);
+    p = align(p + (paddedTotal + 8) * 4);
     const mTmp = p;
     p = align(p + (nMels + 8) * 4);
     this.ioBase = p;
@@ -167,9 +170,14 @@ export class KernelPlan {
     }
     if (fb) {
       i32.set(fb.start, mStart / 4);
-      i32.set(fb.length, mLen / 4);
-      i32.set(fb.offset, mOff / 4);
-      for (let i = 0; i < fb.weights.length; i++) f32[mW / 4 + i] = fb.weights[i]!;
+      let off = 0;
+      for (let m = 0; m < nMels; m++) {
+        i32[mLen / 4 + m] = padded[m]!;
+        i32[mOff / 4 + m] = off;
+        for (let j = 0; j < padded[m]!; j++)
+          f32[mW / 4 + off + j] = j < fb.length[m]! ? fb.weights[fb.offset[m]! + j]! : 0;
+        off += padded[m]!;
+      }
       for (let i = 0; i < nMels + 8; i++) f32[mTmp / 4 + i] = 1;
     }
     this.ex.configure(n, win, twM, twC, twR, work, nMels, mStart, mLen, mOff, mW, mTmp);

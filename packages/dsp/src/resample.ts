@@ -142,8 +142,8 @@ export function resample(
       const ph = num - base * up;
       const start = base + first[ph]!;
       const c0 = ph * taps - start; // coef index = c0 + input index
-      const lo = start < 0 ? 0 : start;
-      const hi = start + taps > n ? n : start + taps;
+      const lo = Math.max(start, 0);
+      const hi = Math.min(start + taps, n);
       let acc = 0;
       for (let i = lo; i < hi; i++) acc += x[i]! * coef[c0 + i]!;
       out[j] = acc;
