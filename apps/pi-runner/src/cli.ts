@@ -42,8 +42,8 @@ memory and the model file size.
 options:
   --model FILE     model file (.eam)                                   (required)
   --data DIR       folder of <label>/<audio> (genres/ and genres_original/ are found)
-  --split NAME     all (default) or test: only the clips the model's provenance lists as
-                   held out at training time
+  --split NAME     all (default) or test: only the clips the model's metadata
+                   (trainer.split) lists as held out at training time
   --limit N        evaluate at most N clips (after the split)
   --threads N      engine threads (default: all cores)
   --json           print one JSON object instead of the tables
@@ -209,7 +209,7 @@ async function evalCmd(args: string[]): Promise<number> {
       const held = heldOutClips(clf);
       if (!held) {
         throw new RunnerError(
-          `${modelPath}: the model's provenance lists no held-out clips, so --split test is unknown; use --split all`,
+          `${modelPath}: the model's metadata (trainer.split) lists no held-out clips, so --split test is unknown; use --split all`,
         );
       }
       clips = clips.filter((c) => held.has(c.id));
@@ -297,10 +297,14 @@ async function evalCmd(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Clip ids (`label/name`) held out at training time, as recorded in the model's metadata. */
+/**
+ * Clip ids (`label/name`) held out at training time, as the trainer records them in the model's
+ * metadata key `trainer.split` ({ description, seed, test: [...], val: [...] }).
+ */
 function heldOutClips(clf: Classifier): Set<string> | null {
-  const v = clf.model.header.metadata.get("split.test");
-  if (!Array.isArray(v)) return null;
+  const split = clf.model.header.metadata.get("trainer.split") as { test?: unknown } | undefined;
+  const v = split?.test;
+  if (!Array.isArray(v) || v.length === 0) return null;
   return new Set(v.map((x) => clipId(String(x))));
 }
 

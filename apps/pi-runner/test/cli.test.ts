@@ -33,7 +33,14 @@ beforeAll(() => {
   const c = createRandomModel({ depth: 18, width: 0.125, numClasses: 10 }, 3);
   c.labels = LABELS;
   c.mel = defaultMelConfig() as unknown as Record<string, number | string | boolean | null>;
-  c.metadata = { "split.test": ["blues/blues.00001", "rock/rock.00000"] };
+  c.metadata = {
+    "trainer.split": {
+      description: "test",
+      seed: 1,
+      test: ["blues/blues.00001", "rock/rock.00000"],
+      val: [],
+    },
+  };
   writeModel(model, c);
   for (const [g, f] of [
     ["blues", 220],
