@@ -99,13 +99,14 @@ export async function runDspBench(opts: { quick: boolean; out: string }): Promis
     node: process.version,
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
-    loadAvgAtStart: loadavg(),
+    // a string, so that the JSON file stays in the repository formatter's style
+    loadAvgAtStart: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" "),
     kernel: kernelFlavour(),
     date: new Date().toISOString(),
   };
-  console.log(
-    `dsp benchmarks: Node ${env.node}, ${env.cores} x ${env.cpu}, load ${env.loadAvgAtStart.map((l) => l.toFixed(2)).join(" ")}`,
-  );
+  console.log(`dsp benchmarks: Node ${env.node}, ${env.cores} x ${env.cpu}, load ${env.loadAvgAtStart}`);
   console.log("single thread; the machine is shared, so compare the ratios measured in the same run.\n");
 
   const { contenders: fft, maxRelError } = await fftContenders(2048);
@@ -166,10 +167,11 @@ export async function runDspBench(opts: { quick: boolean; out: string }): Promis
     console.log(
       `  ${g.goal.padEnd(34)} ${g.mean.toFixed(2).padStart(8)} ${g.metByMean ? "met" : "NOT met"} | ${g.min.toFixed(2).padStart(8)} ${g.metByMin ? "met" : "NOT met"}`,
     );
-  env.loadAvgAtStart = env.loadAvgAtStart.map((v) => Math.round(v * 100) / 100);
   const result = {
     env,
-    loadAvgAtEnd: loadavg(),
+    loadAvgAtEnd: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" "),
     clip: clip.source,
     fft: fftRows,
     fftMaxRelError: maxRelError,
