@@ -228,3 +228,207 @@ export function f32_peak(iters: i32, seed: f32): f32 {
     return a0 + a1 + a2 + a3;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2x2, 3x3) for 3x3 stride-1 "same" convolutions: the output is cut into 2x2 tiles,
+// each computed from a 4x4 input patch. Per tile and channel, V = B^T d B (input transform),
+// then for each of the 16 positions e a GEMM M_e = V_e U_e with U = G g G^T (weights transformed
+// at load), then Y = A^T M A (output transform) + bias (+ReLU). 16 multiplies per 4 outputs
+// instead of 36. Both builds perform the same operations in the same order.
+
+/**
+ * Transforms the weights of a 3x3 conv, HWIO [3][3][cin][cout], into 16 matrices
+ * [16][cin][cout] (U = G g G^T per input/output channel pair).
+ */
+export function f32_wino_weights(cin: i32, cout: i32, src: usize, dst: usize): void {
+  const plane = <usize>cin * <usize>cout;
+  for (let i: usize = 0; i < plane; i++) {
+    const g00 = load<f32>(src + ((0 * 3 + 0) * plane + i) * 4);
+    const g01 = load<f32>(src + ((0 * 3 + 1) * plane + i) * 4);
+    const g02 = load<f32>(src + ((0 * 3 + 2) * plane + i) * 4);
+    const g10 = load<f32>(src + ((1 * 3 + 0) * plane + i) * 4);
+    const g11 = load<f32>(src + ((1 * 3 + 1) * plane + i) * 4);
+    const g12 = load<f32>(src + ((1 * 3 + 2) * plane + i) * 4);
+    const g20 = load<f32>(src + ((2 * 3 + 0) * plane + i) * 4);
+    const g21 = load<f32>(src + ((2 * 3 + 1) * plane + i) * 4);
+    const g22 = load<f32>(src + ((2 * 3 + 2) * plane + i) * 4);
+    // t = G g (4x3), rows over ky.
+    const t00 = g00, t01 = g01, t02 = g02;
+    const t10: f32 = (g00 + g10 + g20) * 0.5, t11: f32 = (g01 + g11 + g21) * 0.5, t12: f32 = (g02 + g12 + g22) * 0.5;
+    const t20: f32 = (g00 - g10 + g20) * 0.5, t21: f32 = (g01 - g11 + g21) * 0.5, t22: f32 = (g02 - g12 + g22) * 0.5;
+    const t30 = g20, t31 = g21, t32 = g22;
+    // U = t G^T (4x4).
+    wstore(dst, plane, i, 0, t00, t01, t02);
+    wstore(dst, plane, i, 1, t10, t11, t12);
+    wstore(dst, plane, i, 2, t20, t21, t22);
+    wstore(dst, plane, i, 3, t30, t31, t32);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function wstore(dst: usize, plane: usize, i: usize, row: usize, a: f32, b: f32, c: f32): void {
+  store<f32>(dst + ((row * 4 + 0) * plane + i) * 4, a);
+  store<f32>(dst + ((row * 4 + 1) * plane + i) * 4, (a + b + c) * <f32>0.5);
+  store<f32>(dst + ((row * 4 + 2) * plane + i) * 4, (a - b + c) * <f32>0.5);
+  store<f32>(dst + ((row * 4 + 3) * plane + i) * 4, c);
+}
+
+/**
+ * Input transform for tiles [t0, t1): tile t = ty * tw + tx reads the 4x4 patch at
+ * (2ty - 1, 2tx - 1) (zeros outside) and writes V[e][t][ch] at v + e * vstride + (t * c + ch) * 4.
+ */
+export function f32_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const y0 = 2 * ty - 1;
+    const x0 = 2 * tx - 1;
+    // Bit k = 4i + j of `mask` is set when patch pixel (i, j) lies inside the image. No memory
+    // scratch is used: threads share the memory.
+    let mask = 0;
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        const yy = y0 + i, xx = x0 + j;
+        if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * 4 + j);
+      }
+    }
+    // Address of pixel (0, 0) of the patch; only used with in-image offsets.
+    const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
+    const rs = <usize>iw * rowBytes;
+    const out = v + <usize>t * rowBytes;
+    let ch = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; ch + 4 <= c; ch += 4) {
+        const o = <usize>ch << 2;
+        const z = f32x4.splat(0);
+        const d00 = ld4(p, rs, rowBytes, mask, 0, o, z), d01 = ld4(p, rs, rowBytes, mask, 1, o, z), d02 = ld4(p, rs, rowBytes, mask, 2, o, z), d03 = ld4(p, rs, rowBytes, mask, 3, o, z);
+        const d10 = ld4(p, rs, rowBytes, mask, 4, o, z), d11 = ld4(p, rs, rowBytes, mask, 5, o, z), d12 = ld4(p, rs, rowBytes, mask, 6, o, z), d13 = ld4(p, rs, rowBytes, mask, 7, o, z);
+        const d20 = ld4(p, rs, rowBytes, mask, 8, o, z), d21 = ld4(p, rs, rowBytes, mask, 9, o, z), d22 = ld4(p, rs, rowBytes, mask, 10, o, z), d23 = ld4(p, rs, rowBytes, mask, 11, o, z);
+        const d30 = ld4(p, rs, rowBytes, mask, 12, o, z), d31 = ld4(p, rs, rowBytes, mask, 13, o, z), d32 = ld4(p, rs, rowBytes, mask, 14, o, z), d33 = ld4(p, rs, rowBytes, mask, 15, o, z);
+        // B^T d (rows)
+        const a0 = f32x4.sub(d00, d20), a1 = f32x4.sub(d01, d21), a2 = f32x4.sub(d02, d22), a3 = f32x4.sub(d03, d23);
+        const b0 = f32x4.add(d10, d20), b1 = f32x4.add(d11, d21), b2 = f32x4.add(d12, d22), b3 = f32x4.add(d13, d23);
+        const c0 = f32x4.sub(d20, d10), c1 = f32x4.sub(d21, d11), c2 = f32x4.sub(d22, d12), c3 = f32x4.sub(d23, d13);
+        const e0 = f32x4.sub(d10, d30), e1 = f32x4.sub(d11, d31), e2 = f32x4.sub(d12, d32), e3 = f32x4.sub(d13, d33);
+        // (.) B (columns)
+        st4(out, vstride, 0, o, a0, a1, a2, a3);
+        st4(out, vstride, 1, o, b0, b1, b2, b3);
+        st4(out, vstride, 2, o, c0, c1, c2, c3);
+        st4(out, vstride, 3, o, e0, e1, e2, e3);
+      }
+    }
+    for (; ch < c; ch++) {
+      const o = <usize>ch << 2;
+      const d00 = ld1(p, rs, rowBytes, mask, 0, o), d01 = ld1(p, rs, rowBytes, mask, 1, o), d02 = ld1(p, rs, rowBytes, mask, 2, o), d03 = ld1(p, rs, rowBytes, mask, 3, o);
+      const d10 = ld1(p, rs, rowBytes, mask, 4, o), d11 = ld1(p, rs, rowBytes, mask, 5, o), d12 = ld1(p, rs, rowBytes, mask, 6, o), d13 = ld1(p, rs, rowBytes, mask, 7, o);
+      const d20 = ld1(p, rs, rowBytes, mask, 8, o), d21 = ld1(p, rs, rowBytes, mask, 9, o), d22 = ld1(p, rs, rowBytes, mask, 10, o), d23 = ld1(p, rs, rowBytes, mask, 11, o);
+      const d30 = ld1(p, rs, rowBytes, mask, 12, o), d31 = ld1(p, rs, rowBytes, mask, 13, o), d32 = ld1(p, rs, rowBytes, mask, 14, o), d33 = ld1(p, rs, rowBytes, mask, 15, o);
+      const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
+      const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
+      const c0 = d20 - d10, c1 = d21 - d11, c2 = d22 - d12, c3 = d23 - d13;
+      const e0 = d10 - d30, e1 = d11 - d31, e2 = d12 - d32, e3 = d13 - d33;
+      st1(out, vstride, 0, o, a0, a1, a2, a3);
+      st1(out, vstride, 1, o, b0, b1, b2, b3);
+      st1(out, vstride, 2, o, c0, c1, c2, c3);
+      st1(out, vstride, 3, o, e0, e1, e2, e3);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function ld4(p: usize, rs: usize, rb: usize, mask: i32, k: i32, o: usize, z: v128): v128 {
+  return mask & (1 << k) ? v128.load(p + <usize>(k >> 2) * rs + <usize>(k & 3) * rb + o) : z;
+}
+// @ts-ignore: decorator
+@inline function ld1(p: usize, rs: usize, rb: usize, mask: i32, k: i32, o: usize): f32 {
+  return mask & (1 << k) ? load<f32>(p + <usize>(k >> 2) * rs + <usize>(k & 3) * rb + o) : <f32>0;
+}
+// Row r of B^T d times B: [r0 - r2, r1 + r2, r2 - r1, r1 - r3] into V[4 * row + j].
+// @ts-ignore: decorator
+@inline function st4(out: usize, vstride: usize, row: usize, o: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  v128.store(out + (row * 4 + 0) * vstride + o, f32x4.sub(r0, r2));
+  v128.store(out + (row * 4 + 1) * vstride + o, f32x4.add(r1, r2));
+  v128.store(out + (row * 4 + 2) * vstride + o, f32x4.sub(r2, r1));
+  v128.store(out + (row * 4 + 3) * vstride + o, f32x4.sub(r1, r3));
+}
+// @ts-ignore: decorator
+@inline function st1(out: usize, vstride: usize, row: usize, o: usize, r0: f32, r1: f32, r2: f32, r3: f32): void {
+  store<f32>(out + (row * 4 + 0) * vstride + o, r0 - r2);
+  store<f32>(out + (row * 4 + 1) * vstride + o, r1 + r2);
+  store<f32>(out + (row * 4 + 2) * vstride + o, r2 - r1);
+  store<f32>(out + (row * 4 + 3) * vstride + o, r1 - r3);
+}
+
+/**
+ * Output transform for tiles [t0, t1): reads M[e][t][ch] at m + e * mstride + (t * c + ch) * 4,
+ * writes the 2x2 outputs Y = A^T M A + bias (+ReLU) of the tile that fall inside oh x ow.
+ */
+export function f32_wino_output(oh: i32, ow: i32, c: i32, tw: i32, m: usize, mstride: usize, bias: usize, y: usize, relu: i32, t0: i32, t1: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const oy = 2 * ty, ox = 2 * tx;
+    const mi = m + <usize>t * rowBytes;
+    const has01 = ox + 1 < ow, has10 = oy + 1 < oh;
+    const y00 = y + <usize>(oy * ow + ox) * rowBytes;
+    const y01 = y00 + rowBytes;
+    const y10 = y00 + <usize>ow * rowBytes;
+    const y11 = y10 + rowBytes;
+    let ch = 0;
+    if (ASC_FEATURE_SIMD) {
+      const zero = f32x4.splat(0);
+      for (; ch + 4 <= c; ch += 4) {
+        const o = <usize>ch << 2;
+        const m00 = v128.load(mi + 0 * mstride + o), m01 = v128.load(mi + 1 * mstride + o), m02 = v128.load(mi + 2 * mstride + o), m03 = v128.load(mi + 3 * mstride + o);
+        const m10 = v128.load(mi + 4 * mstride + o), m11 = v128.load(mi + 5 * mstride + o), m12 = v128.load(mi + 6 * mstride + o), m13 = v128.load(mi + 7 * mstride + o);
+        const m20 = v128.load(mi + 8 * mstride + o), m21 = v128.load(mi + 9 * mstride + o), m22 = v128.load(mi + 10 * mstride + o), m23 = v128.load(mi + 11 * mstride + o);
+        const m30 = v128.load(mi + 12 * mstride + o), m31 = v128.load(mi + 13 * mstride + o), m32 = v128.load(mi + 14 * mstride + o), m33 = v128.load(mi + 15 * mstride + o);
+        // A^T M (rows): r0 = m0 + m1 + m2, r1 = m1 - m2 - m3
+        const r00 = f32x4.add(f32x4.add(m00, m10), m20), r01 = f32x4.add(f32x4.add(m01, m11), m21);
+        const r02 = f32x4.add(f32x4.add(m02, m12), m22), r03 = f32x4.add(f32x4.add(m03, m13), m23);
+        const r10 = f32x4.sub(f32x4.sub(m10, m20), m30), r11 = f32x4.sub(f32x4.sub(m11, m21), m31);
+        const r12 = f32x4.sub(f32x4.sub(m12, m22), m32), r13 = f32x4.sub(f32x4.sub(m13, m23), m33);
+        const b = v128.load(bias + o);
+        let v00 = f32x4.add(f32x4.add(f32x4.add(r00, r01), r02), b);
+        let v01 = f32x4.add(f32x4.sub(f32x4.sub(r01, r02), r03), b);
+        let v10 = f32x4.add(f32x4.add(f32x4.add(r10, r11), r12), b);
+        let v11 = f32x4.add(f32x4.sub(f32x4.sub(r11, r12), r13), b);
+        if (relu) {
+          v00 = f32x4.pmax(zero, v00); v01 = f32x4.pmax(zero, v01); v10 = f32x4.pmax(zero, v10); v11 = f32x4.pmax(zero, v11);
+        }
+        v128.store(y00 + o, v00);
+        if (has01) v128.store(y01 + o, v01);
+        if (has10) {
+          v128.store(y10 + o, v10);
+          if (has01) v128.store(y11 + o, v11);
+        }
+      }
+    }
+    for (; ch < c; ch++) {
+      const o = <usize>ch << 2;
+      const m00 = load<f32>(mi + 0 * mstride + o), m01 = load<f32>(mi + 1 * mstride + o), m02 = load<f32>(mi + 2 * mstride + o), m03 = load<f32>(mi + 3 * mstride + o);
+      const m10 = load<f32>(mi + 4 * mstride + o), m11 = load<f32>(mi + 5 * mstride + o), m12 = load<f32>(mi + 6 * mstride + o), m13 = load<f32>(mi + 7 * mstride + o);
+      const m20 = load<f32>(mi + 8 * mstride + o), m21 = load<f32>(mi + 9 * mstride + o), m22 = load<f32>(mi + 10 * mstride + o), m23 = load<f32>(mi + 11 * mstride + o);
+      const m30 = load<f32>(mi + 12 * mstride + o), m31 = load<f32>(mi + 13 * mstride + o), m32 = load<f32>(mi + 14 * mstride + o), m33 = load<f32>(mi + 15 * mstride + o);
+      const r00 = m00 + m10 + m20, r01 = m01 + m11 + m21, r02 = m02 + m12 + m22, r03 = m03 + m13 + m23;
+      const r10 = m10 - m20 - m30, r11 = m11 - m21 - m31, r12 = m12 - m22 - m32, r13 = m13 - m23 - m33;
+      const b = load<f32>(bias + o);
+      let v00 = r00 + r01 + r02 + b;
+      let v01 = r01 - r02 - r03 + b;
+      let v10 = r10 + r11 + r12 + b;
+      let v11 = r11 - r12 - r13 + b;
+      if (relu) {
+        v00 = select<f32>(v00, 0, v00 > 0); v01 = select<f32>(v01, 0, v01 > 0);
+        v10 = select<f32>(v10, 0, v10 > 0); v11 = select<f32>(v11, 0, v11 > 0);
+      }
+      store<f32>(y00 + o, v00);
+      if (has01) store<f32>(y01 + o, v01);
+      if (has10) {
+        store<f32>(y10 + o, v10);
+        if (has01) store<f32>(y11 + o, v11);
+      }
+    }
+  }
+}

@@ -58,6 +58,47 @@ export function buildSteps(
         const { K, ks, ind, w, c, cs, relu } = op;
         return () => k.f32_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu);
       }
+      case "bgemm": {
+        const tilesM = Math.ceil(op.M / tile);
+        const panels = Math.ceil(op.N / 8);
+        let m0 = 0;
+        let m1 = op.M;
+        let n0 = 0;
+        let n1 = op.N;
+        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, tile);
+        else [n0, n1] = splitRange(op.N, T, t, 8);
+        if (m0 >= m1 || n0 >= n1) return noop;
+        const { batch, K, a, as, astride, w, wstride, c, cs, cstride } = op;
+        return () => {
+          for (let e = 0; e < batch; e++)
+            k.f32_gemm_run(
+              tile,
+              m0,
+              m1,
+              n0,
+              n1,
+              K,
+              a + e * astride,
+              as,
+              w + e * wstride,
+              c + e * cstride,
+              cs,
+              0,
+            );
+        };
+      }
+      case "wino_in": {
+        const [t0, t1] = splitRange(op.tiles, T, t);
+        if (t0 >= t1) return noop;
+        const { ih, iw, c, tw, x, v, vstride } = op;
+        return () => k.f32_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1);
+      }
+      case "wino_out": {
+        const [t0, t1] = splitRange(op.tiles, T, t);
+        if (t0 >= t1) return noop;
+        const { oh, ow, c, tw, m, mstride, bias, y, relu } = op;
+        return () => k.f32_wino_output(oh, ow, c, tw, m, mstride, bias, y, relu, t0, t1);
+      }
       case "maxpool": {
         const [p0, p1] = splitRange(op.oh * op.ow, T, t);
         if (p0 >= p1) return noop;

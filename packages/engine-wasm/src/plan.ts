@@ -57,6 +57,54 @@ export type OpRecord =
       y: number;
       single: boolean;
     }
+  | {
+      /** Winograd F(2x2,3x3) input transform: x -> V[16][T][C]. */
+      kind: "wino_in";
+      layer: string;
+      ih: number;
+      iw: number;
+      c: number;
+      tw: number;
+      tiles: number;
+      x: number;
+      v: number;
+      vstride: number;
+      single: boolean;
+    }
+  | {
+      /** 16 GEMMs M_e = V_e U_e, one per Winograd position e. */
+      kind: "bgemm";
+      layer: string;
+      batch: number;
+      M: number;
+      N: number;
+      K: number;
+      a: number;
+      as: number;
+      astride: number;
+      w: number;
+      wstride: number;
+      c: number;
+      cs: number;
+      cstride: number;
+      single: boolean;
+    }
+  | {
+      /** Winograd output transform + bias (+ReLU): M[16][T][C] -> y. */
+      kind: "wino_out";
+      layer: string;
+      oh: number;
+      ow: number;
+      c: number;
+      tw: number;
+      tiles: number;
+      m: number;
+      mstride: number;
+      bias: number;
+      y: number;
+      relu: number;
+      single: boolean;
+    }
   | { kind: "add"; layer: string; n: number; a: number; b: number; y: number; relu: number; single: boolean }
   | { kind: "gap"; layer: string; hw: number; c: number; x: number; y: number; single: boolean }
   | { kind: "softmax"; layer: string; n: number; x: number; y: number; single: boolean };
@@ -73,6 +121,8 @@ export interface WeightLoad {
   n: number;
   dst: number;
   packedBytes: number;
+  /** Winograd F(2x2,3x3): 16 packed matrices [cin x cout] then the bias at dst + biasOffset. */
+  winograd?: { cin: number; cout: number; panelBytes: number; biasOffset: number };
 }
 
 export interface TensorPlacement {
@@ -131,6 +181,8 @@ export interface PlanOptions {
   tile: number;
   /** First free byte of the wasm memory (the module's heap base). */
   heapBase: number;
+  /** Run 3x3 stride-1 "same" convolutions with Winograd F(2x2,3x3) (default true). */
+  winograd?: boolean;
 }
 
 interface Node {
@@ -193,6 +245,79 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const relu = l.relu ? 1 : 0;
         const name = l.name;
         const input = l.input;
+        const wino =
+          (opts.winograd ?? true) &&
+          kh === 3 &&
+          kw === 3 &&
+          sh === 1 &&
+          sw === 1 &&
+          ph.before === 1 &&
+          pw.before === 1 &&
+          ph.after === 1 &&
+          pw.after === 1;
+        if (wino) {
+          const th = Math.ceil(oh / 2);
+          const tw = Math.ceil(ow / 2);
+          const T = th * tw;
+          const panelBytes = Math.ceil(cout / 8) * (cin + 1) * 32;
+          const wl = weights[wi]!;
+          wl.packedBytes = 16 * panelBytes + align(cout * 4);
+          wl.winograd = { cin, cout, panelBytes, biasOffset: 16 * panelBytes };
+          macs += 0; // counted as the direct convolution above
+          const vName = `${name}#winograd.V`;
+          const mName = `${name}#winograd.M`;
+          shapes.set(vName, [16, T, cin]);
+          shapes.set(mName, [16, T, cout]);
+          pending.push((addr) => ({
+            kind: "wino_in",
+            layer: name,
+            ih: h,
+            iw: w,
+            c: cin,
+            tw,
+            tiles: T,
+            x: addr(input),
+            v: addr(vName),
+            vstride: T * cin * 4,
+            single: false,
+          }));
+          nodes.push({ layer: l.name, kind: "wino_in", inputs: [l.input], output: vName });
+          pending.push((addr) => ({
+            kind: "bgemm",
+            layer: name,
+            batch: 16,
+            M: T,
+            N: cout,
+            K: cin,
+            a: addr(vName),
+            as: cin * 4,
+            astride: T * cin * 4,
+            w: weights[wi]!.dst,
+            wstride: panelBytes,
+            c: addr(mName),
+            cs: cout * 4,
+            cstride: T * cout * 4,
+            single: false,
+          }));
+          nodes.push({ layer: l.name, kind: "bgemm", inputs: [vName], output: mName });
+          pending.push((addr) => ({
+            kind: "wino_out",
+            layer: name,
+            oh,
+            ow,
+            c: cout,
+            tw,
+            tiles: T,
+            m: addr(mName),
+            mstride: T * cout * 4,
+            bias: weights[wi]!.dst + 16 * panelBytes,
+            y: addr(name),
+            relu,
+            single: false,
+          }));
+          nodes.push({ layer: l.name, kind: "wino_out", inputs: [mName], output: l.name });
+          break;
+        }
         if (kh === 1 && kw === 1 && sh === 1 && sw === 1) {
           pending.push((addr) => ({
             kind: "gemm",
@@ -490,7 +615,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   cur += 64;
   let zeroBytes = 64;
   for (const l of graph.layers) {
-    if (l.op === "conv") zeroBytes = Math.max(zeroBytes, shapes.get(l.input)![2]! * 4);
+    if (l.op === "conv") zeroBytes = Math.max(zeroBytes, shapes.get(l.input)![2]! * 4, l.filters * 4);
   }
   zeroBytes = align(zeroBytes);
   const zeroAddr = cur;
@@ -509,7 +634,10 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const weightsBytes = cur - weightsAddr;
   const arenaAddr = cur;
   let maxRaw = 0;
-  for (const w of weights) maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + align(w.n * 4));
+  for (const w of weights) {
+    const extra = w.winograd ? align(16 * w.winograd.cin * w.winograd.cout * 4) : 0;
+    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + align(w.n * 4) + extra);
+  }
   const scratchBytes = maxRaw;
   const scratchAddr = arenaAddr;
   cur += Math.max(arenaBytes, scratchBytes);

@@ -57,6 +57,31 @@ export interface KernelExports {
   f32_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number): void;
   f32_softmax(n: number, x: number, y: number): void;
   f32_peak(iters: number, seed: number): number;
+  f32_wino_weights(cin: number, cout: number, src: number, dst: number): void;
+  f32_wino_input(
+    ih: number,
+    iw: number,
+    c: number,
+    tw: number,
+    x: number,
+    v: number,
+    vstride: number,
+    t0: number,
+    t1: number,
+  ): void;
+  f32_wino_output(
+    oh: number,
+    ow: number,
+    c: number,
+    tw: number,
+    m: number,
+    mstride: number,
+    bias: number,
+    y: number,
+    relu: number,
+    t0: number,
+    t1: number,
+  ): void;
   // biome-ignore lint/suspicious/noExplicitAny: tile kernels are looked up by name
   [name: string]: any;
 }

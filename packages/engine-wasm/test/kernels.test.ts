@@ -275,6 +275,89 @@ describe("f32 conv via IGEMM (f32-igemm-MRx8) and 1x1 GEMM", () => {
   });
 });
 
+describe("f32 conv 3x3 via Winograd F(2x2,3x3) (f32-wino-input, 16 x f32-gemm-MRx8, f32-wino-output)", () => {
+  it("odd image sizes and channel counts match float64, all variants bit-identical", () => {
+    const rand = mulberry32(31);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 25; trial++) {
+      const h = int(rand, 1, 11);
+      const w = int(rand, 1, 12);
+      const cin = int(rand, 1, 19);
+      const cout = int(rand, 1, 21);
+      const relu = trial % 2 === 1;
+      const X = randn(h * w * cin, rand);
+      const Wt = randn(9 * cin * cout, rand, 0.4);
+      const bias = randn(cout, rand, 0.1);
+      const want = refConv2d(
+        { shape: [h, w, cin], data: Float64Array.from(X) },
+        Wt,
+        bias,
+        [3, 3],
+        [1, 1],
+        "same",
+        cout,
+        relu,
+      );
+      const tw = Math.ceil(w / 2);
+      const T = Math.ceil(h / 2) * tw;
+      const panel = Math.ceil(cout / 8) * (cin + 1) * 32;
+      let first: Float32Array | undefined;
+      for (const isa of ISAS) {
+        for (const tile of [1, 4, 5, 7]) {
+          for (const parts of THREAD_SPLITS) {
+            ar.reset();
+            const k = ar.k[isa];
+            const x = ar.floats(X);
+            const src = ar.floats(Wt);
+            const bs = ar.floats(bias);
+            const zero = ar.floats(new Float32Array(cout));
+            const u = ar.alloc(16 * cin * cout * 4);
+            k.f32_wino_weights(cin, cout, src, u);
+            const wp = ar.alloc(16 * panel);
+            for (let e = 0; e < 16; e++)
+              k.f32_pack_weights(cin, cout, u + e * cin * cout * 4, zero, wp + e * panel);
+            const v = ar.out(16 * T * cin);
+            const m = ar.out(16 * T * cout);
+            const y = ar.out(h * w * cout);
+            for (let t = 0; t < parts; t++) {
+              const [t0, t1] = splitRange(T, parts, t);
+              if (t0 < t1) k.f32_wino_input(h, w, cin, tw, x, v, T * cin * 4, t0, t1);
+            }
+            for (let t = 0; t < parts; t++) {
+              const [n0, n1] = splitRange(cout, parts, t, 8);
+              for (let e = 0; e < 16 && n0 < n1; e++)
+                k.f32_gemm_run(
+                  tile,
+                  0,
+                  T,
+                  n0,
+                  n1,
+                  cin,
+                  v + e * T * cin * 4,
+                  cin * 4,
+                  wp + e * panel,
+                  m + e * T * cout * 4,
+                  cout * 4,
+                  0,
+                );
+            }
+            for (let t = 0; t < parts; t++) {
+              const [t0, t1] = splitRange(T, parts, t);
+              if (t0 < t1) k.f32_wino_output(h, w, cout, tw, m, T * cout * 4, bs, y, relu ? 1 : 0, t0, t1);
+            }
+            ar.checkGuards();
+            const got = ar.read(y, h * w * cout);
+            const what = `f32-wino-${tile}x8-${isa} ${h}x${w} ${cin}->${cout} relu=${relu} T=${parts}`;
+            checkAgainst(got, want.data, BOUNDS.conv, what);
+            if (first) expectBitEqual(got, first, what);
+            else first = got;
+          }
+        }
+      }
+    }
+  });
+});
+
 describe("f32 max pool (f32-maxpool-wasmsimd / scalar)", () => {
   it("random windows, strides, paddings and channel counts are exact", () => {
     const rand = mulberry32(5);

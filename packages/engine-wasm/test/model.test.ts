@@ -69,6 +69,23 @@ describe("ResNet end to end against the float64 reference", () => {
       expect(b, `${v.isa} threads=${v.threads} tile=${v.tile}`).toBe(firstBits);
       await m.dispose();
     }
+    // Direct 3x3 convolutions (IGEMM) instead of Winograd: another arithmetic, same bounds,
+    // and again identical across builds and thread counts.
+    let directBits: string | undefined;
+    for (const v of [
+      { isa: "wasmsimd", threads: 1 },
+      { isa: "scalar", threads: 2 },
+    ] as const) {
+      const m = await loadModelFromBytes(bytes, { ...v, winograd: false, keep: ["head.dense"] });
+      const probs = m.run(x);
+      const logits = m.read("head.dense");
+      expect(nmse(logits, ref.logits)).toBeLessThan(E2E_LOGITS_NMSE);
+      expect(maxAbsDiff(probs, ref.probs)).toBeLessThan(E2E_PROBS_MAXDIFF);
+      const b = bits(logits) + bits(probs);
+      if (directBits === undefined) directBits = b;
+      expect(b).toBe(directBits);
+      await m.dispose();
+    }
   });
 
   it("ResNet-152 (128x130, full width): SIMD 1 and 2 threads and scalar agree with float64 and bit-for-bit", async () => {
