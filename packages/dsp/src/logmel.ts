@@ -96,6 +96,13 @@ function runClip(
   );
 }
 
+/** Float64 path for configs the kernel does not take: Mel power to dB, rounded to float32. */
+function referenceDb(samples: ArrayLike<number>, c: MelConfig): Float32Array {
+  const ref = melSpectrogramReference(samples, c);
+  const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
+  return Float32Array.from(ref.data, (v) => 10 * Math.log10(Math.max(c.amin, v)) - refDb);
+}
+
 export interface FastOptions {
   /** Force a kernel build ("simd" or "scalar"); default: SIMD where supported. */
   kernel?: KernelFlavour;
@@ -117,11 +124,7 @@ export function logMelSpectrogram(
   checkSamples(samples, c, !fast);
   const nFrames = frameCount(samples.length, c);
   if (!fast) {
-    const ref = melSpectrogramReference(samples, c);
-    const data = Float32Array.from(
-      ref.data,
-      (v) => 10 * Math.log10(Math.max(c.amin, v)) - 10 * Math.log10(Math.max(c.amin, c.ref)),
-    );
+    const data = referenceDb(samples, c);
     if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
     return { data, nMels: c.nMels, nFrames };
   }
@@ -257,7 +260,9 @@ export class MelStream {
       }
       seg[j] = this.buf[i - this.bufStart]!;
     }
-    const data = runFrames((mem) => mem.set(seg), seg.length, count, c, 1, this.flavour, null);
+    const data = fastPathSupports(c)
+      ? runFrames((mem) => mem.set(seg), seg.length, count, c, 1, this.flavour, null)
+      : referenceDb(seg, { ...c, center: false });
     this.next = until;
     // drop samples no later frame (nor the right reflection at the end) can reach
     const keepFrom = Math.max(0, this.next * c.hopLength - pad - c.nFft);

@@ -3,8 +3,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** <repo root>/../shared/data: real GTZAN audio, never part of the repository. */
-export const DATA = resolve(here, "../../../../shared/data");
+/**
+ * <repo root>/../shared/data: real GTZAN audio, never part of the repository.
+ * EDGE_AUDIO_SHARED_DATA points elsewhere (or at a missing folder, to check the skips).
+ */
+export const DATA = process.env.EDGE_AUDIO_SHARED_DATA ?? resolve(here, "../../../../shared/data");
 export const HAVE_DATA = existsSync(join(DATA, "gtzan-mini"));
 export const HAVE_AU = existsSync(join(DATA, "gtzan-au", "blues.00000.au"));
 export const SKIP_DATA_MSG = `shared test audio not found at ${DATA}; tests on real GTZAN clips are skipped`;

@@ -48,6 +48,7 @@ describe("MelStream", () => {
     ["constant padding", { padMode: "constant" }],
     ["no centring", { center: false, nFft: 1024, hopLength: 300 }],
     ["odd hop and small FFT", { nFft: 256, hopLength: 97, nMels: 40 }],
+    ["non-power-of-two FFT (float64 path)", { nFft: 400, hopLength: 160, nMels: 40, sampleRate: 16000 }],
   ];
   for (const [name, cfg] of cases)
     it(`frames are bit-identical to the whole clip (${name})`, () => {
