@@ -347,6 +347,22 @@ export function decodeAudio(bytes: Uint8Array, hint?: string): DecodedAudio {
   );
 }
 
+/** Channel mode of the first MPEG audio frame header (after any ID3v2 tag) is single channel. */
+function mp3IsMono(b: Uint8Array): boolean {
+  let p = 0;
+  if (b.length >= 10 && ascii(b, 0, 3) === "ID3")
+    p = 10 + (((b[6]! & 0x7f) << 21) | ((b[7]! & 0x7f) << 14) | ((b[8]! & 0x7f) << 7) | (b[9]! & 0x7f));
+  for (; p + 4 <= b.length; p++)
+    if (
+      b[p] === 0xff &&
+      (b[p + 1]! & 0xe0) === 0xe0 &&
+      (b[p + 1]! & 0x06) !== 0 &&
+      (b[p + 2]! & 0xf0) !== 0xf0
+    )
+      return ((b[p + 3]! >> 6) & 3) === 3;
+  return false;
+}
+
 /** decodeAudio plus MP3 (mpg123-decoder) and FLAC (@wasm-audio-decoders/flac). */
 export async function decodeAudioAsync(bytes: Uint8Array, hint?: string): Promise<DecodedAudio> {
   const file = fileLabel(hint);
@@ -358,6 +374,8 @@ export async function decodeAudioAsync(bytes: Uint8Array, hint?: string): Promis
     await dec.ready;
     try {
       const r = dec.decode(bytes);
+      // the decoder always returns two channels; keep one for mono streams
+      if (mp3IsMono(bytes) && r.channelData.length > 1) r.channelData = r.channelData.slice(0, 1);
       return finishCompressed("MP3", r, file);
     } finally {
       dec.free();

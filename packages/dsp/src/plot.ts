@@ -24,7 +24,7 @@ export function renderMelPng(
   title = "",
 ): Uint8Array {
   const { data, nMels, nFrames } = mel;
-  const cols = Math.max(1, Math.min(nFrames, 1600));
+  const cols = Math.max(400, Math.min(nFrames, 1600)); // short clips are stretched, long ones reduced
   const rowScale = nMels <= 64 ? 4 : nMels <= 160 ? 2 : 1;
   const plotH = nMels * rowScale;
   const left = 56;
@@ -78,7 +78,7 @@ export function renderMelPng(
   img.text(4, top + Math.floor(plotH / 2) - 3, "Hz", GREY);
   // time axis
   const seconds = ((nFrames - 1) * config.hopLength) / config.sampleRate;
-  const step = seconds > 0 ? niceStep(seconds, 8) : 1;
+  const step = seconds > 0 ? niceStep(seconds, Math.min(8, Math.floor(cols / 60))) : 1;
   for (let s = 0; s <= seconds + 1e-9; s += step) {
     const x = Math.round(left + (s / Math.max(seconds, 1e-9)) * (cols - 1));
     for (let d = 1; d <= 4; d++) img.set(x, top + plotH + d, BLACK);
