@@ -423,3 +423,53 @@ describe("loadAudio", () => {
     expect(up.length).toBe(4000);
   });
 });
+
+describe("fuzzed headers", () => {
+  it("mutated WAV and .au files either decode or throw AudioDecodeError, never anything else", () => {
+    const seed = (n: number) => {
+      let a = n >>> 0;
+      return () => {
+        a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+        return a / 2 ** 32;
+      };
+    };
+    const r = seed(99);
+    const wav = riff([
+      ["fmt ", fmtChunk(1, 2, 8000, 16)],
+      ["LIST", new Uint8Array(7)],
+      [
+        "data",
+        intData(
+          [Array.from({ length: 50 }, (_, i) => i * 100), Array.from({ length: 50 }, (_, i) => -i * 100)],
+          16,
+        ),
+      ],
+    ]);
+    const ext = riff([
+      ["fmt ", fmtChunk(1, 1, 8000, 32, { valid: 24, sub: 3 })],
+      ["data", new Uint8Array(64)],
+    ]);
+    const au = auFile(3, 2, 8000, new Uint8Array(200));
+    let decoded = 0;
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const base = [wav, ext, au][i % 3]!;
+      const b = base.slice(0, r() < 0.2 ? Math.floor(r() * base.length) : base.length);
+      const flips = 1 + Math.floor(r() * 4);
+      for (let f = 0; f < flips && b.length > 0; f++) {
+        const at = Math.floor(r() * Math.min(b.length, 64)); // mostly header bytes
+        b[at] = r() < 0.5 ? Math.floor(r() * 256) : b[at]! ^ (1 << Math.floor(r() * 8));
+      }
+      try {
+        const d = decodeAudio(b, "fuzz.wav");
+        for (const ch of d.channels) for (const v of ch) expect(Number.isFinite(v)).toBe(true);
+        decoded++;
+      } catch (e) {
+        expect(e, `case ${i}`).toBeInstanceOf(AudioDecodeError);
+        refused++;
+      }
+    }
+    expect(decoded).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+  });
+});

@@ -271,3 +271,43 @@ describe("fast path vs float64 reference on real music", () => {
       expect(Math.abs(10 * Math.log10(fast.data[i]!) - ref.data[i]!)).toBeLessThan(1e-3);
   });
 });
+
+describe("fast path vs float64 reference over randomized configs", () => {
+  it("agrees within 0.01 dB for 24 random configs (SIMD and scalar kernels)", () => {
+    const r = rng(2024);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+    for (let i = 0; i < 24; i++) {
+      const sampleRate = pick([8000, 16000, 22050, 44100]);
+      const nFft = pick([32, 64, 256, 512, 1024, 2048, 4096]);
+      const fMin = r() < 0.5 ? 0 : Math.round(r() * 300);
+      const cfg = {
+        sampleRate,
+        nFft,
+        winLength: r() < 0.7 ? nFft : Math.max(8, Math.round(nFft * (0.5 + 0.5 * r()))),
+        hopLength: 1 + Math.floor(r() * nFft),
+        nMels: pick([8, 20, 40, 64, 128]),
+        fMin,
+        fMax: fMin + (sampleRate / 2 - fMin) * (0.5 + 0.5 * r()),
+        center: r() < 0.8,
+        padMode: pick(["reflect", "constant"] as const),
+        power: pick([1, 2]),
+        melScale: pick(["slaney", "htk"] as const),
+        norm: pick(["slaney", null] as const),
+      };
+      const n = nFft + Math.floor(r() * sampleRate);
+      const f0 = 50 + r() * (sampleRate / 3);
+      const x = Float32Array.from(
+        { length: n },
+        (_, j) => 0.3 * Math.sin((2 * Math.PI * f0 * j) / sampleRate) + 0.2 * (r() - 0.5),
+      );
+      const ref = logMelSpectrogramReference(x, cfg);
+      for (const kernel of ["simd", "scalar"] as const) {
+        const fast = logMelSpectrogram(x, cfg, { kernel });
+        expect(fast.nFrames).toBe(ref.nFrames);
+        let err = 0;
+        for (let j = 0; j < ref.data.length; j++) err = Math.max(err, Math.abs(fast.data[j]! - ref.data[j]!));
+        expect(err, `${JSON.stringify(cfg)} ${kernel}`).toBeLessThan(0.01);
+      }
+    }
+  });
+});
