@@ -15,9 +15,10 @@ Commands:
       Write a ResNet with seeded random weights to a .eam file.
   info FILE [--json]
       Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.
-  run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--repeat R] [--json]
+  run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct] [--repeat R] [--json]
       Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
       layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
+      --direct runs 3x3 convolutions directly instead of with Winograd F(2x2,3x3).
 
 Options:
   --help     Show this help.
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<void> {
       threads: { type: "string" },
       isa: { type: "string" },
       repeat: { type: "string" },
+      direct: { type: "boolean" },
     },
   });
   const [cmd, file] = positionals;
@@ -104,7 +106,7 @@ async function main(argv: string[]): Promise<void> {
       const threads = cmd === "info" ? 1 : num(values.threads, "threads", 0) || undefined;
       const isa = values.isa as "wasmsimd" | "scalar" | undefined;
       if (isa && isa !== "wasmsimd" && isa !== "scalar") fail("--isa must be wasmsimd or scalar");
-      const model = await loadModel(file, { threads, isa });
+      const model = await loadModel(file, { threads, isa, winograd: !values.direct });
       try {
         const info = model.info();
         if (cmd === "info") {
@@ -121,6 +123,7 @@ async function main(argv: string[]): Promise<void> {
                   .join(", ")})`,
                 `  params ${info.params}, MACs ${info.macs} (${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop)`,
                 `  file ${mb(info.fileBytes)}, packed weights ${mb(info.weightBytes)}, wasm memory ${mb(info.memoryBytes)}`,
+                `  3x3 convolutions: ${info.winograd ? "Winograd F(2x2,3x3)" : "direct (IGEMM)"}`,
                 `  activation arena ${mb(info.arenaBytes)} (live peak ${mb(info.peakLiveBytes)}, largest op ${mb(info.largestOpBytes)}), indirection ${mb(info.indirectionBytes)}`,
                 `  labels: ${info.labels.join(", ") || "(none)"}`,
                 `  mel: ${info.mel ? JSON.stringify(info.mel) : "(none)"}`,

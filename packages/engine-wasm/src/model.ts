@@ -68,6 +68,8 @@ export interface ModelInfo {
   threads: number;
   isa: Isa;
   tile: number;
+  /** Whether 3x3 stride-1 convolutions run as Winograd F(2x2,3x3). */
+  winograd: boolean;
   loadMs: number;
 }
 
@@ -259,6 +261,7 @@ export class Model {
       threads: this.opts.threads,
       isa: this.opts.isa,
       tile: this.opts.tile,
+      winograd: p.weights.some((w) => w.winograd !== undefined),
       loadMs: this.opts.loadMs,
     };
   }

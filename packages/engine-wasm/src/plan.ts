@@ -574,25 +574,40 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   tensors.get(root(graph.output))!.lastUse = nOps;
   for (const k of keep) tensors.get(root(k))!.lastUse = nOps;
 
-  // ---- Greedy placement: largest first, lowest offset that does not overlap a tensor live
-  // at the same time.
-  const list = [...tensors.values()].sort((a, b) => b.bytes - a.bytes || a.def - b.def);
-  const placed: { off: number; size: number; def: number; last: number }[] = [];
-  let arenaBytes = 0;
-  const rel = new Map<string, number>();
-  for (const t of list) {
-    const size = align(t.bytes);
-    const conflicts = placed
-      .filter((p) => p.def <= t.lastUse && t.def <= p.last)
-      .sort((a, b) => a.off - b.off);
-    let off = 0;
-    for (const c of conflicts) {
-      if (off + size <= c.off) break;
-      off = Math.max(off, c.off + c.size);
+  // ---- Greedy placement: each tensor at the lowest offset that does not overlap a tensor live
+  // at the same time. Several visiting orders are tried (largest first, longest-lived first,
+  // execution order); the smallest arena wins.
+  const all = [...tensors.values()];
+  const orders = [
+    [...all].sort((a, b) => b.bytes - a.bytes || a.def - b.def),
+    [...all].sort((a, b) => b.lastUse - b.def - (a.lastUse - a.def) || b.bytes - a.bytes),
+    [...all].sort((a, b) => a.def - b.def || b.bytes - a.bytes),
+    [...all].sort((a, b) => b.bytes * (b.lastUse - b.def + 1) - a.bytes * (a.lastUse - a.def + 1)),
+  ];
+  let arenaBytes = Number.POSITIVE_INFINITY;
+  let rel = new Map<string, number>();
+  for (const list of orders) {
+    const placed: { off: number; size: number; def: number; last: number }[] = [];
+    let top = 0;
+    const r = new Map<string, number>();
+    for (const t of list) {
+      const size = align(t.bytes);
+      const conflicts = placed
+        .filter((p) => p.def <= t.lastUse && t.def <= p.last)
+        .sort((a, b) => a.off - b.off);
+      let off = 0;
+      for (const c of conflicts) {
+        if (off + size <= c.off) break;
+        off = Math.max(off, c.off + c.size);
+      }
+      placed.push({ off, size, def: t.def, last: t.lastUse });
+      r.set(t.name, off);
+      top = Math.max(top, off + size);
     }
-    placed.push({ off, size, def: t.def, last: t.lastUse });
-    rel.set(t.name, off);
-    arenaBytes = Math.max(arenaBytes, off + size);
+    if (top < arenaBytes) {
+      arenaBytes = top;
+      rel = r;
+    }
   }
   let peakLiveBytes = 0;
   for (let i = -1; i <= nOps; i++) {

@@ -4,6 +4,7 @@
  * GFLOP/s and as a fraction of the peak measured in the same run.
  */
 import {
+  buildSteps,
   createMemory,
   createRandomModel,
   encodeModel,
@@ -14,7 +15,6 @@ import {
   kernelModule,
   loadModelFromBytes,
   randomCrop,
-  splitRange,
 } from "@edge-audio/engine-wasm";
 
 /** Median-of-runs timing: repeats `fn` for at least `minMs`, `rounds` times; returns the best round's ms per call. */
@@ -93,49 +93,72 @@ export interface ConvShapeResult {
   totalMs: number;
 }
 
-/** Times every distinct conv shape of a ResNet on one thread, through the planned kernel calls. */
+/**
+ * Times every distinct conv shape of a ResNet on one thread, through the planned kernel calls
+ * (for a Winograd layer: input transform, 16 GEMMs, output transform). GFLOP/s are counted
+ * on the direct convolution's 2 * MACs, so Winograd layers can exceed the GEMM peak.
+ */
 export async function benchConvShapes(
   depth: 18 | 34 | 50 | 101 | 152,
   isa: Isa,
   peak: number,
-  tile?: number,
+  opts: { tile?: number; winograd?: boolean } = {},
 ): Promise<ConvShapeResult[]> {
   const c = createRandomModel({ depth }, 1);
-  const model = await loadModelFromBytes(encodeModel(c), { threads: 1, isa, tile });
+  const model = await loadModelFromBytes(encodeModel(c), {
+    threads: 1,
+    isa,
+    tile: opts.tile,
+    winograd: opts.winograd,
+  });
   model.run(randomCrop(model.inputSize));
   const k = model.kernelExports;
   const t = model.info().tile;
   const convs = new Map(c.graph.layers.filter((l) => l.op === "conv").map((l) => [l.name, l]));
+  const steps = buildSteps(k, model.plan.ops, t, 0, 1);
+  // Steps of each conv layer, in order.
+  const byLayer = new Map<string, { kinds: string[]; calls: (() => void)[] }>();
+  model.plan.ops.forEach((op, i) => {
+    if (!convs.has(op.layer)) return;
+    const e = byLayer.get(op.layer) ?? { kinds: [], calls: [] };
+    e.kinds.push(op.kind);
+    e.calls.push(steps[i]!);
+    byLayer.set(op.layer, e);
+  });
   const groups = new Map<
     string,
-    { ops: typeof model.plan.ops; layers: string[]; shape: string; macs: number }
+    { kernel: string; layers: string[]; shape: string; macs: number; calls: (() => void)[] }
   >();
-  for (const op of model.plan.ops) {
-    if (op.kind !== "gemm" && op.kind !== "igemm") continue;
-    const l = convs.get(op.layer);
-    if (!l) continue;
-    const ks = op.kind === "igemm" ? op.ks : 1;
-    const [oh, ow] = model.plan.tensors.get(op.layer)!.shape as [number, number];
-    const shape = `${oh}x${ow} ${op.K}->${op.N} k${l.kernel[0]}x${l.kernel[1]} s${l.stride[0]}`;
-    const key = `${op.kind} ${shape}`;
-    const g = groups.get(key) ?? { ops: [], layers: [], shape, macs: op.M * op.N * op.K * ks };
-    g.ops.push(op);
-    g.layers.push(op.layer);
+  for (const [layer, e] of byLayer) {
+    const l = convs.get(layer)!;
+    if (l.op !== "conv") continue;
+    const [oh, ow, cout] = model.plan.tensors.get(layer)!.shape as [number, number, number];
+    const cin = c.tensors.find((x) => x.name === `${layer}.weight`)!.shape[2]!;
+    const shape = `${oh}x${ow} ${cin}->${cout} k${l.kernel[0]}x${l.kernel[1]} s${l.stride[0]}`;
+    const fam = e.kinds.includes("bgemm") ? "wino3x3" : e.kinds[0]!;
+    const key = `${fam} ${shape}`;
+    const g = groups.get(key) ?? {
+      kernel: `f32-${fam}-${t}x8-${isa}`,
+      layers: [],
+      shape,
+      macs: oh * ow * cout * cin * l.kernel[0] * l.kernel[1],
+      calls: e.calls,
+    };
+    g.layers.push(layer);
     groups.set(key, g);
   }
   const results: ConvShapeResult[] = [];
-  for (const [key, g] of groups) {
-    const op = g.ops[0]!;
-    if (op.kind !== "gemm" && op.kind !== "igemm") continue;
-    const [m0, m1] = splitRange(op.M, 1, 0, t);
-    const call =
-      op.kind === "gemm"
-        ? () => k.f32_gemm_run(t, m0, m1, 0, op.N, op.K, op.a, op.as, op.w, op.c, op.cs, op.relu)
-        : () => k.f32_igemm_run(t, m0, m1, 0, op.N, op.K, op.ks, op.ind, op.w, op.c, op.cs, op.relu);
-    const ms = timeIt(call, 60, 3);
+  for (const g of groups.values()) {
+    const ms = timeIt(
+      () => {
+        for (const f of g.calls) f();
+      },
+      60,
+      3,
+    );
     const gflops = (2 * g.macs) / ms / 1e6;
     results.push({
-      kernel: `f32-${key.split(" ")[0]}-${t}x8-${isa}`,
+      kernel: g.kernel,
       layers: g.layers,
       shape: g.shape,
       macs: g.macs,
