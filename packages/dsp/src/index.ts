@@ -18,7 +18,13 @@ export {
   melToHz,
   padSignal,
 } from "./filters.js";
-export { fastPathSupports, type KernelFlavour, kernelFlavour } from "./kernel.js";
+export {
+  fastPathSupports,
+  type KernelFlavour,
+  kernelFlavour,
+  kernelWasmUrl,
+  registerKernelWasm,
+} from "./kernel.js";
 export { type LoadOptions, loadAudio, loadAudioChannels, mixToMono } from "./load.js";
 export {
   clampTopDbInPlace,

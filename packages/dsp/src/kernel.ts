@@ -58,17 +58,31 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const modules = new Map<KernelFlavour, WasmModule>();
 let preferred: KernelFlavour | undefined;
 
+/** Where the kernel builds live on disk (for bundlers that embed them; see registerKernelWasm). */
+export function kernelWasmUrl(flavour: KernelFlavour): URL {
+  return new URL(`../build/dsp-${flavour}.wasm`, import.meta.url);
+}
+
+/**
+ * Supplies a kernel build's bytes instead of reading build/dsp-FLAVOUR.wasm, for single-file
+ * bundles where that file does not exist. Call before the first spectrogram or RealFFT.
+ */
+export function registerKernelWasm(flavour: KernelFlavour, bytes: Uint8Array): void {
+  modules.set(flavour, new WA.Module(bytes));
+  preferred = undefined;
+}
+
 function loadModule(flavour: KernelFlavour): WasmModule {
   let m = modules.get(flavour);
   if (!m) {
-    const url = new URL(`../build/dsp-${flavour}.wasm`, import.meta.url);
+    const url = kernelWasmUrl(flavour);
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(url);
     } catch {
       throw new DspError(
         "STATE",
-        `the dsp kernel ${url.pathname} is missing; build the package first (npm run build -w @edge-audio/dsp)`,
+        `the dsp kernel ${url.pathname} is missing; build the package first (npm run build -w @edge-audio/dsp), or supply it with registerKernelWasm()`,
       );
     }
     m = new WA.Module(bytes);

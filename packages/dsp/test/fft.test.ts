@@ -113,3 +113,17 @@ describe("Parseval", () => {
     expect(Math.abs(freq / 2048 / time - 1)).toBeLessThan(1e-5);
   });
 });
+
+describe("kernel loading", () => {
+  it("accepts kernel bytes from the caller (for single-file bundles)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { kernelWasmUrl, registerKernelWasm } = await import("../src/index.js");
+    registerKernelWasm("scalar", readFileSync(kernelWasmUrl("scalar")));
+    const fft = new RealFFT(64, "scalar");
+    const x = new Float32Array(64);
+    x[1] = 1;
+    const out = fft.forward(x);
+    expect(out[2]).toBeCloseTo(Math.cos((2 * Math.PI) / 64), 6);
+    expect(out[3]).toBeCloseTo(-Math.sin((2 * Math.PI) / 64), 6);
+  });
+});
