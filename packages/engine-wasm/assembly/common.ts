@@ -237,40 +237,68 @@ export function f32_peak(iters: i32, seed: f32): f32 {
 // instead of 36. Both builds perform the same operations in the same order.
 
 /**
- * Transforms the weights of a 3x3 conv, HWIO [3][3][cin][cout], into 16 matrices
- * [16][cin][cout] (U = G g G^T per input/output channel pair).
+ * Transforms the weights of a 3x3 conv, HWIO [3][3][cin][cout], into the 16 Winograd matrices
+ * U_e [cin][cout] (U = G g G^T per input/output channel pair) and writes them straight in the
+ * packed GEMM layout: matrix e at dst + e * panelBytes, panels of 8 columns with a zero bias
+ * row. dst must be zeroed beforehand (padding columns of the last panel stay zero).
  */
-export function f32_wino_weights(cin: i32, cout: i32, src: usize, dst: usize): void {
-  const plane = <usize>cin * <usize>cout;
-  for (let i: usize = 0; i < plane; i++) {
-    const g00 = load<f32>(src + ((0 * 3 + 0) * plane + i) * 4);
-    const g01 = load<f32>(src + ((0 * 3 + 1) * plane + i) * 4);
-    const g02 = load<f32>(src + ((0 * 3 + 2) * plane + i) * 4);
-    const g10 = load<f32>(src + ((1 * 3 + 0) * plane + i) * 4);
-    const g11 = load<f32>(src + ((1 * 3 + 1) * plane + i) * 4);
-    const g12 = load<f32>(src + ((1 * 3 + 2) * plane + i) * 4);
-    const g20 = load<f32>(src + ((2 * 3 + 0) * plane + i) * 4);
-    const g21 = load<f32>(src + ((2 * 3 + 1) * plane + i) * 4);
-    const g22 = load<f32>(src + ((2 * 3 + 2) * plane + i) * 4);
-    // t = G g (4x3), rows over ky.
-    const t00 = g00, t01 = g01, t02 = g02;
-    const t10: f32 = (g00 + g10 + g20) * 0.5, t11: f32 = (g01 + g11 + g21) * 0.5, t12: f32 = (g02 + g12 + g22) * 0.5;
-    const t20: f32 = (g00 - g10 + g20) * 0.5, t21: f32 = (g01 - g11 + g21) * 0.5, t22: f32 = (g02 - g12 + g22) * 0.5;
-    const t30 = g20, t31 = g21, t32 = g22;
-    // U = t G^T (4x4).
-    wstore(dst, plane, i, 0, t00, t01, t02);
-    wstore(dst, plane, i, 1, t10, t11, t12);
-    wstore(dst, plane, i, 2, t20, t21, t22);
-    wstore(dst, plane, i, 3, t30, t31, t32);
+export function f32_wino_pack_weights(cin: i32, cout: i32, src: usize, dst: usize): void {
+  const plane = <usize>cin * <usize>cout * 4;
+  const panelStride = (<usize>cin + 1) * 32;
+  const panelBytes = <usize>((cout + 7) >> 3) * panelStride;
+  for (let ci = 0; ci < cin; ci++) {
+    let co = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; co + 4 <= cout; co += 4) {
+        const s = src + (<usize>ci * <usize>cout + <usize>co) * 4;
+        const g00 = v128.load(s), g01 = v128.load(s + plane), g02 = v128.load(s + 2 * plane);
+        const g10 = v128.load(s + 3 * plane), g11 = v128.load(s + 4 * plane), g12 = v128.load(s + 5 * plane);
+        const g20 = v128.load(s + 6 * plane), g21 = v128.load(s + 7 * plane), g22 = v128.load(s + 8 * plane);
+        const h = f32x4.splat(0.5);
+        const t10 = f32x4.mul(f32x4.add(f32x4.add(g00, g10), g20), h);
+        const t11 = f32x4.mul(f32x4.add(f32x4.add(g01, g11), g21), h);
+        const t12 = f32x4.mul(f32x4.add(f32x4.add(g02, g12), g22), h);
+        const t20 = f32x4.mul(f32x4.add(f32x4.sub(g00, g10), g20), h);
+        const t21 = f32x4.mul(f32x4.add(f32x4.sub(g01, g11), g21), h);
+        const t22 = f32x4.mul(f32x4.add(f32x4.sub(g02, g12), g22), h);
+        const d = dst + <usize>(co >> 3) * panelStride + 32 + <usize>ci * 32 + (<usize>(co & 7) << 2);
+        wrow4(d, panelBytes, 0, g00, g01, g02, h);
+        wrow4(d, panelBytes, 1, t10, t11, t12, h);
+        wrow4(d, panelBytes, 2, t20, t21, t22, h);
+        wrow4(d, panelBytes, 3, g20, g21, g22, h);
+      }
+    }
+    for (; co < cout; co++) {
+      const s = src + (<usize>ci * <usize>cout + <usize>co) * 4;
+      const g00 = load<f32>(s), g01 = load<f32>(s + plane), g02 = load<f32>(s + 2 * plane);
+      const g10 = load<f32>(s + 3 * plane), g11 = load<f32>(s + 4 * plane), g12 = load<f32>(s + 5 * plane);
+      const g20 = load<f32>(s + 6 * plane), g21 = load<f32>(s + 7 * plane), g22 = load<f32>(s + 8 * plane);
+      const h: f32 = 0.5;
+      const t10 = (g00 + g10 + g20) * h, t11 = (g01 + g11 + g21) * h, t12 = (g02 + g12 + g22) * h;
+      const t20 = (g00 - g10 + g20) * h, t21 = (g01 - g11 + g21) * h, t22 = (g02 - g12 + g22) * h;
+      const d = dst + <usize>(co >> 3) * panelStride + 32 + <usize>ci * 32 + (<usize>(co & 7) << 2);
+      wrow1(d, panelBytes, 0, g00, g01, g02, h);
+      wrow1(d, panelBytes, 1, t10, t11, t12, h);
+      wrow1(d, panelBytes, 2, t20, t21, t22, h);
+      wrow1(d, panelBytes, 3, g20, g21, g22, h);
+    }
   }
 }
 
+// Row `row` of t = G g times G^T: [a, (a + b + c) / 2, (a - b + c) / 2, c] -> U[4 * row + j].
 // @ts-ignore: decorator
-@inline function wstore(dst: usize, plane: usize, i: usize, row: usize, a: f32, b: f32, c: f32): void {
-  store<f32>(dst + ((row * 4 + 0) * plane + i) * 4, a);
-  store<f32>(dst + ((row * 4 + 1) * plane + i) * 4, (a + b + c) * <f32>0.5);
-  store<f32>(dst + ((row * 4 + 2) * plane + i) * 4, (a - b + c) * <f32>0.5);
-  store<f32>(dst + ((row * 4 + 3) * plane + i) * 4, c);
+@inline function wrow4(d: usize, pb: usize, row: usize, a: v128, b: v128, c: v128, h: v128): void {
+  v128.store(d + (row * 4 + 0) * pb, a);
+  v128.store(d + (row * 4 + 1) * pb, f32x4.mul(f32x4.add(f32x4.add(a, b), c), h));
+  v128.store(d + (row * 4 + 2) * pb, f32x4.mul(f32x4.add(f32x4.sub(a, b), c), h));
+  v128.store(d + (row * 4 + 3) * pb, c);
+}
+// @ts-ignore: decorator
+@inline function wrow1(d: usize, pb: usize, row: usize, a: f32, b: f32, c: f32, h: f32): void {
+  store<f32>(d + (row * 4 + 0) * pb, a);
+  store<f32>(d + (row * 4 + 1) * pb, (a + b + c) * h);
+  store<f32>(d + (row * 4 + 2) * pb, (a - b + c) * h);
+  store<f32>(d + (row * 4 + 3) * pb, c);
 }
 
 /**

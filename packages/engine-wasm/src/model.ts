@@ -347,11 +347,8 @@ function loadWeights(
     readTensor(bt, bAddr);
     const wg = w.winograd;
     if (wg) {
-      const uAddr = bAddr + Math.ceil(bt.nbytes / 64) * 64;
-      k.f32_wino_weights(wg.cin, wg.cout, wAddr, uAddr);
-      const plane = wg.cin * wg.cout * 4;
-      for (let e = 0; e < 16; e++)
-        k.f32_pack_weights(wg.cin, wg.cout, uAddr + e * plane, plan.zeroAddr, w.dst + e * wg.panelBytes);
+      // Transformed and packed in one pass into the (fresh, zeroed) destination.
+      k.f32_wino_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
       u8.copyWithin(w.dst + wg.biasOffset, bAddr, bAddr + bt.nbytes);
     } else {
       k.f32_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);

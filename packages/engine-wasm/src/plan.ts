@@ -650,8 +650,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const arenaAddr = cur;
   let maxRaw = 0;
   for (const w of weights) {
-    const extra = w.winograd ? align(16 * w.winograd.cin * w.winograd.cout * 4) : 0;
-    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + align(w.n * 4) + extra);
+    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + align(w.n * 4));
   }
   const scratchBytes = maxRaw;
   const scratchAddr = arenaAddr;

@@ -57,7 +57,7 @@ export interface KernelExports {
   f32_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number): void;
   f32_softmax(n: number, x: number, y: number): void;
   f32_peak(iters: number, seed: number): number;
-  f32_wino_weights(cin: number, cout: number, src: number, dst: number): void;
+  f32_wino_pack_weights(cin: number, cout: number, src: number, dst: number): void;
   f32_wino_input(
     ih: number,
     iw: number,

@@ -310,12 +310,9 @@ describe("f32 conv 3x3 via Winograd F(2x2,3x3) (f32-wino-input, 16 x f32-gemm-MR
             const x = ar.floats(X);
             const src = ar.floats(Wt);
             const bs = ar.floats(bias);
-            const zero = ar.floats(new Float32Array(cout));
-            const u = ar.alloc(16 * cin * cout * 4);
-            k.f32_wino_weights(cin, cout, src, u);
             const wp = ar.alloc(16 * panel);
-            for (let e = 0; e < 16; e++)
-              k.f32_pack_weights(cin, cout, u + e * cin * cout * 4, zero, wp + e * panel);
+            ar.u8.fill(0, wp, wp + 16 * panel);
+            k.f32_wino_pack_weights(cin, cout, src, wp);
             const v = ar.out(16 * T * cin);
             const m = ar.out(16 * T * cout);
             const y = ar.out(h * w * cout);
