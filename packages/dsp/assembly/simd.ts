@@ -440,22 +440,29 @@ export function rfft(src: usize, out: usize): void {
   return f32x4.add(f32x4.convert_i32x4_s(e), lg);
 }
 
-// Mel filterbank of pw into melTmp[0..nMel).
-@inline function melBands(): void {
-  for (let m: i32 = 0; m < nMel; m++) {
-    const s = <usize>load<i32>(melStart + (<usize>m << 2));
-    const len = load<i32>(melLen + (<usize>m << 2));
-    const off = <usize>load<i32>(melOff + (<usize>m << 2));
-    const p = pw + (s << 2);
-    const w = melW + (off << 2);
-    let acc = f32x4.splat(0);
-    let j = 0;
-    for (; j + 4 <= len; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(p + (<usize>j << 2)), v128.load(w + (<usize>j << 2))));
-    let sum: f32 =
-      f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
-    for (; j < len; j++) sum += load<f32>(p + (<usize>j << 2)) * load<f32>(w + (<usize>j << 2));
-    store<f32>(melTmp + (<usize>m << 2), sum);
-  }
+// Dot product of Mel row m (weights padded to whole vectors) with pw, as a vector of partial sums.
+@inline function melRow(m: i32): v128 {
+  let acc = f32x4.splat(0);
+  if (m >= nMel) return acc;
+  const s = <usize>load<i32>(melStart + (<usize>m << 2));
+  const len = load<i32>(melLen + (<usize>m << 2));
+  const off = <usize>load<i32>(melOff + (<usize>m << 2));
+  const p = pw + (s << 2);
+  const w = melW + (off << 2);
+  for (let j = 0; j < len; j += 4)
+    acc = f32x4.add(acc, f32x4.mul(v128.load(p + (<usize>j << 2)), v128.load(w + (<usize>j << 2))));
+  return acc;
+}
+
+// Mel bands m .. m+3 of pw as one vector: four row dot products reduced by a transpose-add.
+@inline function melQuad(m: i32): v128 {
+  const a = melRow(m);
+  const b = melRow(m + 1);
+  const c = melRow(m + 2);
+  const d = melRow(m + 3);
+  const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 1, 5), f32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 1, 5), f32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
 // nFrames frames of the padded signal at sig (frame t starts at sample t * hop) into
@@ -478,10 +485,9 @@ export function melFrames(
   const rowBytes = <usize>outStride << 2;
   for (let t: i32 = 0; t < nFrames; t++) {
     powerSpectrum(sig + ((<usize>t * <usize>hop) << 2), magnitude != 0);
-    melBands();
     const col = out + (<usize>t << 2);
     for (let m: i32 = 0; m < nMel; m += 4) {
-      let v = v128.load(melTmp + (<usize>m << 2));
+      let v = melQuad(m);
       if (mode == 1) v = f32x4.sub(f32x4.mul(log2v(f32x4.max(v, aminV)), scale), refV);
       const lanes = nMel - m < 4 ? nMel - m : 4;
       const dst = col + <usize>m * rowBytes;
