@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultArchConfig, resnetSpec } from "@edge-audio/engine-wasm";
@@ -139,5 +139,42 @@ describe("measurement core", () => {
     await expect(
       measureInChild({ module: runnersModule, factory: "nope", options: {}, input: { random: 1 } }),
     ).rejects.toThrow(/no exported factory "nope"/);
+  });
+});
+
+describe("ORT benchmark CLI", () => {
+  it("writes the model, times it in a child and checks it against float64", async () => {
+    const { main, markdownTable } = await import("../src/onnx/cli.js");
+    const out = join(dir, "cli");
+    const report = await main([
+      "--depth",
+      "18",
+      "--width",
+      "0.125",
+      "--height",
+      "32",
+      "--frames",
+      "34",
+      "--backends",
+      "node",
+      "--threads",
+      "1",
+      "--runs",
+      "2",
+      "--warmup",
+      "0",
+      "--out",
+      out,
+    ]);
+    expect(report.inputDims).toEqual([1, 32, 34, 1]);
+    expect(report.rows).toHaveLength(1);
+    const row = report.rows[0]!;
+    expect(row.backend).toBe("onnxruntime-node");
+    expect(row.runs).toBe(2);
+    expect(row.maxAbsDiffVsF64!).toBeLessThan(1e-5);
+    expect(row.top1MatchesF64).toBe(true);
+    expect(row.modelBytes).toBe(statSync(report.models[0]!.path).size);
+    expect(JSON.parse(readFileSync(join(out, "onnx-bench.json"), "utf8")).rows).toHaveLength(1);
+    expect(markdownTable(report).split("\n")).toHaveLength(3);
   });
 });

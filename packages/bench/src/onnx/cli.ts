@@ -156,7 +156,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Onnx
     rows: [],
     models: [],
   };
-  const runnersModule = new URL("./runners.js", import.meta.url).href;
+  // The child imports compiled JS: from the TypeScript sources (tests) use the package's dist/.
+  const runnersModule = import.meta.url.endsWith(".ts")
+    ? new URL("../../dist/onnx/runners.js", import.meta.url).href
+    : new URL("./runners.js", import.meta.url).href;
 
   for (const depth of depths) {
     const config = defaultArchConfig({ ...base, depth });
