@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import {
   clampTopDbInPlace,
+  evalCropOffsets,
+  extractCrop,
   loadAudio,
   logMelSpectrogram,
   type MelConfig,
@@ -8,7 +10,7 @@ import {
   resolveMelConfig,
 } from "@edge-audio/dsp";
 import { loadModel, type Model } from "@edge-audio/engine-wasm";
-import { argmax, extractCrop, meanProbs, planCrops, topK } from "./crops.js";
+import { argmax, meanProbs, topK } from "./crops.js";
 
 export class RunnerError extends Error {
   override name = "RunnerError";
@@ -107,16 +109,19 @@ export class Classifier {
     return { ...this.classifySamples(samples), msDecode };
   }
 
-  /** Whole-clip log-Mel (top-dB from the clip maximum, as in training), crops, mean probabilities. */
+  /**
+   * Whole-clip log-Mel (top-dB from the clip maximum, as in training), the dsp evaluation crops
+   * (the fewest that cover the clip, evenly spread: the same ones the trainer evaluates), mean
+   * probabilities.
+   */
   classifySamples(samples: Float32Array): Omit<ClipResult, "msDecode"> {
     const t0 = performance.now();
     const spec = logMelSpectrogram(samples, this.mel);
     const t1 = performance.now();
-    const plan = planCrops(spec.nFrames, this.cropFrames);
     const crop = new Float32Array(this.nMels * this.cropFrames);
     const rows: Float32Array[] = [];
-    for (const off of plan.offsets) {
-      extractCrop(spec.data, spec.nMels, spec.nFrames, off, this.cropFrames, crop);
+    for (const off of evalCropOffsets(spec.nFrames, this.cropFrames)) {
+      extractCrop(spec, off, this.cropFrames, crop);
       rows.push(this.model.run(crop));
     }
     const t2 = performance.now();

@@ -2,26 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { argmax, extractCrop, meanProbs, planCrops, topK } from "../src/crops.js";
+import { argmax, meanProbs, topK } from "../src/crops.js";
 import { clipId, DatasetError, listClips } from "../src/dataset.js";
 import { evaluate, formatConfusion } from "../src/metrics.js";
 
 describe("crops", () => {
-  it("plans non-overlapping crops and pads a short clip", () => {
-    expect(planCrops(400, 130)).toEqual({ offsets: [0, 130, 260], padFrames: 0 });
-    expect(planCrops(130, 130)).toEqual({ offsets: [0], padFrames: 0 });
-    expect(planCrops(100, 130)).toEqual({ offsets: [0], padFrames: 30 });
-    expect(planCrops(400, 130, 65).offsets).toEqual([0, 65, 130, 195, 260]);
-  });
-
-  it("extracts rows in the (mel, frame) layout and pads with the clip minimum", () => {
-    const nMels = 2;
-    const nFrames = 5;
-    const data = Float32Array.from([0, 1, 2, 3, 4, 10, 11, 12, 13, -7]);
-    expect([...extractCrop(data, nMels, nFrames, 1, 3)]).toEqual([1, 2, 3, 11, 12, 13]);
-    expect([...extractCrop(data, nMels, nFrames, 3, 4)]).toEqual([3, 4, -7, -7, 13, -7, -7, -7]);
-  });
-
   it("averages probabilities and ranks labels", () => {
     const m = meanProbs([Float32Array.from([0.2, 0.8]), Float32Array.from([0.6, 0.4])]);
     expect(m[0]).toBeCloseTo(0.4, 6);
