@@ -143,6 +143,28 @@ describe("training smoke test, resume, export and engine parity", () => {
     expect(after[2].epoch).toBe(3);
   });
 
+  it("early-stops on validation accuracy and keeps the best epoch's weights", async () => {
+    const out = join(tmp, "run-es");
+    const r = await train({
+      ...common,
+      out,
+      epochs: 4,
+      valFraction: 0.34,
+      patience: 1,
+      optimizer: "sgd",
+      lr: 0.01,
+    });
+    const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    expect(cfg.split.val).toHaveLength(10);
+    const log = JSON.parse(readFileSync(join(out, "log.json"), "utf8")) as Array<{ valAcc: number }>;
+    expect(log.every((e) => e.valAcc !== null)).toBe(true);
+    const best = Math.max(...log.map((e) => e.valAcc));
+    const m = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"));
+    expect(log[m.modelEpoch - 1]!.valAcc).toBe(best);
+    expect(existsSync(join(out, "best", "weights.json"))).toBe(true);
+    expect(r.runs[0]!.epochsRun).toBeLessThanOrEqual(4);
+  });
+
   it("exports an FP32 .eam that the engine runs with tfjs' probabilities", async () => {
     const out = join(tmp, "model.eam");
     const e = exportRun(run, out);
