@@ -40,7 +40,7 @@ model
   --width W               channel width multiplier (default 0.25)
   --dropout P             head dropout (default 0.5)
 training
-  --epochs N              (default 30)
+  --epochs N              (default 20)
   --batch-size N          (default 16)
   --optimizer adam|sgd    (default adam; sgd uses Nesterov momentum --momentum 0.9)
   --lr LR                 peak learning rate (default 0.002)

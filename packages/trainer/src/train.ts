@@ -96,7 +96,7 @@ export function defaultTrainOptions(overrides: Partial<TrainOptions> = {}): Trai
     out: "",
     arch: 18,
     width: 0.25,
-    epochs: 30,
+    epochs: 20,
     batchSize: 16,
     optimizer: "adam",
     lr: 2e-3,
