@@ -190,4 +190,29 @@ describe("dataset folders", () => {
       expect(again.loaded[0]!.features.data).toEqual(first.loaded[0]!.features.data);
     },
   );
+
+  const au = resolve(__dirname, "../../../../shared/data/gtzan-au");
+  if (!existsSync(au))
+    console.warn(`skipping the .au layout test: ${au} is absent (see shared/data/README.md)`);
+  it.skipIf(!existsSync(au))(
+    "reads GTZAN's original .au layout (genres/<genre>/<genre>.000NN.au)",
+    async () => {
+      const top = join(tmp, "gtzan-original");
+      for (const g of ["blues", "metal"]) {
+        mkdirSync(join(top, "genres", g), { recursive: true });
+        symlinkSync(join(au, `${g}.00000.au`), join(top, "genres", g, `${g}.00000.au`));
+      }
+      const ds = scanDataset(top);
+      expect(ds.clips.map((c) => c.id)).toEqual(["blues/blues.00000", "metal/metal.00000"]);
+      const { loaded, skipped } = await loadFeatures(ds.clips, {
+        config: defaultMelConfig(),
+        cacheDir: null,
+        hits: 0,
+        misses: 0,
+      });
+      expect(skipped).toEqual([]);
+      // 661794 samples at 22050 Hz, hop 512, centred: 1 + floor(661794 / 512) frames.
+      expect(loaded[0]!.features.nFrames).toBe(1 + Math.floor(661794 / 512));
+    },
+  );
 });
