@@ -1,37 +1,22 @@
 /** The stand-alone WASI build (build/engine-wasi.wasm) classifies a crop under node:wasi. */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { WASI } from "node:wasi";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel, randomCrop, readModelHeader, writeRandomModel } from "../dist/index.js";
 
-const wasmFile = fileURLToPath(new URL("../build/engine-wasi.wasm", import.meta.url));
+const runner = fileURLToPath(new URL("../dist/wasi-run.js", import.meta.url));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eam-wasi-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** Runs the WASI program in a child process (node dist/wasi-run.js), as a user would. */
 function runWasi(args: string[]): { code: number; stdout: string; stderr: string } {
-  const out = path.join(dir, "stdout.txt");
-  const err = path.join(dir, "stderr.txt");
-  const o = fs.openSync(out, "w");
-  const e = fs.openSync(err, "w");
-  const wasi = new WASI({
-    version: "preview1",
-    args: ["engine-wasi", ...args],
-    preopens: { "/data": dir },
-    stdout: o,
-    stderr: e,
-    returnOnExit: true,
+  const r = spawnSync(process.execPath, ["--no-warnings", runner, ...args.map((a) => path.join(dir, a))], {
+    encoding: "utf8",
   });
-  const inst = new WebAssembly.Instance(
-    new WebAssembly.Module(fs.readFileSync(wasmFile)),
-    wasi.getImportObject() as WebAssembly.Imports,
-  );
-  const code = wasi.start(inst);
-  fs.closeSync(o);
-  fs.closeSync(e);
-  return { code, stdout: fs.readFileSync(out, "utf8"), stderr: fs.readFileSync(err, "utf8") };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 function parse(stdout: string): { probs: number[]; top: string } {
@@ -50,7 +35,7 @@ describe("WASI build", () => {
     writeRandomModel(model, { depth: 18, width: 0.5, numClasses: 6 }, 21);
     const x = randomCrop(128 * 130, 13);
     fs.writeFileSync(path.join(dir, "crop.f32"), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-    const r = runWasi(["/data/m.eam", "/data/crop.f32"]);
+    const r = runWasi(["m.eam", "crop.f32"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const { probs, top } = parse(r.stdout);
@@ -61,7 +46,7 @@ describe("WASI build", () => {
     expect(probs).toEqual(want);
     expect(top).toBe(`class${want.indexOf(Math.max(...want))}`);
     // Without a crop file it uses randomCrop(n, 7).
-    const r2 = runWasi(["/data/m.eam"]);
+    const r2 = runWasi(["m.eam"]);
     expect(parse(r2.stdout).probs).toEqual(Array.from(m.run(randomCrop(128 * 130, 7))));
     await m.dispose();
   });
@@ -74,7 +59,7 @@ describe("WASI build", () => {
     const t = h.tensors.find((x) => x.name === "layer1.0.conv1.weight")!;
     b[h.dataOffset + t.offset + 8]! ^= 0x20;
     fs.writeFileSync(model, b);
-    const r = runWasi(["/data/bad.eam"]);
+    const r = runWasi(["bad.eam"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /invalid .eam file \(data\): tensor layer1\.0\.conv1\.weight: checksum mismatch/,
