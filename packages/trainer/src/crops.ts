@@ -2,54 +2,13 @@
  * Crops of log-Mel features and the seeded augmentations: random crop offset, SpecAugment-style
  * time and frequency masking, and mixup.
  */
-import type { Features } from "./features.js";
 import type { Rng } from "./rng.js";
 
 /**
- * Crop length in frames for a duration in seconds: the frame count of a centred STFT of that
- * many samples, 1 + floor(samples / hop); 3 s at 22050 Hz, hop 512 -> 130.
+ * Crop length, evaluation crop offsets and crop extraction are defined once in @edge-audio/dsp,
+ * which the on-device runner imports too, so training and serving cut clips identically.
  */
-export function cropFramesFor(seconds: number, sampleRate: number, hopLength: number): number {
-  return 1 + Math.floor(Math.round(seconds * sampleRate) / hopLength);
-}
-
-/**
- * Evaluation crop offsets: the fewest crops that cover the clip, spread evenly from its start
- * to its end (one crop at 0 when the clip is not longer than a crop).
- */
-export function evalCropOffsets(nFrames: number, cropFrames: number): number[] {
-  if (nFrames <= cropFrames) return [0];
-  const n = Math.ceil(nFrames / cropFrames);
-  const span = nFrames - cropFrames;
-  return Array.from({ length: n }, (_, i) => Math.round((i * span) / (n - 1)));
-}
-
-/**
- * Copies a [nMels x cropFrames] crop starting at frame `offset` into `out` (HWC with C = 1,
- * i.e. out[m * cropFrames + t]). Frames past the clip's end repeat its quietest value.
- */
-export function extractCrop(
-  f: Features,
-  offset: number,
-  cropFrames: number,
-  out: Float32Array,
-  outOffset = 0,
-): void {
-  const { data, nMels, nFrames } = f;
-  const avail = Math.max(0, Math.min(cropFrames, nFrames - offset));
-  let fill = 0;
-  if (avail < cropFrames) {
-    fill = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < data.length; i++) if (data[i]! < fill) fill = data[i]!;
-    if (!Number.isFinite(fill)) fill = 0;
-  }
-  for (let m = 0; m < nMels; m++) {
-    const src = m * nFrames + offset;
-    const dst = outOffset + m * cropFrames;
-    out.set(data.subarray(src, src + avail), dst);
-    if (avail < cropFrames) out.fill(fill, dst + avail, dst + cropFrames);
-  }
-}
+export { cropFramesFor, evalCropOffsets, extractCrop } from "@edge-audio/dsp";
 
 export interface AugmentConfig {
   /** Random crop offsets in training (otherwise crops start at evenly spaced positions). */
