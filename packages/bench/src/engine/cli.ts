@@ -26,18 +26,6 @@ import {
 import { benchConvShapes, benchSquareGemms, measurePeak } from "./kernels.js";
 import { buildTfjsModel, initTfjsWasm } from "./tfjs.js";
 
-function timeRuns(f: () => unknown, n: number): { min: number; median: number } {
-  f();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    ts.push(performance.now() - t);
-  }
-  ts.sort((a, b) => a - b);
-  return { min: ts[0]!, median: ts[Math.floor(ts.length / 2)]! };
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -46,11 +34,12 @@ async function main(): Promise<void> {
       depth: { type: "string" },
       repeat: { type: "string" },
       help: { type: "boolean" },
+      "e2e-only": { type: "boolean" },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "usage: node dist/engine/cli.js [--quick] [--json FILE] [--depth 152] [--repeat 10]\n",
+      "usage: node dist/engine/cli.js [--quick] [--e2e-only] [--json FILE] [--depth 152] [--repeat 10]\n",
     );
     return;
   }
@@ -75,45 +64,47 @@ async function main(): Promise<void> {
     `## wasm peak (register-only multiply-add): SIMD ${peaks.wasmsimd.toFixed(1)} GFLOP/s, scalar ${peaks.scalar.toFixed(1)} GFLOP/s\n`,
   );
 
-  const sizes = values.quick ? [256] : [128, 256, 512];
-  const gemm = [
-    ...benchSquareGemms("wasmsimd", peaks.wasmsimd, sizes),
-    ...benchSquareGemms("scalar", peaks.scalar, [256], [4]),
-  ];
-  report.gemm = gemm;
-  log(
-    "Fractions of peak: against the higher of the run's peak and a peak measured right before each kernel.\n",
-  );
-  log(
-    "## GEMM (M = N = K), 1 thread\n\n| kernel | size | GFLOP/s | of peak | peak used |\n| --- | --- | --- | --- | --- |",
-  );
-  for (const g of gemm)
+  if (!values["e2e-only"]) {
+    const sizes = values.quick ? [256] : [128, 256, 512];
+    const gemm = [
+      ...benchSquareGemms("wasmsimd", peaks.wasmsimd, sizes),
+      ...benchSquareGemms("scalar", peaks.scalar, [256], [4]),
+    ];
+    report.gemm = gemm;
     log(
-      `| ${g.name} | ${g.M} | ${g.gflops.toFixed(1)} | ${(100 * g.ofPeak).toFixed(0)} % | ${g.peak.toFixed(1)} |`,
+      "Fractions of peak: against the higher of the run's peak and a peak measured right before each kernel.\n",
     );
+    log(
+      "## GEMM (M = N = K), 1 thread\n\n| kernel | size | GFLOP/s | of peak | peak used |\n| --- | --- | --- | --- | --- |",
+    );
+    for (const g of gemm)
+      log(
+        `| ${g.name} | ${g.M} | ${g.gflops.toFixed(1)} | ${(100 * g.ofPeak).toFixed(0)} % | ${g.peak.toFixed(1)} |`,
+      );
 
-  // Other processes share the cores: measure the peak again just before the shape benchmarks and
-  // keep the higher figure (fractions of peak are then conservative).
-  peaks.wasmsimd = Math.max(
-    peaks.wasmsimd,
-    measurePeak(instantiate(kernelModule("wasmsimd"), createMemory(1 << 16)), "wasmsimd"),
-  );
-  const convs = await benchConvShapes(depth, "wasmsimd", peaks.wasmsimd);
-  // The 3x3 layers once more as direct convolutions (IGEMM) for comparison.
-  const direct = (await benchConvShapes(depth, "wasmsimd", peaks.wasmsimd, { winograd: false })).filter((r) =>
-    r.shape.includes("k3x3 s1"),
-  );
-  convs.push(...direct);
-  report.convShapes = convs;
-  log(`\n## ResNet-${depth} conv shapes on 1x128x130, 1 thread\n`);
-  log("GFLOP/s count the direct convolution's 2 x MACs (Winograd layers do fewer multiplies).\n");
-  log(
-    "| kernel | output, cin->cout, kernel, stride | layers | GFLOP/s | of peak | peak used | ms per pass |\n| --- | --- | --- | --- | --- | --- | --- |",
-  );
-  for (const c of convs)
-    log(
-      `| ${c.kernel} | ${c.shape} | ${c.layers.length} | ${c.gflops.toFixed(1)} | ${(100 * c.ofPeak).toFixed(0)} % | ${c.peak.toFixed(1)} | ${c.totalMs.toFixed(1)} |`,
+    // Other processes share the cores: measure the peak again just before the shape benchmarks and
+    // keep the higher figure (fractions of peak are then conservative).
+    peaks.wasmsimd = Math.max(
+      peaks.wasmsimd,
+      measurePeak(instantiate(kernelModule("wasmsimd"), createMemory(1 << 16)), "wasmsimd"),
     );
+    const convs = await benchConvShapes(depth, "wasmsimd", peaks.wasmsimd);
+    // The 3x3 layers once more as direct convolutions (IGEMM) for comparison.
+    const direct = (await benchConvShapes(depth, "wasmsimd", peaks.wasmsimd, { winograd: false })).filter(
+      (r) => r.shape.includes("k3x3 s1"),
+    );
+    convs.push(...direct);
+    report.convShapes = convs;
+    log(`\n## ResNet-${depth} conv shapes on 1x128x130, 1 thread\n`);
+    log("GFLOP/s count the direct convolution's 2 x MACs (Winograd layers do fewer multiplies).\n");
+    log(
+      "| kernel | output, cin->cout, kernel, stride | layers | GFLOP/s | of peak | peak used | ms per pass |\n| --- | --- | --- | --- | --- | --- | --- |",
+    );
+    for (const c of convs)
+      log(
+        `| ${c.kernel} | ${c.shape} | ${c.layers.length} | ${c.gflops.toFixed(1)} | ${(100 * c.ofPeak).toFixed(0)} % | ${c.peak.toFixed(1)} | ${c.totalMs.toFixed(1)} |`,
+      );
+  }
 
   // End to end, same weights.
   const contents = createRandomModel({ depth }, 1);
@@ -127,12 +118,19 @@ async function main(): Promise<void> {
   const e1d = await loadModelFromBytes(bytes, { threads: 1, winograd: false });
   const rows: { what: string; min: number; median: number }[] = [];
   // Interleave the three so that load from other processes affects them alike.
+  // Interleave single runs of the four so that load from other processes affects them alike.
   const acc = { tfjs: [] as number[], e1: [] as number[], e2: [] as number[], e1d: [] as number[] };
-  for (let r = 0; r < 3; r++) {
-    acc.tfjs.push(timeRuns(() => tfm.run(x), Math.ceil(repeat / 3)).min);
-    acc.e1.push(timeRuns(() => e1.run(x), Math.ceil(repeat / 3)).min);
-    acc.e2.push(timeRuns(() => e2.run(x), Math.ceil(repeat / 3)).min);
-    acc.e1d.push(timeRuns(() => e1d.run(x), Math.ceil(repeat / 3)).min);
+  const once = (f: () => unknown): number => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  for (const f of [() => tfm.run(x), () => e1.run(x), () => e2.run(x), () => e1d.run(x)]) f();
+  for (let r = 0; r < repeat; r++) {
+    acc.tfjs.push(once(() => tfm.run(x)));
+    acc.e1.push(once(() => e1.run(x)));
+    acc.e2.push(once(() => e2.run(x)));
+    acc.e1d.push(once(() => e1d.run(x)));
   }
   const best = (a: number[]) => Math.min(...a);
   const med = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
@@ -168,10 +166,8 @@ async function main(): Promise<void> {
     largestOpBytes: info.largestOpBytes,
     memoryBytes: info.memoryBytes,
   };
-  log(
-    `\n## ResNet-${depth} FP32, one 1x128x130 crop, same weights (best of 3 rounds of ${Math.ceil(repeat / 3)} runs)\n`,
-  );
-  log("| runtime | min ms | median of round minima ms |\n| --- | --- | --- |");
+  log(`\n## ResNet-${depth} FP32, one 1x128x130 crop, same weights (${repeat} interleaved runs each)\n`);
+  log("| runtime | min ms | median ms |\n| --- | --- | --- |");
   for (const r of rows) log(`| ${r.what} | ${r.min.toFixed(1)} | ${r.median.toFixed(1)} |`);
   log(
     `\nengine vs tfjs-wasm (1 thread): ${(best(acc.tfjs) / best(acc.e1)).toFixed(2)}x; engine 2 threads vs 1: ${(best(acc.e1) / best(acc.e2)).toFixed(2)}x; max |difference| of the probabilities: ${diff.toExponential(2)} (direct 3x3: ${diffDirect.toExponential(2)}, ${(best(acc.tfjs) / best(acc.e1d)).toFixed(2)}x)`,
