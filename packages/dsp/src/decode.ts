@@ -104,10 +104,13 @@ function deinterleave(
       const ch = out[c]!;
       for (let i = 0, p = start + c * bps; i < frames; i++, p += stride) {
         const v = enc.bits === 32 ? view.getFloat32(p, le) : view.getFloat64(p, le);
-        if (!Number.isFinite(v))
+        // a finite float64 beyond the float32 range would become Infinity in the output
+        if (!Number.isFinite(Math.fround(v)))
           throw new AudioDecodeError(
             "NON_FINITE",
-            `sample ${i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
+            Number.isFinite(v)
+              ? `sample ${i} of channel ${c} is ${v}, beyond the float32 range; float audio must hold finite values (re-export the file)`
+              : `sample ${i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
             file,
           );
         ch[i] = v;

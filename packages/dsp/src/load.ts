@@ -28,6 +28,9 @@ async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
+/** Lowest file sample rate loadAudio resamples from. */
+export const MIN_RESAMPLE_RATE = 1000;
+
 /** Channel mean. */
 export function mixToMono(channels: Float32Array[]): Float32Array {
   if (channels.length === 1) return channels[0]!;
@@ -49,6 +52,14 @@ export async function loadAudioChannels(path: string, opts: LoadOptions = {}): P
   if (decoded.channels.length === 0 || decoded.channels[0]!.length === 0)
     throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", path);
   const target = opts.sampleRate === undefined ? 22050 : opts.sampleRate;
+  // A damaged header can declare 1 Hz; resampling that to 22050 Hz would multiply the sample count
+  // by 22050 (gigabytes from a small file). No real recording is below 1 kHz.
+  if (target !== null && target !== decoded.sampleRate && decoded.sampleRate < MIN_RESAMPLE_RATE)
+    throw new AudioDecodeError(
+      "BAD_HEADER",
+      `the header declares a sample rate of ${decoded.sampleRate} Hz; rates below ${MIN_RESAMPLE_RATE} Hz are refused (the header is probably damaged)`,
+      path,
+    );
   let channels = opts.mono ? [mixToMono(decoded.channels)] : decoded.channels;
   if (target !== null && target !== decoded.sampleRate)
     channels = channels.map((ch) => resample(ch, decoded.sampleRate, target, opts.resampler));
