@@ -29,7 +29,7 @@ export class RangeObserver {
     let hi = this.max;
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
-      if (v !== v) throw new Error(`activation contains NaN (element ${i})`);
+      if (Number.isNaN(v)) throw new Error(`activation contains NaN (element ${i})`);
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }

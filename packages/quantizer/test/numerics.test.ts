@@ -25,8 +25,8 @@ function gauss(r: () => number) {
 describe("f16", () => {
   it("round-trips every half-precision value exactly", () => {
     for (let h = 0; h < 65536; h++) {
-      const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-      if (isNaN) expect(Number.isNaN(f16ToF32(h))).toBe(true);
+      const halfIsNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+      if (halfIsNaN) expect(Number.isNaN(f16ToF32(h))).toBe(true);
       else expect(f32ToF16(f16ToF32(h))).toBe(h);
     }
   });
