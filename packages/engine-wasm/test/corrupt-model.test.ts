@@ -1,0 +1,229 @@
+/**
+ * Corrupt model files through loadModel: flipped bytes in every part of the fixed header, in the
+ * metadata/graph/tensor table and in every tensor; truncation at every section boundary; wrong
+ * versions and magics. Each must be refused with an EamFormatError whose message names the section.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  crc32,
+  createRandomModel,
+  EamFormatError,
+  encodeModel,
+  loadModel,
+  readModelHeader,
+} from "../dist/index.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eam-corrupt-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const contents = createRandomModel(
+  { depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 },
+  11,
+);
+const good = encodeModel(contents);
+const header = readModelHeader(good);
+let fileNo = 0;
+
+async function refusal(bytes: Uint8Array): Promise<EamFormatError> {
+  const f = path.join(dir, `m${fileNo++}.eam`);
+  fs.writeFileSync(f, bytes);
+  try {
+    const m = await loadModel(f, { threads: 1 });
+    await m.dispose();
+  } catch (e) {
+    if (!(e instanceof EamFormatError))
+      throw new Error(`expected EamFormatError, got ${(e as Error)?.stack ?? e}`);
+    expect(e.message).toMatch(new RegExp(`^invalid \\.eam file \\(${e.section}\\): `));
+    expect(e.message).not.toContain("\n");
+    return e;
+  } finally {
+    fs.rmSync(f, { force: true });
+  }
+  throw new Error("the damaged file loaded");
+}
+
+/** Recomputes the header checksum, so a mutation reaches the checks behind it. */
+function fixCrc(b: Uint8Array): Uint8Array {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const hl = Number(dv.getBigUint64(24, true));
+  dv.setUint32(60, crc32(b.subarray(64, hl), crc32(b.subarray(0, 60))), true);
+  return b;
+}
+
+/** Byte offsets where one metadata entry or tensor table entry ends (walking the header). */
+function sectionBoundaries(): { at: number; what: string }[] {
+  const b = good;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: { at: number; what: string }[] = [
+    { at: 0, what: "empty file" },
+    { at: 4, what: "after magic" },
+    { at: 8, what: "after version" },
+    { at: 24, what: "before lengths" },
+    { at: 60, what: "before header crc" },
+    { at: 64, what: "end of fixed header" },
+  ];
+  let p = 64;
+  const str = () => {
+    const n = Number(dv.getBigUint64(p, true));
+    p += 8 + n;
+  };
+  const scalarSize = (t: number): number => {
+    if (t === 8 || t === 13) {
+      const n = Number(dv.getBigUint64(p, true));
+      return 8 + n;
+    }
+    return [1, 1, 2, 2, 4, 4, 4, 1, -1, -1, 8, 8, 8][t]!;
+  };
+  const kv = dv.getUint32(16, true);
+  for (let i = 0; i < kv; i++) {
+    str();
+    const t = dv.getUint32(p, true);
+    p += 4;
+    if (t === 9) {
+      const et = dv.getUint32(p, true);
+      const n = Number(dv.getBigUint64(p + 4, true));
+      p += 12;
+      for (let j = 0; j < n; j++) p += scalarSize(et);
+    } else p += scalarSize(t);
+    out.push({ at: p, what: `end of metadata entry ${i}` });
+  }
+  for (const t of header.tensors) {
+    str();
+    p += 8 + 8 * t.shape.length + 8 + 8 + 4;
+    const q = dv.getUint32(p, true);
+    p += 4;
+    if (q !== 0) {
+      const count = Number(dv.getBigUint64(p + 4, true));
+      p += 12 + 8 * count;
+    }
+    out.push({ at: p, what: `end of table entry ${t.name}` });
+  }
+  expect(p).toBe(header.headerLength);
+  out.push({ at: header.dataOffset, what: "start of data" });
+  for (const t of header.tensors) {
+    out.push({ at: header.dataOffset + t.offset, what: `start of ${t.name}` });
+    out.push({ at: header.dataOffset + t.offset + t.nbytes, what: `end of ${t.name}` });
+  }
+  out.push({ at: good.length - 1, what: "one byte short" });
+  return out.filter((x) => x.at < good.length);
+}
+
+describe("corrupt model files through loadModel", () => {
+  it("the undamaged file loads (so every refusal below is caused by the damage)", async () => {
+    const f = path.join(dir, "good.eam");
+    fs.writeFileSync(f, good);
+    const m = await loadModel(f, { threads: 1 });
+    expect(m.run(new Float32Array(16 * 16)).length).toBe(4);
+    await m.dispose();
+  });
+
+  it("truncation at every section boundary is refused as a truncated file", async () => {
+    const cuts = sectionBoundaries();
+    expect(cuts.length).toBeGreaterThan(60);
+    for (const { at, what } of cuts) {
+      const e = await refusal(good.slice(0, at));
+      expect(e.section, what).toBe("file");
+      expect(e.message, what).toMatch(/truncated/);
+    }
+  });
+
+  it("every bit of the fixed header flipped is refused, naming the section it damages", async () => {
+    const region = (i: number): string[] => {
+      if (i < 4) return ["magic"];
+      if (i < 6) return ["version", "header"]; // a lower major is invalid, a higher one newer
+      if (i < 24) return ["header"]; // minor, flags, alignment, counts: flags/alignment or the checksum
+      if (i < 56) return ["header", "file"]; // lengths: inconsistent, or larger than the file
+      return ["header"]; // reserved and the checksum itself
+    };
+    let n = 0;
+    for (let i = 0; i < 64; i++)
+      for (let bit = 0; bit < 8; bit++) {
+        const b = good.slice();
+        b[i]! ^= 1 << bit;
+        const e = await refusal(b);
+        expect(region(i), `byte ${i} bit ${bit}: ${e.message}`).toContain(e.section);
+        n++;
+      }
+    expect(n).toBe(512);
+  });
+
+  it("flipped bytes in metadata, graph and tensor table are caught by the header checksum", async () => {
+    const graphText = new TextEncoder().encode('"layers"');
+    const gAt = indexOf(good, graphText);
+    expect(gAt).toBeGreaterThan(64);
+    const step = Math.max(1, Math.floor((header.headerLength - 64) / 150));
+    let n = 0;
+    for (let i = 64; i < header.headerLength; i += step) {
+      const b = good.slice();
+      b[i]! ^= 0x20;
+      const e = await refusal(b);
+      expect(e.section).toBe("header");
+      expect(e.message).toMatch(/header checksum mismatch/);
+      n++;
+    }
+    expect(n).toBeGreaterThan(140);
+  });
+
+  it("with the checksum repaired, a damaged graph, metadata entry or table entry is refused naming its section", async () => {
+    const text = new TextDecoder().decode(good.subarray(0, header.headerLength));
+    const cases: [string, string, string, string][] = [
+      // [what, find, replace (same length), section]
+      ["unknown op", '"op":"conv"', '"op":"cxnv"', "graph"],
+      ["undefined input", '"input":"input"', '"input":"inpuX"', "graph"],
+      ["graph JSON broken", '"layers":[', '"layers":{', "metadata"],
+      ["graph key renamed", "eam.graph", "eam.grapX", "metadata"],
+      ["tensor name duplicated", "stem.conv.bias", "stem.conv.weig", "tensors"],
+    ];
+    for (const [what, find, repl, section] of cases) {
+      const at = text.indexOf(find);
+      expect(at, what).toBeGreaterThan(0);
+      expect(repl.length).toBe(find.length);
+      const b = good.slice();
+      b.set(new TextEncoder().encode(repl), at);
+      const e = await refusal(fixCrc(b));
+      expect(e.section, `${what}: ${e.message}`).toBe(section);
+    }
+  });
+
+  it("a flipped byte in every tensor is refused as damaged data naming the tensor", async () => {
+    expect(header.tensors.length).toBeGreaterThan(30);
+    for (const t of header.tensors) {
+      if (t.nbytes === 0) continue;
+      const b = good.slice();
+      b[header.dataOffset + t.offset + Math.floor(t.nbytes / 2)]! ^= 0x04;
+      const e = await refusal(b);
+      expect(e.section, t.name).toBe("data");
+      expect(e.message).toContain(`tensor ${t.name}: checksum mismatch`);
+    }
+  });
+
+  it("wrong versions and wrong magics are refused", async () => {
+    for (const major of [0, 2, 3, 255, 65535]) {
+      const b = good.slice();
+      new DataView(b.buffer).setUint16(4, major, true);
+      const e = await refusal(fixCrc(b));
+      expect(e.section, `major ${major}`).toBe("version");
+      expect(e.message).toMatch(major === 0 ? /not valid/ : /newer than this reader/);
+    }
+    const magics = ["EAMG", "RIFF", "\0\0\0\0", "PK\x03\x04", "\x7fELF", "FMAE", "eamf"];
+    for (const m of magics) {
+      const b = good.slice();
+      for (let i = 0; i < 4; i++) b[i] = m.charCodeAt(i);
+      const e = await refusal(b);
+      expect(e.section, JSON.stringify(m)).toBe("magic");
+    }
+    // a short non-model file
+    expect((await refusal(new TextEncoder().encode("hello"))).section).toBe("magic");
+  });
+});
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
