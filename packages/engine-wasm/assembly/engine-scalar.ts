@@ -1,2 +1,3 @@
 export * from "./common";
 export * from "./gen/gemm-scalar";
+export * from "./quant";

@@ -1,2 +1,3 @@
 export * from "./common";
 export * from "./gen/gemm-wasmsimd";
+export * from "./quant";

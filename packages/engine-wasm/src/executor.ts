@@ -121,6 +121,56 @@ export function buildSteps(
         const { n, x, y } = op;
         return () => k.f32_softmax(n, x, y);
       }
+      case "f16igemm":
+      case "qgemm": {
+        const tilesM = Math.ceil(op.M / (op.kind === "qgemm" ? 4 : tile));
+        const panels = Math.ceil(op.N / 8);
+        let m0 = 0;
+        let m1 = op.M;
+        let n0 = 0;
+        let n1 = op.N;
+        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, op.kind === "qgemm" ? 4 : tile);
+        else [n0, n1] = splitRange(op.N, T, t, 8);
+        if (m0 >= m1 || n0 >= n1) return noop;
+        if (op.kind === "qgemm") {
+          const { K, ks, ind, w, c, cs, relu, qp } = op;
+          return () => k.qs8_igemm_run(m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, qp);
+        }
+        const { K, ks, ind, w, c, cs, relu } = op;
+        const scratch = op.scratch + t * op.scratchStride;
+        return () => k.f32_f16w_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, scratch);
+      }
+      case "quant":
+      case "dequant": {
+        const [i0, i1] = splitRange(op.n, T, t, 16);
+        if (i0 >= i1) return noop;
+        const { x, y, qp } = op;
+        return op.kind === "quant"
+          ? () => k.qs8_quantize(i0, i1, x, y, qp)
+          : () => k.qs8_dequantize(i0, i1, x, y, qp);
+      }
+      case "dynparams": {
+        const { n, x, qp, pad, padBytes } = op;
+        return () => k.qs8_dynamic_params(n, x, qp, pad, padBytes);
+      }
+      case "qadd": {
+        const [i0, i1] = splitRange(op.n, T, t, 16);
+        if (i0 >= i1) return noop;
+        const { a, b, y, qa, qb, qy, relu } = op;
+        return () => k.qs8_add(i0, i1, a, b, y, qa, qb, qy, relu);
+      }
+      case "qmaxpool": {
+        const [p0, p1] = splitRange(op.oh * op.ow, T, t);
+        if (p0 >= p1) return noop;
+        const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y } = op;
+        return () => k.qs8_maxpool(ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y, p0, p1);
+      }
+      case "qgap": {
+        const [c0, c1] = splitRange(op.c, T, t, 4);
+        if (c0 >= c1) return noop;
+        const { hw, c, x, y, qp } = op;
+        return () => k.qs8_gap(hw, c, x, y, c0, c1, qp);
+      }
     }
     return noop;
   });

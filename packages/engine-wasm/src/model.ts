@@ -15,7 +15,7 @@ import {
   type TensorInfo,
   tensorChecksumError,
 } from "./format.js";
-import { buildPlan, type Plan } from "./plan.js";
+import { type ActQuant, buildPlan, type Plan, type Precision } from "./plan.js";
 import {
   createMemory,
   DEFAULT_TILE,
@@ -70,6 +70,10 @@ export interface ModelInfo {
   tile: number;
   /** Whether 3x3 stride-1 convolutions run as Winograd F(2x2,3x3). */
   winograd: boolean;
+  /** `quant.mode` of the file ("fp32" when absent). */
+  quantMode: string;
+  /** Number of layers (conv, dense, add, maxpool, gap) run in each precision. */
+  precision: Record<string, number>;
   loadMs: number;
 }
 
@@ -141,11 +145,15 @@ export class Model {
     try {
       // The heap base is a property of the module; a one-page probe memory gives it.
       const probe = instantiate(module, createMemory(1 << 16));
+      const q = quantConfig(header);
       plan = buildPlan(header.graph, {
         keep: options.keep,
         tile,
         heapBase: probe.heap_base(),
         winograd: options.winograd ?? true,
+        threads,
+        precision: q.precision,
+        activations: q.activations,
       });
       checkTensors(header, plan);
       memory = createMemory(plan.totalBytes);
@@ -156,6 +164,7 @@ export class Model {
     }
     const u32 = new Uint32Array(memory.buffer);
     for (const ind of plan.indirection) ind.build(u32);
+    writeQuantParams(plan, memory);
     const workers: Worker[] = [];
     try {
       for (let tid = 1; tid < threads; tid++) {
@@ -232,6 +241,13 @@ export class Model {
   read(name: string): Float32Array {
     const t = this.plan.tensors.get(name);
     if (!t) throw new Error(`no tensor named ${name}`);
+    if (t.dtype === "i8") {
+      // Dequantized: real = scale * (q - zeroPoint), computed as the engine's dequantize op does.
+      const q = new Int8Array(this.memory.buffer, t.addr, t.bytes);
+      const s = Math.fround(t.quant!.scale);
+      const z = t.quant!.zeroPoint;
+      return Float32Array.from(q, (v) => Math.fround((v - z) * s));
+    }
     return this.f32.slice(t.addr >>> 2, (t.addr >>> 2) + t.bytes / 4);
   }
 
@@ -262,6 +278,11 @@ export class Model {
       isa: this.opts.isa,
       tile: this.opts.tile,
       winograd: p.weights.some((w) => w.winograd !== undefined),
+      quantMode: String(this.header.metadata.get("quant.mode") ?? "fp32"),
+      precision: Object.values(p.precision).reduce<Record<string, number>>((a, x) => {
+        a[x] = (a[x] ?? 0) + 1;
+        return a;
+      }, {}),
       loadMs: this.opts.loadMs,
     };
   }
@@ -302,18 +323,32 @@ function readHeader(src: Source): EamHeader {
 /** Checks every weight tensor the plan needs: present, f32, right shape. */
 function checkTensors(h: EamHeader, plan: Plan): void {
   const byName = new Map(h.tensors.map((t) => [t.name, t]));
-  const get = (name: string, shape: number[]): TensorInfo => {
+  const get = (name: string, shape: number[], dtype: string): TensorInfo => {
     const t = byName.get(name);
     if (!t) throw new Error(`model: tensor ${name} is missing`);
-    if (t.dtype !== "f32")
-      throw new Error(`model: tensor ${name} is ${t.dtype}; this engine runs f32 weights only`);
+    if (t.dtype !== dtype)
+      throw new Error(
+        `model: tensor ${name} is ${t.dtype}; its layer's precision (quant.layers) needs ${dtype}`,
+      );
     if (t.shape.join() !== shape.join())
       throw new Error(`model: tensor ${name} has shape [${t.shape}], the graph needs [${shape}]`);
     return t;
   };
   for (const w of plan.weights) {
-    get(w.weight, w.weightShape);
-    get(w.bias, w.biasShape);
+    const t = get(w.weight, w.weightShape, w.dtype);
+    get(w.bias, w.biasShape, "f32");
+    if (w.dtype === "i8") {
+      const q = t.quant;
+      const last = w.weightShape.length - 1;
+      if (!q || !(q.axis === null ? q.scales.length === 1 : q.axis === last && q.scales.length === w.n))
+        throw new Error(
+          `model: int8 tensor ${w.weight} needs one scale per tensor or per output channel (axis ${last})`,
+        );
+      if (q.zeroPoints.some((z) => z !== 0))
+        throw new Error(`model: int8 weights ${w.weight} must be symmetric (zero points 0)`);
+      for (const s of q.scales)
+        if (!(s > 0) || !Number.isFinite(s)) throw new Error(`model: tensor ${w.weight} has scale ${s}`);
+    }
   }
 }
 
@@ -346,7 +381,16 @@ function loadWeights(
     readTensor(wt, wAddr);
     readTensor(bt, bAddr);
     const wg = w.winograd;
-    if (wg) {
+    if (w.dtype === "f16") {
+      k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
+    } else if (w.dtype === "i8") {
+      const sAddr = bAddr + Math.ceil(bt.nbytes / 64) * 64;
+      const q = wt.quant!;
+      const f32 = new Float32Array(memory.buffer, sAddr, w.n);
+      if (q.scales.length === 1) f32.fill(q.scales[0]!);
+      else f32.set(q.scales);
+      k.qs8_pack_weights(w.kc, w.ks, w.n, wAddr, sAddr, bAddr, w.dst);
+    } else if (wg) {
       // Transformed and packed in one pass into the (fresh, zeroed) destination.
       k.f32_wino_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
       u8.copyWithin(w.dst + wg.biasOffset, bAddr, bAddr + bt.nbytes);
@@ -355,6 +399,78 @@ function loadWeights(
     }
   }
   u8.fill(0, plan.arenaAddr, plan.arenaAddr + Math.max(plan.arenaBytes, plan.scratchBytes));
+}
+
+/**
+ * Per-layer precision and activation parameters of a quantized file: `quant.layers` and
+ * `quant.activations` when present (docs/format.md, "Quantized models"); otherwise from the weight
+ * dtypes (f16 weights: f16 layer; i8 weights: dynamic layer).
+ */
+export function quantConfig(h: EamHeader): {
+  precision: Record<string, Precision>;
+  activations: Record<string, ActQuant>;
+} {
+  const meta = h.metadata.get("quant.layers");
+  const precision: Record<string, Precision> = {};
+  const ok = new Set(["f32", "f16", "dynamic", "int8"]);
+  if (meta !== undefined) {
+    if (typeof meta !== "object" || meta === null)
+      throw new Error("model: quant.layers must be a JSON object");
+    for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
+      if (typeof v !== "string" || !ok.has(v))
+        throw new Error(
+          `model: quant.layers.${k} is ${JSON.stringify(v)}; expected f32, f16, dynamic or int8`,
+        );
+      precision[k] = v as Precision;
+    }
+  } else {
+    const dt = new Map(h.tensors.map((t) => [t.name, t.dtype]));
+    for (const l of h.graph.layers) {
+      if (l.op !== "conv" && l.op !== "dense") continue;
+      const d = dt.get(`${l.name}.weight`);
+      if (d === "f16") precision[l.name] = "f16";
+      else if (d === "i8") precision[l.name] = "dynamic";
+    }
+  }
+  const activations: Record<string, ActQuant> = {};
+  const a = h.metadata.get("quant.activations");
+  if (a !== undefined) {
+    if (typeof a !== "object" || a === null)
+      throw new Error("model: quant.activations must be a JSON object");
+    for (const [k, v] of Object.entries(a as Record<string, { scale?: unknown; zeroPoint?: unknown }>)) {
+      const s = v?.scale;
+      const z = v?.zeroPoint;
+      if (
+        typeof s !== "number" ||
+        !(s > 0) ||
+        !Number.isFinite(s) ||
+        !Number.isInteger(z) ||
+        (z as number) < -128 ||
+        (z as number) > 127
+      )
+        throw new Error(
+          `model: quant.activations.${k} needs scale > 0 and an integer zeroPoint in [-128, 127]`,
+        );
+      activations[k] = { scale: s, zeroPoint: z as number };
+    }
+  }
+  return { precision, activations };
+}
+
+/** Writes the quantization parameter blocks and padding vectors of a plan (see assembly/quant.ts). */
+function writeQuantParams(plan: Plan, memory: WebAssembly.Memory): void {
+  const dv = new DataView(memory.buffer);
+  const u8 = new Uint8Array(memory.buffer);
+  for (const b of plan.paramBlocks) {
+    const s = Math.fround(b.scale);
+    dv.setFloat32(b.addr, s, true);
+    dv.setInt32(b.addr + 4, b.zeroPoint, true);
+    dv.setFloat32(b.addr + 8, Math.fround(1 / s), true);
+    dv.setInt32(b.addr + 12, b.out ? 1 : 0, true);
+    dv.setFloat32(b.addr + 16, b.out ? Math.fround(1 / Math.fround(b.out.scale)) : 0, true);
+    dv.setInt32(b.addr + 20, b.out ? b.out.zeroPoint : 0, true);
+  }
+  for (const p of plan.pads) u8.fill(p.value & 0xff, p.addr, p.addr + p.bytes);
 }
 
 /** Loads a model file. */

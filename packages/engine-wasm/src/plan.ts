@@ -106,6 +106,83 @@ export type OpRecord =
       single: boolean;
     }
   | { kind: "add"; layer: string; n: number; a: number; b: number; y: number; relu: number; single: boolean }
+  | {
+      /** f32 activations x f16 weights (widened per cache block into per-thread scratch). */
+      kind: "f16igemm";
+      layer: string;
+      M: number;
+      N: number;
+      K: number;
+      ks: number;
+      ind: number;
+      w: number;
+      c: number;
+      cs: number;
+      relu: number;
+      scratch: number;
+      scratchStride: number;
+      single: boolean;
+    }
+  | {
+      /** int8 x int8 -> int32 GEMM through an indirection buffer, float requantization epilogue. */
+      kind: "qgemm";
+      layer: string;
+      M: number;
+      N: number;
+      K: number;
+      ks: number;
+      ind: number;
+      w: number;
+      c: number;
+      cs: number;
+      relu: number;
+      qp: number;
+      single: boolean;
+    }
+  | { kind: "quant"; layer: string; n: number; x: number; y: number; qp: number; single: boolean }
+  | { kind: "dequant"; layer: string; n: number; x: number; y: number; qp: number; single: boolean }
+  | {
+      kind: "dynparams";
+      layer: string;
+      n: number;
+      x: number;
+      qp: number;
+      pad: number;
+      padBytes: number;
+      single: boolean;
+    }
+  | {
+      kind: "qadd";
+      layer: string;
+      n: number;
+      a: number;
+      b: number;
+      y: number;
+      qa: number;
+      qb: number;
+      qy: number;
+      relu: number;
+      single: boolean;
+    }
+  | {
+      kind: "qmaxpool";
+      layer: string;
+      ih: number;
+      iw: number;
+      c: number;
+      oh: number;
+      ow: number;
+      kh: number;
+      kw: number;
+      sh: number;
+      sw: number;
+      pt: number;
+      pl: number;
+      x: number;
+      y: number;
+      single: boolean;
+    }
+  | { kind: "qgap"; layer: string; hw: number; c: number; x: number; y: number; qp: number; single: boolean }
   | { kind: "gap"; layer: string; hw: number; c: number; x: number; y: number; single: boolean }
   | { kind: "softmax"; layer: string; n: number; x: number; y: number; single: boolean };
 
@@ -123,6 +200,28 @@ export interface WeightLoad {
   packedBytes: number;
   /** Winograd F(2x2,3x3): 16 packed matrices [cin x cout] then the bias at dst + biasOffset. */
   winograd?: { cin: number; cout: number; panelBytes: number; biasOffset: number };
+  /** Stored weight type: f32, f16 (widened in the kernel) or i8 (qs8 GEMM; kc channels x ks taps). */
+  dtype: "f32" | "f16" | "i8";
+  kc: number;
+  ks: number;
+}
+
+/** Per-layer precision of a quantized model (see docs/format.md, "Quantized models"). */
+export type Precision = "f32" | "f16" | "dynamic" | "int8";
+
+/** Affine INT8 parameters of an activation tensor: real = scale * (q - zeroPoint). */
+export interface ActQuant {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** A 32-byte quantization parameter block the host writes once at load. */
+export interface ParamBlock {
+  addr: number;
+  scale: number;
+  zeroPoint: number;
+  /** For a qs8 GEMM: output int8 with these parameters (absent: f32 output). */
+  out?: ActQuant;
 }
 
 export interface TensorPlacement {
@@ -136,6 +235,9 @@ export interface TensorPlacement {
   lastUse: number;
   /** Name of the tensor whose memory it shares (dropout, in-place add). */
   aliasOf?: string;
+  /** Element type in memory: f32, or int8 with its parameters. */
+  dtype: "f32" | "i8";
+  quant?: ActQuant;
 }
 
 export interface IndirectionBuffer {
@@ -170,6 +272,11 @@ export interface Plan {
   scratchAddr: number;
   scratchBytes: number;
   totalBytes: number;
+  /** Quantization parameter blocks and padding vectors (filled with a zero point) to write at load. */
+  paramBlocks: ParamBlock[];
+  pads: { addr: number; bytes: number; value: number }[];
+  /** Per-layer precision actually used. */
+  precision: Record<string, Precision>;
   macs: number;
   params: number;
   tile: number;
@@ -183,6 +290,12 @@ export interface PlanOptions {
   heapBase: number;
   /** Run 3x3 stride-1 "same" convolutions with Winograd F(2x2,3x3) (default true). */
   winograd?: boolean;
+  /** Threads that will run the plan (per-thread scratch of f16 layers). Default 1. */
+  threads?: number;
+  /** Precision per layer (conv, dense: f32/f16/dynamic/int8; add, maxpool, gap: f32/int8). Default f32. */
+  precision?: Record<string, Precision>;
+  /** INT8 parameters of activation tensors (static int8 layers need their inputs' and outputs'). */
+  activations?: Record<string, ActQuant>;
 }
 
 interface Node {
@@ -211,7 +324,276 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     fill: (addr: (n: string) => number, v: Uint32Array, base: number, zero: number) => void;
   }[] = [];
 
+  let f16Stride = 0;
+  let f16Addr = 0;
+  const prec = opts.precision ?? {};
+  const acts = opts.activations ?? {};
+  const dtypes = new Map<string, "f32" | "i8">([[graph.input, "f32"]]);
+  const tquant = new Map<string, ActQuant>();
+  /** Tensor -> key of its parameter block. */
+  const qpKey = new Map<string, string>();
+  const blocks = new Map<string, { scale: number; zeroPoint: number; out?: ActQuant }>();
+  const padSpecs = new Map<string, { bytes: number; value: number }>();
+  const dropoutOf = new Map<string, string>();
+  const actOf = (n: string): ActQuant | undefined => {
+    let r: string | undefined = n;
+    while (r !== undefined) {
+      const a = acts[r];
+      if (a) return a;
+      r = dropoutOf.get(r);
+    }
+    return undefined;
+  };
+  const tensorBlock = (n: string, q: ActQuant): string => {
+    const key = `t:${n}`;
+    if (!blocks.has(key)) blocks.set(key, { scale: q.scale, zeroPoint: q.zeroPoint });
+    return key;
+  };
+  const elems = (n: string): number => need(n).reduce((a, b) => a * b, 1);
+  let addrOfKey: (k: string) => number = () => 0;
+  const precisionUsed: Record<string, Precision> = {};
+  /** The tensor as f32 (a dequantize op when it is int8). */
+  const asF32 = (n: string): string => {
+    if (dtypes.get(n) === "f32") return n;
+    const key = `${n}#f32`;
+    if (shapes.has(key)) return key;
+    shapes.set(key, need(n));
+    dtypes.set(key, "f32");
+    const count = elems(n);
+    const qk = qpKey.get(n)!;
+    pending.push((addr) => ({
+      kind: "dequant",
+      layer: key,
+      n: count,
+      x: addr(n),
+      y: addr(key),
+      qp: addrOfKey(qk),
+      single: false,
+    }));
+    nodes.push({ layer: key, kind: "dequant", inputs: [n], output: key });
+    return key;
+  };
+  /** The tensor as int8 with its calibrated parameters (a quantize op when it is f32). */
+  const asI8 = (n: string, user: string): string => {
+    if (dtypes.get(n) === "i8") return n;
+    const q = actOf(n);
+    if (!q)
+      throw new Error(
+        `int8 layer ${user}: activation ${n} has no quantization parameters (quant.activations); quantize the model again with calibration`,
+      );
+    const key = `${n}#i8`;
+    if (shapes.has(key)) return key;
+    shapes.set(key, need(n));
+    dtypes.set(key, "i8");
+    tquant.set(key, q);
+    const qk = tensorBlock(n, q);
+    qpKey.set(key, qk);
+    const count = elems(n);
+    pending.push((addr) => ({
+      kind: "quant",
+      layer: key,
+      n: count,
+      x: addr(n),
+      y: addr(key),
+      qp: addrOfKey(qk),
+      single: false,
+    }));
+    nodes.push({ layer: key, kind: "quant", inputs: [n], output: key });
+    return key;
+  };
+  /** Indirection buffer: for each output pixel and tap, the address of the input pixel or of `zeroKey`'s buffer. */
+  const addIndirection = (
+    input: string,
+    g: {
+      h: number;
+      w: number;
+      cin: number;
+      oh: number;
+      ow: number;
+      kh: number;
+      kw: number;
+      sh: number;
+      sw: number;
+      pt: number;
+      pl: number;
+    },
+    elemBytes: number,
+    padKey: string | null,
+  ): number => {
+    const idx = indirectionSpecs.length;
+    indirectionSpecs.push({
+      ops: pending.length,
+      bytes: g.oh * g.ow * g.kh * g.kw * 4,
+      fill: (addr, v, base, zero) => {
+        const x = addr(input);
+        const z = padKey ? addrOfKey(padKey) : zero;
+        let o = base >>> 2;
+        for (let oy = 0; oy < g.oh; oy++)
+          for (let ox = 0; ox < g.ow; ox++)
+            for (let ky = 0; ky < g.kh; ky++) {
+              const iy = oy * g.sh - g.pt + ky;
+              for (let kx = 0; kx < g.kw; kx++) {
+                const ix = ox * g.sw - g.pl + kx;
+                v[o++] =
+                  iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + (iy * g.w + ix) * g.cin * elemBytes : z;
+              }
+            }
+      },
+    });
+    return idx;
+  };
+  /**
+   * A conv or dense layer in f16, dynamic or int8 precision (all through indirection buffers;
+   * a 1x1 convolution or the dense layer has one tap per output pixel).
+   */
+  const lowPrecisionLayer = (
+    name: string,
+    input: string,
+    p: "f16" | "dynamic" | "int8",
+    g: {
+      h: number;
+      w: number;
+      cin: number;
+      oh: number;
+      ow: number;
+      kh: number;
+      kw: number;
+      sh: number;
+      sw: number;
+      pt: number;
+      pl: number;
+    },
+    cout: number,
+    relu: number,
+    weightShape: number[],
+    single: boolean,
+  ): void => {
+    const ks = g.kh * g.kw;
+    const K = ks * g.cin;
+    const M = g.oh * g.ow;
+    const wl: WeightLoad = {
+      layer: name,
+      weight: `${name}.weight`,
+      bias: `${name}.bias`,
+      weightShape,
+      biasShape: [cout],
+      k: K,
+      n: cout,
+      dst: 0,
+      packedBytes: 0,
+      dtype: p === "f16" ? "f16" : "i8",
+      kc: g.cin,
+      ks,
+    };
+    weights.push(wl);
+    macs += M * cout * K;
+    params += K * cout + cout;
+    if (p === "f16") {
+      const x = asF32(input);
+      wl.packedBytes = Math.ceil(cout / 8) * (32 + K * 16);
+      const panel32 = (K + 1) * 32;
+      const blockPanels = Math.min(Math.ceil(cout / 8), Math.max(1, Math.floor(131072 / panel32)));
+      f16Stride = Math.max(f16Stride, align(blockPanels * panel32));
+      const idx = addIndirection(x, g, 4, null);
+      pending.push(() => ({
+        kind: "f16igemm",
+        layer: name,
+        M,
+        N: cout,
+        K: g.cin,
+        ks,
+        ind: indAddrs[idx]!,
+        w: wl.dst,
+        c: 0,
+        cs: cout * 4,
+        relu,
+        scratch: f16Addr,
+        scratchStride: f16Stride,
+        single,
+      }));
+      patchC(name);
+      shapes.set(name, single ? [cout] : [g.oh, g.ow, cout]);
+      dtypes.set(name, "f32");
+      nodes.push({ layer: name, kind: "f16igemm", inputs: [x], output: name });
+      return;
+    }
+    wl.packedBytes = Math.ceil(cout / 8) * (96 + ks * ((g.cin + 1) & ~1) * 8);
+    const gk = `g:${name}`;
+    const pk = `p:${name}`;
+    padSpecs.set(pk, { bytes: align(g.cin + 16), value: 0 });
+    let x: string;
+    if (p === "dynamic") {
+      const xf = asF32(input);
+      blocks.set(gk, { scale: 1, zeroPoint: 0 });
+      x = `${name}#xq`;
+      shapes.set(x, need(xf));
+      dtypes.set(x, "i8");
+      const count = elems(xf);
+      const cin = g.cin;
+      pending.push((addr) => ({
+        kind: "dynparams",
+        layer: name,
+        n: count,
+        x: addr(xf),
+        qp: addrOfKey(gk),
+        pad: addrOfKey(pk),
+        padBytes: align(cin + 16),
+        single: true,
+      }));
+      nodes.push({ layer: name, kind: "dynparams", inputs: [xf], output: `${name}#dyn` });
+      shapes.set(`${name}#dyn`, [0]);
+      dtypes.set(`${name}#dyn`, "f32");
+      pending.push((addr) => ({
+        kind: "quant",
+        layer: name,
+        n: count,
+        x: addr(xf),
+        y: addr(x),
+        qp: addrOfKey(gk),
+        single: false,
+      }));
+      nodes.push({ layer: name, kind: "quant", inputs: [xf, `${name}#dyn`], output: x });
+    } else {
+      x = asI8(input, name);
+      const qx = tquant.get(x)!;
+      const qy = actOf(name);
+      blocks.set(gk, { scale: qx.scale, zeroPoint: qx.zeroPoint, out: single ? undefined : qy });
+      padSpecs.get(pk)!.value = qx.zeroPoint;
+    }
+    const out = blocks.get(gk)!.out;
+    const idx = addIndirection(x, g, 1, pk);
+    pending.push(() => ({
+      kind: "qgemm",
+      layer: name,
+      M,
+      N: cout,
+      K: g.cin,
+      ks,
+      ind: indAddrs[idx]!,
+      w: wl.dst,
+      c: 0,
+      cs: cout * (out ? 1 : 4),
+      relu,
+      qp: addrOfKey(gk),
+      single,
+    }));
+    patchC(name);
+    shapes.set(name, single ? [cout] : [g.oh, g.ow, cout]);
+    if (out) {
+      dtypes.set(name, "i8");
+      tquant.set(name, out);
+      qpKey.set(name, tensorBlock(name, out));
+    } else dtypes.set(name, "f32");
+    nodes.push({ layer: name, kind: "qgemm", inputs: [x], output: name });
+  };
+  /** The last pending op writes tensor `name`: resolve its output address after placement. */
+  function patchC(name: string): void {
+    const f = pending.pop()!;
+    pending.push((addr) => ({ ...f(addr), c: addr(name) }) as OpRecord);
+  }
+
   for (const l of graph.layers) {
+    const p: Precision = prec[l.name] ?? "f32";
     switch (l.op) {
       case "conv": {
         const [h, w, cin] = need(l.input) as [number, number, number];
@@ -224,7 +606,23 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const ow = pw.out;
         const cout = l.filters;
         if (oh < 1 || ow < 1) throw new Error(`conv ${l.name}: empty output`);
+        precisionUsed[l.name] = p;
+        if (p !== "f32") {
+          lowPrecisionLayer(
+            l.name,
+            l.input,
+            p,
+            { h, w, cin, oh, ow, kh, kw, sh, sw, pt: ph.before, pl: pw.before },
+            cout,
+            l.relu ? 1 : 0,
+            [kh, kw, cin, cout],
+            false,
+          );
+          break;
+        }
+        const input = asF32(l.input);
         shapes.set(l.name, [oh, ow, cout]);
+        dtypes.set(l.name, "f32");
         const K = kh * kw * cin;
         const packedBytes = Math.ceil(cout / 8) * (K + 1) * 32;
         weights.push({
@@ -237,6 +635,9 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           n: cout,
           dst: 0,
           packedBytes,
+          dtype: "f32",
+          kc: cin,
+          ks: kh * kw,
         });
         macs += oh * ow * cout * K;
         params += K * cout + cout;
@@ -244,7 +645,6 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const M = oh * ow;
         const relu = l.relu ? 1 : 0;
         const name = l.name;
-        const input = l.input;
         const wino =
           (opts.winograd ?? true) &&
           kh === 3 &&
@@ -281,7 +681,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
             vstride: T * cin * 4,
             single: false,
           }));
-          nodes.push({ layer: l.name, kind: "wino_in", inputs: [l.input], output: vName });
+          nodes.push({ layer: l.name, kind: "wino_in", inputs: [input], output: vName });
           pending.push((addr) => ({
             kind: "bgemm",
             layer: name,
@@ -370,7 +770,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
             single: false,
           }));
         }
-        nodes.push({ layer: l.name, kind: "gemm", inputs: [l.input], output: l.name });
+        nodes.push({ layer: l.name, kind: "gemm", inputs: [input], output: l.name });
         break;
       }
       case "maxpool": {
@@ -381,9 +781,16 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const pw = padding1d(l.padding, w, kw, sw);
         shapes.set(l.name, [ph.out, pw.out, c]);
         const name = l.name;
-        const input = l.input;
+        const q = p === "int8";
+        precisionUsed[name] = q ? "int8" : "f32";
+        const input = q ? asI8(l.input, name) : asF32(l.input);
+        if (q) {
+          dtypes.set(name, "i8");
+          tquant.set(name, tquant.get(input)!);
+          qpKey.set(name, qpKey.get(input)!);
+        } else dtypes.set(name, "f32");
         pending.push((addr) => ({
-          kind: "maxpool",
+          kind: q ? "qmaxpool" : "maxpool",
           layer: name,
           ih: h,
           iw: w,
@@ -400,7 +807,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           y: addr(name),
           single: false,
         }));
-        nodes.push({ layer: l.name, kind: "maxpool", inputs: [l.input], output: l.name });
+        nodes.push({ layer: l.name, kind: q ? "qmaxpool" : "maxpool", inputs: [input], output: l.name });
         break;
       }
       case "add": {
@@ -409,9 +816,43 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         if (a.join() !== b.join()) throw new Error(`add ${l.name}: shapes [${a}] and [${b}] differ`);
         shapes.set(l.name, a);
         const n = a.reduce((x, y) => x * y, 1);
-        const [ia, ib] = l.inputs;
         const name = l.name;
         const relu = l.relu ? 1 : 0;
+        if (p === "int8") {
+          precisionUsed[name] = "int8";
+          const qy = actOf(name);
+          if (!qy)
+            throw new Error(
+              `int8 layer ${name}: its output has no quantization parameters (quant.activations); quantize the model again with calibration`,
+            );
+          const ia = asI8(l.inputs[0], name);
+          const ib = asI8(l.inputs[1], name);
+          dtypes.set(name, "i8");
+          tquant.set(name, qy);
+          const ky = tensorBlock(name, qy);
+          qpKey.set(name, ky);
+          const ka = qpKey.get(ia)!;
+          const kb = qpKey.get(ib)!;
+          pending.push((addr) => ({
+            kind: "qadd",
+            layer: name,
+            n,
+            a: addr(ia),
+            b: addr(ib),
+            y: addr(name),
+            qa: addrOfKey(ka),
+            qb: addrOfKey(kb),
+            qy: addrOfKey(ky),
+            relu,
+            single: false,
+          }));
+          nodes.push({ layer: l.name, kind: "qadd", inputs: [ia, ib], output: l.name });
+          break;
+        }
+        precisionUsed[name] = "f32";
+        const ia = asF32(l.inputs[0]);
+        const ib = asF32(l.inputs[1]);
+        dtypes.set(name, "f32");
         pending.push((addr) => ({
           kind: "add",
           layer: name,
@@ -422,36 +863,73 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           relu,
           single: false,
         }));
-        nodes.push({ layer: l.name, kind: "add", inputs: [...l.inputs], output: l.name });
+        nodes.push({ layer: l.name, kind: "add", inputs: [ia, ib], output: l.name });
         break;
       }
       case "gap": {
         const s = need(l.input);
         if (s.length !== 3) throw new Error(`gap ${l.name}: input must be HWC`);
         shapes.set(l.name, [s[2]!]);
+        dtypes.set(l.name, "f32");
         const name = l.name;
-        const input = l.input;
-        pending.push((addr) => ({
-          kind: "gap",
-          layer: name,
-          hw: s[0]! * s[1]!,
-          c: s[2]!,
-          x: addr(input),
-          y: addr(name),
-          single: true,
-        }));
-        nodes.push({ layer: l.name, kind: "gap", inputs: [l.input], output: l.name });
+        const q = p === "int8";
+        precisionUsed[name] = q ? "int8" : "f32";
+        const input = q ? asI8(l.input, name) : asF32(l.input);
+        if (q) {
+          const k = qpKey.get(input)!;
+          pending.push((addr) => ({
+            kind: "qgap",
+            layer: name,
+            hw: s[0]! * s[1]!,
+            c: s[2]!,
+            x: addr(input),
+            y: addr(name),
+            qp: addrOfKey(k),
+            single: true,
+          }));
+        } else {
+          pending.push((addr) => ({
+            kind: "gap",
+            layer: name,
+            hw: s[0]! * s[1]!,
+            c: s[2]!,
+            x: addr(input),
+            y: addr(name),
+            single: true,
+          }));
+        }
+        nodes.push({ layer: l.name, kind: q ? "qgap" : "gap", inputs: [input], output: l.name });
         break;
       }
       case "dropout": {
         shapes.set(l.name, need(l.input));
+        dropoutOf.set(l.name, l.input);
+        dtypes.set(l.name, dtypes.get(l.input)!);
+        if (tquant.has(l.input)) tquant.set(l.name, tquant.get(l.input)!);
+        if (qpKey.has(l.input)) qpKey.set(l.name, qpKey.get(l.input)!);
         nodes.push({ layer: l.name, kind: "dropout", inputs: [l.input], output: l.name });
         break;
       }
       case "dense": {
         const s = need(l.input);
         const cin = s.reduce((x, y) => x * y, 1);
+        precisionUsed[l.name] = p;
+        if (p !== "f32") {
+          lowPrecisionLayer(
+            l.name,
+            l.input,
+            p,
+            { h: 1, w: 1, cin, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0 },
+            l.units,
+            0,
+            [cin, l.units],
+            true,
+          );
+          break;
+        }
+        const input = asF32(l.input);
         shapes.set(l.name, [l.units]);
+        dtypes.set(l.name, "f32");
         weights.push({
           layer: l.name,
           weight: `${l.name}.weight`,
@@ -462,12 +940,14 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           n: l.units,
           dst: 0,
           packedBytes: Math.ceil(l.units / 8) * (cin + 1) * 32,
+          dtype: "f32",
+          kc: cin,
+          ks: 1,
         });
         macs += cin * l.units;
         params += cin * l.units + l.units;
         const wi = weights.length - 1;
         const name = l.name;
-        const input = l.input;
         const units = l.units;
         pending.push((addr) => ({
           kind: "gemm",
@@ -483,15 +963,16 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           relu: 0,
           single: true,
         }));
-        nodes.push({ layer: l.name, kind: "gemm", inputs: [l.input], output: l.name });
+        nodes.push({ layer: l.name, kind: "gemm", inputs: [input], output: l.name });
         break;
       }
       case "softmax": {
         const s = need(l.input);
         shapes.set(l.name, s);
+        dtypes.set(l.name, "f32");
         const n = s.reduce((x, y) => x * y, 1);
         const name = l.name;
-        const input = l.input;
+        const input = asF32(l.input);
         pending.push((addr) => ({
           kind: "softmax",
           layer: name,
@@ -500,7 +981,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           y: addr(name),
           single: true,
         }));
-        nodes.push({ layer: l.name, kind: "softmax", inputs: [l.input], output: l.name });
+        nodes.push({ layer: l.name, kind: "softmax", inputs: [input], output: l.name });
         break;
       }
       default:
@@ -519,7 +1000,9 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const keep = new Set(opts.keep ?? []);
   for (const k of keep) if (!shapes.has(k)) throw new Error(`keep: no tensor named ${k}`);
   const tensors = new Map<string, TensorPlacement>();
-  const bytesOf = (n: string): number => shapes.get(n)!.reduce((a, b) => a * b, 1) * 4;
+  const bytesOf = (n: string): number =>
+    shapes.get(n)!.reduce((a, b) => a * b, 1) * (dtypes.get(n) === "i8" ? 1 : 4);
+  if (dtypes.get(graph.output) !== "f32") throw new Error(`graph output ${graph.output} must be f32`);
   tensors.set(graph.input, {
     name: graph.input,
     shape: shapes.get(graph.input)!,
@@ -527,6 +1010,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     addr: 0,
     def: -1,
     lastUse: -1,
+    dtype: "f32",
   });
   let opIndex = 0;
   const opOfNode: number[] = [];
@@ -559,6 +1043,8 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       addr: 0,
       def: opIndex,
       lastUse: opIndex,
+      dtype: dtypes.get(nd.output) ?? "f32",
+      quant: tquant.get(nd.output),
     });
     opOfNode.push(opIndex++);
   }
@@ -635,6 +1121,24 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   zeroBytes = align(zeroBytes);
   const zeroAddr = cur;
   cur += zeroBytes;
+  const keyAddr = new Map<string, number>();
+  const paramBlocks: ParamBlock[] = [];
+  for (const [key, b] of blocks) {
+    keyAddr.set(key, cur);
+    paramBlocks.push({ addr: cur, scale: b.scale, zeroPoint: b.zeroPoint, out: b.out });
+    cur += 64;
+  }
+  const pads: Plan["pads"] = [];
+  for (const [key, b] of padSpecs) {
+    keyAddr.set(key, cur);
+    pads.push({ addr: cur, bytes: b.bytes, value: b.value });
+    cur += align(b.bytes);
+  }
+  addrOfKey = (k: string): number => {
+    const a = keyAddr.get(k);
+    if (a === undefined) throw new Error(`plan: no parameter block ${k}`);
+    return a;
+  };
   const indAddrs: number[] = [];
   const indirectionBytes = indirectionSpecs.reduce((s, x) => s + align(x.bytes), 0);
   for (const spec of indirectionSpecs) {
@@ -647,10 +1151,12 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     cur += align(w.packedBytes);
   }
   const weightsBytes = cur - weightsAddr;
+  f16Addr = cur;
+  cur += f16Stride * Math.max(1, opts.threads ?? 1);
   const arenaAddr = cur;
   let maxRaw = 0;
   for (const w of weights) {
-    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + align(w.n * 4));
+    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + 2 * align(w.n * 4));
   }
   const scratchBytes = maxRaw;
   const scratchAddr = arenaAddr;
@@ -697,6 +1203,9 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     scratchAddr,
     scratchBytes,
     totalBytes,
+    paramBlocks,
+    pads,
+    precision: precisionUsed,
     macs,
     params,
     tile: opts.tile,

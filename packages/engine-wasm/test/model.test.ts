@@ -174,7 +174,39 @@ describe("host API", () => {
           : x,
       ),
     };
-    await expect(loadModelFromBytes(encodeModel(f16))).rejects.toThrow(/f16; this engine runs f32/);
+    // f16 weights run as an f16 layer, unless quant.layers says otherwise.
+    const f16m = await loadModelFromBytes(encodeModel(f16));
+    expect(f16m.info().precision.f16).toBe(1);
+    await f16m.dispose();
+    const wrong = { ...f16, metadata: { "quant.layers": { "stem.conv": "f32" } } };
+    await expect(loadModelFromBytes(encodeModel(wrong))).rejects.toThrow(
+      /stem\.conv\.weight is f16; its layer's precision \(quant\.layers\) needs f32/,
+    );
+    const badPrec = { ...c, metadata: { "quant.layers": { "stem.conv": "int4" } } };
+    await expect(loadModelFromBytes(encodeModel(badPrec))).rejects.toThrow(
+      /quant\.layers\.stem\.conv is "int4"/,
+    );
+    const noParams = {
+      ...c,
+      tensors: c.tensors.map((x) =>
+        x.name === "stem.conv.weight"
+          ? {
+              ...x,
+              dtype: "i8" as const,
+              data: new Int8Array(x.data.length),
+              quant: {
+                axis: 3,
+                scales: new Float32Array(x.shape[3]!).fill(0.01),
+                zeroPoints: new Int32Array(x.shape[3]!),
+              },
+            }
+          : x,
+      ),
+      metadata: { "quant.layers": { "stem.conv": "int8" } },
+    };
+    await expect(loadModelFromBytes(encodeModel(noParams))).rejects.toThrow(
+      /int8 layer stem\.conv: activation input has no quantization parameters/,
+    );
   });
 });
 

@@ -1,0 +1,485 @@
+/**
+ * Testers of the quantized-layer kernels (assembly/quant.ts), in the style of kernels.test.ts:
+ * randomized shapes, buffers at random offsets with guard bytes, outputs prefilled, SIMD and
+ * scalar builds, the whole range in one call and split in 3 parts like threads. Integer paths
+ * must be bit-identical across all variants; each is checked against a float64 reference with
+ * the bound stated below (and in the README).
+ */
+import { describe, it } from "vitest";
+import { padding1d } from "../dist/arch.js";
+import { splitRange } from "../dist/executor.js";
+import { mulberry32 } from "../dist/random.js";
+import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
+import { createMemory, type Isa, instantiate, type KernelExports, kernelModule } from "../dist/wasm.js";
+
+const ISAS: Isa[] = ["wasmsimd", "scalar"];
+const SPLITS = [1, 3];
+const GUARD = 64;
+const GUARD_BYTE = 0xa5;
+
+/**
+ * Bounds. qs8 GEMM, f32 output: NMSE 1e-12 against float64 of the same integer inputs (the int32
+ * sum is exact; the epilogue rounds twice in f32). int8 outputs (GEMM, add, quantize): within 1
+ * of the float64 rounding (f32 multiply by 1/scale may move a value across a rounding tie).
+ * f16-weight GEMM: NMSE 1e-10 against float64 with the widened weights, and bit-identical to the
+ * f32 kernels on those weights. Max pool and dequantize: exact.
+ */
+export const QBOUNDS = { qgemmF32: 1e-12, int8Lsb: 1, f16gemm: 1e-10, gap: 1e-12 };
+
+class Arena {
+  readonly memory = createMemory(32 << 20);
+  readonly u8 = new Uint8Array(this.memory.buffer);
+  readonly i8 = new Int8Array(this.memory.buffer);
+  readonly f32 = new Float32Array(this.memory.buffer);
+  readonly u32 = new Uint32Array(this.memory.buffer);
+  readonly k: Record<Isa, KernelExports>;
+  private top = 1 << 16;
+  private bufs: { addr: number; bytes: number }[] = [];
+  constructor(private readonly rand: () => number) {
+    const mods = ISAS.map((isa) => [isa, instantiate(kernelModule(isa), this.memory)] as const);
+    this.k = Object.fromEntries(mods) as Record<Isa, KernelExports>;
+  }
+  reset(): void {
+    this.top = 1 << 16;
+    this.bufs = [];
+  }
+  /** Buffer at a random offset (byte-aligned when `align1`), guard bytes either side. */
+  alloc(bytes: number, align1 = false): number {
+    const start =
+      Math.ceil(this.top / 64) * 64 +
+      GUARD +
+      (align1 ? Math.floor(this.rand() * 16) : 4 * Math.floor(this.rand() * 16));
+    this.u8.fill(GUARD_BYTE, start - GUARD, start);
+    this.u8.fill(GUARD_BYTE, start + bytes, start + bytes + GUARD);
+    this.top = start + bytes + GUARD;
+    this.bufs.push({ addr: start, bytes });
+    return start;
+  }
+  floats(d: ArrayLike<number>): number {
+    const a = this.alloc(d.length * 4);
+    this.f32.set(d, a >>> 2);
+    return a;
+  }
+  bytes(d: Int8Array | Uint8Array | Uint16Array): number {
+    const a = this.alloc(d.byteLength, true);
+    this.u8.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), a);
+    return a;
+  }
+  /** Parameter block: scale, zero point, 1/scale, output mode, output 1/scale, output zero point. */
+  qp(s: number, z: number, out?: { scale: number; zeroPoint: number }): number {
+    const a = this.alloc(32);
+    const dv = new DataView(this.memory.buffer);
+    dv.setFloat32(a, s, true);
+    dv.setInt32(a + 4, z, true);
+    dv.setFloat32(a + 8, Math.fround(1 / Math.fround(s)), true);
+    dv.setInt32(a + 12, out ? 1 : 0, true);
+    dv.setFloat32(a + 16, out ? Math.fround(1 / Math.fround(out.scale)) : 0, true);
+    dv.setInt32(a + 20, out ? out.zeroPoint : 0, true);
+    return a;
+  }
+  checkGuards(): void {
+    for (const b of this.bufs) {
+      for (let i = b.addr - GUARD; i < b.addr; i++)
+        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard before buffer @${b.addr} overwritten`);
+      for (let i = b.addr + b.bytes; i < b.addr + b.bytes + GUARD; i++)
+        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard after buffer @${b.addr} overwritten`);
+    }
+  }
+}
+
+const int = (rand: () => number, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+const randI8 = (n: number, rand: () => number, lo = -128, hi = 127): Int8Array =>
+  Int8Array.from({ length: n }, () => int(rand, lo, hi));
+
+function sameBytes(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < a.length; i++)
+    if (!Object.is(a[i], b[i])) throw new Error(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+const clampI8 = (v: number) => Math.max(-128, Math.min(127, v));
+
+interface ConvGeom {
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  oh: number;
+  ow: number;
+}
+
+function randomGeom(rand: () => number): ConvGeom {
+  const h = int(rand, 1, 9);
+  const w = int(rand, 1, 11);
+  const cin = int(rand, 1, 21);
+  const cout = int(rand, 1, 27);
+  const kh = int(rand, 1, 5);
+  const kw = int(rand, 1, 4);
+  const sh = int(rand, 1, 3);
+  const sw = int(rand, 1, 2);
+  const padding = rand() < 0.5 ? "same" : "valid";
+  const ph = padding1d(padding, h, kh, sh);
+  const pw = padding1d(padding, w, kw, sw);
+  if (ph.out < 1 || pw.out < 1) return randomGeom(rand);
+  return { h, w, cin, cout, kh, kw, sh, sw, pt: ph.before, pl: pw.before, oh: ph.out, ow: pw.out };
+}
+
+function indirection(ar: Arena, x: number, g: ConvGeom, elemBytes: number, zero: number): number {
+  const ind = ar.alloc(g.oh * g.ow * g.kh * g.kw * 4);
+  let o = ind >>> 2;
+  for (let oy = 0; oy < g.oh; oy++)
+    for (let ox = 0; ox < g.ow; ox++)
+      for (let ky = 0; ky < g.kh; ky++)
+        for (let kx = 0; kx < g.kw; kx++) {
+          const iy = oy * g.sh - g.pt + ky;
+          const ix = ox * g.sw - g.pl + kx;
+          ar.u32[o++] =
+            iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + (iy * g.w + ix) * g.cin * elemBytes : zero;
+        }
+  return ind;
+}
+
+describe("qs8 IGEMM (qs8-igemm-4x8c2, i16x8 widening + i32x4.dot_i16x8_s)", () => {
+  it("convolutions of random shapes: f32 and int8 outputs match float64, all variants bit-identical", () => {
+    const rand = mulberry32(5);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 36; trial++) {
+      const g = randomGeom(rand);
+      const relu = trial % 2;
+      const int8Out = trial % 3 === 0;
+      const M = g.oh * g.ow;
+      const ks = g.kh * g.kw;
+      const X = randI8(g.h * g.w * g.cin, rand, trial % 4 === 0 ? -128 : -60, 127);
+      const Wq = randI8(ks * g.cin * g.cout, rand, -127, 127);
+      const sx = 0.01 + rand() * 0.05;
+      const zx = int(rand, -128, 40);
+      const sw = Float32Array.from({ length: g.cout }, () => 0.001 + rand() * 0.02);
+      const bias = Float32Array.from({ length: g.cout }, () => (rand() * 2 - 1) * 0.5);
+      const outQ = { scale: 0.02 + rand() * 0.1, zeroPoint: int(rand, -128, 20) };
+      // float64 reference: real input (q - zx) * sx, real weights q * sw, padding = real zero.
+      const xr = { shape: [g.h, g.w, g.cin], data: Float64Array.from(X, (q) => (q - zx) * Math.fround(sx)) };
+      const wr = new Float64Array(Wq.length);
+      for (let i = 0; i < Wq.length; i++) wr[i] = Wq[i]! * sw[i % g.cout]!;
+      const ref = refConv2d(
+        xr,
+        wr,
+        bias,
+        [g.kh, g.kw],
+        [g.sh, g.sw],
+        { top: g.pt, left: g.pl, oh: g.oh, ow: g.ow },
+        g.cout,
+        relu === 1,
+      ).data;
+      let first: ArrayLike<number> | undefined;
+      for (const isa of ISAS) {
+        for (const T of SPLITS) {
+          ar.reset();
+          const k = ar.k[isa];
+          const x = ar.bytes(X);
+          const pad = ar.alloc(g.cin + 16, true);
+          ar.u8.fill(zx & 0xff, pad, pad + g.cin + 16);
+          const ind = indirection(ar, x, g, 1, pad);
+          const src = ar.bytes(Wq);
+          const sc = ar.floats(sw);
+          const bs = ar.floats(bias);
+          const w = ar.alloc(Math.ceil(g.cout / 8) * k.qs8_panel_bytes(g.cin, ks));
+          k.qs8_pack_weights(g.cin, ks, g.cout, src, sc, bs, w);
+          const qp = ar.qp(sx, zx, int8Out ? outQ : undefined);
+          const ob = int8Out ? 1 : 4;
+          const c = ar.alloc(M * g.cout * ob, int8Out);
+          if (int8Out) ar.u8.fill(0x5a, c, c + M * g.cout);
+          else ar.f32.fill(Number.NaN, c >>> 2, (c >>> 2) + M * g.cout);
+          for (let t = 0; t < T; t++) {
+            if (trial % 2 === 0) {
+              const [m0, m1] = splitRange(M, T, t, 4);
+              if (m0 < m1) k.qs8_igemm_run(m0, m1, 0, g.cout, g.cin, ks, ind, w, c, g.cout * ob, relu, qp);
+            } else {
+              const [n0, n1] = splitRange(g.cout, T, t, 8);
+              if (n0 < n1) k.qs8_igemm_run(0, M, n0, n1, g.cin, ks, ind, w, c, g.cout * ob, relu, qp);
+            }
+          }
+          ar.checkGuards();
+          const what = `qs8-igemm-4x8c2-${isa} ${JSON.stringify(g)} relu=${relu} int8Out=${int8Out} T=${T}`;
+          let got: ArrayLike<number>;
+          if (int8Out) {
+            got = ar.i8.slice(c, c + M * g.cout);
+            for (let i = 0; i < ref.length; i++) {
+              const want = clampI8(roundHalfEven(ref[i]! / outQ.scale) + outQ.zeroPoint);
+              if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
+                throw new Error(`${what}: element ${i} is ${got[i]}, want ${want}`);
+            }
+          } else {
+            got = ar.f32.slice(c >>> 2, (c >>> 2) + M * g.cout);
+            for (let i = 0; i < got.length; i++)
+              if (Number.isNaN(got[i]!)) throw new Error(`${what}: ${i} not written`);
+            const e = nmse(got, ref);
+            if (!(e <= QBOUNDS.qgemmF32)) throw new Error(`${what}: nmse ${e}`);
+          }
+          if (first) sameBytes(got, first, what);
+          else first = got;
+        }
+      }
+    }
+  });
+});
+
+describe("f16-weight IGEMM (f32-f16w-igemm, widened per cache block)", () => {
+  it("matches float64 with the widened weights and is bit-identical to the f32 IGEMM on them", () => {
+    const rand = mulberry32(9);
+    const ar = new Arena(rand);
+    const halfToF32 = (h: number): number => {
+      const s = h & 0x8000 ? -1 : 1;
+      const e = (h >>> 10) & 0x1f;
+      const m = h & 0x3ff;
+      return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+    };
+    for (let trial = 0; trial < 24; trial++) {
+      const g = randomGeom(rand);
+      // Wide enough layers now and then that the widening runs over several column blocks.
+      if (trial % 6 === 5) {
+        g.cout = 300 + int(rand, 0, 40);
+        g.cin = 40;
+      }
+      const relu = trial % 2;
+      const M = g.oh * g.ow;
+      const ks = g.kh * g.kw;
+      const K = ks * g.cin;
+      const X = Float32Array.from({ length: g.h * g.w * g.cin }, () => rand() * 2 - 1);
+      // Random halves: normals of both signs, some subnormals and zeros.
+      const Wh = Uint16Array.from({ length: K * g.cout }, (_, i) =>
+        i % 17 === 0
+          ? int(rand, 0, 0x3ff) | (rand() < 0.5 ? 0x8000 : 0)
+          : int(rand, 0x2000, 0x3c00) | (rand() < 0.5 ? 0x8000 : 0),
+      );
+      const Wf = Float32Array.from(Wh, halfToF32);
+      const bias = Float32Array.from({ length: g.cout }, () => rand() - 0.5);
+      const ref = refConv2d(
+        { shape: [g.h, g.w, g.cin], data: Float64Array.from(X) },
+        Wf,
+        bias,
+        [g.kh, g.kw],
+        [g.sh, g.sw],
+        { top: g.pt, left: g.pl, oh: g.oh, ow: g.ow },
+        g.cout,
+        relu === 1,
+      ).data;
+      let first: Float32Array | undefined;
+      for (const isa of ISAS) {
+        for (const T of SPLITS) {
+          ar.reset();
+          const k = ar.k[isa];
+          const x = ar.floats(X);
+          const zero = ar.alloc(g.cin * 4);
+          ar.f32.fill(0, zero >>> 2, (zero >>> 2) + g.cin);
+          const ind = indirection(ar, x, g, 4, zero);
+          const src = ar.bytes(Wh);
+          const bs = ar.floats(bias);
+          const w = ar.alloc(Math.ceil(g.cout / 8) * (32 + K * 16));
+          k.f16_pack_weights(K, g.cout, src, bs, w);
+          const panel32 = (K + 1) * 32;
+          const scratchBytes =
+            Math.min(Math.ceil(g.cout / 8), Math.max(1, Math.floor(131072 / panel32))) * panel32;
+          const scratch = ar.alloc(scratchBytes * T);
+          const c = ar.alloc(M * g.cout * 4);
+          ar.f32.fill(Number.NaN, c >>> 2, (c >>> 2) + M * g.cout);
+          for (let t = 0; t < T; t++) {
+            const [n0, n1] = trial % 2 === 0 ? [0, g.cout] : splitRange(g.cout, T, t, 8);
+            const [m0, m1] = trial % 2 === 0 ? splitRange(M, T, t, 4) : [0, M];
+            if (m0 < m1 && n0 < n1)
+              k.f32_f16w_igemm_run(
+                4,
+                m0,
+                m1,
+                n0,
+                n1,
+                g.cin,
+                ks,
+                ind,
+                w,
+                c,
+                g.cout * 4,
+                relu,
+                scratch + t * scratchBytes,
+              );
+          }
+          ar.checkGuards();
+          const got = ar.f32.slice(c >>> 2, (c >>> 2) + M * g.cout);
+          const what = `f32-f16w-igemm-4x8-${isa} ${JSON.stringify(g)} T=${T}`;
+          for (let i = 0; i < got.length; i++)
+            if (Number.isNaN(got[i]!)) throw new Error(`${what}: ${i} not written`);
+          const e = nmse(got, ref);
+          if (!(e <= QBOUNDS.f16gemm)) throw new Error(`${what}: nmse ${e}`);
+          if (first) sameBytes(got, first, what);
+          else first = got;
+          // The f32 IGEMM on the widened weights gives the same bits.
+          const w32src = ar.floats(Wf);
+          const w32 = ar.alloc(Math.ceil(g.cout / 8) * panel32);
+          k.f32_pack_weights(K, g.cout, w32src, bs, w32);
+          const c2 = ar.alloc(M * g.cout * 4);
+          k.f32_igemm_run(4, 0, M, 0, g.cout, g.cin, ks, ind, w32, c2, g.cout * 4, relu);
+          sameBytes(ar.f32.slice(c2 >>> 2, (c2 >>> 2) + M * g.cout), got, `${what} vs f32 igemm`);
+        }
+      }
+    }
+  });
+});
+
+describe("quantize, dequantize, dynamic range, int8 add, max pool, global average pool", () => {
+  it("match float64 within the stated bounds, bit-identical across builds and splits", () => {
+    const rand = mulberry32(77);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 30; trial++) {
+      const n = int(rand, 1, 300);
+      const X = Float32Array.from({ length: n }, () => (rand() * 2 - 1) * 3 + (trial % 3 === 0 ? 2 : 0));
+      const s = 0.005 + rand() * 0.05;
+      const z = int(rand, -128, 127);
+      const A = randI8(n, rand);
+      const B = randI8(n, rand);
+      const qa = { s: 0.01 + rand() * 0.05, z: int(rand, -128, 127) };
+      const qb = { s: 0.01 + rand() * 0.05, z: int(rand, -128, 127) };
+      const qy = { s: 0.02 + rand() * 0.08, z: int(rand, -128, 0) };
+      const relu = trial % 2;
+      const results: Record<string, ArrayLike<number>[]> = { quant: [], dequant: [], dyn: [], add: [] };
+      for (const isa of ISAS) {
+        for (const T of SPLITS) {
+          ar.reset();
+          const k = ar.k[isa];
+          const what = `${isa} n=${n} T=${T}`;
+          // quantize
+          const x = ar.floats(X);
+          const p = ar.qp(s, z);
+          const y = ar.alloc(n, true);
+          for (let t = 0; t < T; t++) {
+            const [i0, i1] = splitRange(n, T, t, 16);
+            if (i0 < i1) k.qs8_quantize(i0, i1, x, y, p);
+          }
+          const q = ar.i8.slice(y, y + n);
+          for (let i = 0; i < n; i++) {
+            const want = clampI8(roundHalfEven(X[i]! / Math.fround(s)) + z);
+            if (Math.abs(q[i]! - want) > QBOUNDS.int8Lsb)
+              throw new Error(`quantize ${what}: ${i}: ${q[i]} vs ${want}`);
+          }
+          results.quant!.push(q);
+          // dequantize: exact f32 (q - z) * s
+          const d = ar.alloc(n * 4);
+          for (let t = 0; t < T; t++) {
+            const [i0, i1] = splitRange(n, T, t, 16);
+            if (i0 < i1) k.qs8_dequantize(i0, i1, y, d, p);
+          }
+          const df = ar.f32.slice(d >>> 2, (d >>> 2) + n);
+          for (let i = 0; i < n; i++)
+            if (df[i] !== Math.fround((q[i]! - z) * Math.fround(s)))
+              throw new Error(`dequantize ${what}: ${i}`);
+          results.dequant!.push(df);
+          // dynamic parameters: range [min(lo,0), max(hi,0)] onto [-128, 127]
+          const dq = ar.qp(1, 0);
+          const pad = ar.alloc(40, true);
+          k.qs8_dynamic_params(n, x, dq, pad, 40);
+          let lo = 0;
+          let hi = 0;
+          for (const v of X) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+          }
+          const ds = Math.fround(Math.fround(hi - lo) / 255);
+          const dz = clampI8(roundHalfEven(Math.fround(-128 - Math.fround(lo / ds))));
+          const dv = new DataView(ar.memory.buffer);
+          if (dv.getFloat32(dq, true) !== ds || dv.getInt32(dq + 4, true) !== dz)
+            throw new Error(
+              `dynamic params ${what}: ${dv.getFloat32(dq, true)}/${dv.getInt32(dq + 4, true)} vs ${ds}/${dz}`,
+            );
+          for (let i = 0; i < 40; i++) if (ar.i8[pad + i] !== dz) throw new Error(`dynamic pad ${what}`);
+          // with those parameters every value lands in range (no clipping beyond rounding)
+          results.dyn!.push([ds, dz]);
+          // int8 add with rescaling
+          const a = ar.bytes(A);
+          const b = ar.bytes(B);
+          const pa = ar.qp(qa.s, qa.z);
+          const pb = ar.qp(qb.s, qb.z);
+          const py = ar.qp(qy.s, qy.z);
+          const o = ar.alloc(n, true);
+          for (let t = 0; t < T; t++) {
+            const [i0, i1] = splitRange(n, T, t, 16);
+            if (i0 < i1) k.qs8_add(i0, i1, a, b, o, pa, pb, py, relu);
+          }
+          const got = ar.i8.slice(o, o + n);
+          for (let i = 0; i < n; i++) {
+            let v = (A[i]! - qa.z) * Math.fround(qa.s) + (B[i]! - qb.z) * Math.fround(qb.s);
+            if (relu) v = Math.max(0, v);
+            const want = clampI8(roundHalfEven(v / Math.fround(qy.s)) + qy.z);
+            if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
+              throw new Error(`qs8-add ${what}: ${i}: ${got[i]} vs ${want}`);
+          }
+          results.add!.push(got);
+          ar.checkGuards();
+        }
+      }
+      for (const [name, rs] of Object.entries(results))
+        for (const r of rs.slice(1)) sameBytes(r, rs[0]!, `${name} trial ${trial}`);
+    }
+  });
+
+  it("int8 max pool is exact and int8 global average pool within 1e-12 NMSE", () => {
+    const rand = mulberry32(31);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 24; trial++) {
+      const h = int(rand, 1, 12);
+      const w = int(rand, 1, 12);
+      const c = int(rand, 1, 40);
+      const kh = int(rand, 1, 3);
+      const kw = int(rand, 1, 3);
+      const sh = int(rand, 1, 2);
+      const sw = int(rand, 1, 2);
+      const padding = rand() < 0.5 ? "same" : "valid";
+      const ph = padding1d(padding, h, kh, sh);
+      const pw = padding1d(padding, w, kw, sw);
+      if (ph.out < 1 || pw.out < 1) continue;
+      const X = randI8(h * w * c, rand);
+      const ref = refMaxPool(
+        { shape: [h, w, c], data: Float64Array.from(X) },
+        [kh, kw],
+        [sh, sw],
+        padding,
+      ).data;
+      const s = 0.01 + rand() * 0.1;
+      const z = int(rand, -128, 127);
+      const gapRef = new Float64Array(c);
+      for (let p = 0; p < h * w; p++)
+        for (let ch = 0; ch < c; ch++) gapRef[ch] += (X[p * c + ch]! - z) * Math.fround(s);
+      for (let ch = 0; ch < c; ch++) gapRef[ch]! /= h * w;
+      for (const isa of ISAS) {
+        for (const T of SPLITS) {
+          ar.reset();
+          const k = ar.k[isa];
+          const x = ar.bytes(X);
+          const n = ph.out * pw.out * c;
+          const y = ar.alloc(n, true);
+          for (let t = 0; t < T; t++) {
+            const [p0, p1] = splitRange(ph.out * pw.out, T, t);
+            if (p0 < p1) k.qs8_maxpool(h, w, c, pw.out, kh, kw, sh, sw, ph.before, pw.before, x, y, p0, p1);
+          }
+          sameBytes(ar.i8.slice(y, y + n), ref, `qs8-maxpool-${isa} T=${T}`);
+          const qp = ar.qp(s, z);
+          const g = ar.alloc(c * 4);
+          ar.f32.fill(Number.NaN, g >>> 2, (g >>> 2) + c);
+          for (let t = 0; t < T; t++) {
+            const [c0, c1] = splitRange(c, T, t, 4);
+            if (c0 < c1) k.qs8_gap(h * w, c, x, g, c0, c1, qp);
+          }
+          const e = nmse(ar.f32.slice(g >>> 2, (g >>> 2) + c), gapRef);
+          if (!(e <= QBOUNDS.gap)) throw new Error(`qs8-gap-${isa}: nmse ${e}`);
+          ar.checkGuards();
+        }
+      }
+    }
+  });
+});
