@@ -1,3 +1,6 @@
+export { activationNames, activationRanges, type Calibration, calibrate } from "./calibrate.js";
+export { type Clip, clipCrops, DataError, heldOut, listClips, splitClips } from "./data.js";
+export { type EvalResult, evaluateModel } from "./evaluate.js";
 export { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "./f16.js";
 export {
   activationParams,
@@ -9,3 +12,34 @@ export {
 } from "./int8.js";
 export { sqnrDb, top1Agreement } from "./metrics.js";
 export { type Range, type RangeMethod, RangeObserver } from "./observers.js";
+export {
+  calibrationCrops,
+  type LayerSensitivity,
+  logitsName,
+  QuantizeError,
+  type QuantizeOptions,
+  type QuantizeResult,
+  quantizeModel,
+  runLogits,
+} from "./quantize.js";
+export {
+  accuracySizeSvg,
+  makeReport,
+  type Report,
+  type ReportOptions,
+  type ReportRow,
+  reportMarkdown,
+} from "./report.js";
+export {
+  type ActivationQuant,
+  buildVariant,
+  defaultPrecisions,
+  MODES,
+  type Mode,
+  type Precision,
+  pruneMagnitude,
+  type QuantSpec,
+  settlePrecisions,
+  tensorsNeedingParams,
+  weightLayers,
+} from "./variants.js";

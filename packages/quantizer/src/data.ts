@@ -1,0 +1,118 @@
+/**
+ * Clips and crops for calibration and evaluation: a `<label>/<audio file>` folder (GTZAN layout),
+ * the model's own Mel configuration, and the dsp evaluation crops (the ones the runner uses).
+ */
+import { readdirSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import {
+  evalCropOffsets,
+  extractCrop,
+  loadAudio,
+  logMelSpectrogram,
+  resolveMelConfig,
+} from "@edge-audio/dsp";
+import type { EamHeader } from "@edge-audio/engine-wasm";
+
+const AUDIO = new Set([".wav", ".au", ".snd", ".mp3", ".flac"]);
+
+export interface Clip {
+  path: string;
+  label: string;
+  /** `label/name-without-extension`, as in the trainer's split lists. */
+  id: string;
+}
+
+export class DataError extends Error {
+  override name = "DataError";
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function listClips(dir: string): Clip[] {
+  if (!isDir(dir))
+    throw new DataError(`${dir}: no such folder; pass a folder of <label>/<audio file> sub-folders`);
+  let root = dir;
+  for (const inner of ["genres", "genres_original", "Data/genres_original"]) {
+    if (isDir(join(dir, inner))) {
+      root = join(dir, inner);
+      break;
+    }
+  }
+  const clips: Clip[] = [];
+  for (const label of readdirSync(root).sort()) {
+    const ld = join(root, label);
+    if (label.startsWith(".") || !isDir(ld)) continue;
+    for (const name of readdirSync(ld).sort()) {
+      const ext = extname(name).toLowerCase();
+      if (!AUDIO.has(ext)) continue;
+      clips.push({ path: join(ld, name), label, id: `${label}/${name.slice(0, -ext.length)}` });
+    }
+  }
+  if (clips.length === 0) throw new DataError(`${dir}: no audio files in <label>/ sub-folders`);
+  return clips;
+}
+
+function normId(id: string): string {
+  const parts = id.split(/[\\/]/);
+  const name = parts.at(-1) ?? "";
+  const ext = extname(name).toLowerCase();
+  const base = AUDIO.has(ext) ? name.slice(0, -ext.length) : name;
+  return parts.length >= 2 ? `${parts.at(-2)}/${base}` : base;
+}
+
+/** The trainer's held-out ids (test and validation) stored in the model's `trainer.split`. */
+export function heldOut(h: Pick<EamHeader, "metadata">): { test: Set<string>; val: Set<string> } | null {
+  const s = h.metadata.get("trainer.split") as { test?: unknown[]; val?: unknown[] } | undefined;
+  if (!s || !Array.isArray(s.test)) return null;
+  const ids = (a: unknown[] | undefined) =>
+    new Set((a ?? []).map((x) => normId(typeof x === "string" ? x : String((x as { id?: string }).id ?? x))));
+  return { test: ids(s.test), val: ids(s.val) };
+}
+
+/**
+ * Splits a folder by the model's provenance: `train` are clips in neither the test nor the
+ * validation list. Without a stored split, every clip counts as both (said in `note`).
+ */
+export function splitClips(
+  dir: string,
+  h: Pick<EamHeader, "metadata">,
+): { train: Clip[]; test: Clip[]; note: string } {
+  const clips = listClips(dir);
+  const s = heldOut(h);
+  if (!s) return { train: clips, test: clips, note: "the model carries no trainer.split: all clips used" };
+  const test = clips.filter((c) => s.test.has(c.id));
+  const train = clips.filter((c) => !s.test.has(c.id) && !s.val.has(c.id));
+  if (test.length === 0)
+    return {
+      train,
+      test: clips,
+      note: "none of the model's test ids is in this folder: all clips evaluated (not a held-out figure)",
+    };
+  return { train, test, note: `trainer.split: ${train.length} training, ${test.length} test clips` };
+}
+
+export interface ClipCrops {
+  clip: Clip;
+  crops: Float32Array[];
+}
+
+/** Log-Mel crops of a clip exactly as the runner makes them. */
+export async function clipCrops(
+  clip: Clip,
+  mel: unknown,
+  nMels: number,
+  frames: number,
+): Promise<Float32Array[]> {
+  const c = resolveMelConfig(mel as never);
+  const samples = await loadAudio(clip.path, { sampleRate: c.sampleRate, mono: true });
+  const spec = logMelSpectrogram(samples, c);
+  if (spec.nMels !== nMels)
+    throw new DataError(`${clip.path}: ${spec.nMels} Mel bands, the model takes ${nMels}`);
+  return evalCropOffsets(spec.nFrames, frames).map((off) => extractCrop(spec, off, frames));
+}

@@ -1,0 +1,256 @@
+/**
+ * The variant report in the form of the study's Table 1 (accuracy and size per variant) plus
+ * agreement with FP32, SQNR of the logits, engine time and peak memory, and the accuracy-vs-size
+ * plot of its Figure 3. Each variant is evaluated in its own child process so that its peak
+ * resident memory is its own.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { EvalResult } from "./evaluate.js";
+import { sqnrDb } from "./metrics.js";
+import { type QuantizeOptions, type QuantizeResult, quantizeModel } from "./quantize.js";
+import type { Mode } from "./variants.js";
+
+const run = promisify(execFile);
+
+export interface ReportRow {
+  variant: Mode;
+  file: string;
+  bytes: number;
+  clipAccuracy: number;
+  cropAccuracy: number;
+  /** Crop-level top-1 agreement with the FP32 model. */
+  agreement: number;
+  /** SQNR (dB) of all test logits against FP32. */
+  sqnrDb: number;
+  msPerCrop: number;
+  peakRssBytes: number;
+  engineMemoryBytes: number;
+  layers: Record<string, number>;
+  quantizeMs: number;
+  notes: string;
+}
+
+export interface ReportOptions
+  extends Pick<QuantizeOptions, "calibCrops" | "budgetAccuracy" | "budgetSizeMB" | "prune" | "threads"> {
+  model: string;
+  data: string;
+  out: string;
+  modes?: Mode[];
+  /** Audio folder for calibration (default: `data`; only its training clips are used). */
+  calib?: string;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface Report {
+  model: string;
+  data: string;
+  split: string;
+  clips: number;
+  crops: number;
+  machine: { cpus: number; loadAverage: number[]; node: string };
+  rows: ReportRow[];
+  quantize: Partial<Record<Mode, Omit<QuantizeResult, "sensitivity">>>;
+  sensitivity?: QuantizeResult["sensitivity"];
+}
+
+const CLI = fileURLToPath(new URL("./cli.js", import.meta.url));
+
+async function evalChild(model: string, data: string, threads: number): Promise<EvalResult> {
+  const { stdout } = await run(
+    process.execPath,
+    [CLI, "eval", "--model", model, "--data", data, "--threads", String(threads), "--json"],
+    {
+      maxBuffer: 1 << 28,
+    },
+  );
+  return JSON.parse(stdout) as EvalResult;
+}
+
+function argmax(v: ArrayLike<number>): number {
+  let b = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
+  return b;
+}
+
+export async function makeReport(opts: ReportOptions): Promise<Report> {
+  const modes: Mode[] = opts.modes ?? ["fp32", "fp16", "dynamic", "int8-tensor", "int8", "mixed"];
+  const progress = opts.onProgress ?? (() => {});
+  fs.mkdirSync(opts.out, { recursive: true });
+  const base = path.basename(opts.model, path.extname(opts.model));
+  const files = new Map<Mode, string>();
+  const quantize: Report["quantize"] = {};
+  let sensitivity: Report["sensitivity"];
+  for (const [i, mode] of modes.entries()) {
+    progress(`quantizing ${mode}`, i, modes.length);
+    if (mode === "fp32") {
+      files.set(mode, path.resolve(opts.model));
+      continue;
+    }
+    const r = await quantizeModel(opts.model, mode, {
+      out: path.join(opts.out, `${base}-${mode}.eam`),
+      calib: opts.calib ?? opts.data,
+      calibCrops: opts.calibCrops,
+      budgetAccuracy: opts.budgetAccuracy,
+      budgetSizeMB: opts.budgetSizeMB,
+      prune: opts.prune,
+      threads: opts.threads,
+      onProgress: (s, d, t) => progress(`${mode}: ${s}`, d, t),
+    });
+    files.set(mode, r.out);
+    const { sensitivity: s, ...rest } = r;
+    if (s) sensitivity = s;
+    quantize[mode] = rest;
+  }
+  const evals = new Map<Mode, EvalResult>();
+  for (const [i, mode] of modes.entries()) {
+    progress(`evaluating ${mode}`, i, modes.length);
+    evals.set(mode, await evalChild(files.get(mode)!, opts.data, opts.threads ?? 1));
+  }
+  progress("evaluating", modes.length, modes.length);
+  const ref = evals.get("fp32") ?? null;
+  const rows: ReportRow[] = modes.map((mode) => {
+    const e = evals.get(mode)!;
+    let agreement = Number.NaN;
+    let sq = Number.NaN;
+    if (ref && ref.cropLogits.length === e.cropLogits.length) {
+      let same = 0;
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let i = 0; i < e.cropLogits.length; i++) {
+        const r = ref.cropLogits[i]!.logits;
+        const x = e.cropLogits[i]!.logits;
+        if (argmax(r) === argmax(x)) same++;
+        a.push(...r);
+        b.push(...x);
+      }
+      agreement = same / e.cropLogits.length;
+      sq = sqnrDb(a, b);
+    }
+    const q = quantize[mode];
+    const notes: string[] = [];
+    if (mode === "int8-tensor") notes.push("one scale per weight tensor (the study's setting)");
+    if (q?.mixed) notes.push(`${q.mixed.budget}`);
+    if (q?.prune) notes.push(`pruned ${(q.prune.zeroFraction * 100).toFixed(1)} % zeros, stored dense`);
+    return {
+      variant: mode,
+      file: path.basename(files.get(mode)!),
+      bytes: e.fileBytes,
+      clipAccuracy: e.clipAccuracy,
+      cropAccuracy: e.cropAccuracy,
+      agreement,
+      sqnrDb: sq,
+      msPerCrop: e.msPerCropMedian,
+      peakRssBytes: e.peakRssBytes,
+      engineMemoryBytes: e.engineMemoryBytes,
+      layers: q?.precision ?? { f32: Object.keys(quantize).length ? 0 : 0 },
+      quantizeMs: q?.ms ?? 0,
+      notes: notes.join("; "),
+    };
+  });
+  const first = evals.values().next().value as EvalResult;
+  const report: Report = {
+    model: path.resolve(opts.model),
+    data: path.resolve(opts.data),
+    split: first.note,
+    clips: first.clips,
+    crops: first.crops,
+    machine: { cpus: os.cpus().length, loadAverage: os.loadavg(), node: process.version },
+    rows,
+    quantize,
+    sensitivity,
+  };
+  fs.writeFileSync(path.join(opts.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(path.join(opts.out, "report.md"), reportMarkdown(report));
+  fs.writeFileSync(path.join(opts.out, "accuracy-vs-size.svg"), accuracySizeSvg(report));
+  return report;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : "n/a");
+const mb = (b: number) => `${(b / 1e6).toFixed(b < 1e7 ? 2 : 1)} MB`;
+
+export function reportMarkdown(r: Report): string {
+  const lines = [
+    "# Variants of the model (the study's Table 1, measured here)",
+    "",
+    `Model \`${path.basename(r.model)}\`, data \`${r.data}\`: ${r.clips} clips, ${r.crops} crops (${r.split}).`,
+    `Engine on ${r.machine.cpus} cores, Node ${r.machine.node}, load average ${r.machine.loadAverage.map((x) => x.toFixed(1)).join(" / ")}.`,
+    "",
+    "| variant | clip accuracy | crop accuracy | top-1 agreement with FP32 | SQNR of logits | file size | ms per crop | peak RSS | engine memory | layers |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const x of r.rows) {
+    const layers = Object.entries(x.layers)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
+    lines.push(
+      `| ${x.variant} | ${pct(x.clipAccuracy)} | ${pct(x.cropAccuracy)} | ${x.variant === "fp32" ? "(reference)" : pct(x.agreement)} | ${x.variant === "fp32" ? "(reference)" : Number.isFinite(x.sqnrDb) ? `${x.sqnrDb.toFixed(1)} dB` : "n/a"} | ${mb(x.bytes)} | ${x.msPerCrop.toFixed(2)} | ${mb(x.peakRssBytes)} | ${mb(x.engineMemoryBytes)} | ${layers || "all f32"} |`,
+    );
+  }
+  lines.push("");
+  const notes = r.rows.filter((x) => x.notes);
+  if (notes.length) {
+    lines.push("Notes:", "");
+    for (const x of notes) lines.push(`- ${x.variant}: ${x.notes}`);
+    lines.push("");
+  }
+  if (r.sensitivity?.length) {
+    lines.push(
+      "## Per-layer sensitivity (only that layer in int8, logits against FP32 on calibration crops)",
+      "",
+    );
+    lines.push("| layer | params | SQNR of logits | top-1 agreement |", "| --- | --- | --- | --- |");
+    for (const s of [...r.sensitivity].sort((a, b) => a.sqnrDb - b.sqnrDb))
+      lines.push(`| ${s.layer} | ${s.params} | ${s.sqnrDb.toFixed(1)} dB | ${pct(s.agreement)} |`);
+    lines.push("");
+  }
+  lines.push(
+    "Peak RSS is the maximum resident memory of a separate Node process that decodes the clips and runs the engine; engine memory is the engine's whole wasm memory (weights, activation arena, buffers).",
+    "",
+  );
+  return `${lines.join("\n")}`;
+}
+
+/** Accuracy (clip) against file size, one labelled point per variant (the study's Figure 3). */
+export function accuracySizeSvg(r: Report): string {
+  const W = 640;
+  const H = 400;
+  const m = { l: 60, r: 20, t: 40, b: 50 };
+  const xs = r.rows.map((x) => x.bytes / 1e6);
+  const xmax = Math.max(...xs) * 1.1;
+  const x = (v: number) => m.l + (v / xmax) * (W - m.l - m.r);
+  const y = (v: number) => H - m.b - v * (H - m.t - m.b);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Clip accuracy vs model size (${r.clips} test clips)</text>`,
+    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
+    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
+  ];
+  for (let t = 0; t <= 10; t += 2) {
+    parts.push(`<line x1="${m.l - 4}" y1="${y(t / 10)}" x2="${W - m.r}" y2="${y(t / 10)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${m.l - 8}" y="${y(t / 10) + 4}" text-anchor="end">${t * 10} %</text>`);
+  }
+  const step = xmax > 100 ? 50 : xmax > 20 ? 5 : xmax > 4 ? 1 : 0.2;
+  for (let v = 0; v <= xmax; v += step) {
+    parts.push(`<line x1="${x(v)}" y1="${H - m.b}" x2="${x(v)}" y2="${H - m.b + 4}" stroke="black"/>`);
+    parts.push(`<text x="${x(v)}" y="${H - m.b + 18}" text-anchor="middle">${+v.toFixed(1)}</text>`);
+  }
+  parts.push(`<text x="${W / 2}" y="${H - 10}" text-anchor="middle">file size (MB)</text>`);
+  const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+  r.rows.forEach((row, i) => {
+    const cx = x(row.bytes / 1e6);
+    const cy = y(Number.isFinite(row.clipAccuracy) ? row.clipAccuracy : 0);
+    parts.push(`<circle cx="${cx}" cy="${cy}" r="6" fill="${colors[i % colors.length]}"/>`);
+    parts.push(
+      `<text x="${cx + 9}" y="${cy - 8 - (i % 2) * 12}">${row.variant} ${pct(row.clipAccuracy)}, ${mb(row.bytes)}</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
