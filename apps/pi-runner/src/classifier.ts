@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
 import {
   clampTopDbInPlace,
   evalCropOffsets,
@@ -11,6 +12,13 @@ import {
 } from "@edge-audio/dsp";
 import { loadModel, type Model } from "@edge-audio/engine-wasm";
 import { argmax, meanProbs, topK } from "./crops.js";
+import { StreamResampler } from "./stream-resample.js";
+import { WavStreamParser } from "./wav-stream.js";
+
+/** WAV files larger than this are classified by streaming (bounded memory) unless told otherwise. */
+export const STREAM_FILE_BYTES = 64 * 2 ** 20;
+/** Bytes read from a file per step in streaming mode. */
+const READ_CHUNK = 1 << 20;
 
 export class RunnerError extends Error {
   override name = "RunnerError";
@@ -26,6 +34,16 @@ export interface ClipResult {
   msDecode: number;
   msFeatures: number;
   msInference: number;
+  /**
+   * "clip": decoded whole, whole-clip top-dB, evenly spread crops. "stream": read in chunks,
+   * consecutive crop-length windows with per-window top-dB (as `classify -`), bounded memory.
+   */
+  mode: "clip" | "stream";
+}
+
+export interface ClassifyFileOptions {
+  /** true: stream WAV files always; false: never; default: WAV files above STREAM_FILE_BYTES. */
+  stream?: boolean;
 }
 
 export interface WindowResult {
@@ -34,6 +52,8 @@ export interface WindowResult {
   endSeconds: number;
   label: string;
   top: { label: string; p: number }[];
+  /** The window's full probability vector. */
+  probs: Float32Array;
   msFeatures: number;
   msInference: number;
 }
@@ -101,12 +121,103 @@ export class Classifier {
     return ((this.cropFrames - 1) * this.mel.hopLength) / this.mel.sampleRate;
   }
 
-  /** Decodes a file (any supported format, resampled to the model's rate) and classifies it. */
-  async classifyFile(file: string): Promise<ClipResult> {
+  /**
+   * Classifies a file: decoded whole (any supported format, resampled to the model's rate), or,
+   * for WAV files above STREAM_FILE_BYTES (or with `stream: true`), read in chunks (see
+   * classifyWavStream) so that memory does not grow with the length of the recording.
+   */
+  async classifyFile(file: string, opts: ClassifyFileOptions = {}): Promise<ClipResult> {
+    if (opts.stream !== false && isWavFile(file, opts.stream === true ? 0 : STREAM_FILE_BYTES)) {
+      const r = await this.classifyWavStream(file);
+      if (r) return r;
+    }
     const t0 = performance.now();
     const samples = await loadAudio(file, { sampleRate: this.mel.sampleRate, mono: true });
     const msDecode = performance.now() - t0;
-    return { ...this.classifySamples(samples), msDecode };
+    return { ...this.classifySamples(samples), msDecode, mode: "clip" };
+  }
+
+  /**
+   * Streaming classification of a WAV file: 1 MiB reads through the incremental WAV parser,
+   * chunked resampling (bit-identical to resampling the whole clip) and the dsp MelStream; each
+   * crop-length window is classified as soon as it is complete (top-dB from the window's own
+   * maximum, as for `classify -`) and the probabilities of all windows are averaged. Memory is
+   * bounded by the read size, the resampler and Mel stream state and one window.
+   * Returns null when the clip is shorter than one window (the caller then decodes it whole).
+   */
+  async classifyWavStream(file: string): Promise<ClipResult | null> {
+    const k = this.labels.length;
+    const sum = new Float64Array(k);
+    let windows = 0;
+    let msInference = 0;
+    let msFeatures = 0;
+    const s = this.stream((w) => {
+      for (let i = 0; i < k; i++) sum[i]! += w.probs[i]!;
+      windows++;
+      msInference += w.msInference;
+      msFeatures += w.msFeatures;
+    });
+    const parser = new WavStreamParser(file, { honourDataSize: true });
+    let resampler: StreamResampler | null | undefined;
+    let samplesOut = 0;
+    let msRead = 0;
+    const feed = (x: Float32Array) => {
+      const t0 = performance.now();
+      const y = resampler ? resampler.push(x) : x;
+      msRead += performance.now() - t0;
+      samplesOut += y.length;
+      if (y.length) s.push(y);
+    };
+    const fh = await open(file, "r");
+    try {
+      const chunk = new Uint8Array(READ_CHUNK);
+      for (;;) {
+        const t0 = performance.now();
+        const { bytesRead: n } = await fh.read(chunk, 0, chunk.length, null);
+        if (n === 0) break;
+        // the parser keeps references to partial frames: hand it its own copy
+        const samples = parser.push(chunk.slice(0, n));
+        msRead += performance.now() - t0;
+        if (resampler === undefined && parser.format) {
+          const rate = parser.format.sampleRate;
+          resampler = rate === this.mel.sampleRate ? null : new StreamResampler(rate, this.mel.sampleRate);
+        }
+        if (samples.length) feed(samples);
+      }
+    } finally {
+      await fh.close();
+    }
+    if (!parser.format) throw new RunnerError(`${file}: the file ended before a complete WAV header`);
+    if (parser.dataBytesMissing > 0)
+      throw new RunnerError(
+        `${file}: WAV 'data' chunk declares ${parser.declaredDataBytes} bytes but ${parser.dataBytesMissing} of them are missing; the file is truncated or its header lies about the length`,
+      );
+    if (parser.framesOut === 0)
+      throw new RunnerError(`${file}: the file holds no audio samples (zero-length data)`);
+    if (resampler) {
+      const t0 = performance.now();
+      const y = resampler.end();
+      msRead += performance.now() - t0;
+      samplesOut += y.length;
+      if (y.length) s.push(y);
+    }
+    s.end();
+    if (windows === 0) return null;
+    const probs = new Float32Array(k);
+    for (let i = 0; i < k; i++) probs[i] = sum[i]! / windows;
+    const index = argmax(probs);
+    return {
+      label: this.labels[index]!,
+      index,
+      top: topK(probs, this.labels, Math.min(5, k)),
+      probs,
+      crops: windows,
+      seconds: samplesOut / this.mel.sampleRate,
+      msDecode: msRead,
+      msFeatures,
+      msInference,
+      mode: "stream",
+    };
   }
 
   /**
@@ -114,7 +225,7 @@ export class Classifier {
    * (the fewest that cover the clip, evenly spread: the same ones the trainer evaluates), mean
    * probabilities.
    */
-  classifySamples(samples: Float32Array): Omit<ClipResult, "msDecode"> {
+  classifySamples(samples: Float32Array): Omit<ClipResult, "msDecode" | "mode"> {
     const t0 = performance.now();
     const spec = logMelSpectrogram(samples, this.mel);
     const t1 = performance.now();
@@ -171,6 +282,7 @@ export class Classifier {
             endSeconds: (first + W - 1) * hopSec,
             label: top[0]!.label,
             top,
+            probs,
             msFeatures,
             msInference,
           });
@@ -198,5 +310,24 @@ export class Classifier {
 
   async dispose(): Promise<void> {
     await this.model.dispose();
+  }
+}
+
+/** Whether `file` starts like a RIFF/WAVE file and has at least `minBytes` bytes. */
+function isWavFile(file: string, minBytes: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return false; // the regular path reports the error
+  }
+  try {
+    if (fstatSync(fd).size < Math.max(12, minBytes)) return false;
+    const b = new Uint8Array(12);
+    readSync(fd, b, 0, 12, 0);
+    const tag = String.fromCharCode(...b);
+    return tag.startsWith("RIFF") && tag.endsWith("WAVE");
+  } finally {
+    closeSync(fd);
   }
 }

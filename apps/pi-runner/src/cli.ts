@@ -6,6 +6,7 @@ import { statSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { Classifier, RunnerError, type WindowResult } from "./classifier.js";
 import { type Clip, clipId, DatasetError, listClips } from "./dataset.js";
+import { peakRssBytes } from "./memory.js";
 import { evaluate, formatConfusion } from "./metrics.js";
 import { Progress } from "./progress.js";
 import { WavStreamError, WavStreamParser } from "./wav-stream.js";
@@ -32,6 +33,8 @@ options:
   --model FILE     model file (.eam)                                   (required)
   --top K          probabilities to print per result (default 3)
   --threads N      engine threads (default: all cores)
+  --stream         read WAV files in chunks (bounded memory, per-window top-dB);
+                   done anyway for WAV files over 64 MiB ("mode" says which)
   -h, --help       this help`,
   eval: `usage: pi-runner eval --model M.eam --data DIR [options]
 
@@ -101,6 +104,7 @@ async function classify(args: string[]): Promise<number> {
     model: { type: "string" },
     top: { type: "string" },
     threads: { type: "string" },
+    stream: { type: "boolean" },
   });
   const modelPath = requireModel(values.model);
   if (positionals.length === 0)
@@ -115,7 +119,7 @@ async function classify(args: string[]): Promise<number> {
         continue;
       }
       try {
-        const r = await clf.classifyFile(file);
+        const r = await clf.classifyFile(file, values.stream ? { stream: true } : {});
         console.log(
           JSON.stringify({
             file,
@@ -123,6 +127,7 @@ async function classify(args: string[]): Promise<number> {
             top: r.top.slice(0, k).map((t) => ({ label: t.label, p: round(t.p, 5) })),
             seconds: round(r.seconds, 3),
             crops: r.crops,
+            mode: r.mode,
             ms: {
               decode: round(r.msDecode, 2),
               features: round(r.msFeatures, 2),
@@ -253,7 +258,7 @@ async function evalCmd(args: string[]): Promise<number> {
       rows.map((r) => clf.labels.indexOf(r.predicted)),
     );
     const msPerClip = rows.reduce((a, r) => a + r.ms, 0) / rows.length;
-    const peakRssMB = process.resourceUsage().maxRSS / 1024;
+    const peakRssMB = peakRssBytes() / 2 ** 20;
     const modelBytes = statSync(modelPath).size;
     const report = {
       model: modelPath,

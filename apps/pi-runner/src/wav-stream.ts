@@ -23,15 +23,37 @@ const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 /** Largest non-data chunk we are willing to buffer while looking for "data". */
 const MAX_HEADER_CHUNK = 1 << 20;
 
+export interface WavStreamOptions {
+  /**
+   * For files (whose length is known): take the data chunk's declared size as the end of the
+   * audio (bytes after it, e.g. a trailing LIST chunk, are ignored) unless it is 0 or 0xFFFFFFFF.
+   * `declaredDataBytes` and `dataBytesMissing` then tell whether the file holds all of it.
+   */
+  honourDataSize?: boolean;
+}
+
 export class WavStreamParser {
   private pending: Uint8Array = new Uint8Array(0);
-  private state: "riff" | "chunk" | "skip" | "data" = "riff";
+  private state: "riff" | "chunk" | "skip" | "data" | "done" = "riff";
   private skipLeft = 0;
   private fmt: WavStreamFormat | null = null;
+  /** Data bytes still expected when the declared size is honoured (Infinity otherwise). */
+  private dataLeft = Number.POSITIVE_INFINITY;
+  /** The data chunk's declared size when it is honoured, else null. */
+  declaredDataBytes: number | null = null;
   /** Number of whole sample frames delivered so far. */
   framesOut = 0;
 
-  constructor(private readonly source = "standard input") {}
+  constructor(
+    private readonly source = "standard input",
+    private readonly options: WavStreamOptions = {},
+  ) {}
+
+  /** Declared data bytes that never arrived (0 when the declared size is not honoured). */
+  get dataBytesMissing(): number {
+    if (this.declaredDataBytes === null || this.state === "done") return 0;
+    return Number.isFinite(this.dataLeft) ? Math.max(0, this.dataLeft - this.pending.length) : 0;
+  }
 
   get format(): WavStreamFormat | null {
     return this.fmt;
@@ -63,6 +85,10 @@ export class WavStreamParser {
         const size = view(this.pending).getUint32(4, true);
         if (id === "data") {
           if (!this.fmt) throw new WavStreamError(`${this.source}: "data" chunk before "fmt " chunk`);
+          if (this.options.honourDataSize && size !== 0 && size !== 0xffffffff) {
+            this.declaredDataBytes = size;
+            this.dataLeft = size;
+          }
           this.pending = this.pending.subarray(8);
           this.state = "data";
         } else if (id === "fmt ") {
@@ -87,6 +113,9 @@ export class WavStreamParser {
         this.skipLeft -= n;
         if (this.skipLeft > 0) return new Float32Array(0);
         this.state = "chunk";
+      } else if (this.state === "done") {
+        this.pending = new Uint8Array(0);
+        return new Float32Array(0);
       } else {
         return this.takeFrames();
       }
@@ -95,14 +124,16 @@ export class WavStreamParser {
 
   /** Bytes of an incomplete final frame left when the stream ended (0 for a clean end). */
   get trailingBytes(): number {
-    return this.state === "data" ? this.pending.length : 0;
+    if (this.state !== "data") return 0;
+    return Math.min(this.pending.length, this.dataLeft);
   }
 
   private takeFrames(): Float32Array {
     const f = this.fmt!;
     const bytesPer = f.bitsPerSample / 8;
     const frameBytes = bytesPer * f.channels;
-    const nFrames = Math.floor(this.pending.length / frameBytes);
+    const avail = Math.min(this.pending.length, this.dataLeft);
+    const nFrames = Math.floor(avail / frameBytes);
     const out = new Float32Array(nFrames);
     const dv = view(this.pending);
     const scale = 1 / f.channels;
@@ -113,6 +144,14 @@ export class WavStreamParser {
     }
     this.pending = this.pending.subarray(nFrames * frameBytes);
     this.framesOut += nFrames;
+    if (Number.isFinite(this.dataLeft)) {
+      this.dataLeft -= nFrames * frameBytes;
+      if (this.dataLeft < frameBytes) {
+        // the declared audio is complete; whatever follows (chunks, a pad byte) is not samples
+        this.state = "done";
+        this.pending = new Uint8Array(0);
+      }
+    }
     return out;
   }
 }
