@@ -26,7 +26,9 @@ function run(args: string[], opts: { input?: Uint8Array; env?: NodeJS.ProcessEnv
     encoding: "utf8",
     timeout: 60_000,
   });
-  if (r.error) throw new Error(`pi-runner ${args.join(" ")}: ${r.error.message}`);
+  // EPIPE: the runner refused the input and exited before reading all of it
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== "EPIPE")
+    throw new Error(`pi-runner ${args.join(" ")}: ${r.error.message}`);
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -197,6 +199,35 @@ describe("audio edge cases through pi-runner classify", () => {
     writeFileSync(f, b.subarray(0, b.length - 1000));
     const [l] = lines(run(["classify", "--model", model, "--threads", "1", "--stream", f]).out);
     expect(l.error).toMatch(/declares \d+ bytes but 1000 of them are missing/);
+  });
+});
+
+describe("classify - on streams that stop or carry bad samples", () => {
+  it("a stream cut in the header, mid-sample, or carrying NaN ends with one line and no hang", () => {
+    const full = encodeWav([tone(5, 22050)], 22050);
+    // cut inside the header: refused, one line on stderr
+    let r = run(["classify", "--model", model, "--threads", "1", "-"], { input: full.subarray(0, 30) });
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(/ended before a complete WAV header/);
+    // cut after 1.5 windows, in the middle of a sample: one window, then a clean end line
+    const cut = 44 + 2 * Math.round(1.5 * 130 * 512) + 1;
+    r = run(["classify", "--model", model, "--threads", "1", "-"], { input: full.subarray(0, cut) });
+    expect(r.code).toBe(0);
+    const out = lines(r.out);
+    expect(out.filter((l) => l.window !== undefined)).toHaveLength(1);
+    expect(out.at(-1)).toMatchObject({ end: true, samples: Math.round(1.5 * 130 * 512) });
+    expect(out.at(-1).warning).toMatch(/stopped mid-sample \(1 trailing bytes/);
+    // an empty stream
+    r = run(["classify", "--model", model, "--threads", "1", "-"], { input: new Uint8Array(0) });
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    // float samples with a NaN: refused with one line naming the problem
+    r = run(["classify", "--model", model, "--threads", "1", "-"], { input: files["nan.wav"] });
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n"), r.err).toHaveLength(1);
+    expect(r.err).toMatch(/NaN|non-finite|finite/i);
+    expect(r.err).not.toMatch(/\s+at /);
   });
 });
 

@@ -123,6 +123,9 @@ describe("corrupt model files through loadModel", () => {
   it("truncation at every section boundary is refused as a truncated file", async () => {
     const cuts = sectionBoundaries();
     expect(cuts.length).toBeGreaterThan(60);
+    console.log(
+      `corrupt model: ${cuts.length} truncation points, ${header.tensors.length} tensors, header ${header.headerLength} bytes`,
+    );
     for (const { at, what } of cuts) {
       const e = await refusal(good.slice(0, at));
       expect(e.section, what).toBe("file");
