@@ -335,8 +335,12 @@ function checkTensors(h: EamHeader, plan: Plan): void {
     return t;
   };
   for (const w of plan.weights) {
-    const t = get(w.weight, w.weightShape, w.dtype);
+    const t = get(w.weight, w.weightShape, w.dtype === "i4" ? "u8" : w.dtype);
     get(w.bias, w.biasShape, "f32");
+    if (w.dtype === "i4") {
+      const s = get(`${w.layer}.weight_scale`, [w.n], "f32");
+      if (s.quant) throw new Error(`model: tensor ${s.name} must be plain f32 scales`);
+    }
     if (w.dtype === "i8") {
       const q = t.quant;
       const last = w.weightShape.length - 1;
@@ -381,7 +385,24 @@ function loadWeights(
     readTensor(wt, wAddr);
     readTensor(bt, bAddr);
     const wg = w.winograd;
-    if (w.dtype === "f16") {
+    if (w.dtype === "i4") {
+      // Unpack the 4-bit weights (two's complement, low nibble = even channel) into the i8
+      // layout [k][n] after the packed bytes, then pack for the qs8 GEMM like an i8 tensor.
+      const st = byName.get(`${w.layer}.weight_scale`)!;
+      const sAddr = bAddr + Math.ceil(bt.nbytes / 64) * 64;
+      readTensor(st, sAddr);
+      const qAddr = sAddr + Math.ceil(st.nbytes / 64) * 64;
+      const half = Math.ceil(w.n / 2);
+      const q = new Int8Array(memory.buffer, qAddr, w.k * w.n);
+      for (let r = 0; r < w.k; r++) {
+        for (let c = 0; c < w.n; c++) {
+          const byte = u8[wAddr + r * half + (c >> 1)]!;
+          const nib = c & 1 ? byte >> 4 : byte & 15;
+          q[r * w.n + c] = nib >= 8 ? nib - 16 : nib;
+        }
+      }
+      k.qs8_pack_weights(w.kc, w.ks, w.n, qAddr, sAddr, bAddr, w.dst);
+    } else if (w.dtype === "f16") {
       k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
     } else if (w.dtype === "i8") {
       const sAddr = bAddr + Math.ceil(bt.nbytes / 64) * 64;
@@ -412,14 +433,14 @@ export function quantConfig(h: EamHeader): {
 } {
   const meta = h.metadata.get("quant.layers");
   const precision: Record<string, Precision> = {};
-  const ok = new Set(["f32", "f16", "dynamic", "int8"]);
+  const ok = new Set(["f32", "f16", "dynamic", "int8", "int4"]);
   if (meta !== undefined) {
     if (typeof meta !== "object" || meta === null)
       throw new Error("model: quant.layers must be a JSON object");
     for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
       if (typeof v !== "string" || !ok.has(v))
         throw new Error(
-          `model: quant.layers.${k} is ${JSON.stringify(v)}; expected f32, f16, dynamic or int8`,
+          `model: quant.layers.${k} is ${JSON.stringify(v)}; expected f32, f16, dynamic, int8 or int4`,
         );
       precision[k] = v as Precision;
     }

@@ -200,14 +200,17 @@ export interface WeightLoad {
   packedBytes: number;
   /** Winograd F(2x2,3x3): 16 packed matrices [cin x cout] then the bias at dst + biasOffset. */
   winograd?: { cin: number; cout: number; panelBytes: number; biasOffset: number };
-  /** Stored weight type: f32, f16 (widened in the kernel) or i8 (qs8 GEMM; kc channels x ks taps). */
-  dtype: "f32" | "f16" | "i8";
+  /**
+   * Stored weight type: f32, f16 (widened in the kernel), i8 (qs8 GEMM; kc channels x ks taps) or
+   * i4 (two 4-bit weights per byte along the output channels, unpacked to the i8 layout at load).
+   */
+  dtype: "f32" | "f16" | "i8" | "i4";
   kc: number;
   ks: number;
 }
 
 /** Per-layer precision of a quantized model (see docs/format.md, "Quantized models"). */
-export type Precision = "f32" | "f16" | "dynamic" | "int8";
+export type Precision = "f32" | "f16" | "dynamic" | "int8" | "int4";
 
 /** Affine INT8 parameters of an activation tensor: real = scale * (q - zeroPoint). */
 export interface ActQuant {
@@ -449,7 +452,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const lowPrecisionLayer = (
     name: string,
     input: string,
-    p: "f16" | "dynamic" | "int8",
+    p: "f16" | "dynamic" | "int8" | "int4",
     g: {
       h: number;
       w: number;
@@ -481,10 +484,11 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       n: cout,
       dst: 0,
       packedBytes: 0,
-      dtype: p === "f16" ? "f16" : "i8",
+      dtype: p === "f16" ? "f16" : p === "int4" ? "i4" : "i8",
       kc: g.cin,
       ks,
     };
+    if (p === "int4") wl.weightShape = [...weightShape.slice(0, -1), Math.ceil(cout / 2)];
     weights.push(wl);
     macs += M * cout * K;
     params += K * cout + cout;
@@ -781,7 +785,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const pw = padding1d(l.padding, w, kw, sw);
         shapes.set(l.name, [ph.out, pw.out, c]);
         const name = l.name;
-        const q = p === "int8";
+        const q = p === "int8" || p === "int4";
         precisionUsed[name] = q ? "int8" : "f32";
         const input = q ? asI8(l.input, name) : asF32(l.input);
         if (q) {
@@ -818,7 +822,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const n = a.reduce((x, y) => x * y, 1);
         const name = l.name;
         const relu = l.relu ? 1 : 0;
-        if (p === "int8") {
+        if (p === "int8" || p === "int4") {
           precisionUsed[name] = "int8";
           const qy = actOf(name);
           if (!qy)
@@ -872,7 +876,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         shapes.set(l.name, [s[2]!]);
         dtypes.set(l.name, "f32");
         const name = l.name;
-        const q = p === "int8";
+        const q = p === "int8" || p === "int4";
         precisionUsed[name] = q ? "int8" : "f32";
         const input = q ? asI8(l.input, name) : asF32(l.input);
         if (q) {
@@ -1156,7 +1160,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const arenaAddr = cur;
   let maxRaw = 0;
   for (const w of weights) {
-    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + 2 * align(w.n * 4));
+    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + 3 * align(w.n * 4) + ALIGN);
   }
   const scratchBytes = maxRaw;
   const scratchAddr = arenaAddr;

@@ -182,9 +182,9 @@ describe("host API", () => {
     await expect(loadModelFromBytes(encodeModel(wrong))).rejects.toThrow(
       /stem\.conv\.weight is f16; its layer's precision \(quant\.layers\) needs f32/,
     );
-    const badPrec = { ...c, metadata: { "quant.layers": { "stem.conv": "int4" } } };
+    const badPrec = { ...c, metadata: { "quant.layers": { "stem.conv": "int3" } } };
     await expect(loadModelFromBytes(encodeModel(badPrec))).rejects.toThrow(
-      /quant\.layers\.stem\.conv is "int4"/,
+      /quant\.layers\.stem\.conv is "int3"/,
     );
     const noParams = {
       ...c,

@@ -11,7 +11,7 @@ import { createRandomModel, randomCrop } from "../dist/random.js";
 import { refRunGraph } from "../dist/reference.js";
 
 /** Minimum SQNR (dB) of the logits against float64 of the FP32 model. */
-const MIN_SQNR = { f16: 55, dynamic: 30, int8: 30, mixed: 28 }; // measured 65.9, 37.4, 38.0, 33.4
+const MIN_SQNR = { f16: 55, dynamic: 30, int8: 30, mixed: 28, int4: 12 }; // measured 65.9, 37.4, 38.0, 33.4, 16.5
 
 const config = { depth: 18, width: 0.25, inputHeight: 48, inputWidth: 40, numClasses: 10 };
 
@@ -45,6 +45,44 @@ function toHalf(x: number): number {
   const rest = m & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
   return sign | h;
+}
+
+/** Symmetric per-output-channel 4-bit weights in [-7, 7], two per byte (even channel low). */
+function quantizeInt4(t: TensorInput, name: string, asInt8 = false): TensorInput[] {
+  const w = t.data as Float32Array;
+  const n = t.shape.at(-1)!;
+  const half = Math.ceil(n / 2);
+  const max = new Float64Array(n);
+  for (let i = 0; i < w.length; i++) max[i % n] = Math.max(max[i % n]!, Math.abs(w[i]!));
+  const scales = Float32Array.from(max, (m) => (m > 0 ? m / 7 : 1));
+  const rows = w.length / n;
+  const packed = new Uint8Array(rows * half);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < n; c++) {
+      const q = Math.max(-7, Math.min(7, Math.round(w[r * n + c]! / scales[c]!)));
+      packed[r * half + (c >> 1)]! |= (q & 15) << ((c & 1) * 4);
+    }
+  if (asInt8) {
+    // The same 4-bit values stored as an ordinary per-channel i8 tensor.
+    const q = new Int8Array(w.length);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < n; c++) {
+        const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
+        q[r * n + c] = nib >= 8 ? nib - 16 : nib;
+      }
+    return [
+      {
+        ...t,
+        dtype: "i8",
+        data: q,
+        quant: { axis: t.shape.length - 1, scales, zeroPoints: new Int32Array(n) },
+      },
+    ];
+  }
+  return [
+    { name: t.name, dtype: "u8", shape: [...t.shape.slice(0, -1), half], data: packed },
+    { name: `${name}.weight_scale`, dtype: "f32", shape: [n], data: scales },
+  ];
 }
 
 /** Symmetric per-output-channel INT8 (last axis). */
@@ -99,16 +137,20 @@ describe("quantized models through the planner and executor", () => {
     return out;
   }
 
-  function variant(layers: Record<string, string>): ModelContents {
-    const tensors = fp32.tensors.map((t) => {
+  function variant(layers: Record<string, string>, int4AsInt8 = false): ModelContents {
+    const tensors = fp32.tensors.flatMap((t): TensorInput[] => {
       const layer = t.name.endsWith(".weight") ? t.name.slice(0, -7) : "";
       const p = layers[layer];
       if (p === "f16")
-        return { ...t, dtype: "f16" as const, data: Uint16Array.from(t.data as Float32Array, toHalf) };
-      if (p === "int8" || p === "dynamic") return quantizeWeights(t);
-      return t;
+        return [{ ...t, dtype: "f16" as const, data: Uint16Array.from(t.data as Float32Array, toHalf) }];
+      if (p === "int8" || p === "dynamic") return [quantizeWeights(t)];
+      if (p === "int4") return quantizeInt4(t, layer, int4AsInt8);
+      return [t];
     });
-    return { ...fp32, tensors, metadata: { "quant.layers": layers, "quant.activations": activations() } };
+    const meta = int4AsInt8
+      ? Object.fromEntries(Object.entries(layers).map(([k, v]) => [k, v === "int4" ? "int8" : v]))
+      : layers;
+    return { ...fp32, tensors, metadata: { "quant.layers": meta, "quant.activations": activations() } };
   }
 
   const all = (p: string, extra: Record<string, string> = {}) => ({
@@ -128,7 +170,32 @@ describe("quantized models through the planner and executor", () => {
     ["dynamic", all("dynamic")],
     ["int8", { ...all("int8", { "head.dense": "dynamic" }), ...int8Rest }],
     ["mixed", mixed],
+    // 4-bit weights on the larger half of the layers, int8 elsewhere (activations int8).
+    [
+      "int4",
+      {
+        ...all("int8", { "head.dense": "dynamic" }),
+        ...int8Rest,
+        ...Object.fromEntries(wlayers.slice(8, -1).map((l) => [l, "int4"])),
+      },
+    ],
   ];
+
+  it("int4 weights unpack to exactly the int8 layer with the same 4-bit values", async () => {
+    const layers = cases.find(([n]) => n === "int4")![1];
+    const a = await loadModelFromBytes(encodeModel(variant(layers)), { keep: ["head.dense"] });
+    const b = await loadModelFromBytes(encodeModel(variant(layers, true)), { keep: ["head.dense"] });
+    expect(a.info().weightBytes).toBe(b.info().weightBytes);
+    for (const c of crops) {
+      a.run(c);
+      b.run(c);
+      expect(Buffer.from(a.read("head.dense").buffer).equals(Buffer.from(b.read("head.dense").buffer))).toBe(
+        true,
+      );
+    }
+    await a.dispose();
+    await b.dispose();
+  });
 
   for (const [name, layers] of cases) {
     it(`${name}: logits within ${MIN_SQNR[name]} dB of float64, identical for SIMD/scalar and 1/2/3 threads`, async () => {
@@ -145,7 +212,7 @@ describe("quantized models through the planner and executor", () => {
           m.run(c);
           return m.read("head.dense");
         });
-        if (name !== "mixed") expect(Object.keys(m.info().precision)).toContain(name);
+        if (name !== "mixed" && name !== "int4") expect(Object.keys(m.info().precision)).toContain(name);
         await m.dispose();
         outs.forEach((o, i) => {
           const s = sqnr(refLogits[i]!, o);
