@@ -77,7 +77,11 @@ const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, med(v)]));
 // Accuracy against FP32 on the test crops.
 const logits = {};
-for (const [k, m] of Object.entries(engines)) logits[k] = tests.map((x) => (m.run(x), m.read("head.dense")));
+for (const [k, m] of Object.entries(engines))
+  logits[k] = tests.map((x) => {
+    m.run(x);
+    return m.read("head.dense");
+  });
 const argmax = (v) => v.indexOf(Math.max(...v));
 const lines = [
   `ResNet-${depth}, 1x128x130, ${threads} engine thread(s), tfjs-wasm 1 thread, ${runs} interleaved runs, median; load average ${os

@@ -11,7 +11,7 @@ const HELP = `edge-audio-quantize: compressed variants of an FP32 .eam model
 usage:
   edge-audio-quantize --model M.eam --mode fp16|dynamic|int8-tensor|int8|mixed --out OUT.eam
         [--calib DIR] [--calib-crops N] [--range auto|minmax|percentile|mse]
-        [--budget-size MB | --budget-accuracy PTS] [--prune S] [--threads N] [--json]
+        [--budget-size MB | --budget-accuracy PTS] [--min-bits 4|8] [--prune S] [--threads N] [--json]
   edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...]
         [--calib DIR] [--calib-crops N] [--budget-accuracy PTS | --budget-size MB] [--threads N] [--json]
   edge-audio-quantize eval --model M.eam --data DIR [--split test|all] [--threads N] [--json]
@@ -23,8 +23,9 @@ modes:
   int8-tensor  static int8 with one scale per weight tensor (the study's setting)
   int8         static int8: per-channel weight scales, calibrated activation ranges (min/max,
                percentile or MSE chosen per tensor), int8 residual adds and pooling
-  mixed        per-layer sensitivity on calibration crops, then int8/fp16/fp32 per layer under
-               --budget-accuracy PTS (default 0.3 points of top-1 agreement with FP32) or
+  mixed        per-layer sensitivity on calibration crops, then int4/int8/fp16/fp32 per layer
+               (--min-bits 8: int8/fp16/fp32) under --budget-accuracy PTS (default 0.3 points
+               of top-1 agreement with FP32, and logits SQNR within 3 dB of all-int8) or
                --budget-size MB
 
 options:
@@ -114,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
       range: { type: "string" },
       "budget-size": { type: "string" },
       "budget-accuracy": { type: "string" },
+      "min-bits": { type: "string" },
       prune: { type: "string" },
       threads: { type: "string" },
       json: { type: "boolean" },
@@ -179,7 +181,10 @@ async function main(argv: string[]): Promise<number> {
   const range = values.range ?? "auto";
   if (!["auto", "minmax", "percentile", "mse"].includes(range))
     throw new UsageError("--range is auto, minmax, percentile or mse");
+  const minBits = num(values["min-bits"], "--min-bits");
+  if (minBits !== undefined && minBits !== 4 && minBits !== 8) throw new UsageError("--min-bits is 4 or 8");
   const r = await quantizeModel(values.model, mode, {
+    minBits: minBits as 4 | 8 | undefined,
     out: values.out,
     calib: values.calib,
     calibCrops: num(values["calib-crops"], "--calib-crops"),

@@ -39,6 +39,10 @@ export interface QuantizeOptions {
   budgetSizeMB?: number;
   /** mixed: largest allowed drop of top-1 agreement with FP32 on the calibration crops, in points. */
   budgetAccuracy?: number;
+  /** mixed: the lowest weight precision, 4 (int4, int8, f16, f32) or 8 (int8, f16, f32). Default 4. */
+  minBits?: 4 | 8;
+  /** mixed with an accuracy budget: logits SQNR floor (default: the all-int8 model's SQNR - 3 dB). */
+  minSqnrDb?: number;
   /** mixed: crops used for the sensitivity runs (default: all calibration crops, at most 32). */
   sensitivityCrops?: number;
   /** Fraction of each weight tensor's smallest-magnitude weights set to zero. */
@@ -54,6 +58,9 @@ export interface LayerSensitivity {
   sqnrDb: number;
   /** Top-1 agreement with FP32 (fraction) with only this layer in int8. */
   agreement: number;
+  /** The same with only this layer's weights in 4 bits (mixed with minBits 4). */
+  int4SqnrDb?: number;
+  int4Agreement?: number;
 }
 
 export interface QuantizeResult {
@@ -169,6 +176,7 @@ function layerBytes(params: number, cout: number, p: Precision): number {
   const w = params - cout;
   const a = (x: number) => Math.ceil(x / 64) * 64; // tensor data is 64-byte aligned
   const bias = a(cout * 4);
+  if (p === "int4") return a(Math.ceil(cout / 2) * (w / cout)) + bias + a(cout * 4);
   return p === "f32" ? a(w * 4) + bias : p === "f16" ? a(w * 2) + bias : a(w) + bias + cout * 8;
 }
 
@@ -326,23 +334,46 @@ async function chooseMixed(
     );
     return { ...compare(ref, await runLogits(bytes, g, crops, opts.threads)), bytes: bytes.length };
   };
+  const useInt4 = (opts.minBits ?? 4) === 4;
   const sensitivity: LayerSensitivity[] = [];
   for (const [i, name] of wl.entries()) {
-    const layers: Record<string, Precision> = { [name]: name === "head.dense" ? "dynamic" : "int8" };
-    const r = await evaluate(layers);
+    const head = name === "head.dense";
+    const r = await evaluate({ [name]: head ? "dynamic" : "int8" });
+    const r4 = useInt4 && !head ? await evaluate({ [name]: "int4" }) : null;
     sensitivity.push({
       layer: name,
       params: info.get(name)!.params,
       sqnrDb: r.sqnrDb,
       agreement: r.agreement,
+      ...(r4 ? { int4SqnrDb: r4.sqnrDb, int4Agreement: r4.agreement } : {}),
     });
     progress("sensitivity", i + 1, wl.length);
   }
-  // Most sensitive first (lowest SQNR).
-  const order = [...sensitivity].sort((a, b) => a.sqnrDb - b.sqnrDb).map((s) => s.layer);
-  const low = (name: string): Precision => (name === "head.dense" ? "dynamic" : "int8");
+  // Promotion ladder per layer, and the order in which layers climb each rung (most sensitive first).
+  const ladder = (name: string): Precision[] =>
+    name === "head.dense"
+      ? ["dynamic", "f16", "f32"]
+      : useInt4
+        ? ["int4", "int8", "f16", "f32"]
+        : ["int8", "f16", "f32"];
+  const by = (key: "sqnrDb" | "int4SqnrDb") =>
+    [...sensitivity].sort((a, b) => (a[key] ?? a.sqnrDb) - (b[key] ?? b.sqnrDb)).map((x) => x.layer);
+  const rungs: [Precision, string[]][] = [
+    ...(useInt4 ? ([["int8", by("int4SqnrDb")]] as [Precision, string[]][]) : []),
+    ["f16", by("sqnrDb")],
+    ["f32", by("sqnrDb")],
+  ];
   const layers: Record<string, Precision> = { ...nonWeight };
-  for (const l of wl) layers[l] = low(l);
+  for (const l of wl) layers[l] = ladder(l)[0]!;
+  const promote = (l: string, target: Precision): Precision | null => {
+    const lad = ladder(l);
+    const cur = lad.indexOf(layers[l]!);
+    const t = lad.indexOf(target);
+    if (t !== cur + 1) return null; // only one rung at a time, and only onto this ladder
+    const before = layers[l]!;
+    layers[l] = target;
+    return before;
+  };
   const size = () => {
     let s = 0;
     for (const l of wl) s += layerBytes(info.get(l)!.params, info.get(l)!.cout, layers[l]!);
@@ -356,14 +387,13 @@ async function chooseMixed(
     const overhead = fpBytes.length - wl.reduce((s, l) => s + info.get(l)!.params * 4, 0);
     if (size() + overhead > limit)
       throw new QuantizeError(
-        `--budget-size ${opts.budgetSizeMB} MB is below the smallest mix (every layer int8: about ${((size() + overhead) / 1e6).toFixed(2)} MB)`,
+        `--budget-size ${opts.budgetSizeMB} MB is below the smallest mix (every layer ${useInt4 ? "int4" : "int8"}: about ${((size() + overhead) / 1e6).toFixed(2)} MB)`,
       );
     const promoted: [string, Precision][] = [];
-    for (const target of ["f16", "f32"] as const) {
+    for (const [target, order] of rungs) {
       for (const l of order) {
-        const before = layers[l]!;
-        if (target === "f32" && before !== "f16") continue;
-        layers[l] = target;
+        const before = promote(l, target);
+        if (before === null) continue;
         if (size() + overhead > limit) layers[l] = before;
         else promoted.push([l, before]);
       }
@@ -378,16 +408,21 @@ async function chooseMixed(
     final = await evaluate(layers);
   } else {
     const pts = opts.budgetAccuracy ?? 0.3;
-    budget = `top-1 agreement drop <= ${pts} points on ${crops.length} calibration crops`;
+    // Logits must also stay within 3 dB of the all-int8 model's SQNR (agreement on a few dozen
+    // crops is a coarse measure on its own).
+    const int8All: Record<string, Precision> = { ...nonWeight };
+    for (const l of wl) int8All[l] = l === "head.dense" ? "dynamic" : "int8";
+    const floor = opts.minSqnrDb ?? (await evaluate(int8All)).sqnrDb - 3;
+    budget = `top-1 agreement drop <= ${pts} points and logits SQNR >= ${floor.toFixed(1)} dB on ${crops.length} calibration crops`;
+    const ok = () => (1 - final.agreement) * 100 <= pts && final.sqnrDb >= floor;
     final = await evaluate(layers);
     let steps = 0;
-    for (const target of ["f16", "f32"] as const) {
+    for (const [target, order] of rungs) {
       for (const l of order) {
-        if ((1 - final.agreement) * 100 <= pts) break;
-        if (target === "f32" && layers[l] !== "f16") continue;
-        layers[l] = target;
+        if (ok()) break;
+        if (promote(l, target) === null) continue;
         final = await evaluate(layers);
-        progress("choosing precisions", ++steps, wl.length);
+        progress("choosing precisions", ++steps, wl.length * rungs.length);
       }
     }
   }

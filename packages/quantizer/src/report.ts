@@ -201,12 +201,18 @@ export function reportMarkdown(r: Report): string {
   }
   if (r.sensitivity?.length) {
     lines.push(
-      "## Per-layer sensitivity (only that layer in int8, logits against FP32 on calibration crops)",
+      "## Per-layer sensitivity (only that layer quantized, logits against FP32 on calibration crops) and the mixed choice",
       "",
     );
-    lines.push("| layer | params | SQNR of logits | top-1 agreement |", "| --- | --- | --- | --- |");
+    lines.push(
+      "| layer | params | int8: SQNR of logits | int8: top-1 agreement | int4 weights: SQNR | int4: agreement | chosen |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+    );
+    const chosen = (r.quantize.mixed?.layers ?? {}) as Record<string, string>;
     for (const s of [...r.sensitivity].sort((a, b) => a.sqnrDb - b.sqnrDb))
-      lines.push(`| ${s.layer} | ${s.params} | ${s.sqnrDb.toFixed(1)} dB | ${pct(s.agreement)} |`);
+      lines.push(
+        `| ${s.layer} | ${s.params} | ${s.sqnrDb.toFixed(1)} dB | ${pct(s.agreement)} | ${s.int4SqnrDb !== undefined ? `${s.int4SqnrDb.toFixed(1)} dB` : "-"} | ${s.int4Agreement !== undefined ? pct(s.int4Agreement) : "-"} | ${chosen[s.layer] ?? ""} |`,
+      );
     lines.push("");
   }
   lines.push(

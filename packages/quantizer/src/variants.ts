@@ -19,8 +19,11 @@ import type { RangeMethod } from "./observers.js";
 export type Mode = "fp32" | "fp16" | "dynamic" | "int8-tensor" | "int8" | "mixed";
 export const MODES: Mode[] = ["fp16", "dynamic", "int8-tensor", "int8", "mixed"];
 
-/** Precision of one layer. conv/dense: all four; add, maxpool, gap: f32 or int8. */
-export type Precision = "f32" | "f16" | "dynamic" | "int8";
+/**
+ * Precision of one layer. conv/dense: all five (int4: 4-bit weights, int8 activations, used by
+ * mixed precision); add, maxpool, gap: f32 or int8.
+ */
+export type Precision = "f32" | "f16" | "dynamic" | "int8" | "int4";
 
 /** Affine INT8 parameters of one activation tensor: real = scale * (q - zeroPoint). */
 export interface ActivationQuant {
@@ -96,7 +99,7 @@ export function settlePrecisions(
     }
     const inputs = l.op === "add" ? l.inputs : [l.input];
     if (l.op === "conv" || l.op === "dense") {
-      if (out[l.name] === "int8") int8Out.add(l.name);
+      if (out[l.name] === "int8" || out[l.name] === "int4") int8Out.add(l.name);
     } else if (l.op === "add" || l.op === "maxpool" || l.op === "gap") {
       const ok = out[l.name] === "int8" && inputs.every((i) => int8Out.has(root(i)));
       out[l.name] = ok ? "int8" : "f32";
@@ -117,7 +120,7 @@ export function tensorsNeedingParams(graph: EamGraph, layers: Record<string, Pre
       continue;
     }
     const p = layers[l.name];
-    if (p !== "int8") continue;
+    if (p !== "int8" && p !== "int4") continue;
     const inputs = l.op === "add" ? l.inputs : [l.input];
     for (const i of inputs) need.add(root(i));
     if (l.op !== "gap" && l.op !== "dense") need.add(l.name);
@@ -189,6 +192,8 @@ export function buildVariant(src: EamFile, spec: QuantSpec): ModelContents {
         if (Math.abs(data[i]!) > 65504)
           throw new Error(`tensor ${t.name}: weight ${data[i]} overflows IEEE half`);
       tensors.push({ name: t.name, dtype: "f16", shape: t.shape, data: toF16Array(data) });
+    } else if (p === "int4") {
+      tensors.push(...int4Tensors(t.name, layer, t.shape, data));
     } else {
       const axis = t.shape.length - 1; // HWIO: output channel last; dense [in, out]: out last
       const q = quantizeSymmetric(data, t.shape, spec.perChannel ? axis : null);
@@ -232,6 +237,30 @@ export function buildVariant(src: EamFile, spec: QuantSpec): ModelContents {
     provenance: prov,
     metadata,
   };
+}
+
+/**
+ * 4-bit weights: symmetric per output channel in [-7, 7], two per byte along the output channels
+ * (even channel in the low nibble, two's complement), as a u8 tensor [..., ceil(cout/2)], and the
+ * channel scales as `<layer>.weight_scale` f32 [cout].
+ */
+export function int4Tensors(name: string, layer: string, shape: number[], w: Float32Array): TensorInput[] {
+  const n = shape.at(-1)!;
+  const half = Math.ceil(n / 2);
+  const rows = w.length / n;
+  const max = new Float64Array(n);
+  for (let i = 0; i < w.length; i++) max[i % n] = Math.max(max[i % n]!, Math.abs(w[i]!));
+  const scales = Float32Array.from(max, (m) => (m > 0 ? m / 7 : 1));
+  const packed = new Uint8Array(rows * half);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < n; c++) {
+      const q = Math.max(-7, Math.min(7, Math.round(w[r * n + c]! / scales[c]!)));
+      packed[r * half + (c >> 1)]! |= (q & 15) << ((c & 1) * 4);
+    }
+  return [
+    { name, dtype: "u8", shape: [...shape.slice(0, -1), half], data: packed },
+    { name: `${layer}.weight_scale`, dtype: "f32", shape: [n], data: scales },
+  ];
 }
 
 /** Activation parameters from a calibrated range. */

@@ -105,7 +105,30 @@ describe("variant files", () => {
       budgetAccuracy: 0,
     });
     expect(r.sensitivity!.length).toBe(21);
+    expect(r.sensitivity![1]!.int4SqnrDb).toBeLessThan(r.sensitivity![1]!.sqnrDb);
     expect(r.mixed!.agreement).toBe(1);
+    // 8-bit floor: no 4-bit layers.
+    const r8 = await quantizeModel(fp32Path, "mixed", {
+      out: path.join(dir, "m-mixed8.eam"),
+      crops,
+      minBits: 8,
+      budgetAccuracy: 100,
+      minSqnrDb: 0,
+    });
+    expect(r8.precision.int4).toBeUndefined();
+    expect(r8.precision.int8).toBe(20);
+    // The loosest budget with 4 bits: every conv in int4, a file smaller than the int8 one.
+    const r4 = await quantizeModel(fp32Path, "mixed", {
+      out: path.join(dir, "m-mixed4.eam"),
+      crops,
+      budgetAccuracy: 100,
+      minSqnrDb: 0,
+    });
+    expect(r4.precision.int4).toBe(20);
+    expect(r4.bytes).toBeLessThan(r8.bytes * 0.75);
+    const m4 = readModel(path.join(dir, "m-mixed4.eam"));
+    expect(m4.tensor("layer1.0.conv1.weight").dtype).toBe("u8");
+    expect(m4.tensor("layer1.0.conv1.weight_scale").shape).toEqual([8]);
     const sized = await quantizeModel(fp32Path, "mixed", {
       out: path.join(dir, "m-mixed-size.eam"),
       crops,
