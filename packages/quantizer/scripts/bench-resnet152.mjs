@@ -4,6 +4,7 @@
 // Prints figures; asserts nothing.
 //
 //   node packages/quantizer/scripts/bench-resnet152.mjs [--depth 152] [--runs 7] [--crops 32] [--threads 1] [--no-tfjs]
+//        [--mixed-size MB [--sens-crops 2]]   (also a mixed variant under that size budget; slow: 2 runs per layer)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" },
     crops: { type: "string", default: "32" },
     "no-tfjs": { type: "boolean" },
+    "mixed-size": { type: "string" },
+    "sens-crops": { type: "string", default: "2" },
     dir: { type: "string" },
   },
 });
@@ -47,8 +50,23 @@ for (const mode of ["fp16", "dynamic", "int8-tensor", "int8"]) {
   );
 }
 
+if (values["mixed-size"]) {
+  const t0 = performance.now();
+  const r = await quantizeModel(fp32, "mixed", {
+    out: path.join(dir, `resnet${depth}-mixed.eam`),
+    crops: calib,
+    budgetSizeMB: Number(values["mixed-size"]),
+    sensitivityCrops: Number(values["sens-crops"]),
+    onProgress: (s, d, t) => d % 20 === 0 && console.error(`mixed: ${s} ${d}/${t}`),
+  });
+  files.mixed = r.out;
+  sizes.mixed = r.bytes;
+  console.error(
+    `mixed: ${(r.bytes / 1e6).toFixed(2)} MB (${JSON.stringify(r.precision)}), ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
+}
 const engines = {};
-for (const mode of ["fp32", "fp16", "dynamic", "int8-tensor", "int8"]) {
+for (const mode of ["fp32", "fp16", "dynamic", "int8-tensor", "int8", ...(files.mixed ? ["mixed"] : [])]) {
   engines[mode] = await loadModel(files[mode], { threads, keep: ["head.dense"] });
 }
 let tfjs = null;
@@ -92,7 +110,8 @@ const lines = [
   `| variant | file size | ms per crop | speed-up vs engine fp32 | speed-up vs tfjs-wasm | SQNR of logits vs fp32 | top-1 agreement (${tests.length} crops) |`,
   "| --- | --- | --- | --- | --- | --- | --- |",
 ];
-for (const k of ["fp32", "fp16", "dynamic", "int8-tensor", "int8", "tfjs-wasm"]) {
+for (const k of ["fp32", "fp16", "dynamic", "int8-tensor", "int8", "mixed", "tfjs-wasm"]) {
+  if (k === "mixed" && !files.mixed) continue;
   const size = sizes[k] !== undefined ? `${(sizes[k] / 1e6).toFixed(1)} MB` : "-";
   const t = ms[k];
   const l = logits[k];

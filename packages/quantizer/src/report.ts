@@ -222,19 +222,22 @@ export function reportMarkdown(r: Report): string {
   return `${lines.join("\n")}`;
 }
 
-/** Accuracy (clip) against file size, one labelled point per variant (the study's Figure 3). */
+/**
+ * Accuracy against file size, one colour per variant (the study's Figure 3): filled dots clip
+ * accuracy, rings crop accuracy, a legend with the figures on the right.
+ */
 export function accuracySizeSvg(r: Report): string {
-  const W = 640;
-  const H = 400;
-  const m = { l: 60, r: 20, t: 40, b: 50 };
+  const W = 820;
+  const H = 420;
+  const m = { l: 60, r: 290, t: 40, b: 50 };
   const xs = r.rows.map((x) => x.bytes / 1e6);
-  const xmax = Math.max(...xs) * 1.1;
+  const xmax = Math.max(...xs) * 1.08;
   const x = (v: number) => m.l + (v / xmax) * (W - m.l - m.r);
   const y = (v: number) => H - m.b - v * (H - m.t - m.b);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Clip accuracy vs model size (${r.clips} test clips)</text>`,
+    `<text x="${(W - m.r + m.l) / 2}" y="22" text-anchor="middle" font-size="14">Accuracy vs model size (${r.clips} test clips, ${r.crops} crops)</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
   ];
@@ -242,21 +245,39 @@ export function accuracySizeSvg(r: Report): string {
     parts.push(`<line x1="${m.l - 4}" y1="${y(t / 10)}" x2="${W - m.r}" y2="${y(t / 10)}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 8}" y="${y(t / 10) + 4}" text-anchor="end">${t * 10} %</text>`);
   }
-  const step = xmax > 100 ? 50 : xmax > 20 ? 5 : xmax > 4 ? 1 : 0.2;
-  for (let v = 0; v <= xmax; v += step) {
+  const raw = xmax / 6;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((k) => k >= raw) ?? raw;
+  for (let v = 0; v <= xmax + 1e-9; v += step) {
     parts.push(`<line x1="${x(v)}" y1="${H - m.b}" x2="${x(v)}" y2="${H - m.b + 4}" stroke="black"/>`);
-    parts.push(`<text x="${x(v)}" y="${H - m.b + 18}" text-anchor="middle">${+v.toFixed(1)}</text>`);
+    parts.push(`<text x="${x(v)}" y="${H - m.b + 18}" text-anchor="middle">${+v.toFixed(3)}</text>`);
   }
-  parts.push(`<text x="${W / 2}" y="${H - 10}" text-anchor="middle">file size (MB)</text>`);
+  parts.push(`<text x="${(W - m.r + m.l) / 2}" y="${H - 12}" text-anchor="middle">file size (MB)</text>`);
   const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+  const lx = W - m.r + 20;
+  parts.push(`<text x="${lx}" y="${m.t + 4}" font-weight="bold">variant: clip / crop accuracy, size</text>`);
   r.rows.forEach((row, i) => {
+    const c = colors[i % colors.length]!;
     const cx = x(row.bytes / 1e6);
-    const cy = y(Number.isFinite(row.clipAccuracy) ? row.clipAccuracy : 0);
-    parts.push(`<circle cx="${cx}" cy="${cy}" r="6" fill="${colors[i % colors.length]}"/>`);
+    if (Number.isFinite(row.cropAccuracy))
+      parts.push(
+        `<circle cx="${cx}" cy="${y(row.cropAccuracy)}" r="7" fill="none" stroke="${c}" stroke-width="2"/>`,
+      );
+    if (Number.isFinite(row.clipAccuracy))
+      parts.push(`<circle cx="${cx}" cy="${y(row.clipAccuracy)}" r="5" fill="${c}"/>`);
+    const ly = m.t + 26 + i * 22;
+    parts.push(`<circle cx="${lx + 6}" cy="${ly - 4}" r="5" fill="${c}"/>`);
     parts.push(
-      `<text x="${cx + 9}" y="${cy - 8 - (i % 2) * 12}">${row.variant} ${pct(row.clipAccuracy)}, ${mb(row.bytes)}</text>`,
+      `<text x="${lx + 18}" y="${ly}">${row.variant}: ${pct(row.clipAccuracy)} / ${pct(row.cropAccuracy)}, ${mb(row.bytes)}</text>`,
     );
   });
+  const ly = m.t + 26 + r.rows.length * 22 + 10;
+  parts.push(
+    `<circle cx="${lx + 6}" cy="${ly - 4}" r="5" fill="#555"/><text x="${lx + 18}" y="${ly}">clip accuracy</text>`,
+  );
+  parts.push(
+    `<circle cx="${lx + 6}" cy="${ly + 18}" r="7" fill="none" stroke="#555" stroke-width="2"/><text x="${lx + 18}" y="${ly + 22}">crop accuracy</text>`,
+  );
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
 }
