@@ -3,18 +3,20 @@
 // clips with pi-runner (dsp + engine only), then print and write the study-style tables.
 // Every step runs a package's own command line, so the demo shows exactly what users get.
 import { spawn } from "node:child_process";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const HELP = `usage: npm run demo [-- --out DIR] [-- --data DIR]
 
 Runs the main job and writes its results to DIR (default: out/demo):
-  1. a log-Mel spectrogram of a synthetic clip (dsp)            DIR/demo-mel.png
+  1. a log-Mel spectrogram of a synthetic clip (dsp)              DIR/demo-mel.png
   2. the SYNTHETIC demo corpus, a small ResNet trained on it,
-     exported as an FP32 model file (trainer)                    DIR/data, DIR/run, DIR/model.eam
-  3. pi-runner info and eval of the held-out clips (no TensorFlow) DIR/eval-fp32.json
-  4. the study-style tables                                        DIR/report.md, DIR/report.json
+     exported as an FP32 model file (trainer)                      DIR/data, DIR/run, DIR/model.eam
+  3. fp16, dynamic, int8-tensor, int8 and mixed variants with the
+     quantizer's Table 1 report and accuracy-vs-size plot          DIR/variants/
+  4. pi-runner eval of the held-out clips for every variant        DIR/eval-<variant>.json
+  and the study-style tables                                       DIR/report.md, DIR/report.json
 
 --data DIR trains on real audio in GTZAN layout instead of the synthetic corpus
 (ResNet-18, width 0.25, 30 epochs, 80/20 split; expect a long run on two cores).`;
@@ -59,12 +61,12 @@ function lastJson(text) {
 }
 
 try {
-  await run("1/3 log-Mel front-end on a synthetic clip", ["packages/dsp/dist/cli.js", "demo", "--out", out]);
+  await run("1/4 log-Mel front-end on a synthetic clip", ["packages/dsp/dist/cli.js", "demo", "--out", out]);
   let trained;
   if (opts.data) {
     const runDir = join(out, "run");
     const r = lastJson(
-      await run(`2/3 training on ${opts.data}`, [
+      await run(`2/4 training on ${opts.data}`, [
         "packages/trainer/dist/cli.js",
         "train",
         "--data",
@@ -96,7 +98,7 @@ try {
     };
   } else {
     trained = lastJson(
-      await run("2/3 SYNTHETIC demo corpus, training and FP32 export", [
+      await run("2/4 SYNTHETIC demo corpus, training and FP32 export", [
         "packages/trainer/dist/cli.js",
         "demo",
         "--out",
@@ -108,63 +110,96 @@ try {
   const info = lastJson(
     await run("pi-runner info", ["apps/pi-runner/dist/cli.js", "info", trained.model, "--json"]),
   );
-  const ev = lastJson(
-    await run("3/3 pi-runner eval of the held-out clips", [
-      "apps/pi-runner/dist/cli.js",
-      "eval",
+  const variantsDir = join(out, "variants");
+  const quant = lastJson(
+    await run("3/4 quantizer: fp16, dynamic, int8-tensor, int8 and mixed variants, their report and plot", [
+      "packages/quantizer/dist/cli.js",
+      "report",
       "--model",
       trained.model,
       "--data",
       trained.data,
-      "--split",
-      "test",
+      "--out",
+      variantsDir,
       "--json",
     ]),
   );
-  writeFileSync(join(out, "eval-fp32.json"), `${JSON.stringify(ev, null, 2)}\n`);
+  const variants = [
+    ["fp32", trained.model],
+    ...["fp16", "dynamic", "int8-tensor", "int8", "mixed"].map((m) => [
+      m,
+      join(variantsDir, `model-${m}.eam`),
+    ]),
+  ];
+  const runnerRows = [];
+  for (const [name, file] of variants) {
+    const ev = lastJson(
+      await run(`4/4 pi-runner eval of the held-out clips: ${name}`, [
+        "apps/pi-runner/dist/cli.js",
+        "eval",
+        "--model",
+        file,
+        "--data",
+        trained.data,
+        "--split",
+        "test",
+        "--json",
+        "--threads",
+        "1",
+      ]),
+    );
+    writeFileSync(join(out, `eval-${name}.json`), `${JSON.stringify(ev, null, 2)}\n`);
+    runnerRows.push({ name, file, bytes: statSync(file).size, ev });
+  }
 
   const dataNote =
     trained.synthetic === false
       ? `real audio from ${trained.data}`
       : "the built-in SYNTHETIC demo corpus (not GTZAN)";
-  const mb = (b) => (b / 1e6).toFixed(2);
+  const mb = (b) => (b / 1e6).toFixed(3);
   const pct = (x) => (x === undefined || x === null ? "n/a" : `${(100 * x).toFixed(1)} %`);
-  const rows = [
-    [
-      "FP32",
-      mb(statSync(trained.model).size),
-      pct(trained.testAccuracy),
-      pct(ev.accuracy),
-      ev.msPerClip.toFixed(1),
-      ev.peakRssMB.toFixed(0),
-    ],
-  ];
+  const fp32Acc = runnerRows[0].ev.accuracy;
+  const table1 = readFileSync(join(variantsDir, "report.md"), "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("|"))
+    .slice(0, 2 + variants.length);
   const md = [
-    `# edge-audio main job`,
-    ``,
+    "# edge-audio main job",
+    "",
     `Data: ${dataNote}. Model: ${info.arch ? `ResNet-${info.arch.depth}, width ${info.arch.width}` : "?"}, ` +
       `${(info.params / 1e6).toFixed(3)} M parameters, input ${info.input.shape.join("x")} log-Mel crop. ` +
-      `Held-out clips: ${ev.clips}.`,
-    ``,
-    `## Accuracy, size and memory per variant (the study's Tables 1 and 3)`,
-    ``,
-    `| variant | file MB | test accuracy (tfjs) | test accuracy (pi-runner) | ms per clip | peak RSS MB |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: |`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-    ``,
-    `Study (ResNet-152, GTZAN, TensorFlow Lite on a Raspberry Pi 4): FP32 78 % / 256 MB, FP16 78 % / 116 MB,`,
-    `dynamic 77.5 % / 59 MB, full INT8 6 %; 2.7-4.5 GB of RAM.`,
-    `The FP16, dynamic, INT8 and mixed variants need the quantizer, which is not built yet; they are absent here.`,
-    ``,
+      `Held-out clips: ${runnerRows[0].ev.clips}; clip accuracy of the trained model in tfjs on them: ${pct(trained.testAccuracy)}.`,
+    "",
+    "## Variants (the study's Table 1): accuracy, agreement with FP32, size",
+    "",
+    ...table1,
+    "",
+    `Accuracy vs size (the study's Figure 3): ${join(variantsDir, "accuracy-vs-size.svg")}`,
+    "",
+    "## On the device runner (the study's Tables 2 and 3): pi-runner, no TensorFlow, 1 thread",
+    "",
+    "| variant | file MB | clip accuracy | change vs FP32 | ms per clip | load ms | peak RSS MB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...runnerRows.map(
+      (r) =>
+        `| ${r.name} | ${mb(r.bytes)} | ${pct(r.ev.accuracy)} | ${((r.ev.accuracy - fp32Acc) * 100).toFixed(1)} pts | ` +
+        `${r.ev.msPerClip.toFixed(1)} | ${r.ev.msLoad.toFixed(0)} | ${r.ev.peakRssMB.toFixed(0)} |`,
+    ),
+    "",
+    "Study (ResNet-152 on GTZAN, TensorFlow Lite on a Raspberry Pi 4): FP32 78 % / 256 MB, FP16 78 % / 116 MB,",
+    "dynamic 77.5 % / 59 MB, full INT8 6 % (per-tensor scales); 2.7-4.5 GB of RAM. Our ResNet-152 figures:",
+    "packages/quantizer/README.md, packages/bench/results/runner-memory.md and docs/reproduction.md.",
+    "",
     `Total time: ${((performance.now() - t0) / 1000).toFixed(0)} s.`,
   ].join("\n");
   writeFileSync(join(out, "report.md"), `${md}\n`);
+  const runner = runnerRows.map((r) => ({ variant: r.name, bytes: r.bytes, ...r.ev }));
   writeFileSync(
     join(out, "report.json"),
-    `${JSON.stringify({ data: dataNote, trained, info, eval: ev }, null, 2)}\n`,
+    `${JSON.stringify({ data: dataNote, trained, info, variants: quant, runner }, null, 2)}\n`,
   );
   console.log(
-    `\n${md}\n\nWritten to ${out}: report.md, report.json, eval-fp32.json, model.eam, demo-mel.png`,
+    `\n${md}\n\nWritten to ${out}: report.md, report.json, eval-<variant>.json, model.eam, variants/, demo-mel.png`,
   );
 } catch (e) {
   console.error(`demo: ${e.message}`);
