@@ -216,7 +216,7 @@ export function buildVariant(src: EamFile, spec: QuantSpec): ModelContents {
   }
   const metadata: ModelContents["metadata"] = {};
   for (const [k, v] of src.metadata) {
-    if (k.startsWith("eam.") || k.startsWith("quant.")) continue;
+    if (k.startsWith("eam.") || k.startsWith("quant.") || k.startsWith("provenance.")) continue;
     metadata[k] = v as never;
   }
   metadata["quant.mode"] = spec.mode;

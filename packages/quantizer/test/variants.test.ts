@@ -54,6 +54,8 @@ describe("variant files", () => {
       const m = readModel(out);
       const w = m.tensor("layer1.0.conv1.weight");
       expect(m.metadata.get("quant.mode")).toBe(mode);
+      expect(m.provenance.notes).toMatch(new RegExp(`quantized: ${mode}`));
+      expect(m.provenance.tools!["@edge-audio/quantizer"]).toBe("0.1.0");
       if (mode === "fp16") expect(w.dtype).toBe("f16");
       else {
         expect(w.dtype).toBe("i8");
