@@ -236,6 +236,7 @@ export function accuracySizeSvg(r: Report): string {
   const y = (v: number) => H - m.b - v * (H - m.t - m.b);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>Accuracy vs model size per variant</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${(W - m.r + m.l) / 2}" y="22" text-anchor="middle" font-size="14">Accuracy vs model size (${r.clips} test clips, ${r.crops} crops)</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
