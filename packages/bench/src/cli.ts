@@ -1,17 +1,49 @@
 #!/usr/bin/env node
-// Benchmark entry point: `node dist/cli.js SUITE... [--quick] [--out FILE]`.
-// Each suite lives in its own folder under src/ and registers here.
+// Benchmark entry point: `node dist/cli.js [SUITE...] [--quick] [--out FILE] [suite options]`.
+// Each suite lives in its own folder under src/ and registers here. No suite: dsp.
 
-const SUITES: Record<string, { about: string; run: (o: { quick: boolean; out?: string }) => Promise<void> }> =
-  {
-    dsp: {
-      about: "real FFT (2048) and 30 s log-Mel vs fft.js, pffft-wasm, Meyda, essentia.js",
-      run: async (o) =>
-        (await import("./dsp/run.js")).runDspBench({ quick: o.quick, out: o.out ?? "results/dsp.json" }),
-    },
-  };
+interface SuiteArgs {
+  quick: boolean;
+  out?: string;
+  /** Every argument, for suites with options of their own. */
+  argv: string[];
+}
 
-const HELP = `usage: node dist/cli.js SUITE... [--quick] [--out FILE]
+const SUITES: Record<string, { about: string; run: (o: SuiteArgs) => Promise<void> }> = {
+  dsp: {
+    about: "real FFT (2048) and 30 s log-Mel vs fft.js, pffft-wasm, Meyda, essentia.js",
+    run: async (o) =>
+      (await import("./dsp/run.js")).runDspBench({ quick: o.quick, out: o.out ?? "results/dsp.json" }),
+  },
+  compare: {
+    about:
+      "ResNet-152/50 on our engine (fp32, fp16, dynamic, int8) vs tfjs wasm/cpu/node and onnxruntime node/web",
+    run: async (o) => (await import("./compare/cli.js")).compareCli(o.argv, o.quick, o.out),
+  },
+  kernels: {
+    about:
+      "engine kernels per family and dtype (benchmark.js): GFLOP/s, GOP/s and fraction of the wasm SIMD peak",
+    run: async (o) => (await import("./engine/kernel-suite.js")).kernelSuite(o.argv, o.quick, o.out),
+  },
+};
+
+/** Options that take a value, so that their values are not read as suite names. */
+const VALUE_OPTIONS = new Set([
+  "--out",
+  "--depth",
+  "--threads",
+  "--runtimes",
+  "--variants",
+  "--rounds",
+  "--runs",
+  "--width",
+  "--height",
+  "--frames",
+  "--seed",
+  "--work",
+]);
+
+const HELP = `usage: node dist/cli.js [SUITE...] [--quick] [--out FILE] [suite options]   (no suite: dsp)
 
 suites:
 ${Object.entries(SUITES)
@@ -21,23 +53,36 @@ ${Object.entries(SUITES)
 options:
   --quick      short timing runs (smoke test, noisy figures)
   --out FILE   JSON result file (default results/SUITE.json)
-  -h, --help   this help`;
+  -h, --help   this help
+
+compare options:
+  --depth 152,50        ResNet depths          --threads 1,2        thread counts
+  --runtimes LIST       engine,tfjs-wasm,tfjs-cpu,tfjs-node,onnxruntime-node,onnxruntime-web
+  --variants LIST       engine variants besides fp32 (default fp16,dynamic,int8; "none" for none)
+  --runs N              timed runs per row (default 20, at most 10 s; tfjs-cpu: 3)
+  --rounds K            run every row K times interleaved, keep the lowest median (default 1)
+  --width W --height H --frames F --seed S    model width and crop (default 1, 128, 130, 1)
+  --no-f64              skip the float64 reference    --work DIR   model files (default out/compare)
+
+kernels options:
+  --depth N             ResNet whose conv shapes are timed (default 152)`;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv.includes("-h") || argv.includes("--help")) {
+  if (argv.includes("-h") || argv.includes("--help")) {
     console.log(HELP);
-    return argv.length === 0 ? 2 : 0;
+    return 0;
   }
   const quick = argv.includes("--quick");
   const oi = argv.indexOf("--out");
   const out = oi >= 0 ? argv[oi + 1] : undefined;
-  const names = argv.filter((a, i) => !a.startsWith("--") && !(oi >= 0 && i === oi + 1));
+  const names = argv.filter((a, i) => !a.startsWith("-") && !VALUE_OPTIONS.has(argv[i - 1] ?? ""));
+  if (names.length === 0) names.push("dsp");
   for (const n of names)
     if (!SUITES[n]) {
       console.error(`bench: unknown suite '${n}' (known: ${Object.keys(SUITES).join(", ")})`);
       return 2;
     }
-  for (const n of names) await SUITES[n]!.run({ quick, out });
+  for (const n of names) await SUITES[n]!.run({ quick, out, argv });
   return 0;
 }
 

@@ -1,0 +1,497 @@
+/**
+ * The compare suite: one ResNet (same random weights, same crop, batch 1) on our engine (FP32 and
+ * the quantized variants the quantizer and engine can make and run), TensorFlow.js (wasm, cpu,
+ * tfjs-node where installed) and ONNX Runtime (node, web), each configuration in its own child
+ * process. Every row: latency median and spread, ratio to our engine's FP32 at the same thread
+ * count in the same run, output difference against our FP32 and the float64 reference, peak RSS
+ * of the child, model bytes, load average.
+ */
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import {
+  countMacs,
+  createRandomModel,
+  defaultArchConfig,
+  randomCrop,
+  resnetSpec,
+  writeModel,
+} from "@edge-audio/engine-wasm";
+import { type ChildMeasureResult, type MeasureOptions, measureInChild } from "../measure.js";
+import { referenceForward } from "../onnx/reference.js";
+import { writeResNetOnnx } from "../onnx/writer.js";
+import { compareMarkdown, latencySvg, memorySvg } from "./report.js";
+import { tfjsNodeUnavailable } from "./runners.js";
+
+export type Runtime =
+  | "engine"
+  | "tfjs-wasm"
+  | "tfjs-cpu"
+  | "tfjs-node"
+  | "onnxruntime-node"
+  | "onnxruntime-web";
+
+export const ALL_RUNTIMES: Runtime[] = [
+  "engine",
+  "tfjs-wasm",
+  "tfjs-cpu",
+  "tfjs-node",
+  "onnxruntime-node",
+  "onnxruntime-web",
+];
+export const QUANT_VARIANTS = ["fp16", "dynamic", "int8"] as const;
+
+export interface CompareRow {
+  model: string;
+  runtime: Runtime;
+  /** fp32, or the engine's quantized variant. */
+  variant: string;
+  threads: number;
+  /** Set when the row could not run; then the figures are null. */
+  unavailable: string | null;
+  medianMs: number | null;
+  p10Ms: number | null;
+  p90Ms: number | null;
+  iqrMs: number | null;
+  runs: number | null;
+  loadMs: number | null;
+  /** VmHWM of the child process that loaded and ran this configuration alone. */
+  peakRssMB: number | null;
+  modelBytes: number | null;
+  /** This row's median over our engine's FP32 median at the same thread count (>1: slower than ours). */
+  vsEngineFp32: number | null;
+  /** Max |p - p_fp32| of the probabilities against our engine's FP32 output (1 thread). */
+  maxDiffVsFp32: number | null;
+  /** Max |p - p_ref| against the float64 reference (null when not computed). */
+  maxDiffVsF64: number | null;
+  top1: number | null;
+  /** 1-minute load average before and after the row. */
+  loadAvg: [number, number];
+  note?: string;
+}
+
+export interface CompareGoal {
+  goal: string;
+  model: string;
+  threads: number;
+  /** Measured ratio (see `goal`), null when a row is missing. */
+  ratio: number | null;
+  target: number;
+  reached: boolean | null;
+}
+
+export interface CompareReport {
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  loadAvgStart: number[];
+  loadAvgEnd: number[];
+  input: number[];
+  seed: number;
+  measure: { default: MeasureOptions; tfjsCpu: MeasureOptions };
+  models: {
+    model: string;
+    depth: number;
+    width: number;
+    macs: number;
+    files: Record<string, { path: string; bytes: number }>;
+  }[];
+  rows: CompareRow[];
+  goals: CompareGoal[];
+}
+
+export interface CompareOptions {
+  depths?: number[];
+  width?: number;
+  height?: number;
+  frames?: number;
+  threads?: number[];
+  runtimes?: Runtime[];
+  /** Engine variants besides fp32 (default fp16, dynamic, int8). */
+  variants?: string[];
+  seed?: number;
+  /** Rounds: every configuration runs this many times interleaved; the row keeps the lowest median. */
+  rounds?: number;
+  measure?: MeasureOptions;
+  tfjsCpuMeasure?: MeasureOptions;
+  /** Compute the float64 reference (about 12 s for ResNet-152 here). */
+  f64?: boolean;
+  /** Folder for model files and the crop. */
+  workDir?: string;
+  /** Output: JSON path; the markdown and SVGs go next to it. Nothing is written when undefined. */
+  out?: string;
+  log?: (s: string) => void;
+  quick?: boolean;
+}
+
+const MB = 2 ** 20;
+
+function moduleUrl(rel: string): string {
+  // Children import compiled JS; from the TypeScript sources (tests) use the package's dist/.
+  const u = new URL(import.meta.url);
+  if (u.pathname.endsWith(".ts")) return new URL(`../../dist/${rel}`, u).href;
+  return new URL(`../${rel}`, u).href;
+}
+
+interface QuantizerModule {
+  quantizeModel(
+    model: string,
+    mode: string,
+    opts: { out: string; crops?: Float32Array[]; threads?: number },
+  ): Promise<{ out: string; bytes: number }>;
+}
+
+/** The quantizer package, or the reason it cannot be used. */
+async function loadQuantizer(): Promise<QuantizerModule | string> {
+  const name = "@edge-audio/quantizer";
+  try {
+    const m = (await import(name)) as Partial<QuantizerModule>;
+    if (typeof m.quantizeModel !== "function") return `${name} exports no quantizeModel`;
+    return m as QuantizerModule;
+  } catch (e) {
+    return `${name} does not load (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); build it first`;
+  }
+}
+
+const argmax = (x: ArrayLike<number>) => {
+  let b = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
+  return b;
+};
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+interface Config {
+  runtime: Runtime;
+  variant: string;
+  threads: number;
+  /** Set when known up front that the row cannot run. */
+  unavailable?: string;
+  module?: string;
+  factory?: string;
+  options?: unknown;
+  modelPath?: string;
+  measure?: MeasureOptions;
+}
+
+export async function runCompare(opts: CompareOptions = {}): Promise<CompareReport> {
+  const quick = opts.quick ?? false;
+  const depths = opts.depths ?? (quick ? [50] : [152, 50]);
+  const width = opts.width ?? 1;
+  const height = opts.height ?? 128;
+  const frames = opts.frames ?? 130;
+  const threadsList = opts.threads ?? [1, 2];
+  const runtimes = opts.runtimes ?? ALL_RUNTIMES;
+  const variants = opts.variants ?? [...QUANT_VARIANTS];
+  const seed = opts.seed ?? 1;
+  const rounds = Math.max(1, opts.rounds ?? 1);
+  const measure: MeasureOptions =
+    opts.measure ??
+    (quick ? { warmup: 1, runs: 3, minRuns: 3 } : { warmup: 3, runs: 20, maxTimeMs: 10_000, minRuns: 8 });
+  const tfjsCpuMeasure: MeasureOptions = opts.tfjsCpuMeasure ?? { warmup: 1, runs: 3, minRuns: 3 };
+  const f64 = opts.f64 ?? true;
+  const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const workDir = resolve(opts.workDir ?? "out/compare");
+  mkdirSync(workDir, { recursive: true });
+
+  const report: CompareReport = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    loadAvgStart: loadavg(),
+    loadAvgEnd: [],
+    input: [1, height, frames, 1],
+    seed,
+    measure: { default: measure, tfjsCpu: tfjsCpuMeasure },
+    models: [],
+    rows: [],
+    goals: [],
+  };
+
+  const tfjsNodeWhy = runtimes.includes("tfjs-node") ? await tfjsNodeUnavailable() : null;
+  const quantizer = variants.length > 0 && runtimes.includes("engine") ? await loadQuantizer() : null;
+
+  for (const depth of depths) {
+    const arch = { depth: depth as 152, width, inputHeight: height, inputWidth: frames };
+    const spec = resnetSpec(defaultArchConfig(arch));
+    const model = `ResNet-${depth}${width !== 1 ? ` w${width}` : ""}`;
+    const tag = `resnet${depth}-w${width}-${height}x${frames}`;
+    log(`${model}: random weights (seed ${seed}), .eam and .onnx files`);
+    const contents = createRandomModel(arch, seed);
+    const weights = new Map(contents.tensors.map((t) => [t.name, t.data as Float32Array]));
+    const fp32Path = join(workDir, `${tag}-fp32.eam`);
+    writeModel(fp32Path, contents);
+    const onnxPath = join(workDir, `${tag}.onnx`);
+    writeFileSync(onnxPath, writeResNetOnnx(spec, weights));
+    const crop = randomCrop(height * frames, seed + 1000);
+    const cropPath = join(workDir, `crop-${height}x${frames}-seed${seed}.f32`);
+    writeFileSync(cropPath, new Uint8Array(crop.buffer, crop.byteOffset, crop.byteLength));
+    const files: Record<string, { path: string; bytes: number }> = {
+      fp32: { path: fp32Path, bytes: statSync(fp32Path).size },
+      onnx: { path: onnxPath, bytes: statSync(onnxPath).size },
+    };
+    let ref: Float64Array | null = null;
+    if (f64) {
+      log(`${model}: float64 reference`);
+      ref = referenceForward(spec, weights, crop).get(spec.output)!;
+    }
+    weights.clear();
+
+    // Engine variants: quantize now; a failure becomes a marked row.
+    const variantPaths = new Map<string, string | { why: string }>([["fp32", fp32Path]]);
+    if (runtimes.includes("engine")) {
+      const calib = Array.from({ length: quick ? 2 : 8 }, (_, i) => randomCrop(height * frames, 5000 + i));
+      for (const v of variants) {
+        if (typeof quantizer === "string" || quantizer === null) {
+          variantPaths.set(v, { why: `quantizer: ${quantizer ?? "not loaded"}` });
+          continue;
+        }
+        const out = join(workDir, `${tag}-${v}.eam`);
+        try {
+          const t0 = performance.now();
+          const r = await quantizer.quantizeModel(fp32Path, v, { out, crops: calib, threads: 1 });
+          files[v] = { path: r.out, bytes: statSync(r.out).size };
+          variantPaths.set(v, r.out);
+          log(
+            `${model}: ${v} ${(r.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          );
+        } catch (e) {
+          variantPaths.set(v, {
+            why: `quantizer: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`,
+          });
+        }
+      }
+    }
+    report.models.push({
+      model,
+      depth,
+      width,
+      macs: countMacs(spec),
+      files,
+    });
+
+    const configs: Config[] = [];
+    const inputDims = [1, height, frames, 1];
+    for (const runtime of runtimes) {
+      for (const t of threadsList) {
+        if (runtime === "engine") {
+          for (const v of ["fp32", ...variants]) {
+            const p = variantPaths.get(v)!;
+            if (typeof p !== "string") configs.push({ runtime, variant: v, threads: t, unavailable: p.why });
+            else
+              configs.push({
+                runtime,
+                variant: v,
+                threads: t,
+                module: moduleUrl("compare/runners.js"),
+                factory: "createEngineRunner",
+                options: { modelPath: p, threads: t, name: `engine ${v}` },
+                modelPath: p,
+              });
+          }
+        } else if (runtime === "tfjs-wasm" || runtime === "tfjs-cpu" || runtime === "tfjs-node") {
+          const backend = runtime === "tfjs-wasm" ? "wasm" : runtime === "tfjs-cpu" ? "cpu" : "tensorflow";
+          if (runtime === "tfjs-node" && tfjsNodeWhy) {
+            configs.push({ runtime, variant: "fp32", threads: t, unavailable: tfjsNodeWhy });
+          } else if (t > 1 && runtime !== "tfjs-node") {
+            configs.push({
+              runtime,
+              variant: "fp32",
+              threads: t,
+              unavailable:
+                runtime === "tfjs-wasm"
+                  ? "tfjs-backend-wasm runs single-threaded in Node (WASM_HAS_MULTITHREAD_SUPPORT is false when IS_NODE; tfjs issue 3830)"
+                  : "the tfjs cpu backend is single-threaded JavaScript",
+            });
+          } else {
+            configs.push({
+              runtime,
+              variant: "fp32",
+              threads: t,
+              module: moduleUrl("compare/runners.js"),
+              factory: "createTfjsRunner",
+              options: { modelPath: fp32Path, backend, threads: t, name: runtime },
+              modelPath: fp32Path,
+              measure: runtime === "tfjs-cpu" ? tfjsCpuMeasure : undefined,
+            });
+          }
+        } else {
+          configs.push({
+            runtime,
+            variant: "fp32",
+            threads: t,
+            module: moduleUrl("onnx/runners.js"),
+            factory: runtime === "onnxruntime-node" ? "createOrtNodeRunner" : "createOrtWebRunner",
+            options: { modelPath: onnxPath, inputDims, threads: t, spin: true },
+            modelPath: onnxPath,
+          });
+        }
+      }
+    }
+
+    type Best = { r: ChildMeasureResult; load: [number, number] } | { why: string; load: [number, number] };
+    const best = new Map<Config, Best>();
+    for (let round = 0; round < rounds; round++) {
+      for (const c of configs) {
+        if (c.unavailable) continue;
+        const label = `${model}: ${c.runtime} ${c.variant}, ${c.threads} thread(s)${rounds > 1 ? `, round ${round + 1}/${rounds}` : ""}`;
+        log(label);
+        const before = loadavg()[0]!;
+        try {
+          const r = await measureInChild({
+            module: c.module!,
+            factory: c.factory!,
+            options: c.options,
+            input: { file: cropPath },
+            measure: c.measure ?? measure,
+          });
+          const load: [number, number] = [before, loadavg()[0]!];
+          const prev = best.get(c);
+          if (!prev || "why" in prev || r.stats.medianMs < prev.r.stats.medianMs) best.set(c, { r, load });
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          const last = msg.split("\n").filter((l) => l.trim() && !/^\s+at /.test(l));
+          log(`  failed: ${last.slice(-1)[0]}`);
+          if (!best.has(c)) best.set(c, { why: last.slice(-1)[0] ?? msg, load: [before, loadavg()[0]!] });
+        }
+      }
+    }
+
+    const engineFp32 = new Map<number, ChildMeasureResult>();
+    for (const c of configs) {
+      const b = best.get(c);
+      if (c.runtime === "engine" && c.variant === "fp32" && b && "r" in b) engineFp32.set(c.threads, b.r);
+    }
+    const fp32Out = engineFp32.get(1)?.output ?? engineFp32.values().next().value?.output ?? null;
+    for (const c of configs) {
+      const b = best.get(c);
+      const base: CompareRow = {
+        model,
+        runtime: c.runtime,
+        variant: c.variant,
+        threads: c.threads,
+        unavailable: null,
+        medianMs: null,
+        p10Ms: null,
+        p90Ms: null,
+        iqrMs: null,
+        runs: null,
+        loadMs: null,
+        peakRssMB: null,
+        modelBytes: c.modelPath ? statSync(c.modelPath).size : null,
+        vsEngineFp32: null,
+        maxDiffVsFp32: null,
+        maxDiffVsF64: null,
+        top1: null,
+        loadAvg: b ? b.load : [loadavg()[0]!, loadavg()[0]!],
+      };
+      if (c.unavailable) {
+        report.rows.push({ ...base, unavailable: c.unavailable });
+        continue;
+      }
+      if (!b || "why" in b) {
+        report.rows.push({ ...base, unavailable: b ? `${c.runtime}: ${b.why}` : "not run" });
+        continue;
+      }
+      const r = b.r;
+      const eng = engineFp32.get(c.threads);
+      report.rows.push({
+        ...base,
+        medianMs: r.stats.medianMs,
+        p10Ms: r.stats.p10Ms,
+        p90Ms: r.stats.p90Ms,
+        iqrMs: r.stats.iqrMs,
+        runs: r.stats.runs,
+        loadMs: r.loadMs,
+        peakRssMB: r.peakRssBytes / MB,
+        vsEngineFp32: eng ? r.stats.medianMs / eng.stats.medianMs : null,
+        maxDiffVsFp32: fp32Out ? maxDiff(r.output, fp32Out) : null,
+        maxDiffVsF64: ref ? maxDiff(r.output, ref) : null,
+        top1: argmax(r.output),
+      });
+    }
+  }
+  report.goals = evaluateGoals(report.rows);
+  report.loadAvgEnd = loadavg();
+
+  if (opts.out) {
+    const json = resolve(opts.out);
+    mkdirSync(dirname(json), { recursive: true });
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    const stem = json.replace(/\.json$/, "");
+    writeFileSync(`${stem}.md`, `${compareMarkdown(report)}\n`);
+    writeFileSync(`${stem}-latency.svg`, latencySvg(report));
+    writeFileSync(`${stem}-memory.svg`, memorySvg(report));
+    log(`wrote ${json}, ${stem}.md, ${stem}-latency.svg, ${stem}-memory.svg`);
+  }
+  return report;
+}
+
+function find(rows: CompareRow[], model: string, runtime: Runtime, variant: string, threads: number) {
+  const r = rows.find(
+    (x) => x.model === model && x.runtime === runtime && x.variant === variant && x.threads === threads,
+  );
+  return r && r.medianMs !== null ? r : null;
+}
+
+/** The issue's goals, each as a ratio of medians measured in the same run. */
+export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
+  const goals: CompareGoal[] = [];
+  const models = [...new Set(rows.map((r) => r.model))];
+  const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
+  for (const model of models) {
+    for (const t of threads) {
+      const e = find(rows, model, "engine", "fp32", t);
+      const tw = find(rows, model, "tfjs-wasm", "fp32", t);
+      // tfjs-wasm has no 2-thread configuration in Node: no goal at a thread count it cannot run.
+      if (
+        rows.some(
+          (r) =>
+            r.model === model && r.runtime === "tfjs-wasm" && r.threads === t && (t === 1 || !r.unavailable),
+        )
+      ) {
+        const ratio = e && tw ? tw.medianMs! / e.medianMs! : null;
+        goals.push({
+          goal: "tfjs-wasm / engine fp32 (same threads) >= 1.5",
+          model,
+          threads: t,
+          ratio,
+          target: 1.5,
+          reached: ratio === null ? null : ratio >= 1.5,
+        });
+      }
+      const ow = find(rows, model, "onnxruntime-web", "fp32", t);
+      if (rows.some((r) => r.model === model && r.runtime === "onnxruntime-web" && r.threads === t)) {
+        const ratio = e && ow ? ow.medianMs! / e.medianMs! : null;
+        goals.push({
+          goal: "onnxruntime-web / engine fp32 (same threads) >= 1.3",
+          model,
+          threads: t,
+          ratio,
+          target: 1.3,
+          reached: ratio === null ? null : ratio >= 1.3,
+        });
+      }
+    }
+    if (rows.some((r) => r.model === model && r.runtime === "onnxruntime-node" && r.threads === 2)) {
+      const q = find(rows, model, "engine", "int8", 2);
+      const on = find(rows, model, "onnxruntime-node", "fp32", 2);
+      const ratio = q && on ? q.medianMs! / on.medianMs! : null;
+      goals.push({
+        goal: "engine int8 / onnxruntime-node fp32, 2 threads <= 2",
+        model,
+        threads: 2,
+        ratio,
+        target: 2,
+        reached: ratio === null ? null : ratio <= 2,
+      });
+    }
+  }
+  return goals;
+}

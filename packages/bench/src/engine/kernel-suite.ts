@@ -1,0 +1,363 @@
+/**
+ * Kernel micro-benchmarks through benchmark.js: the wasm SIMD multiply-add peak, square FP32 GEMMs
+ * per tile, and every kernel family of the engine per dtype (FP32 direct/Winograd/GEMM, FP16-weight
+ * IGEMM, dynamic and static QS8 IGEMM, quantize, int8 add/pool/GAP) as planned for a real ResNet on
+ * a 1x128x130 crop. Convolution families report GFLOP/s (2 x MACs of the direct convolution per
+ * second; GOP/s for integer kernels) and their fraction of the peak measured in the same run.
+ * Families the engine or quantizer cannot provide are listed as not available with the reason.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import {
+  buildSteps,
+  createMemory,
+  createRandomModel,
+  defaultArchConfig,
+  GEMM_TILES,
+  instantiate,
+  kernelModule,
+  loadModel,
+  randomCrop,
+  resnetSpec,
+  writeModel,
+} from "@edge-audio/engine-wasm";
+
+const require = createRequire(import.meta.url);
+interface BenchTarget {
+  name: string;
+  hz: number;
+  stats: { rme: number; mean: number; sample: number[] };
+}
+interface BenchSuite {
+  add(name: string, fn: () => void, opts?: object): BenchSuite;
+  on(event: string, fn: (e: { target: BenchTarget }) => void): BenchSuite;
+  run(opts?: object): BenchSuite;
+}
+const Benchmark = require("benchmark") as { Suite: new (name: string) => BenchSuite };
+
+export interface KernelRow {
+  /** XNNPACK-style name: dtype-family-tile-isa. */
+  kernel: string;
+  dtype: "f32" | "f16w" | "qs8" | "qs8-dyn";
+  /** What was timed (shape or the layers of one forward pass). */
+  what: string;
+  unavailable: string | null;
+  msPerCall: number | null;
+  rmePct: number | null;
+  samples: number | null;
+  /** 2 x MACs per call (null for kernels without multiply-adds). */
+  ops: number | null;
+  /** GFLOP/s (float) or GOP/s (integer). */
+  gops: number | null;
+  /** gops over the wasm SIMD f32 multiply-add peak of this run. */
+  ofPeak: number | null;
+}
+
+export interface KernelReport {
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  loadAvgStart: number[];
+  loadAvgEnd: number[];
+  depth: number;
+  /** GFLOP/s of the register-only f32x4 multiply-add loop (benchmark.js mean). */
+  peakGflops: number;
+  rows: KernelRow[];
+}
+
+/** Family of a planned op kind, per model variant. */
+const FAMILIES: Record<
+  string,
+  { kinds: string[]; kernel: string; dtype: KernelRow["dtype"]; flops: boolean }[]
+> = {
+  fp32: [
+    { kinds: ["igemm"], kernel: "f32-igemm-{t}x8-wasmsimd", dtype: "f32", flops: true },
+    {
+      kinds: ["wino_in", "bgemm", "wino_out"],
+      kernel: "f32-wino3x3-{t}x8-wasmsimd",
+      dtype: "f32",
+      flops: true,
+    },
+    { kinds: ["gemm"], kernel: "f32-gemm-{t}x8-wasmsimd (dense head)", dtype: "f32", flops: true },
+    { kinds: ["add"], kernel: "f32-vadd-wasmsimd", dtype: "f32", flops: false },
+    { kinds: ["maxpool"], kernel: "f32-maxpool-wasmsimd", dtype: "f32", flops: false },
+    { kinds: ["gap"], kernel: "f32-gap-wasmsimd", dtype: "f32", flops: false },
+  ],
+  fp16: [{ kinds: ["f16igemm"], kernel: "f32-f16w-igemm-{t}x8-wasmsimd", dtype: "f16w", flops: true }],
+  dynamic: [
+    { kinds: ["qgemm"], kernel: "qs8-igemm-4x8c2-wasmsimd (dynamic)", dtype: "qs8-dyn", flops: true },
+    {
+      kinds: ["dynparams", "quant"],
+      kernel: "qs8-dynamic-quantize-wasmsimd",
+      dtype: "qs8-dyn",
+      flops: false,
+    },
+  ],
+  int8: [
+    { kinds: ["qgemm"], kernel: "qs8-igemm-4x8c2-wasmsimd", dtype: "qs8", flops: true },
+    { kinds: ["quant"], kernel: "qs8-quantize-wasmsimd", dtype: "qs8", flops: false },
+    { kinds: ["qadd"], kernel: "qs8-vadd-wasmsimd", dtype: "qs8", flops: false },
+    { kinds: ["qmaxpool"], kernel: "qs8-maxpool-wasmsimd", dtype: "qs8", flops: false },
+    { kinds: ["qgap"], kernel: "qs8-gap-wasmsimd", dtype: "qs8", flops: false },
+  ],
+};
+
+/** Exports the engine's kernel module needs for each variant's families. */
+const NEEDS: Record<string, string[]> = {
+  fp32: ["f32_igemm_run", "f32_gemm_run", "f32_wino_input"],
+  fp16: ["f16_pack_weights", "f32_f16w_igemm_run"],
+  dynamic: ["qs8_dynamic_params", "qs8_igemm_run"],
+  int8: ["qs8_quantize", "qs8_igemm_run", "qs8_add"],
+};
+
+function bench(cases: { name: string; fn: () => void }[], maxTime: number): Map<string, BenchTarget> {
+  const out = new Map<string, BenchTarget>();
+  const s = new Benchmark.Suite("kernels");
+  for (const c of cases) s.add(c.name, c.fn, { maxTime, minSamples: 5 });
+  s.on("cycle", (e) => out.set(e.target.name, e.target));
+  s.run({ async: false });
+  return out;
+}
+
+export interface KernelSuiteOptions {
+  depth?: number;
+  quick?: boolean;
+  variants?: string[];
+  log?: (s: string) => void;
+}
+
+export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<KernelReport> {
+  const depth = opts.depth ?? 152;
+  const quick = opts.quick ?? false;
+  const maxTime = quick ? 0.25 : 1.5;
+  const variants = opts.variants ?? ["fp32", "fp16", "dynamic", "int8"];
+  const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const loadAvgStart = loadavg();
+  const mod = kernelModule("wasmsimd");
+  const wasm = (
+    globalThis as unknown as { WebAssembly: { Module: { exports(m: unknown): { name: string }[] } } }
+  ).WebAssembly;
+  const exported = new Set(wasm.Module.exports(mod).map((e) => e.name));
+  const mem = createMemory(96 << 20);
+  const k = instantiate(mod, mem);
+
+  // Peak: 12 independent f32x4 multiply-add chains, 1e6 iterations per call.
+  const iters = 1_000_000;
+  // Other processes share the cores: the peak is the fastest sample of two measurements (before
+  // and after the kernels), so fractions of it are conservative.
+  const peakOnce = () => {
+    const t = bench([{ name: "peak", fn: () => k.f32_peak(iters, 1.0) }], maxTime).get("peak")!;
+    return (12 * 2 * 4 * iters) / Math.min(...t.stats.sample) / 1e9;
+  };
+  let peakGflops = peakOnce();
+  log(`wasm SIMD f32 multiply-add peak (before): ${peakGflops.toFixed(1)} GFLOP/s`);
+  const rows: KernelRow[] = [];
+  const row = (r: Omit<KernelRow, "gops" | "ofPeak">): KernelRow => {
+    const gops = r.ops !== null && r.msPerCall !== null ? r.ops / r.msPerCall / 1e6 : null;
+    return { ...r, gops, ofPeak: gops === null ? null : gops / peakGflops };
+  };
+
+  // Square FP32 GEMM per tile.
+  {
+    const s = quick ? 128 : 256;
+    const f32 = new Float32Array(mem.buffer);
+    const A = 1 << 20;
+    const S = A + s * s * 4 + 4096;
+    const W = S + s * s * 4 + 4096;
+    const C = W + (s + 1) * s * 4 + 4096;
+    for (let i = 0; i < s * s; i++) f32[A / 4 + i] = Math.sin(i);
+    for (let i = 0; i < s * s; i++) f32[S / 4 + i] = Math.cos(i);
+    k.f32_pack_weights(s, s, S, S, W);
+    const tiles = quick ? [4] : [...GEMM_TILES];
+    const res = bench(
+      tiles.map((t) => ({
+        name: `${t}`,
+        fn: () => k.f32_gemm_run(t, 0, s, 0, s, s, A, s * 4, W, C, s * 4, 0),
+      })),
+      maxTime,
+    );
+    for (const t of tiles) {
+      const b = res.get(`${t}`)!;
+      rows.push(
+        row({
+          kernel: `f32-gemm-${t}x8-wasmsimd`,
+          dtype: "f32",
+          what: `GEMM ${s}x${s}x${s}`,
+          unavailable: null,
+          msPerCall: b.stats.mean * 1000,
+          rmePct: b.stats.rme,
+          samples: b.stats.sample.length,
+          ops: 2 * s * s * s,
+        }),
+      );
+    }
+  }
+
+  // Kernel families as planned for the model, one variant at a time.
+  const arch = { depth: depth as 152, inputHeight: 128, inputWidth: 130 };
+  const spec = resnetSpec(defaultArchConfig(arch));
+  const contents = createRandomModel(arch, 1);
+  const shapes = new Map(contents.tensors.map((t) => [t.name, t.shape]));
+  const dir = join(tmpdir(), `edge-audio-kernels-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const fp32Path = join(dir, "fp32.eam");
+  writeModel(fp32Path, contents);
+  let quantize: ((m: string, mode: string, o: object) => Promise<{ out: string }>) | string;
+  try {
+    const name = "@edge-audio/quantizer";
+    quantize = ((await import(name)) as { quantizeModel: typeof quantize }).quantizeModel;
+    if (typeof quantize !== "function") quantize = "the quantizer exports no quantizeModel";
+  } catch (e) {
+    quantize = `the quantizer does not load: ${e instanceof Error ? e.message.split("\n")[0] : e}`;
+  }
+  const crop = randomCrop(128 * 130, 3);
+  try {
+    for (const v of variants) {
+      const fams = FAMILIES[v] ?? [];
+      const missing = (NEEDS[v] ?? []).filter((n) => !exported.has(n));
+      const na = (why: string) => {
+        for (const f of fams)
+          rows.push(
+            row({
+              kernel: f.kernel.replace("{t}", "N"),
+              dtype: f.dtype,
+              what: `ResNet-${depth} ${v}`,
+              unavailable: why,
+              msPerCall: null,
+              rmePct: null,
+              samples: null,
+              ops: null,
+            }),
+          );
+      };
+      if (missing.length > 0) {
+        na(`the engine's kernel module does not export ${missing.join(", ")}`);
+        continue;
+      }
+      let path = fp32Path;
+      if (v !== "fp32") {
+        if (typeof quantize === "string") {
+          na(quantize);
+          continue;
+        }
+        try {
+          path = (
+            await quantize(fp32Path, v, {
+              out: join(dir, `${v}.eam`),
+              crops: [randomCrop(128 * 130, 11), randomCrop(128 * 130, 12)],
+            })
+          ).out;
+        } catch (e) {
+          na(`quantizer: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+          continue;
+        }
+      }
+      log(`ResNet-${depth} ${v}: kernel families`);
+      const model = await loadModel(path, { threads: 1 });
+      try {
+        model.run(crop);
+        const t = model.info().tile;
+        const steps = buildSteps(model.kernelExports, model.plan.ops, t, 0, 1);
+        const cases: { name: string; fn: () => void; fam: (typeof fams)[number]; layers: Set<string> }[] = [];
+        for (const fam of fams) {
+          const calls: (() => void)[] = [];
+          const layers = new Set<string>();
+          model.plan.ops.forEach((op, i) => {
+            if (fam.kinds.includes(op.kind)) {
+              calls.push(steps[i]!);
+              layers.add(op.layer);
+            }
+          });
+          if (calls.length === 0) continue;
+          cases.push({
+            name: fam.kernel,
+            fn: () => {
+              for (const c of calls) c();
+            },
+            fam,
+            layers,
+          });
+        }
+        const res = bench(cases, maxTime);
+        for (const c of cases) {
+          const b = res.get(c.name)!;
+          let macs = 0;
+          if (c.fam.flops)
+            for (const l of c.layers) {
+              const layer = spec.layers.find((x) => x.name === l);
+              const w = shapes.get(`${l}.weight`);
+              const outShape = model.plan.tensors.get(l)?.shape;
+              if (layer?.op === "conv" && w && outShape)
+                macs += outShape[0]! * outShape[1]! * outShape[2]! * w[0]! * w[1]! * w[2]!;
+              else if (layer?.op === "dense" && w) macs += w[0]! * w[1]!;
+            }
+          rows.push(
+            row({
+              kernel: c.fam.kernel.replace("{t}", String(t)),
+              dtype: c.fam.dtype,
+              what: `ResNet-${depth} ${v}: ${c.layers.size} layer${c.layers.size === 1 ? "" : "s"}, one pass`,
+              unavailable: null,
+              msPerCall: b.stats.mean * 1000,
+              rmePct: b.stats.rme,
+              samples: b.stats.sample.length,
+              ops: c.fam.flops ? 2 * macs : null,
+            }),
+          );
+        }
+      } finally {
+        await model.dispose();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const after = peakOnce();
+  if (after > peakGflops) {
+    peakGflops = after;
+    for (const r of rows) r.ofPeak = r.gops === null ? null : r.gops / peakGflops;
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    loadAvgStart,
+    loadAvgEnd: loadavg(),
+    depth,
+    peakGflops,
+    rows,
+  };
+}
+
+export function kernelMarkdown(r: KernelReport): string {
+  const lines = [
+    `wasm SIMD f32 multiply-add peak ${r.peakGflops.toFixed(1)} GFLOP/s; ${r.cores} x ${r.cpu}, Node ${r.node}, ${r.date}; load average ${r.loadAvgStart[0]!.toFixed(2)} -> ${r.loadAvgEnd[0]!.toFixed(2)}. Integer kernels in GOP/s against the same f32 peak. 1 thread.`,
+    "",
+    "| kernel | dtype | timed | ms per call | +- % | samples | GFLOP/s or GOP/s | of peak |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const x of r.rows) {
+    if (x.unavailable) {
+      lines.push(`| ${x.kernel} | ${x.dtype} | ${x.what} | **not available: ${x.unavailable}** | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${x.kernel} | ${x.dtype} | ${x.what} | ${x.msPerCall!.toFixed(3)} | ${x.rmePct!.toFixed(1)} | ${x.samples} | ${x.gops === null ? "-" : x.gops.toFixed(1)} | ${x.ofPeak === null ? "-" : `${(100 * x.ofPeak).toFixed(0)} %`} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export async function kernelSuite(argv: string[], quick: boolean, out?: string): Promise<void> {
+  const di = argv.indexOf("--depth");
+  const depth = di >= 0 ? Number(argv[di + 1]) : quick ? 50 : 152;
+  const report = await runKernelSuite({ depth, quick });
+  const json = resolve(out ?? "results/kernels.json");
+  mkdirSync(dirname(json), { recursive: true });
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(json.replace(/\.json$/, ".md"), `${kernelMarkdown(report)}\n`);
+  process.stdout.write(`${kernelMarkdown(report)}\n`);
+}
