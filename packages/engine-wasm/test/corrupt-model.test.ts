@@ -6,13 +6,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import {
   crc32,
   createRandomModel,
   EamFormatError,
   encodeModel,
   loadModel,
+  readModel,
   readModelHeader,
 } from "../dist/index.js";
 
@@ -230,3 +231,124 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1;
 }
+
+describe("declared sizes are checked against the real length before allocating", () => {
+  /** Runs `f` with typed-array and ArrayBuffer constructors wrapped; returns the largest length requested. */
+  function largestAllocation(f: () => void): number {
+    let largest = 0;
+    for (const T of [Uint8Array, Float32Array, Int32Array, Uint16Array, Int8Array, ArrayBuffer] as const) {
+      vi.stubGlobal(
+        T.name,
+        new Proxy(T as unknown as new (...a: unknown[]) => unknown, {
+          construct(target, args, nt) {
+            if (typeof args[0] === "number") largest = Math.max(largest, args[0]);
+            return Reflect.construct(target, args, nt);
+          },
+        }),
+      );
+    }
+    try {
+      f();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    return largest;
+  }
+
+  function fixedHeader(fields: { headerLength: bigint; dataOffset: bigint; dataLength: bigint }): Uint8Array {
+    const b = new Uint8Array(100);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, 0x464d4145, true);
+    dv.setUint16(4, 1, true);
+    dv.setUint32(12, 64, true);
+    dv.setUint32(16, 1, true);
+    dv.setBigUint64(24, fields.headerLength, true);
+    dv.setBigUint64(32, fields.dataOffset, true);
+    dv.setBigUint64(40, fields.dataLength, true);
+    dv.setBigUint64(48, fields.dataOffset + fields.dataLength, true);
+    return b;
+  }
+
+  it("a 100-byte file whose header declares 4 GB is refused with no large allocation (bytes and file)", () => {
+    const lies = [
+      { headerLength: 2n ** 32n, dataOffset: 2n ** 32n, dataLength: 0n },
+      { headerLength: 64n, dataOffset: 64n, dataLength: 2n ** 32n },
+      { headerLength: 2n ** 40n, dataOffset: 2n ** 40n, dataLength: 2n ** 40n },
+    ];
+    for (const lie of lies) {
+      const b = fixedHeader(lie);
+      const f = path.join(dir, "lie.eam");
+      fs.writeFileSync(f, b);
+      for (const src of [b, f] as const) {
+        let err: unknown;
+        const largest = largestAllocation(() => {
+          try {
+            readModel(src);
+          } catch (e) {
+            err = e;
+          }
+        });
+        expect(err).toBeInstanceOf(EamFormatError);
+        expect((err as EamFormatError).section).toBe("file");
+        expect((err as Error).message).toMatch(/truncated: the file has 100 bytes but its header declares/);
+        expect(
+          largest,
+          JSON.stringify(lie, (_, v) => (typeof v === "bigint" ? String(v) : v)),
+        ).toBeLessThan(1024);
+      }
+    }
+    // control: on an honest file the guard does see the reader allocate its header
+    const f = path.join(dir, "honest.eam");
+    fs.writeFileSync(f, good);
+    expect(largestAllocation(() => readModel(f))).toBeGreaterThanOrEqual(header.headerLength);
+  });
+
+  it("a tensor or quantization table declaring gigabytes in a small file is refused before allocating", () => {
+    const c = createRandomModel(
+      { depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 },
+      1,
+    );
+    c.tensors.push({
+      name: "q",
+      dtype: "i8",
+      shape: [2, 3],
+      data: new Int8Array(6),
+      quant: { axis: 1, scales: new Float32Array(3).fill(1), zeroPoints: new Int32Array(3) },
+    });
+    const b = encodeModel(c);
+    const h = readModelHeader(b);
+    const text = new TextDecoder("latin1").decode(b.subarray(0, h.headerLength));
+    // the "q" entry: name, dtype, ndim, dims[2], offset, nbytes, crc, quant kind, axis, count
+    const at = text.lastIndexOf("\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0000q") + 9;
+    const dv = new DataView(b.buffer, b.byteOffset);
+    const dims = at + 4 + 4;
+    const cases: [string, (x: DataView) => void, string][] = [
+      ["dims declare 2^31 x 2 elements", (x) => x.setBigUint64(dims, 2n ** 31n, true), "tensors"],
+      ["nbytes declares 4 GB", (x) => x.setBigUint64(dims + 24, 2n ** 32n, true), "tensors"],
+      [
+        "quantization count 2^32",
+        (x) => x.setBigUint64(dims + 16 + 8 + 8 + 4 + 4 + 4, 2n ** 32n, true),
+        "tensors",
+      ],
+    ];
+    expect(dv.getBigUint64(dims, true)).toBe(2n); // the offsets above point at the "q" entry
+    for (const [what, edit, section] of cases) {
+      const m = b.slice();
+      edit(new DataView(m.buffer));
+      // repair the header checksum so the table is parsed
+      const mv = new DataView(m.buffer);
+      mv.setUint32(60, crc32(m.subarray(64, h.headerLength), crc32(m.subarray(0, 60))), true);
+      let err: unknown;
+      const largest = largestAllocation(() => {
+        try {
+          readModel(m);
+        } catch (e) {
+          err = e;
+        }
+      });
+      expect(err, what).toBeInstanceOf(EamFormatError);
+      expect((err as EamFormatError).section, `${what}: ${(err as Error).message}`).toBe(section);
+      expect(largest, what).toBeLessThan(m.length);
+    }
+  });
+});
