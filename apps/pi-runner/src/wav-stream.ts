@@ -146,8 +146,9 @@ export class WavStreamParser {
     this.framesOut += nFrames;
     if (Number.isFinite(this.dataLeft)) {
       this.dataLeft -= nFrames * frameBytes;
-      if (this.dataLeft < frameBytes) {
-        // the declared audio is complete; whatever follows (chunks, a pad byte) is not samples
+      if (this.dataLeft < frameBytes && this.pending.length >= this.dataLeft) {
+        // the declared audio is complete (a trailing partial frame included, which is dropped);
+        // whatever follows (chunks, a pad byte) is not samples
         this.state = "done";
         this.pending = new Uint8Array(0);
       }
