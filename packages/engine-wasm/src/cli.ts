@@ -124,6 +124,9 @@ async function main(argv: string[]): Promise<void> {
                 `  params ${info.params}, MACs ${info.macs} (${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop)`,
                 `  file ${mb(info.fileBytes)}, packed weights ${mb(info.weightBytes)}, wasm memory ${mb(info.memoryBytes)}`,
                 `  3x3 convolutions: ${info.winograd ? "Winograd F(2x2,3x3)" : "direct (IGEMM)"}`,
+                `  precision: ${info.quantMode} (${Object.entries(info.precision)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(", ")} layers)`,
                 `  activation arena ${mb(info.arenaBytes)} (live peak ${mb(info.peakLiveBytes)}, largest op ${mb(info.largestOpBytes)}), indirection ${mb(info.indirectionBytes)}`,
                 `  labels: ${info.labels.join(", ") || "(none)"}`,
                 `  mel: ${info.mel ? JSON.stringify(info.mel) : "(none)"}`,
