@@ -1002,7 +1002,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     return r;
   };
   const keep = new Set(opts.keep ?? []);
-  for (const k of keep) if (!shapes.has(k)) throw new Error(`keep: no tensor named ${k}`);
+  for (const k of keep) if (!shapes.has(k)) throw new RangeError(`keep: no tensor named ${k}`);
   const tensors = new Map<string, TensorPlacement>();
   const bytesOf = (n: string): number =>
     shapes.get(n)!.reduce((a, b) => a * b, 1) * (dtypes.get(n) === "i8" ? 1 : 4);
@@ -1160,7 +1160,16 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const arenaAddr = cur;
   let maxRaw = 0;
   for (const w of weights) {
-    maxRaw = Math.max(maxRaw, align(w.k * w.n * 4) + 3 * align(w.n * 4) + ALIGN);
+    // Raw tensor as stored (f32, f16, i8, or packed 4-bit plus its unpacked i8 copy), bias, scales.
+    const raw =
+      w.dtype === "f32"
+        ? align(w.k * w.n * 4)
+        : w.dtype === "f16"
+          ? align(w.k * w.n * 2)
+          : w.dtype === "i8"
+            ? align(w.k * w.n)
+            : align(w.k * Math.ceil(w.n / 2)) + align(w.k * w.n);
+    maxRaw = Math.max(maxRaw, raw + 3 * align(w.n * 4) + ALIGN);
   }
   const scratchBytes = maxRaw;
   const scratchAddr = arenaAddr;
