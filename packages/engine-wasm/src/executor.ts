@@ -179,6 +179,11 @@ export function buildSteps(
 /** Sense-reversing barrier over the control block; spins briefly, then sleeps. */
 export class Barrier {
   private sense = 0;
+  /**
+   * How long one thread waits at a barrier for the others before it gives up (a thread that
+   * died mid-run would otherwise leave the rest waiting forever). Far above the time of any op.
+   */
+  static timeoutMs = 60_000;
   constructor(
     private readonly ctl: Int32Array,
     private readonly base: number,
@@ -195,7 +200,13 @@ export class Barrier {
       return;
     }
     for (let i = 0; i < this.spin; i++) if (Atomics.load(c, this.base + CTL.SENSE) === s) return;
-    while (Atomics.load(c, this.base + CTL.SENSE) !== s) Atomics.wait(c, this.base + CTL.SENSE, s ^ 1);
+    const deadline = Date.now() + Barrier.timeoutMs;
+    while (Atomics.load(c, this.base + CTL.SENSE) !== s) {
+      if (Atomics.wait(c, this.base + CTL.SENSE, s ^ 1, 250) === "timed-out" && Date.now() > deadline)
+        throw new Error(
+          `engine threads stopped responding (no progress for ${Barrier.timeoutMs / 1000} s at a barrier); load the model again`,
+        );
+    }
   }
 }
 

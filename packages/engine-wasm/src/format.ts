@@ -605,22 +605,82 @@ function checkGraph(g: unknown): EamGraph {
   if (typeof g !== "object" || g === null) bad("eam.graph must be a JSON object");
   const graph = g as EamGraph;
   if (typeof graph.input !== "string") bad("input must be a string");
-  if (!Array.isArray(graph.inputShape) || !graph.inputShape.every((d) => Number.isInteger(d) && d > 0))
-    bad("inputShape must be an array of positive integers");
+  if (
+    !Array.isArray(graph.inputShape) ||
+    graph.inputShape.length !== 3 ||
+    !graph.inputShape.every((d) => Number.isInteger(d) && d > 0 && d <= MAX_DIM)
+  )
+    bad(`inputShape must be three positive integers [H, W, C], got ${JSON.stringify(graph.inputShape)}`);
   if (typeof graph.output !== "string") bad("output must be a string");
   if (!Array.isArray(graph.layers)) bad("layers must be an array");
   const defined = new Set([graph.input]);
   for (const [i, l] of graph.layers.entries()) {
     if (typeof l !== "object" || l === null || typeof l.name !== "string") bad(`layer ${i} has no name`);
     if (!KNOWN_OPS.has(l.op)) bad(`layer ${l.name}: unsupported op "${l.op}" (a newer engine may be needed)`);
+    checkLayerFields(l, bad);
     const ins = l.op === "add" ? l.inputs : [l.input];
-    if (!Array.isArray(ins)) bad(`layer ${l.name}: inputs missing`);
     for (const x of ins) if (!defined.has(x)) bad(`layer ${l.name}: input "${x}" is not defined before it`);
     if (defined.has(l.name)) bad(`layer name ${l.name} is used twice`);
     defined.add(l.name);
   }
   if (!defined.has(graph.output)) bad(`output "${graph.output}" is not produced by any layer`);
   return graph;
+}
+
+/** Largest extent of any dimension, kernel or stride a graph may declare. */
+const MAX_DIM = 65535;
+
+/** Field types and ranges of one layer, so that no hostile value reaches the planner. */
+function checkLayerFields(l: LayerSpec, bad: (m: string) => never): void {
+  const f = l as unknown as Record<string, unknown>;
+  const where = `layer ${l.name}`;
+  const pair = (k: string) => {
+    const v = f[k];
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1 && d <= MAX_DIM))
+      bad(`${where}: ${k} must be two integers in 1..${MAX_DIM}, got ${JSON.stringify(v)}`);
+  };
+  const count = (k: string) => {
+    if (!Number.isInteger(f[k]) || (f[k] as number) < 1 || (f[k] as number) > 1 << 20)
+      bad(`${where}: ${k} must be a positive integer, got ${JSON.stringify(f[k])}`);
+  };
+  const flag = (k: string) => {
+    if (typeof f[k] !== "boolean") bad(`${where}: ${k} must be true or false, got ${JSON.stringify(f[k])}`);
+  };
+  const padding = () => {
+    if (f.padding !== "same" && f.padding !== "valid")
+      bad(`${where}: padding must be "same" or "valid", got ${JSON.stringify(f.padding)}`);
+  };
+  if (l.op === "add") {
+    if (!Array.isArray(f.inputs) || f.inputs.length !== 2 || !f.inputs.every((x) => typeof x === "string"))
+      bad(`${where}: inputs must be two tensor names, got ${JSON.stringify(f.inputs)}`);
+  } else if (typeof f.input !== "string") {
+    bad(`${where}: input must be a tensor name, got ${JSON.stringify(f.input)}`);
+  }
+  switch (l.op) {
+    case "conv":
+      pair("kernel");
+      pair("stride");
+      count("filters");
+      padding();
+      flag("bn");
+      flag("relu");
+      break;
+    case "maxpool":
+      pair("pool");
+      pair("stride");
+      padding();
+      break;
+    case "add":
+      flag("relu");
+      break;
+    case "dense":
+      count("units");
+      break;
+    case "dropout":
+      if (typeof f.rate !== "number" || !(f.rate >= 0 && f.rate < 1))
+        bad(`${where}: rate must be a number in [0, 1), got ${JSON.stringify(f.rate)}`);
+      break;
+  }
 }
 
 /** Reads the fixed 64-byte header; returns the declared lengths. */

@@ -5,8 +5,10 @@ import { Worker } from "node:worker_threads";
 import { crc32 } from "./crc32.js";
 import { Barrier, buildSteps, CTL, CTL_STOP, runSteps, type Step } from "./executor.js";
 import {
+  EamFormatError,
   type EamGraph,
   type EamHeader,
+  type EamSection,
   type JsonObject,
   type Provenance,
   parseHeader,
@@ -103,6 +105,8 @@ function bytesSource(b: Uint8Array): Source {
 
 export class Model {
   private disposed = false;
+  /** Set when a worker thread has exited or a barrier timed out: the model cannot run again. */
+  private failure: Error | null = null;
   private readonly steps: Step[];
   private readonly barrier: Barrier | null;
   private readonly ctl: Int32Array;
@@ -121,6 +125,16 @@ export class Model {
     this.f32 = new Float32Array(memory.buffer);
     this.ctlBase = plan.controlAddr >>> 2;
     this.steps = buildSteps(kernels, plan.ops, opts.tile, 0, opts.threads);
+    workers.forEach((w, i) => {
+      const fail = (why: string) => {
+        if (!this.disposed && !this.failure)
+          this.failure = new Error(
+            `engine worker thread ${i + 1} ${why}; the model cannot run any more: load it again`,
+          );
+      };
+      w.on("exit", (code) => fail(`exited (code ${code})`));
+      w.on("error", (e) => fail(`failed: ${e instanceof Error ? e.message : String(e)}`));
+    });
     this.barrier = opts.threads > 1 ? new Barrier(this.ctl, this.ctlBase, opts.threads) : null;
   }
 
@@ -145,17 +159,20 @@ export class Model {
     try {
       // The heap base is a property of the module; a one-page probe memory gives it.
       const probe = instantiate(module, createMemory(1 << 16));
-      const q = quantConfig(header);
-      plan = buildPlan(header.graph, {
-        keep: options.keep,
-        tile,
-        heapBase: probe.heap_base(),
-        winograd: options.winograd ?? true,
-        threads,
-        precision: q.precision,
-        activations: q.activations,
-      });
-      checkTensors(header, plan);
+      const q = asFormatError("metadata", () => quantConfig(header));
+      plan = asFormatError("graph", () =>
+        buildPlan(header.graph, {
+          keep: options.keep,
+          tile,
+          heapBase: probe.heap_base(),
+          winograd: options.winograd ?? true,
+          threads,
+          precision: q.precision,
+          activations: q.activations,
+        }),
+      );
+      const planned = plan;
+      asFormatError("tensors", () => checkTensors(header, planned));
       memory = createMemory(plan.totalBytes);
       kernels = instantiate(module, memory);
       loadWeights(src, header, plan, kernels, memory);
@@ -217,6 +234,7 @@ export class Model {
    */
   run(input: Float32Array): Float32Array {
     if (this.disposed) throw new Error("model is disposed");
+    if (this.failure) throw this.failure;
     if (input.length !== this.inputSize)
       throw new Error(
         `input has ${input.length} values, the model expects ${this.inputSize} ([${this.plan.input.shape}])`,
@@ -229,7 +247,15 @@ export class Model {
       Atomics.add(ctl, b + CTL.RUN, 1);
       Atomics.notify(ctl, b + CTL.RUN);
     }
-    const err = runSteps(this.steps, this.plan.barrierAfter, this.barrier);
+    if (this.failure) throw this.failure;
+    let err: unknown;
+    try {
+      err = runSteps(this.steps, this.plan.barrierAfter, this.barrier);
+    } catch (e) {
+      // a barrier gave up waiting: a worker stopped in the middle of the run
+      this.failure = e instanceof Error ? e : new Error(String(e));
+      throw this.failure;
+    }
     if (err !== undefined) throw err;
     if (Atomics.load(ctl, b + CTL.ERROR) !== 0)
       throw new Error("a worker thread failed while running the model");
@@ -353,6 +379,20 @@ function checkTensors(h: EamHeader, plan: Plan): void {
       for (const s of q.scales)
         if (!(s > 0) || !Number.isFinite(s)) throw new Error(`model: tensor ${w.weight} has scale ${s}`);
     }
+  }
+}
+
+/**
+ * Runs a consistency check of the file's contents and reports what it finds wrong as an
+ * EamFormatError naming the section. Only plain Errors are converted: errors about the caller's
+ * options (RangeError) and format errors that already name their section pass through.
+ */
+function asFormatError<T>(section: EamSection, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof Error && e.constructor === Error) throw new EamFormatError(section, e.message);
+    throw e;
   }
 }
 

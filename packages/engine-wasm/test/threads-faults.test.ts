@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createRandomModel, encodeModel, loadModelFromBytes, randomCrop } from "../dist/index.js";
+import { Barrier } from "../src/executor.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distIndex = pathToFileURL(path.resolve(here, "../dist/index.js")).href;
@@ -66,14 +67,14 @@ function child(body: string, timeoutMs: number) {
 }
 
 describe("a worker that dies", () => {
-  it("the child harness sees a normal run end (so the hang below is the engine's)", () => {
+  it("the child harness sees a normal run end (so a hang would be the engine's)", () => {
     const r = child(`m.run(x); console.log("second run ok"); await m.dispose();`, 60_000);
     expect(r.err).toBe("");
     expect(r.out).toContain("second run ok");
     expect(r.status).toBe(0);
   });
 
-  it.fails("bug: after a worker thread has exited, Model.run blocks forever in Barrier.wait instead of throwing", () => {
+  it("after a worker thread has exited, Model.run throws instead of waiting for it", () => {
     // The worker is terminated between runs; its exit event has been delivered before run().
     const r = child(
       `const w = m.workers[0];
@@ -83,8 +84,24 @@ describe("a worker that dies", () => {
       8_000,
     );
     expect(r.out).toContain("first run ok");
-    // the fixed engine throws; today the process is killed by the timeout (signal SIGKILL)
+    // a hang would end in the harness's SIGKILL instead
     expect(r.signal).toBeNull();
     expect(r.out).toMatch(/threw: .*worker/);
+  });
+});
+
+describe("a thread lost in the middle of a run", () => {
+  it("makes the others give up at the next barrier with an error instead of waiting forever", () => {
+    const saved = Barrier.timeoutMs;
+    Barrier.timeoutMs = 300;
+    try {
+      // two participants, only one arrives: the one that does must not wait forever
+      const b = new Barrier(new Int32Array(new SharedArrayBuffer(64)), 0, 2, 10);
+      const t0 = Date.now();
+      expect(() => b.wait()).toThrow(/stopped responding/);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    } finally {
+      Barrier.timeoutMs = saved;
+    }
   });
 });
