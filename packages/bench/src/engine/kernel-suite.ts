@@ -81,7 +81,7 @@ const FAMILIES: Record<
       dtype: "f32",
       flops: true,
     },
-    { kinds: ["gemm"], kernel: "f32-gemm-{t}x8-wasmsimd (dense head)", dtype: "f32", flops: true },
+    { kinds: ["gemm"], kernel: "f32-gemm-{t}x8-wasmsimd (1x1 convs, dense)", dtype: "f32", flops: true },
     { kinds: ["add"], kernel: "f32-vadd-wasmsimd", dtype: "f32", flops: false },
     { kinds: ["maxpool"], kernel: "f32-maxpool-wasmsimd", dtype: "f32", flops: false },
     { kinds: ["gap"], kernel: "f32-gap-wasmsimd", dtype: "f32", flops: false },
