@@ -130,6 +130,7 @@ function barChart(report: CompareReport, spec: BarSpec): string {
   const width = labelW + plotW + textW;
   const load = `load average ${report.loadAvgStart[0]!.toFixed(2)} -> ${report.loadAvgEnd[0]!.toFixed(2)}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">
+<title>${esc(spec.title)}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="8" y="20" font-size="15" font-weight="bold">${esc(spec.title)}</text>
 <text x="8" y="38" font-size="11" fill="#444">${esc(`${report.date.slice(0, 16)}Z, ${report.cores} x ${report.cpu}, Node ${report.node}, ${load}`)}</text>
