@@ -19,71 +19,13 @@ import {
   refMaxPool,
   refSoftmax,
 } from "../dist/reference.js";
-import {
-  createMemory,
-  GEMM_TILES,
-  type Isa,
-  instantiate,
-  type KernelExports,
-  kernelModule,
-} from "../dist/wasm.js";
+import { GEMM_TILES } from "../dist/wasm.js";
+import { GuardedArena, ISAS } from "./guarded-arena.js";
 
-const ISAS: Isa[] = ["wasmsimd", "scalar"];
 const THREAD_SPLITS = [1, 3];
-const GUARD = 64;
-const GUARD_BYTE = 0xa5;
 
 /** Error bounds (normalized MSE against float64), also stated in the README. */
 export const BOUNDS = { gemm: 1e-10, conv: 1e-10, maxpool: 0, add: 1e-13, gap: 1e-12, softmax: 1e-12 };
-
-class Arena {
-  readonly memory = createMemory(64 << 20);
-  readonly u8 = new Uint8Array(this.memory.buffer);
-  readonly f32 = new Float32Array(this.memory.buffer);
-  readonly u32 = new Uint32Array(this.memory.buffer);
-  readonly k: Record<Isa, KernelExports>;
-  private top = 1 << 16;
-  private bufs: { addr: number; bytes: number }[] = [];
-  constructor(private readonly rand: () => number) {
-    const mods = ISAS.map((isa) => [isa, instantiate(kernelModule(isa), this.memory)] as const);
-    this.k = Object.fromEntries(mods) as Record<Isa, KernelExports>;
-  }
-  reset(): void {
-    this.top = 1 << 16;
-    this.bufs = [];
-  }
-  /** Buffer of `bytes` at a random 4-byte-aligned offset, with guard bytes before and after. */
-  alloc(bytes: number): number {
-    const start = Math.ceil(this.top / 64) * 64 + GUARD + 4 * Math.floor(this.rand() * 16);
-    this.u8.fill(GUARD_BYTE, start - GUARD, start);
-    this.u8.fill(GUARD_BYTE, start + bytes, start + bytes + GUARD);
-    this.top = start + bytes + GUARD;
-    this.bufs.push({ addr: start, bytes });
-    return start;
-  }
-  floats(data: ArrayLike<number>): number {
-    const a = this.alloc(data.length * 4);
-    this.f32.set(data, a >>> 2);
-    return a;
-  }
-  /** Output buffer prefilled with NaN. */
-  out(n: number): number {
-    const a = this.alloc(n * 4);
-    this.f32.fill(Number.NaN, a >>> 2, (a >>> 2) + n);
-    return a;
-  }
-  read(addr: number, n: number): Float32Array {
-    return this.f32.slice(addr >>> 2, (addr >>> 2) + n);
-  }
-  checkGuards(): void {
-    for (const b of this.bufs) {
-      for (let i = b.addr - GUARD; i < b.addr; i++)
-        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard before buffer @${b.addr} overwritten`);
-      for (let i = b.addr + b.bytes; i < b.addr + b.bytes + GUARD; i++)
-        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard after buffer @${b.addr} overwritten`);
-    }
-  }
-}
 
 function randn(n: number, rand: () => number, scale = 1): Float32Array {
   const x = new Float32Array(n);
@@ -110,7 +52,7 @@ function checkAgainst(got: Float32Array, ref: Float64Array, bound: number, what:
 describe("f32 GEMM micro-kernels (f32-gemm-MRx8)", () => {
   it("every tile, SIMD and scalar, whole and split, matches float64 and each other", () => {
     const rand = mulberry32(11);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 40; trial++) {
       const M = int(rand, 1, 37);
       const N = trial % 5 === 0 ? int(rand, 1, 7) : int(rand, 1, 45);
@@ -192,7 +134,7 @@ function indirection(
 describe("f32 conv via IGEMM (f32-igemm-MRx8) and 1x1 GEMM", () => {
   it("random kernel sizes, strides, paddings and odd shapes match float64, all variants bit-identical", () => {
     const rand = mulberry32(23);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 30; trial++) {
       const h = int(rand, 1, 11);
       const w = int(rand, 1, 13);
@@ -278,7 +220,7 @@ describe("f32 conv via IGEMM (f32-igemm-MRx8) and 1x1 GEMM", () => {
 describe("f32 conv 3x3 via Winograd F(2x2,3x3) (f32-wino-input, 16 x f32-gemm-MRx8, f32-wino-output)", () => {
   it("odd image sizes and channel counts match float64, all variants bit-identical", () => {
     const rand = mulberry32(31);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 25; trial++) {
       const h = int(rand, 1, 11);
       const w = int(rand, 1, 12);
@@ -358,7 +300,7 @@ describe("f32 conv 3x3 via Winograd F(2x2,3x3) (f32-wino-input, 16 x f32-gemm-MR
 describe("f32 max pool (f32-maxpool-wasmsimd / scalar)", () => {
   it("random windows, strides, paddings and channel counts are exact", () => {
     const rand = mulberry32(5);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 40; trial++) {
       const h = int(rand, 1, 12);
       const w = int(rand, 1, 12);
@@ -395,7 +337,7 @@ describe("f32 max pool (f32-maxpool-wasmsimd / scalar)", () => {
 describe("f32 add (+ReLU), global average pool, softmax", () => {
   it("add: odd lengths, ReLU on and off, split ranges", () => {
     const rand = mulberry32(9);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 30; trial++) {
       const n = int(rand, 1, 300);
       const relu = trial % 2 === 1;
@@ -424,7 +366,7 @@ describe("f32 add (+ReLU), global average pool, softmax", () => {
 
   it("gap: odd pixel and channel counts", () => {
     const rand = mulberry32(10);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 30; trial++) {
       const h = int(rand, 1, 9);
       const w = int(rand, 1, 9);
@@ -452,7 +394,7 @@ describe("f32 add (+ReLU), global average pool, softmax", () => {
 
   it("softmax: odd lengths and wide value ranges, SIMD and scalar bit-identical", () => {
     const rand = mulberry32(12);
-    const ar = new Arena(rand);
+    const ar = new GuardedArena(rand);
     for (let trial = 0; trial < 40; trial++) {
       const n = int(rand, 1, 41);
       const X = randn(n, rand, trial % 4 === 0 ? 80 : 6);

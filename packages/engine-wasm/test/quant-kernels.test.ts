@@ -10,12 +10,9 @@ import { padding1d } from "../dist/arch.js";
 import { splitRange } from "../dist/executor.js";
 import { mulberry32 } from "../dist/random.js";
 import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
-import { createMemory, type Isa, instantiate, type KernelExports, kernelModule } from "../dist/wasm.js";
+import { GuardedArena, ISAS } from "./guarded-arena.js";
 
-const ISAS: Isa[] = ["wasmsimd", "scalar"];
 const SPLITS = [1, 3];
-const GUARD = 64;
-const GUARD_BYTE = 0xa5;
 
 /**
  * Bounds. qs8 GEMM, f32 output: NMSE 1e-12 against float64 of the same integer inputs (the int32
@@ -26,44 +23,9 @@ const GUARD_BYTE = 0xa5;
  */
 export const QBOUNDS = { qgemmF32: 1e-12, int8Lsb: 1, f16gemm: 1e-10, gap: 1e-12 };
 
-class Arena {
-  readonly memory = createMemory(32 << 20);
-  readonly u8 = new Uint8Array(this.memory.buffer);
-  readonly i8 = new Int8Array(this.memory.buffer);
-  readonly f32 = new Float32Array(this.memory.buffer);
-  readonly u32 = new Uint32Array(this.memory.buffer);
-  readonly k: Record<Isa, KernelExports>;
-  private top = 1 << 16;
-  private bufs: { addr: number; bytes: number }[] = [];
-  constructor(private readonly rand: () => number) {
-    const mods = ISAS.map((isa) => [isa, instantiate(kernelModule(isa), this.memory)] as const);
-    this.k = Object.fromEntries(mods) as Record<Isa, KernelExports>;
-  }
-  reset(): void {
-    this.top = 1 << 16;
-    this.bufs = [];
-  }
-  /** Buffer at a random offset (byte-aligned when `align1`), guard bytes either side. */
-  alloc(bytes: number, align1 = false): number {
-    const start =
-      Math.ceil(this.top / 64) * 64 +
-      GUARD +
-      (align1 ? Math.floor(this.rand() * 16) : 4 * Math.floor(this.rand() * 16));
-    this.u8.fill(GUARD_BYTE, start - GUARD, start);
-    this.u8.fill(GUARD_BYTE, start + bytes, start + bytes + GUARD);
-    this.top = start + bytes + GUARD;
-    this.bufs.push({ addr: start, bytes });
-    return start;
-  }
-  floats(d: ArrayLike<number>): number {
-    const a = this.alloc(d.length * 4);
-    this.f32.set(d, a >>> 2);
-    return a;
-  }
-  bytes(d: Int8Array | Uint8Array | Uint16Array): number {
-    const a = this.alloc(d.byteLength, true);
-    this.u8.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), a);
-    return a;
+class Arena extends GuardedArena {
+  constructor(rand: () => number) {
+    super(rand, 32 << 20);
   }
   /** Parameter block: scale, zero point, 1/scale, output mode, output 1/scale, output zero point. */
   qp(s: number, z: number, out?: { scale: number; zeroPoint: number }): number {
@@ -76,14 +38,6 @@ class Arena {
     dv.setFloat32(a + 16, out ? Math.fround(1 / Math.fround(out.scale)) : 0, true);
     dv.setInt32(a + 20, out ? out.zeroPoint : 0, true);
     return a;
-  }
-  checkGuards(): void {
-    for (const b of this.bufs) {
-      for (let i = b.addr - GUARD; i < b.addr; i++)
-        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard before buffer @${b.addr} overwritten`);
-      for (let i = b.addr + b.bytes; i < b.addr + b.bytes + GUARD; i++)
-        if (this.u8[i] !== GUARD_BYTE) throw new Error(`guard after buffer @${b.addr} overwritten`);
-    }
   }
 }
 
