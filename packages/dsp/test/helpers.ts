@@ -13,16 +13,8 @@ export const HAVE_AU = existsSync(join(DATA, "gtzan-au", "blues.00000.au"));
 export const SKIP_DATA_MSG = `shared test audio not found at ${DATA}; tests on real GTZAN clips are skipped`;
 export const PKG = resolve(here, "..");
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the package itself uses (mulberry32). */
+export { mulberry32 as rng } from "../src/synth.js";
 
 /** Brute-force DFT in float64: X[k] = sum x[n] e^{-2 pi i k n / N}. */
 export function bruteDft(
