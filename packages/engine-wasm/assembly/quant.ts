@@ -101,16 +101,16 @@ export function f32_f16w_igemm_run(
 // a GEMM's output: output mode i32 at 12 (0: f32 output, 1: int8 output), then the output's
 // 1/scale f32 at 16 and zero point i32 at 20.
 
-/** Bytes of one packed qs8 panel: colsum, scale, bias (8 each), then ks * kc2 / 2 pairs of 16 bytes. */
+/** Bytes of one packed qs8 panel: scale and bias (8 f32 each), then ks * kc2 / 2 pairs of 16 bytes. */
 export function qs8_panel_bytes(kc: i32, ks: i32): i32 {
-  return 96 + ks * ((kc + 1) & ~1) * 8;
+  return 64 + ks * ((kc + 1) & ~1) * 8;
 }
 
 /**
  * Packs int8 weights [ks][kc][n] with per-column scales (f32 [n]) and f32 biases into panels of
- * 8 columns: colsum i32[8] (sum of the column's weights), scale f32[8], bias f32[8], then for
- * each tap and each pair of input channels 16 bytes (column j: k, k+1 at bytes 2j, 2j+1).
- * Channels are padded to an even count and columns to a multiple of 8 with zeros.
+ * 8 columns: scale f32[8], bias f32[8], then for each tap and each pair of input channels 16
+ * bytes (column j: k, k+1 at bytes 2j, 2j+1). Channels are padded to an even count and columns
+ * to a multiple of 8 with zeros.
  */
 export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: usize, bias: usize, dst: usize): void {
   const kc2 = (kc + 1) & ~1;
@@ -120,13 +120,10 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
     const d = dst + <usize>p * pb;
     for (let j = 0; j < 8; j++) {
       const col = (p << 3) + j;
-      let sum = 0;
-      if (col < n) for (let k = 0; k < ks * kc; k++) sum += <i32>load<i8>(src + <usize>k * <usize>n + <usize>col);
-      store<i32>(d + (<usize>j << 2), sum);
-      store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
-      store<f32>(d + 64 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
+      store<f32>(d + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
+      store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
     }
-    let o = d + 96;
+    let o = d + 64;
     for (let t = 0; t < ks; t++) {
       for (let k = 0; k < kc2; k += 2) {
         for (let j = 0; j < 8; j++) {
@@ -163,13 +160,6 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
 }
 
 // @ts-ignore: decorator
-@inline function epi_store4(acc: v128, cs4: v128, sc: v128, bi: v128, zx: v128, relu: i32): v128 {
-  let v = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(acc, i32x4.mul(zx, cs4))), sc), bi);
-  if (relu) v = f32x4.pmax(f32x4.splat(0), v);
-  return v;
-}
-
-// @ts-ignore: decorator
 @inline function store_row(c: usize, vl: v128, vh: v128, nc: i32, mode: i32, inv: v128, zy: v128): void {
   if (mode == 0) {
     if (nc >= 8) {
@@ -196,129 +186,541 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// qs8 GEMM on 16-bit operands. The activations are widened once, with the zero point taken off
+// (im2col16: a - zx as i16), so the GEMM needs no column-sum correction and its inner loop is
+// 4 broadcast loads of an (a_k, a_k+1) pair, 2 widening loads of int8 weights and 8
+// i32x4.dot_i16x8_s. The same micro-kernel runs the Winograd GEMMs on i16 weights.
+
+/** Elements in one im2col16 row: ks taps of kc channels, kc rounded up to even. */
+export function qs8_k16(kc: i32, ks: i32): i32 {
+  return ks * ((kc + 1) & ~1);
+}
+
 /**
- * qs8-igemm-4x8c2: up to 4 rows (mr) x nc columns of C = requant(sx * sw[n] * (sum_k (a-zx) w)
- * + bias[n]), A rows through an indirection buffer (ks pointers per row, each to kc int8
- * channels; channel pairs are read two bytes at a time, so one byte past the last channel is
- * read and multiplied by a zero weight). Output f32 (mode 0) or int8 (mode 1) with stride cs.
+ * im2col16 for output rows [m0, m1): a16[m][t * kc2 + ch] = x[ind[m][t] + ch] - zx as i16 (kc2 =
+ * kc rounded up to even; the odd channel's slot is 0). Padding taps point to a buffer of zx.
  */
-export function qs8_igemm_4x8c2(
-  mr: i32, nc: i32, kc: i32, ks: i32, ind: usize, w: usize, c: usize, cs: usize, relu: i32, qp: usize, outBytes: i32,
-): void {
-  const kp = (kc + 1) >> 1;
-  const pb = <usize>qs8_panel_bytes(kc, ks);
-  const sx = load<f32>(qp);
+export function qs8_im2col16(m0: i32, m1: i32, kc: i32, ks: i32, ind: usize, a16: usize, qp: usize): void {
   const zx = load<i32>(qp, 4);
-  const mode = load<i32>(qp, 12);
-  const inv = load<f32>(qp, 16);
-  const zy = load<i32>(qp, 20);
-  const rs: usize = <usize>ks << 2;
-  const i0 = ind;
-  const i1 = mr > 1 ? ind + rs : i0;
-  const i2 = mr > 2 ? ind + 2 * rs : i1;
-  const i3 = mr > 3 ? ind + 3 * rs : i2;
-  const c0 = c;
-  const c1 = mr > 1 ? c0 + cs : c0;
-  const c2 = mr > 2 ? c1 + cs : c1;
-  const c3 = mr > 3 ? c2 + cs : c2;
-  let col: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vzx = i32x4.splat(zx);
-    const vsx = f32x4.splat(sx);
-    const vinv = f32x4.splat(inv);
-    const vzy = i32x4.splat(zy);
-    while (nc > 0) {
-      let a0l = i32x4.splat(0), a0h = a0l, a1l = a0l, a1h = a0l, a2l = a0l, a2h = a0l, a3l = a0l, a3h = a0l;
-      let wp = w + 96;
-      for (let t = 0; t < ks; t++) {
-        const to = <usize>t << 2;
-        let p0: usize = load<u32>(i0 + to), p1: usize = load<u32>(i1 + to);
-        let p2: usize = load<u32>(i2 + to), p3: usize = load<u32>(i3 + to);
-        for (let j = 0; j < kp; j++) {
-          const b = v128.load(wp);
-          wp += 16;
-          const bl = i16x8.extend_low_i8x16_s(b);
-          const bh = i16x8.extend_high_i8x16_s(b);
-          const x0 = i16x8.extend_low_i8x16_s(v128.load16_splat(p0));
-          a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(x0, bl));
-          a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(x0, bh));
-          const x1 = i16x8.extend_low_i8x16_s(v128.load16_splat(p1));
-          a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(x1, bl));
-          a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(x1, bh));
-          const x2 = i16x8.extend_low_i8x16_s(v128.load16_splat(p2));
-          a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(x2, bl));
-          a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(x2, bh));
-          const x3 = i16x8.extend_low_i8x16_s(v128.load16_splat(p3));
-          a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(x3, bl));
-          a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(x3, bh));
-          p0 += 2;
-          p1 += 2;
-          p2 += 2;
-          p3 += 2;
-        }
+  const kc2 = (kc + 1) & ~1;
+  const rowBytes = <usize>(ks * kc2) << 1;
+  for (let m = m0; m < m1; m++) {
+    let dst = a16 + <usize>m * rowBytes;
+    const ip = ind + <usize>m * (<usize>ks << 2);
+    for (let t = 0; t < ks; t++) {
+      const src: usize = load<u32>(ip + (<usize>t << 2));
+      let ch = 0;
+      if (ASC_FEATURE_SIMD) {
+        const vz = i16x8.splat(<i16>zx);
+        for (; ch + 8 <= kc; ch += 8) v128.store(dst + (<usize>ch << 1), i16x8.sub(v128.load8x8_s(src + <usize>ch), vz));
       }
-      const csl = v128.load(w), csh = v128.load(w, 16);
-      const scl = f32x4.mul(vsx, v128.load(w, 32)), sch = f32x4.mul(vsx, v128.load(w, 48));
-      const bil = v128.load(w, 64), bih = v128.load(w, 80);
-      const n = min(nc, 8);
-      const off = col * <usize>outBytes;
-      store_row(c3 + off, epi_store4(a3l, csl, scl, bil, vzx, relu), epi_store4(a3h, csh, sch, bih, vzx, relu), n, mode, vinv, vzy);
-      store_row(c2 + off, epi_store4(a2l, csl, scl, bil, vzx, relu), epi_store4(a2h, csh, sch, bih, vzx, relu), n, mode, vinv, vzy);
-      store_row(c1 + off, epi_store4(a1l, csl, scl, bil, vzx, relu), epi_store4(a1h, csh, sch, bih, vzx, relu), n, mode, vinv, vzy);
-      store_row(c0 + off, epi_store4(a0l, csl, scl, bil, vzx, relu), epi_store4(a0h, csh, sch, bih, vzx, relu), n, mode, vinv, vzy);
-      w += pb;
-      col += 8;
-      nc -= 8;
-    }
-  } else {
-    while (nc > 0) {
-      const n = min(nc, 8);
-      for (let r = 3; r >= 0; r--) {
-        const ir = r == 0 ? i0 : r == 1 ? i1 : r == 2 ? i2 : i3;
-        const cr = (r == 0 ? c0 : r == 1 ? c1 : r == 2 ? c2 : c3) + col * <usize>outBytes;
-        for (let jj = 0; jj < n; jj++) {
-          let acc = 0;
-          let q = w + 96 + (<usize>jj << 1);
-          for (let t = 0; t < ks; t++) {
-            let p: usize = load<u32>(ir + (<usize>t << 2));
-            for (let j = 0; j < kp; j++) {
-              acc += <i32>load<i8>(p) * <i32>load<i8>(q) + <i32>load<i8>(p, 1) * <i32>load<i8>(q, 1);
-              p += 2;
-              q += 16;
-            }
-          }
-          const o = <usize>jj << 2;
-          const a = acc - zx * load<i32>(w + o);
-          const sc = sx * load<f32>(w + 32 + o);
-          let v = <f32>a * sc + load<f32>(w + 64 + o);
-          if (relu) v = select<f32>(v, 0, v > 0);
-          if (mode == 0) store<f32>(cr + o, v);
-          else store<i8>(cr + <usize>jj, <i8>requant1(v, inv, zy));
-        }
-      }
-      w += pb;
-      col += 8;
-      nc -= 8;
+      for (; ch < kc; ch++) store<i16>(dst + (<usize>ch << 1), <i16>(<i32>load<i8>(src + <usize>ch) - zx));
+      if (kc & 1) store<i16>(dst + (<usize>kc << 1), 0);
+      dst += <usize>kc2 << 1;
     }
   }
 }
 
-/** Driver over a rectangle of the output: rows [m0, m1) in groups of 4, columns [n0, n1). */
-export function qs8_igemm_run(
-  m0: i32, m1: i32, n0: i32, n1: i32, kc: i32, ks: i32, ind: usize, w: usize, c: usize, cs: usize, relu: i32, qp: usize,
+// Output modes of the 16-bit GEMM: 0 f32, 1 int8 (requantized), 2 raw int32 accumulators.
+
+// @ts-ignore: decorator
+@inline function epi4(acc: v128, sc: v128, bi: v128, relu: i32): v128 {
+  let v = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), sc), bi);
+  if (relu) v = f32x4.pmax(f32x4.splat(0), v);
+  return v;
+}
+
+/**
+ * Epilogue with a fused residual: sc * acc + bias + sr * (r - zr) (+ReLU) for 4 columns from
+ * `first`, r the int8 residual row at p (only the row's nc columns are read).
+ */
+// @ts-ignore: decorator
+@inline function res_epi4(acc: v128, sc: v128, bi: v128, p: usize, sr: v128, zr: v128, relu: i32, first: i32, nc: i32): v128 {
+  let r: v128;
+  if (nc >= 8) r = v128.load32_zero(p + <usize>first);
+  else {
+    r = i32x4.splat(0);
+    if (first < nc) r = i8x16.replace_lane(r, 0, load<i8>(p + <usize>first));
+    if (first + 1 < nc) r = i8x16.replace_lane(r, 1, load<i8>(p + <usize>first + 1));
+    if (first + 2 < nc) r = i8x16.replace_lane(r, 2, load<i8>(p + <usize>first + 2));
+    if (first + 3 < nc) r = i8x16.replace_lane(r, 3, load<i8>(p + <usize>first + 3));
+  }
+  const r32 = i32x4.sub(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(r)), zr);
+  let v = f32x4.add(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), sc), bi), f32x4.mul(f32x4.convert_i32x4_s(r32), sr));
+  if (relu) v = f32x4.pmax(f32x4.splat(0), v);
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function store_raw(c: usize, vl: v128, vh: v128, nc: i32): void {
+  if (nc >= 8) {
+    v128.store(c, vl);
+    v128.store(c, vh, 16);
+  } else {
+    for (let j = 0; j < nc; j++) {
+      const v = j < 4 ? vl : vh;
+      const l = j & 3;
+      store<i32>(c + (<usize>j << 2), l == 0 ? i32x4.extract_lane(v, 0) : l == 1 ? i32x4.extract_lane(v, 1) : l == 2 ? i32x4.extract_lane(v, 2) : i32x4.extract_lane(v, 3));
+    }
+  }
+}
+
+/**
+ * One panel (nc <= 8 columns) of up to 4 rows (mr): acc[r][j] = sum over kp pairs of
+ * a16[r][2p] b[2p][j] + a16[r][2p+1] b[2p+1][j], with b int8 pairs of 16 bytes (b16 false) or
+ * i16 pairs of 32 bytes (b16 true). Epilogue for modes 0 and 1 with the panel header at hdr
+ * (scale f32[8] at 0, bias f32[8] at 32): sx * scale[j] * acc + bias[j] (+ReLU).
+ */
+// @ts-ignore: decorator
+@inline function q16_panel(
+  mr: i32, nc: i32, kp: i32, a: usize, as: usize, b: usize, b16: bool, hdr: usize, c: usize, cs: usize,
+  relu: i32, mode: i32, sx: f32, inv: f32, zy: i32, rq: usize, rd: usize,
 ): void {
+  const a0 = a;
+  const a1 = mr > 1 ? a0 + as : a0;
+  const a2 = mr > 2 ? a1 + as : a1;
+  const a3 = mr > 3 ? a2 + as : a2;
+  const c0 = c;
+  const c1 = mr > 1 ? c0 + cs : c0;
+  const c2 = mr > 2 ? c1 + cs : c1;
+  const c3 = mr > 3 ? c2 + cs : c2;
+  if (ASC_FEATURE_SIMD) {
+    let a0l = i32x4.splat(0), a0h = a0l, a1l = a0l, a1h = a0l, a2l = a0l, a2h = a0l, a3l = a0l, a3h = a0l;
+    let p0 = a0, p1 = a1, p2 = a2, p3 = a3;
+    let wp = b;
+    for (let j = 0; j < kp; j++) {
+      let bl: v128, bh: v128;
+      if (b16) {
+        bl = v128.load(wp);
+        bh = v128.load(wp, 16);
+        wp += 32;
+      } else {
+        bl = v128.load8x8_s(wp);
+        bh = v128.load8x8_s(wp, 8);
+        wp += 16;
+      }
+      const x0 = v128.load32_splat(p0);
+      a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(x0, bl));
+      a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(x0, bh));
+      const x1 = v128.load32_splat(p1);
+      a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(x1, bl));
+      a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(x1, bh));
+      const x2 = v128.load32_splat(p2);
+      a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(x2, bl));
+      a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(x2, bh));
+      const x3 = v128.load32_splat(p3);
+      a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(x3, bl));
+      a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(x3, bh));
+      p0 += 4;
+      p1 += 4;
+      p2 += 4;
+      p3 += 4;
+    }
+    if (mode == 2) {
+      store_raw(c3, a3l, a3h, nc);
+      store_raw(c2, a2l, a2h, nc);
+      store_raw(c1, a1l, a1h, nc);
+      store_raw(c0, a0l, a0h, nc);
+    } else {
+      const vsx = f32x4.splat(sx);
+      const scl = f32x4.mul(vsx, v128.load(hdr)), sch = f32x4.mul(vsx, v128.load(hdr, 16));
+      const bil = v128.load(hdr, 32), bih = v128.load(hdr, 48);
+      const vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
+      if (rq) {
+        const vsr = f32x4.splat(load<f32>(rq)), vzr = i32x4.splat(load<i32>(rq, 4));
+        store_row(c3, res_epi4(a3l, scl, bil, c3 + rd, vsr, vzr, relu, 0, nc), res_epi4(a3h, sch, bih, c3 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
+        store_row(c2, res_epi4(a2l, scl, bil, c2 + rd, vsr, vzr, relu, 0, nc), res_epi4(a2h, sch, bih, c2 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
+        store_row(c1, res_epi4(a1l, scl, bil, c1 + rd, vsr, vzr, relu, 0, nc), res_epi4(a1h, sch, bih, c1 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
+        store_row(c0, res_epi4(a0l, scl, bil, c0 + rd, vsr, vzr, relu, 0, nc), res_epi4(a0h, sch, bih, c0 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
+      } else {
+        store_row(c3, epi4(a3l, scl, bil, relu), epi4(a3h, sch, bih, relu), nc, mode, vinv, vzy);
+        store_row(c2, epi4(a2l, scl, bil, relu), epi4(a2h, sch, bih, relu), nc, mode, vinv, vzy);
+        store_row(c1, epi4(a1l, scl, bil, relu), epi4(a1h, sch, bih, relu), nc, mode, vinv, vzy);
+        store_row(c0, epi4(a0l, scl, bil, relu), epi4(a0h, sch, bih, relu), nc, mode, vinv, vzy);
+      }
+    }
+  } else {
+    for (let r = mr - 1; r >= 0; r--) {
+      const ar = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3;
+      const cr = r == 0 ? c0 : r == 1 ? c1 : r == 2 ? c2 : c3;
+      for (let jj = 0; jj < nc; jj++) {
+        let acc = 0;
+        let p = ar;
+        if (b16) {
+          let q = b + (<usize>jj << 2);
+          for (let j = 0; j < kp; j++) {
+            acc += <i32>load<i16>(p) * <i32>load<i16>(q) + <i32>load<i16>(p, 2) * <i32>load<i16>(q, 2);
+            p += 4;
+            q += 32;
+          }
+        } else {
+          let q = b + (<usize>jj << 1);
+          for (let j = 0; j < kp; j++) {
+            acc += <i32>load<i16>(p) * <i32>load<i8>(q) + <i32>load<i16>(p, 2) * <i32>load<i8>(q, 1);
+            p += 4;
+            q += 16;
+          }
+        }
+        const o = <usize>jj << 2;
+        if (mode == 2) {
+          store<i32>(cr + o, acc);
+          continue;
+        }
+        let v = <f32>acc * (sx * load<f32>(hdr + o)) + load<f32>(hdr + 32 + o);
+        if (rq) v = v + <f32>(<i32>load<i8>(cr + rd + <usize>jj) - load<i32>(rq, 4)) * load<f32>(rq);
+        if (relu) v = select<f32>(v, 0, v > 0);
+        if (mode == 0) store<f32>(cr + o, v);
+        else store<i8>(cr + <usize>jj, <i8>requant1(v, inv, zy));
+      }
+    }
+  }
+}
+
+/**
+ * qs8-gemm16-4x8c2 driver: C rows [m0, m1) in groups of 4, columns [n0, n1) (n0 a multiple of
+ * 8), from im2col16 rows (a16, stride as bytes) and the packed int8 panels of
+ * qs8_pack_weights(kc, ks). Output f32 or int8 per the parameter block, row stride cs. With a
+ * residual parameter block rq (0: none), the int8 tensor at c + rd (same layout as the output)
+ * is added before the ReLU and the requantization (a residual add fused into the epilogue).
+ */
+export function qs8_gemm16_run(
+  m0: i32, m1: i32, n0: i32, n1: i32, kc: i32, ks: i32, a16: usize, as: usize, w: usize, c: usize, cs: usize,
+  relu: i32, qp: usize, rq: usize, rd: usize,
+): void {
+  const kp = qs8_k16(kc, ks) >> 1;
   const pb = <usize>qs8_panel_bytes(kc, ks);
-  const outBytes = load<i32>(qp, 12) == 0 ? 4 : 1;
+  const sx = load<f32>(qp);
+  const mode = load<i32>(qp, 12);
+  const inv = load<f32>(qp, 16);
+  const zy = load<i32>(qp, 20);
+  const outBytes: usize = mode == 0 ? 4 : 1;
   let nb = <i32>(<usize>131072 / pb) * 8;
   if (nb < 8) nb = 8;
   for (let nbs = n0; nbs < n1; nbs += nb) {
-    const nc = min(nb, n1 - nbs);
-    const wp = w + <usize>(nbs >> 3) * pb;
+    const ne = min(nbs + nb, n1);
     for (let m = m0; m < m1; m += 4) {
       const rows = min(4, m1 - m);
-      qs8_igemm_4x8c2(rows, nc, kc, ks, ind + <usize>m * (<usize>ks << 2), wp, c + <usize>m * cs + <usize>nbs * <usize>outBytes, cs, relu, qp, outBytes);
+      const am = a16 + <usize>m * as;
+      const cm = c + <usize>m * cs;
+      for (let n = nbs; n < ne; n += 8) {
+        const wp = w + <usize>(n >> 3) * pb;
+        q16_panel(rows, min(8, ne - n), kp, am, as, wp + 64, false, wp, cm + <usize>n * outBytes, cs, relu, mode, sx, inv, zy, rq, rd);
+      }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// INT8 Winograd F(2x2,3x3). With V = B^T (x - zx) B in i16 (|V| <= 4 * 255) and the integer
+// weights U = (2G) g (2G)^T = 4 G g G^T in i16 (|U| <= 9 * 127), the 16 GEMMs and the output
+// transform A^T M A run in wrapping int32 arithmetic and give exactly 4x the int32 sum of the
+// direct convolution (which fits in int32 when 9 * kc2 * 255 * 127 * 4 < 2^31), so the result,
+// after an exact shift by 2 and the same epilogue, is bit-identical to the direct int8 path.
+
+/**
+ * Input transform for tiles [t0, t1): tile t = ty * tw + tx reads the 4x4 patch at
+ * (2ty - 1, 2tx - 1) of int8 x (positions outside the image are zx) and writes
+ * V[e][t][ch] = (B^T (x - zx) B)[e] as i16 at v + e * vstride + (t * kc2 + ch) * 2 (kc2 = c
+ * rounded up to even, the odd slot 0).
+ */
+export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize): void {
+  const zx = load<i32>(qp, 4);
+  const kc2 = (c + 1) & ~1;
+  const rowBytes = <usize>c;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const y0 = 2 * ty - 1;
+    const x0 = 2 * tx - 1;
+    let mask = 0;
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        const yy = y0 + i, xx = x0 + j;
+        if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * 4 + j);
+      }
+    }
+    const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
+    const rs = <usize>iw * rowBytes;
+    const out = v + <usize>t * (<usize>kc2 << 1);
+    let ch = 0;
+    if (ASC_FEATURE_SIMD) {
+      const z = i16x8.splat(<i16>zx);
+      for (; ch + 8 <= c; ch += 8) {
+        const o = <usize>ch;
+        const d00 = qld8(p, rs, rowBytes, mask, 0, o, z), d01 = qld8(p, rs, rowBytes, mask, 1, o, z), d02 = qld8(p, rs, rowBytes, mask, 2, o, z), d03 = qld8(p, rs, rowBytes, mask, 3, o, z);
+        const d10 = qld8(p, rs, rowBytes, mask, 4, o, z), d11 = qld8(p, rs, rowBytes, mask, 5, o, z), d12 = qld8(p, rs, rowBytes, mask, 6, o, z), d13 = qld8(p, rs, rowBytes, mask, 7, o, z);
+        const d20 = qld8(p, rs, rowBytes, mask, 8, o, z), d21 = qld8(p, rs, rowBytes, mask, 9, o, z), d22 = qld8(p, rs, rowBytes, mask, 10, o, z), d23 = qld8(p, rs, rowBytes, mask, 11, o, z);
+        const d30 = qld8(p, rs, rowBytes, mask, 12, o, z), d31 = qld8(p, rs, rowBytes, mask, 13, o, z), d32 = qld8(p, rs, rowBytes, mask, 14, o, z), d33 = qld8(p, rs, rowBytes, mask, 15, o, z);
+        const a0 = i16x8.sub(d00, d20), a1 = i16x8.sub(d01, d21), a2 = i16x8.sub(d02, d22), a3 = i16x8.sub(d03, d23);
+        const b0 = i16x8.add(d10, d20), b1 = i16x8.add(d11, d21), b2 = i16x8.add(d12, d22), b3 = i16x8.add(d13, d23);
+        const c0 = i16x8.sub(d20, d10), c1 = i16x8.sub(d21, d11), c2 = i16x8.sub(d22, d12), c3 = i16x8.sub(d23, d13);
+        const e0 = i16x8.sub(d10, d30), e1 = i16x8.sub(d11, d31), e2 = i16x8.sub(d12, d32), e3 = i16x8.sub(d13, d33);
+        const so = o << 1;
+        qst8(out, vstride, 0, so, a0, a1, a2, a3);
+        qst8(out, vstride, 1, so, b0, b1, b2, b3);
+        qst8(out, vstride, 2, so, c0, c1, c2, c3);
+        qst8(out, vstride, 3, so, e0, e1, e2, e3);
+      }
+    }
+    for (; ch < kc2; ch++) {
+      const o = <usize>ch;
+      const inside = ch < c ? mask : 0;
+      const d00 = qld1(p, rs, rowBytes, inside, 0, o, zx), d01 = qld1(p, rs, rowBytes, inside, 1, o, zx), d02 = qld1(p, rs, rowBytes, inside, 2, o, zx), d03 = qld1(p, rs, rowBytes, inside, 3, o, zx);
+      const d10 = qld1(p, rs, rowBytes, inside, 4, o, zx), d11 = qld1(p, rs, rowBytes, inside, 5, o, zx), d12 = qld1(p, rs, rowBytes, inside, 6, o, zx), d13 = qld1(p, rs, rowBytes, inside, 7, o, zx);
+      const d20 = qld1(p, rs, rowBytes, inside, 8, o, zx), d21 = qld1(p, rs, rowBytes, inside, 9, o, zx), d22 = qld1(p, rs, rowBytes, inside, 10, o, zx), d23 = qld1(p, rs, rowBytes, inside, 11, o, zx);
+      const d30 = qld1(p, rs, rowBytes, inside, 12, o, zx), d31 = qld1(p, rs, rowBytes, inside, 13, o, zx), d32 = qld1(p, rs, rowBytes, inside, 14, o, zx), d33 = qld1(p, rs, rowBytes, inside, 15, o, zx);
+      const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
+      const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
+      const c0 = d20 - d10, c1 = d21 - d11, c2 = d22 - d12, c3 = d23 - d13;
+      const e0 = d10 - d30, e1 = d11 - d31, e2 = d12 - d32, e3 = d13 - d33;
+      const so = o << 1;
+      qst1(out, vstride, 0, so, a0, a1, a2, a3);
+      qst1(out, vstride, 1, so, b0, b1, b2, b3);
+      qst1(out, vstride, 2, so, c0, c1, c2, c3);
+      qst1(out, vstride, 3, so, e0, e1, e2, e3);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function qld8(p: usize, rs: usize, rb: usize, mask: i32, k: i32, o: usize, z: v128): v128 {
+  return mask & (1 << k) ? i16x8.sub(v128.load8x8_s(p + <usize>(k >> 2) * rs + <usize>(k & 3) * rb + o), z) : i16x8.splat(0);
+}
+// @ts-ignore: decorator
+@inline function qld1(p: usize, rs: usize, rb: usize, mask: i32, k: i32, o: usize, zx: i32): i32 {
+  return mask & (1 << k) ? <i32>load<i8>(p + <usize>(k >> 2) * rs + <usize>(k & 3) * rb + o) - zx : 0;
+}
+// Row r of B^T d times B: [r0 - r2, r1 + r2, r2 - r1, r1 - r3] into V[4 * row + j].
+// @ts-ignore: decorator
+@inline function qst8(out: usize, vstride: usize, row: usize, o: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  v128.store(out + (row * 4 + 0) * vstride + o, i16x8.sub(r0, r2));
+  v128.store(out + (row * 4 + 1) * vstride + o, i16x8.add(r1, r2));
+  v128.store(out + (row * 4 + 2) * vstride + o, i16x8.sub(r2, r1));
+  v128.store(out + (row * 4 + 3) * vstride + o, i16x8.sub(r1, r3));
+}
+// @ts-ignore: decorator
+@inline function qst1(out: usize, vstride: usize, row: usize, o: usize, r0: i32, r1: i32, r2: i32, r3: i32): void {
+  store<i16>(out + (row * 4 + 0) * vstride + o, <i16>(r0 - r2));
+  store<i16>(out + (row * 4 + 1) * vstride + o, <i16>(r1 + r2));
+  store<i16>(out + (row * 4 + 2) * vstride + o, <i16>(r2 - r1));
+  store<i16>(out + (row * 4 + 3) * vstride + o, <i16>(r1 - r3));
+}
+
+/**
+ * Weight transform of one packed int8 3x3 panel (9 taps of kp pairs of 16 bytes, data only,
+ * i.e. after the 64-byte header): U_e = (2G) g (2G)^T for each pair lane, written as i16 pairs
+ * of 32 bytes at u + e * ustride + pair * 32.
+ */
+export function qs8_wino_weights(kp: i32, g: usize, u: usize, ustride: usize): void {
+  const tap = <usize>kp << 4;
+  for (let j = 0; j < kp; j++) {
+    const s = g + (<usize>j << 4);
+    const d = u + (<usize>j << 5);
+    if (ASC_FEATURE_SIMD) {
+      const w0 = v128.load(s), w1 = v128.load(s + tap), w2 = v128.load(s + 2 * tap);
+      const w3 = v128.load(s + 3 * tap), w4 = v128.load(s + 4 * tap), w5 = v128.load(s + 5 * tap);
+      const w6 = v128.load(s + 6 * tap), w7 = v128.load(s + 7 * tap), w8 = v128.load(s + 8 * tap);
+      wt8(d, ustride,
+        i16x8.extend_low_i8x16_s(w0), i16x8.extend_low_i8x16_s(w1), i16x8.extend_low_i8x16_s(w2),
+        i16x8.extend_low_i8x16_s(w3), i16x8.extend_low_i8x16_s(w4), i16x8.extend_low_i8x16_s(w5),
+        i16x8.extend_low_i8x16_s(w6), i16x8.extend_low_i8x16_s(w7), i16x8.extend_low_i8x16_s(w8));
+      wt8(d + 16, ustride,
+        i16x8.extend_high_i8x16_s(w0), i16x8.extend_high_i8x16_s(w1), i16x8.extend_high_i8x16_s(w2),
+        i16x8.extend_high_i8x16_s(w3), i16x8.extend_high_i8x16_s(w4), i16x8.extend_high_i8x16_s(w5),
+        i16x8.extend_high_i8x16_s(w6), i16x8.extend_high_i8x16_s(w7), i16x8.extend_high_i8x16_s(w8));
+    } else {
+      for (let l = 0; l < 16; l++) {
+        const q = s + <usize>l;
+        const g00 = <i32>load<i8>(q), g01 = <i32>load<i8>(q + tap), g02 = <i32>load<i8>(q + 2 * tap);
+        const g10 = <i32>load<i8>(q + 3 * tap), g11 = <i32>load<i8>(q + 4 * tap), g12 = <i32>load<i8>(q + 5 * tap);
+        const g20 = <i32>load<i8>(q + 6 * tap), g21 = <i32>load<i8>(q + 7 * tap), g22 = <i32>load<i8>(q + 8 * tap);
+        const o = d + (<usize>l << 1);
+        wt1(o, ustride, 0, g00 << 1, g01 << 1, g02 << 1);
+        wt1(o, ustride, 1, g00 + g10 + g20, g01 + g11 + g21, g02 + g12 + g22);
+        wt1(o, ustride, 2, g00 - g10 + g20, g01 - g11 + g21, g02 - g12 + g22);
+        wt1(o, ustride, 3, g20 << 1, g21 << 1, g22 << 1);
+      }
+    }
+  }
+}
+
+// g[ky][kx] at w(3 ky + kx): rows t = (2G) g, then each row [a, b, c] -> [2a, a + b + c, a - b + c, 2c].
+// @ts-ignore: decorator
+@inline function wt8(d: usize, us: usize, g00: v128, g01: v128, g02: v128, g10: v128, g11: v128, g12: v128, g20: v128, g21: v128, g22: v128): void {
+  const s0 = i16x8.add(g00, g20), s1 = i16x8.add(g01, g21), s2 = i16x8.add(g02, g22);
+  wrow8(d, us, 0, i16x8.shl(g00, 1), i16x8.shl(g01, 1), i16x8.shl(g02, 1));
+  wrow8(d, us, 1, i16x8.add(s0, g10), i16x8.add(s1, g11), i16x8.add(s2, g12));
+  wrow8(d, us, 2, i16x8.sub(s0, g10), i16x8.sub(s1, g11), i16x8.sub(s2, g12));
+  wrow8(d, us, 3, i16x8.shl(g20, 1), i16x8.shl(g21, 1), i16x8.shl(g22, 1));
+}
+// @ts-ignore: decorator
+@inline function wrow8(d: usize, us: usize, row: usize, a: v128, b: v128, c: v128): void {
+  const s = i16x8.add(a, c);
+  v128.store(d + (row * 4 + 0) * us, i16x8.shl(a, 1));
+  v128.store(d + (row * 4 + 1) * us, i16x8.add(s, b));
+  v128.store(d + (row * 4 + 2) * us, i16x8.sub(s, b));
+  v128.store(d + (row * 4 + 3) * us, i16x8.shl(c, 1));
+}
+// @ts-ignore: decorator
+@inline function wt1(d: usize, us: usize, row: usize, a: i32, b: i32, c: i32): void {
+  store<i16>(d + (row * 4 + 0) * us, <i16>(a << 1));
+  store<i16>(d + (row * 4 + 1) * us, <i16>(a + b + c));
+  store<i16>(d + (row * 4 + 2) * us, <i16>(a - b + c));
+  store<i16>(d + (row * 4 + 3) * us, <i16>(c << 1));
+}
+
+/**
+ * Byte stride between the 16 transformed weight matrices of one panel: kp pairs of 32 bytes,
+ * plus 64 when that is a multiple of 512 (otherwise the 16 matrices map to the same L1 sets).
+ */
+// @ts-ignore: decorator
+@inline function wino_ustride(kp: i32): usize {
+  const s = <usize>kp << 5;
+  return s & 511 ? s : s + 64;
+}
+
+/** Bytes of the per-thread scratch of qs8_wino_gemm_run: the 16 transformed matrices of one panel. */
+export function qs8_wino_scratch_bytes(cin: i32): i32 {
+  return 16 * <i32>wino_ustride(((cin + 1) & ~1) >> 1);
+}
+
+/**
+ * The 16 Winograd GEMMs of a 3x3 int8 convolution for rows (tiles) [m0, m1) and columns
+ * [n0, n1) (n0 a multiple of 8): per panel of 8 output channels, the panel's weights are
+ * transformed into `scratch` (qs8_wino_scratch_bytes), then M_e = V_e U_e (raw int32) for
+ * e = 0..15. V: i16 rows of kc2 at v + e * vstride; M: int32 rows of stride ms at m + e * mstride.
+ */
+export function qs8_wino_gemm_run(
+  m0: i32, m1: i32, n0: i32, n1: i32, cin: i32, v: usize, vstride: usize, w: usize, scratch: usize,
+  m: usize, mstride: usize, ms: usize,
+): void {
+  const kp = ((cin + 1) & ~1) >> 1;
+  const as = <usize>kp << 2;
+  const pb = <usize>qs8_panel_bytes(cin, 9);
+  const ustride = wino_ustride(kp);
+  for (let n = n0; n < n1; n += 8) {
+    qs8_wino_weights(kp, w + <usize>(n >> 3) * pb + 64, scratch, ustride);
+    const nc = min(8, n1 - n);
+    for (let e = 0; e < 16; e++) {
+      const ve = v + <usize>e * vstride;
+      const ue = scratch + <usize>e * ustride;
+      const me = m + <usize>e * mstride + (<usize>n << 2);
+      for (let r = m0; r < m1; r += 4)
+        q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>r * ms, ms, 0, 2, 0, 0, 0, 0, 0);
+    }
+  }
+}
+
+/**
+ * Output transform for tiles [t0, t1): Y = A^T M A on int32 M[e][t][ch] (m + e * mstride +
+ * (t * c + ch) * 4), exactly 4x the direct convolution's sum, shifted back by 2, then the qs8
+ * epilogue with the scales and biases of the packed 3x3 panels at w (cin input channels) into
+ * y (f32 or int8 per the parameter block, NHWC, oh x ow x c). A residual (rq, rd) is fused as in
+ * qs8_gemm16_run.
+ */
+export function qs8_wino_output(
+  oh: i32, ow: i32, c: i32, cin: i32, tw: i32, m: usize, mstride: usize, w: usize, y: usize, relu: i32, qp: usize,
+  t0: i32, t1: i32, rq: usize, rd: usize,
+): void {
+  const pb = <usize>qs8_panel_bytes(cin, 9);
+  const sx = load<f32>(qp);
+  const mode = load<i32>(qp, 12);
+  const inv = load<f32>(qp, 16);
+  const zy = load<i32>(qp, 20);
+  const ob: usize = mode == 0 ? 4 : 1;
+  const mrow = <usize>c << 2;
+  const orow = <usize>c * ob;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const oy = 2 * ty, ox = 2 * tx;
+    const mi = m + <usize>t * mrow;
+    const has01 = ox + 1 < ow, has10 = oy + 1 < oh;
+    const y00 = y + <usize>(oy * ow + ox) * orow;
+    const y01 = y00 + orow;
+    const y10 = y00 + <usize>ow * orow;
+    const y11 = y10 + orow;
+    let ch = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vsx = f32x4.splat(sx), vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
+      for (; ch + 4 <= c; ch += 4) {
+        const o = <usize>ch << 2;
+        const m00 = v128.load(mi + 0 * mstride + o), m01 = v128.load(mi + 1 * mstride + o), m02 = v128.load(mi + 2 * mstride + o), m03 = v128.load(mi + 3 * mstride + o);
+        const m10 = v128.load(mi + 4 * mstride + o), m11 = v128.load(mi + 5 * mstride + o), m12 = v128.load(mi + 6 * mstride + o), m13 = v128.load(mi + 7 * mstride + o);
+        const m20 = v128.load(mi + 8 * mstride + o), m21 = v128.load(mi + 9 * mstride + o), m22 = v128.load(mi + 10 * mstride + o), m23 = v128.load(mi + 11 * mstride + o);
+        const m30 = v128.load(mi + 12 * mstride + o), m31 = v128.load(mi + 13 * mstride + o), m32 = v128.load(mi + 14 * mstride + o), m33 = v128.load(mi + 15 * mstride + o);
+        const r00 = i32x4.add(i32x4.add(m00, m10), m20), r01 = i32x4.add(i32x4.add(m01, m11), m21);
+        const r02 = i32x4.add(i32x4.add(m02, m12), m22), r03 = i32x4.add(i32x4.add(m03, m13), m23);
+        const r10 = i32x4.sub(i32x4.sub(m10, m20), m30), r11 = i32x4.sub(i32x4.sub(m11, m21), m31);
+        const r12 = i32x4.sub(i32x4.sub(m12, m22), m32), r13 = i32x4.sub(i32x4.sub(m13, m23), m33);
+        const hdr = w + <usize>(ch >> 3) * pb + (<usize>(ch & 7) << 2);
+        const sc = f32x4.mul(vsx, v128.load(hdr));
+        const bi = v128.load(hdr, 32);
+        const oo = <usize>ch * ob;
+        const q00 = i32x4.shr_s(i32x4.add(i32x4.add(r00, r01), r02), 2);
+        const q01 = i32x4.shr_s(i32x4.sub(i32x4.sub(r01, r02), r03), 2);
+        const q10 = i32x4.shr_s(i32x4.add(i32x4.add(r10, r11), r12), 2);
+        const q11 = i32x4.shr_s(i32x4.sub(i32x4.sub(r11, r12), r13), 2);
+        let v00: v128, v01: v128, v10: v128, v11: v128;
+        if (rq) {
+          const vsr = f32x4.splat(load<f32>(rq)), vzr = i32x4.splat(load<i32>(rq, 4));
+          v00 = res_epi4(q00, sc, bi, y00 + oo + rd, vsr, vzr, relu, 0, 8);
+          v01 = has01 ? res_epi4(q01, sc, bi, y01 + oo + rd, vsr, vzr, relu, 0, 8) : v00;
+          v10 = has10 ? res_epi4(q10, sc, bi, y10 + oo + rd, vsr, vzr, relu, 0, 8) : v00;
+          v11 = has01 && has10 ? res_epi4(q11, sc, bi, y11 + oo + rd, vsr, vzr, relu, 0, 8) : v00;
+        } else {
+          v00 = epi4(q00, sc, bi, relu);
+          v01 = epi4(q01, sc, bi, relu);
+          v10 = epi4(q10, sc, bi, relu);
+          v11 = epi4(q11, sc, bi, relu);
+        }
+        store4(y00 + oo, v00, mode, vinv, vzy);
+        if (has01) store4(y01 + oo, v01, mode, vinv, vzy);
+        if (has10) {
+          store4(y10 + oo, v10, mode, vinv, vzy);
+          if (has01) store4(y11 + oo, v11, mode, vinv, vzy);
+        }
+      }
+    }
+    for (; ch < c; ch++) {
+      const o = <usize>ch << 2;
+      const m00 = load<i32>(mi + 0 * mstride + o), m01 = load<i32>(mi + 1 * mstride + o), m02 = load<i32>(mi + 2 * mstride + o), m03 = load<i32>(mi + 3 * mstride + o);
+      const m10 = load<i32>(mi + 4 * mstride + o), m11 = load<i32>(mi + 5 * mstride + o), m12 = load<i32>(mi + 6 * mstride + o), m13 = load<i32>(mi + 7 * mstride + o);
+      const m20 = load<i32>(mi + 8 * mstride + o), m21 = load<i32>(mi + 9 * mstride + o), m22 = load<i32>(mi + 10 * mstride + o), m23 = load<i32>(mi + 11 * mstride + o);
+      const m30 = load<i32>(mi + 12 * mstride + o), m31 = load<i32>(mi + 13 * mstride + o), m32 = load<i32>(mi + 14 * mstride + o), m33 = load<i32>(mi + 15 * mstride + o);
+      const r00 = m00 + m10 + m20, r01 = m01 + m11 + m21, r02 = m02 + m12 + m22, r03 = m03 + m13 + m23;
+      const r10 = m10 - m20 - m30, r11 = m11 - m21 - m31, r12 = m12 - m22 - m32, r13 = m13 - m23 - m33;
+      const hdr = w + <usize>(ch >> 3) * pb + (<usize>(ch & 7) << 2);
+      const sc = sx * load<f32>(hdr);
+      const bi = load<f32>(hdr, 32);
+      const oo = <usize>ch * ob;
+      store1(y00 + oo, (r00 + r01 + r02) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
+      if (has01) store1(y01 + oo, (r01 - r02 - r03) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
+      if (has10) {
+        store1(y10 + oo, (r10 + r11 + r12) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
+        if (has01) store1(y11 + oo, (r11 - r12 - r13) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function store4(p: usize, v: v128, mode: i32, inv: v128, zy: v128): void {
+  if (mode == 0) v128.store(p, v);
+  else {
+    const q = requant4(v, inv, zy);
+    const q16 = i16x8.narrow_i32x4_s(q, q);
+    v128.store32_lane(p, i8x16.narrow_i16x8_s(q16, q16), 0);
+  }
+}
+// @ts-ignore: decorator
+@inline function store1(p: usize, acc: i32, sc: f32, bi: f32, relu: i32, mode: i32, inv: f32, zy: i32, rq: usize, rd: usize): void {
+  let v = <f32>acc * sc + bi;
+  if (rq) v = v + <f32>(<i32>load<i8>(p + rd) - load<i32>(rq, 4)) * load<f32>(rq);
+  if (relu) v = select<f32>(v, 0, v > 0);
+  if (mode == 0) store<f32>(p, v);
+  else store<i8>(p, <i8>requant1(v, inv, zy));
 }
 
 /** q = clamp(nearest(x * (1/scale)) + zp) for i in [i0, i1); qp as above. */

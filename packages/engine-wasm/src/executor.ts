@@ -121,24 +121,65 @@ export function buildSteps(
         const { n, x, y } = op;
         return () => k.f32_softmax(n, x, y);
       }
-      case "f16igemm":
-      case "qgemm": {
-        const tilesM = Math.ceil(op.M / (op.kind === "qgemm" ? 4 : tile));
+      case "f16igemm": {
+        const tilesM = Math.ceil(op.M / tile);
         const panels = Math.ceil(op.N / 8);
         let m0 = 0;
         let m1 = op.M;
         let n0 = 0;
         let n1 = op.N;
-        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, op.kind === "qgemm" ? 4 : tile);
+        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, tile);
         else [n0, n1] = splitRange(op.N, T, t, 8);
         if (m0 >= m1 || n0 >= n1) return noop;
-        if (op.kind === "qgemm") {
-          const { K, ks, ind, w, c, cs, relu, qp } = op;
-          return () => k.qs8_igemm_run(m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, qp);
-        }
         const { K, ks, ind, w, c, cs, relu } = op;
         const scratch = op.scratch + t * op.scratchStride;
         return () => k.f32_f16w_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, scratch);
+      }
+      case "qim2col": {
+        const [m0, m1] = splitRange(op.M, T, t);
+        if (m0 >= m1) return noop;
+        const { K, ks, ind, a, qp } = op;
+        return () => k.qs8_im2col16(m0, m1, K, ks, ind, a, qp);
+      }
+      case "qgemm": {
+        const tilesM = Math.ceil(op.M / 4);
+        const panels = Math.ceil(op.N / 8);
+        let m0 = 0;
+        let m1 = op.M;
+        let n0 = 0;
+        let n1 = op.N;
+        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, 4);
+        else [n0, n1] = splitRange(op.N, T, t, 8);
+        if (m0 >= m1 || n0 >= n1) return noop;
+        const { K, ks, a, as, w, c, cs, relu, qp, rq, rd } = op;
+        return () => k.qs8_gemm16_run(m0, m1, n0, n1, K, ks, a, as, w, c, cs, relu, qp, rq, rd);
+      }
+      case "qwino_in": {
+        const [t0, t1] = splitRange(op.tiles, T, t);
+        if (t0 >= t1) return noop;
+        const { ih, iw, c, tw, x, v, vstride, qp } = op;
+        return () => k.qs8_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp);
+      }
+      case "qwino_gemm": {
+        // Split the output channels when there are enough panels: each thread then transforms
+        // only its own panels' weights.
+        const panels = Math.ceil(op.N / 8);
+        let m0 = 0;
+        let m1 = op.M;
+        let n0 = 0;
+        let n1 = op.N;
+        if (panels >= T) [n0, n1] = splitRange(op.N, T, t, 8);
+        else [m0, m1] = splitRange(op.M, T, t, 4);
+        if (m0 >= m1 || n0 >= n1) return noop;
+        const { K, v, vstride, w, m, mstride, N } = op;
+        const scratch = op.scratch + t * op.scratchStride;
+        return () => k.qs8_wino_gemm_run(m0, m1, n0, n1, K, v, vstride, w, scratch, m, mstride, N * 4);
+      }
+      case "qwino_out": {
+        const [t0, t1] = splitRange(op.tiles, T, t);
+        if (t0 >= t1) return noop;
+        const { oh, ow, c, cin, tw, m, mstride, w, y, relu, qp, rq, rd } = op;
+        return () => k.qs8_wino_output(oh, ow, c, cin, tw, m, mstride, w, y, relu, qp, t0, t1, rq, rd);
       }
       case "quant":
       case "dequant": {

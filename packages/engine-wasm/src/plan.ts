@@ -124,19 +124,87 @@ export type OpRecord =
       single: boolean;
     }
   | {
-      /** int8 x int8 -> int32 GEMM through an indirection buffer, float requantization epilogue. */
+      /** int8 -> i16 im2col rows (a - zx) through an indirection buffer: [M][ks * kc2]. */
+      kind: "qim2col";
+      layer: string;
+      M: number;
+      K: number;
+      ks: number;
+      ind: number;
+      a: number;
+      qp: number;
+      single: boolean;
+    }
+  | {
+      /** i16 x int8 -> int32 GEMM on im2col16 rows, float requantization epilogue. */
       kind: "qgemm";
       layer: string;
       M: number;
       N: number;
       K: number;
       ks: number;
-      ind: number;
+      a: number;
+      as: number;
       w: number;
       c: number;
       cs: number;
       relu: number;
       qp: number;
+      /** Fused residual add: parameter block of the int8 residual (0: none), its address - c. */
+      rq: number;
+      rd: number;
+      single: boolean;
+    }
+  | {
+      /** INT8 Winograd F(2x2,3x3) input transform: int8 x -> i16 V[16][T][kc2]. */
+      kind: "qwino_in";
+      layer: string;
+      ih: number;
+      iw: number;
+      c: number;
+      tw: number;
+      tiles: number;
+      x: number;
+      v: number;
+      vstride: number;
+      qp: number;
+      single: boolean;
+    }
+  | {
+      /** Per panel of 8 output channels: weight transform into scratch, then 16 int32 GEMMs. */
+      kind: "qwino_gemm";
+      layer: string;
+      M: number;
+      N: number;
+      K: number;
+      v: number;
+      vstride: number;
+      w: number;
+      m: number;
+      mstride: number;
+      scratch: number;
+      scratchStride: number;
+      single: boolean;
+    }
+  | {
+      /** INT8 Winograd output transform + qs8 epilogue: int32 M[16][T][C] -> y. */
+      kind: "qwino_out";
+      layer: string;
+      oh: number;
+      ow: number;
+      c: number;
+      cin: number;
+      tw: number;
+      tiles: number;
+      m: number;
+      mstride: number;
+      w: number;
+      y: number;
+      relu: number;
+      qp: number;
+      /** Fused residual add, as in qgemm. */
+      rq: number;
+      rd: number;
       single: boolean;
     }
   | { kind: "quant"; layer: string; n: number; x: number; y: number; qp: number; single: boolean }
@@ -227,6 +295,15 @@ export interface ParamBlock {
   out?: ActQuant;
 }
 
+export type TensorDtype = "f32" | "i8" | "i16" | "i32";
+const DTYPE_BYTES: Record<TensorDtype, number> = { f32: 4, i8: 1, i16: 2, i32: 4 };
+
+/**
+ * INT8 3x3 convolutions run as Winograd F(2x2,3x3) from this many tiles up: below it, the
+ * per-call weight transform costs more than the multiplications it saves.
+ */
+export const QWINO_MIN_TILES = 12;
+
 export interface TensorPlacement {
   name: string;
   shape: number[];
@@ -238,8 +315,11 @@ export interface TensorPlacement {
   lastUse: number;
   /** Name of the tensor whose memory it shares (dropout, in-place add). */
   aliasOf?: string;
-  /** Element type in memory: f32, or int8 with its parameters. */
-  dtype: "f32" | "i8";
+  /**
+   * Element type in memory: f32, int8 with its parameters, or the int8 layers' internal i16
+   * (im2col rows, Winograd inputs) and i32 (Winograd products).
+   */
+  dtype: TensorDtype;
   quant?: ActQuant;
 }
 
@@ -308,6 +388,41 @@ interface Node {
   output: string;
 }
 
+/**
+ * A byte stride for 16 equally spaced buffers that are read together: a multiple of 64 that is
+ * not a multiple of 512, so that the 16 addresses fall into distinct sets of a 64-set L1 cache.
+ * `exact` mirrors the kernel's rule for its weight scratch (only + 64 on a multiple of 512).
+ */
+function setSpreadStride(bytes: number, exact = false): number {
+  const s = exact ? bytes : align(bytes);
+  return s % 512 === 0 ? s + 64 : s;
+}
+
+/** A 3x3, stride 1, "same" (padding 1 on every side) convolution: the Winograd F(2x2,3x3) case. */
+function isWinograd3x3(g: {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
+}): boolean {
+  return (
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.sh === 1 &&
+    g.sw === 1 &&
+    g.pt === 1 &&
+    g.pl === 1 &&
+    g.oh === g.h &&
+    g.ow === g.w
+  );
+}
+
 export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const shapes = new Map<string, number[]>([[graph.input, graph.inputShape]]);
   const need = (n: string): number[] => {
@@ -329,9 +444,21 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
 
   let f16Stride = 0;
   let f16Addr = 0;
+  let qwStride = 0;
+  let qwAddr = 0;
+  /** Int8 conv outputs whose op can take a residual add into its epilogue. */
+  const fusable = new Map<string, { pending: number; node: number; gk: string }>();
+  const uses = new Map<string, number>();
+  const use = (n: string) => uses.set(n, (uses.get(n) ?? 0) + 1);
+  for (const l of graph.layers) {
+    if ("inputs" in l) for (const i of l.inputs) use(i);
+    else use(l.input);
+  }
+  use(graph.output);
+  for (const k of opts.keep ?? []) use(k);
   const prec = opts.precision ?? {};
   const acts = opts.activations ?? {};
-  const dtypes = new Map<string, "f32" | "i8">([[graph.input, "f32"]]);
+  const dtypes = new Map<string, TensorDtype>([[graph.input, "f32"]]);
   const tquant = new Map<string, ActQuant>();
   /** Tensor -> key of its parameter block. */
   const qpKey = new Map<string, string>();
@@ -521,14 +648,15 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       nodes.push({ layer: name, kind: "f16igemm", inputs: [x], output: name });
       return;
     }
-    wl.packedBytes = Math.ceil(cout / 8) * (96 + ks * ((g.cin + 1) & ~1) * 8);
+    const kc2 = (g.cin + 1) & ~1;
+    wl.packedBytes = Math.ceil(cout / 8) * (64 + ks * kc2 * 8);
     const gk = `g:${name}`;
     const pk = `p:${name}`;
-    padSpecs.set(pk, { bytes: align(g.cin + 16), value: 0 });
     let x: string;
     if (p === "dynamic") {
       const xf = asF32(input);
       blocks.set(gk, { scale: 1, zeroPoint: 0 });
+      padSpecs.set(pk, { bytes: align(g.cin + 16), value: 0 });
       x = `${name}#xq`;
       shapes.set(x, need(xf));
       dtypes.set(x, "i8");
@@ -562,33 +690,123 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       const qx = tquant.get(x)!;
       const qy = actOf(name);
       blocks.set(gk, { scale: qx.scale, zeroPoint: qx.zeroPoint, out: single ? undefined : qy });
-      padSpecs.get(pk)!.value = qx.zeroPoint;
     }
     const out = blocks.get(gk)!.out;
-    const idx = addIndirection(x, g, 1, pk);
-    pending.push(() => ({
-      kind: "qgemm",
-      layer: name,
-      M,
-      N: cout,
-      K: g.cin,
-      ks,
-      ind: indAddrs[idx]!,
-      w: wl.dst,
-      c: 0,
-      cs: cout * (out ? 1 : 4),
-      relu,
-      qp: addrOfKey(gk),
-      single,
-    }));
-    patchC(name);
     shapes.set(name, single ? [cout] : [g.oh, g.ow, cout]);
     if (out) {
       dtypes.set(name, "i8");
       tquant.set(name, out);
       qpKey.set(name, tensorBlock(name, out));
     } else dtypes.set(name, "f32");
-    nodes.push({ layer: name, kind: "qgemm", inputs: [x], output: name });
+    const th = Math.ceil(g.oh / 2);
+    const tw = Math.ceil(g.ow / 2);
+    const T = th * tw;
+    // Winograd needs the int32 sum times 4 to fit: 9 * kc2 * 255 * 127 * 4 < 2^31.
+    if (isWinograd3x3(g) && T >= QWINO_MIN_TILES && kc2 <= 1800 && (opts.winograd ?? true)) {
+      const vName = `${name}#winograd.V16`;
+      const mName = `${name}#winograd.M32`;
+      // The 16 matrices of V and M are read together: strides that spread them over the cache sets.
+      const vstride = setSpreadStride(T * kc2 * 2);
+      const mstride = setSpreadStride(T * cout * 4);
+      shapes.set(vName, [16, vstride / 2]);
+      dtypes.set(vName, "i16");
+      shapes.set(mName, [16, mstride / 4]);
+      dtypes.set(mName, "i32");
+      qwStride = Math.max(qwStride, align(16 * setSpreadStride((kc2 / 2) * 32, true)));
+      const { h, w: iw, cin, oh, ow } = g;
+      pending.push((addr) => ({
+        kind: "qwino_in",
+        layer: name,
+        ih: h,
+        iw,
+        c: cin,
+        tw,
+        tiles: T,
+        x: addr(x),
+        v: addr(vName),
+        vstride,
+        qp: addrOfKey(gk),
+        single: false,
+      }));
+      nodes.push({ layer: name, kind: "qwino_in", inputs: [x], output: vName });
+      pending.push((addr) => ({
+        kind: "qwino_gemm",
+        layer: name,
+        M: T,
+        N: cout,
+        K: cin,
+        v: addr(vName),
+        vstride,
+        w: wl.dst,
+        m: addr(mName),
+        mstride,
+        scratch: qwAddr,
+        scratchStride: qwStride,
+        single: false,
+      }));
+      nodes.push({ layer: name, kind: "qwino_gemm", inputs: [vName], output: mName });
+      pending.push((addr) => ({
+        kind: "qwino_out",
+        layer: name,
+        oh,
+        ow,
+        c: cout,
+        cin,
+        tw,
+        tiles: T,
+        m: addr(mName),
+        mstride,
+        w: wl.dst,
+        y: addr(name),
+        relu,
+        qp: addrOfKey(gk),
+        rq: 0,
+        rd: 0,
+        single: false,
+      }));
+      nodes.push({ layer: name, kind: "qwino_out", inputs: [mName], output: name });
+      if (out && !relu) fusable.set(name, { pending: pending.length - 1, node: nodes.length - 1, gk });
+      return;
+    }
+    if (!padSpecs.has(pk)) padSpecs.set(pk, { bytes: align(g.cin + 16), value: tquant.get(x)!.zeroPoint });
+    const idx = addIndirection(x, g, 1, pk);
+    const K16 = ks * kc2;
+    const aName = `${name}#im2col16`;
+    shapes.set(aName, [M, K16]);
+    dtypes.set(aName, "i16");
+    pending.push((addr) => ({
+      kind: "qim2col",
+      layer: name,
+      M,
+      K: g.cin,
+      ks,
+      ind: indAddrs[idx]!,
+      a: addr(aName),
+      qp: addrOfKey(gk),
+      single,
+    }));
+    nodes.push({ layer: name, kind: "qim2col", inputs: [x], output: aName });
+    pending.push((addr) => ({
+      kind: "qgemm",
+      layer: name,
+      M,
+      N: cout,
+      K: g.cin,
+      ks,
+      a: addr(aName),
+      as: K16 * 2,
+      w: wl.dst,
+      c: addr(name),
+      cs: cout * (out ? 1 : 4),
+      relu,
+      qp: addrOfKey(gk),
+      rq: 0,
+      rd: 0,
+      single,
+    }));
+    nodes.push({ layer: name, kind: "qgemm", inputs: [aName], output: name });
+    if (out && !relu && !single)
+      fusable.set(name, { pending: pending.length - 1, node: nodes.length - 1, gk });
   };
   /** The last pending op writes tensor `name`: resolve its output address after placement. */
   function patchC(name: string): void {
@@ -651,14 +869,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const name = l.name;
         const wino =
           (opts.winograd ?? true) &&
-          kh === 3 &&
-          kw === 3 &&
-          sh === 1 &&
-          sw === 1 &&
-          ph.before === 1 &&
-          pw.before === 1 &&
-          ph.after === 1 &&
-          pw.after === 1;
+          isWinograd3x3({ kh, kw, sh, sw, pt: ph.before, pl: pw.before, h, w, oh, ow });
         if (wino) {
           const th = Math.ceil(oh / 2);
           const tw = Math.ceil(ow / 2);
@@ -829,6 +1040,44 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
             throw new Error(
               `int8 layer ${name}: its output has no quantization parameters (quant.activations); quantize the model again with calibration`,
             );
+          // Residual add fused into the epilogue of the int8 conv that produces one input, when
+          // that conv has no other reader and the other input is already int8.
+          const fuse = [0, 1]
+            .map((i) => ({ t: l.inputs[i]!, r: l.inputs[1 - i]! }))
+            .find(
+              ({ t, r }) =>
+                fusable.has(t) &&
+                uses.get(t) === 1 &&
+                t !== r &&
+                dtypes.get(r) === "i8" &&
+                qpKey.has(r) &&
+                // the residual must exist before the conv runs
+                nodes.findIndex((n) => n.output === r) < fusable.get(t)!.node,
+            );
+          if (fuse) {
+            const f = fusable.get(fuse.t)!;
+            fusable.delete(fuse.t);
+            const kr = qpKey.get(fuse.r)!;
+            const t = fuse.t;
+            const r = fuse.r;
+            blocks.get(f.gk)!.out = qy;
+            const producer = pending[f.pending]!;
+            pending[f.pending] = (addr) => {
+              const op = producer(addr) as Extract<OpRecord, { kind: "qgemm" | "qwino_out" }>;
+              return { ...op, relu, rq: addrOfKey(kr), rd: (addr(r) - addr(t)) >>> 0 };
+            };
+            nodes[f.node]!.inputs.push(r);
+            // t now holds the sum, quantized with the add's parameters.
+            tquant.set(t, qy);
+            blocks.set(`t:${t}`, { scale: qy.scale, zeroPoint: qy.zeroPoint });
+            qpKey.set(t, `t:${t}`);
+            dtypes.set(name, "i8");
+            tquant.set(name, qy);
+            qpKey.set(name, qpKey.get(t)!);
+            dropoutOf.set(name, t);
+            nodes.push({ layer: l.name, kind: "dropout", inputs: [t], output: l.name });
+            break;
+          }
           const ia = asI8(l.inputs[0], name);
           const ib = asI8(l.inputs[1], name);
           dtypes.set(name, "i8");
@@ -1005,7 +1254,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   for (const k of keep) if (!shapes.has(k)) throw new RangeError(`keep: no tensor named ${k}`);
   const tensors = new Map<string, TensorPlacement>();
   const bytesOf = (n: string): number =>
-    shapes.get(n)!.reduce((a, b) => a * b, 1) * (dtypes.get(n) === "i8" ? 1 : 4);
+    shapes.get(n)!.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtypes.get(n) ?? "f32"];
   if (dtypes.get(graph.output) !== "f32") throw new Error(`graph output ${graph.output} must be f32`);
   tensors.set(graph.input, {
     name: graph.input,
@@ -1157,6 +1406,8 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const weightsBytes = cur - weightsAddr;
   f16Addr = cur;
   cur += f16Stride * Math.max(1, opts.threads ?? 1);
+  qwAddr = cur;
+  cur += qwStride * Math.max(1, opts.threads ?? 1);
   const arenaAddr = cur;
   let maxRaw = 0;
   for (const w of weights) {

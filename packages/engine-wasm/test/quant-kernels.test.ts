@@ -102,84 +102,257 @@ function indirection(ar: Arena, x: number, g: ConvGeom, elemBytes: number, zero:
   return ind;
 }
 
-describe("qs8 IGEMM (qs8-igemm-4x8c2, i16x8 widening + i32x4.dot_i16x8_s)", () => {
-  it("convolutions of random shapes: f32 and int8 outputs match float64, all variants bit-identical", () => {
+interface QConvCase {
+  g: ConvGeom;
+  relu: number;
+  int8Out: boolean;
+  X: Int8Array;
+  Wq: Int8Array;
+  sx: number;
+  zx: number;
+  sw: Float32Array;
+  bias: Float32Array;
+  outQ: { scale: number; zeroPoint: number };
+  /** Fused residual (same shape as the output), or none. */
+  res?: { q: Int8Array; scale: number; zeroPoint: number };
+}
+
+function randomQConv(rand: () => number, g: ConvGeom, trial: number, residual: boolean): QConvCase {
+  const int8Out = residual || trial % 3 === 0;
+  const M = g.oh * g.ow;
+  return {
+    g,
+    relu: trial % 2,
+    int8Out,
+    X: randI8(g.h * g.w * g.cin, rand, trial % 4 === 0 ? -128 : -60, 127),
+    Wq: randI8(g.kh * g.kw * g.cin * g.cout, rand, -127, 127),
+    sx: 0.01 + rand() * 0.05,
+    zx: int(rand, -128, 40),
+    sw: Float32Array.from({ length: g.cout }, () => 0.001 + rand() * 0.02),
+    bias: Float32Array.from({ length: g.cout }, () => (rand() * 2 - 1) * 0.5),
+    outQ: { scale: 0.02 + rand() * 0.1, zeroPoint: int(rand, -128, 20) },
+    res: residual
+      ? { q: randI8(M * g.cout, rand), scale: 0.01 + rand() * 0.05, zeroPoint: int(rand, -100, 100) }
+      : undefined,
+  };
+}
+
+/** float64 reference: real input (q - zx) sx, real weights q sw, padding = real zero, + residual. */
+function refQConv(q: QConvCase): Float64Array {
+  const { g } = q;
+  const xr = {
+    shape: [g.h, g.w, g.cin],
+    data: Float64Array.from(q.X, (v) => (v - q.zx) * Math.fround(q.sx)),
+  };
+  const wr = new Float64Array(q.Wq.length);
+  for (let i = 0; i < q.Wq.length; i++) wr[i] = q.Wq[i]! * q.sw[i % g.cout]!;
+  const out = refConv2d(
+    xr,
+    wr,
+    q.bias,
+    [g.kh, g.kw],
+    [g.sh, g.sw],
+    { top: g.pt, left: g.pl, oh: g.oh, ow: g.ow },
+    g.cout,
+    q.relu === 1 && !q.res,
+  ).data;
+  if (q.res) {
+    const { q: r, scale, zeroPoint } = q.res;
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i]! + (r[i]! - zeroPoint) * Math.fround(scale);
+      out[i] = q.relu ? Math.max(0, v) : v;
+    }
+  }
+  return out;
+}
+
+function checkQConv(q: QConvCase, got: ArrayLike<number>, ref: Float64Array, what: string): void {
+  if (q.int8Out) {
+    for (let i = 0; i < ref.length; i++) {
+      const want = clampI8(roundHalfEven(ref[i]! / q.outQ.scale) + q.outQ.zeroPoint);
+      if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
+        throw new Error(`${what}: element ${i} is ${got[i]}, want ${want}`);
+    }
+  } else {
+    for (let i = 0; i < got.length; i++)
+      if (Number.isNaN(got[i]!)) throw new Error(`${what}: ${i} not written`);
+    const e = nmse(got, ref);
+    if (!(e <= QBOUNDS.qgemmF32)) throw new Error(`${what}: nmse ${e}`);
+  }
+}
+
+/** Places a case's tensors; returns what both the direct and the Winograd path need. */
+function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase) {
+  const { g } = q;
+  const k = ar.k[isa];
+  const ks = g.kh * g.kw;
+  const M = g.oh * g.ow;
+  const x = ar.bytes(q.X);
+  const src = ar.bytes(q.Wq);
+  const sc = ar.floats(q.sw);
+  const bs = ar.floats(q.bias);
+  const w = ar.alloc(Math.ceil(g.cout / 8) * k.qs8_panel_bytes(g.cin, ks));
+  k.qs8_pack_weights(g.cin, ks, g.cout, src, sc, bs, w);
+  const qp = ar.qp(q.sx, q.zx, q.int8Out ? q.outQ : undefined);
+  const ob = q.int8Out ? 1 : 4;
+  const c = ar.alloc(M * g.cout * ob, q.int8Out);
+  if (q.int8Out) ar.u8.fill(0x5a, c, c + M * g.cout);
+  else ar.f32.fill(Number.NaN, c >>> 2, (c >>> 2) + M * g.cout);
+  let rq = 0;
+  let rd = 0;
+  if (q.res) {
+    const r = ar.bytes(q.res.q);
+    rq = ar.qp(q.res.scale, q.res.zeroPoint);
+    rd = (r - c) >>> 0;
+  }
+  return { k, x, w, qp, c, ob, rq, rd, M, ks };
+}
+
+function readQOut(ar: Arena, q: QConvCase, c: number): ArrayLike<number> {
+  const n = q.g.oh * q.g.ow * q.g.cout;
+  return q.int8Out ? ar.i8.slice(c, c + n) : ar.f32.slice(c >>> 2, (c >>> 2) + n);
+}
+
+/** The direct path: im2col16 then the 16-bit GEMM, split in T parts by rows or columns. */
+function runDirect(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, T: number, byRows: boolean) {
+  const { g } = q;
+  const p = placeQConv(ar, isa, q);
+  const pad = ar.alloc(g.cin + 16, true);
+  ar.u8.fill(q.zx & 0xff, pad, pad + g.cin + 16);
+  const ind = indirection(ar, p.x, g, 1, pad);
+  const K16 = p.k.qs8_k16(g.cin, p.ks);
+  const a16 = ar.alloc(p.M * K16 * 2);
+  for (let t = 0; t < T; t++) {
+    const [m0, m1] = splitRange(p.M, T, t);
+    if (m0 < m1) p.k.qs8_im2col16(m0, m1, g.cin, p.ks, ind, a16, p.qp);
+  }
+  for (let t = 0; t < T; t++) {
+    const [m0, m1] = byRows ? splitRange(p.M, T, t, 4) : [0, p.M];
+    const [n0, n1] = byRows ? [0, g.cout] : splitRange(g.cout, T, t, 8);
+    if (m0 < m1 && n0 < n1)
+      p.k.qs8_gemm16_run(
+        m0,
+        m1,
+        n0,
+        n1,
+        g.cin,
+        p.ks,
+        a16,
+        K16 * 2,
+        p.w,
+        p.c,
+        g.cout * p.ob,
+        q.relu,
+        p.qp,
+        p.rq,
+        p.rd,
+      );
+  }
+  ar.checkGuards();
+  return readQOut(ar, q, p.c);
+}
+
+describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.dot_i16x8_s)", () => {
+  it("convolutions of random shapes: f32 and int8 outputs, fused residuals, match float64; all variants bit-identical", () => {
     const rand = mulberry32(5);
     const ar = new Arena(rand);
-    for (let trial = 0; trial < 36; trial++) {
-      const g = randomGeom(rand);
-      const relu = trial % 2;
-      const int8Out = trial % 3 === 0;
-      const M = g.oh * g.ow;
-      const ks = g.kh * g.kw;
-      const X = randI8(g.h * g.w * g.cin, rand, trial % 4 === 0 ? -128 : -60, 127);
-      const Wq = randI8(ks * g.cin * g.cout, rand, -127, 127);
-      const sx = 0.01 + rand() * 0.05;
-      const zx = int(rand, -128, 40);
-      const sw = Float32Array.from({ length: g.cout }, () => 0.001 + rand() * 0.02);
-      const bias = Float32Array.from({ length: g.cout }, () => (rand() * 2 - 1) * 0.5);
-      const outQ = { scale: 0.02 + rand() * 0.1, zeroPoint: int(rand, -128, 20) };
-      // float64 reference: real input (q - zx) * sx, real weights q * sw, padding = real zero.
-      const xr = { shape: [g.h, g.w, g.cin], data: Float64Array.from(X, (q) => (q - zx) * Math.fround(sx)) };
-      const wr = new Float64Array(Wq.length);
-      for (let i = 0; i < Wq.length; i++) wr[i] = Wq[i]! * sw[i % g.cout]!;
-      const ref = refConv2d(
-        xr,
-        wr,
-        bias,
-        [g.kh, g.kw],
-        [g.sh, g.sw],
-        { top: g.pt, left: g.pl, oh: g.oh, ow: g.ow },
-        g.cout,
-        relu === 1,
-      ).data;
+    for (let trial = 0; trial < 40; trial++) {
+      const q = randomQConv(rand, randomGeom(rand), trial, trial % 5 === 4);
+      const ref = refQConv(q);
       let first: ArrayLike<number> | undefined;
       for (const isa of ISAS) {
         for (const T of SPLITS) {
           ar.reset();
-          const k = ar.k[isa];
-          const x = ar.bytes(X);
-          const pad = ar.alloc(g.cin + 16, true);
-          ar.u8.fill(zx & 0xff, pad, pad + g.cin + 16);
-          const ind = indirection(ar, x, g, 1, pad);
-          const src = ar.bytes(Wq);
-          const sc = ar.floats(sw);
-          const bs = ar.floats(bias);
-          const w = ar.alloc(Math.ceil(g.cout / 8) * k.qs8_panel_bytes(g.cin, ks));
-          k.qs8_pack_weights(g.cin, ks, g.cout, src, sc, bs, w);
-          const qp = ar.qp(sx, zx, int8Out ? outQ : undefined);
-          const ob = int8Out ? 1 : 4;
-          const c = ar.alloc(M * g.cout * ob, int8Out);
-          if (int8Out) ar.u8.fill(0x5a, c, c + M * g.cout);
-          else ar.f32.fill(Number.NaN, c >>> 2, (c >>> 2) + M * g.cout);
-          for (let t = 0; t < T; t++) {
-            if (trial % 2 === 0) {
-              const [m0, m1] = splitRange(M, T, t, 4);
-              if (m0 < m1) k.qs8_igemm_run(m0, m1, 0, g.cout, g.cin, ks, ind, w, c, g.cout * ob, relu, qp);
-            } else {
-              const [n0, n1] = splitRange(g.cout, T, t, 8);
-              if (n0 < n1) k.qs8_igemm_run(0, M, n0, n1, g.cin, ks, ind, w, c, g.cout * ob, relu, qp);
-            }
-          }
-          ar.checkGuards();
-          const what = `qs8-igemm-4x8c2-${isa} ${JSON.stringify(g)} relu=${relu} int8Out=${int8Out} T=${T}`;
-          let got: ArrayLike<number>;
-          if (int8Out) {
-            got = ar.i8.slice(c, c + M * g.cout);
-            for (let i = 0; i < ref.length; i++) {
-              const want = clampI8(roundHalfEven(ref[i]! / outQ.scale) + outQ.zeroPoint);
-              if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
-                throw new Error(`${what}: element ${i} is ${got[i]}, want ${want}`);
-            }
-          } else {
-            got = ar.f32.slice(c >>> 2, (c >>> 2) + M * g.cout);
-            for (let i = 0; i < got.length; i++)
-              if (Number.isNaN(got[i]!)) throw new Error(`${what}: ${i} not written`);
-            const e = nmse(got, ref);
-            if (!(e <= QBOUNDS.qgemmF32)) throw new Error(`${what}: nmse ${e}`);
-          }
+          const got = runDirect(ar, isa, q, T, trial % 2 === 0);
+          const what = `qs8-gemm16-4x8c2-${isa} ${JSON.stringify(q.g)} relu=${q.relu} int8Out=${q.int8Out} residual=${!!q.res} T=${T}`;
+          checkQConv(q, got, ref, what);
           if (first) sameBytes(got, first, what);
           else first = got;
+        }
+      }
+    }
+  });
+});
+
+describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs, exact output transform)", () => {
+  it("is bit-identical to the direct int8 convolution for random 3x3 'same' layers, every build and split", () => {
+    const rand = mulberry32(15);
+    const ar = new Arena(rand);
+    for (let trial = 0; trial < 30; trial++) {
+      const h = int(rand, 1, 11);
+      const w = int(rand, 1, 12);
+      const g: ConvGeom = {
+        h,
+        w,
+        cin: int(rand, 1, 40),
+        cout: int(rand, 1, 27),
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        pt: 1,
+        pl: 1,
+        oh: h,
+        ow: w,
+      };
+      const q = randomQConv(rand, g, trial, trial % 4 === 3);
+      // Extreme inputs and weights now and then: the int32 arithmetic must stay exact.
+      if (trial % 6 === 5) {
+        q.X.fill(trial % 12 === 5 ? 127 : -128);
+        for (let i = 0; i < q.Wq.length; i++) q.Wq[i] = i % 2 ? 127 : -127;
+      }
+      const ref = refQConv(q);
+      ar.reset();
+      const direct = runDirect(ar, "scalar", q, 1, true);
+      checkQConv(q, direct, ref, `direct ${JSON.stringify(g)}`);
+      const th = Math.ceil(h / 2);
+      const tw = Math.ceil(w / 2);
+      const tiles = th * tw;
+      const kc2 = (g.cin + 1) & ~1;
+      for (const isa of ISAS) {
+        for (const T of SPLITS) {
+          ar.reset();
+          const p = placeQConv(ar, isa, q);
+          const vstride = tiles * kc2 * 2 + 64;
+          const mstride = tiles * g.cout * 4 + 64;
+          const v = ar.alloc(16 * vstride);
+          const m = ar.alloc(16 * mstride);
+          const scratch = ar.alloc(p.k.qs8_wino_scratch_bytes(g.cin) * T);
+          for (let t = 0; t < T; t++) {
+            const [t0, t1] = splitRange(tiles, T, t);
+            if (t0 < t1) p.k.qs8_wino_input(h, w, g.cin, tw, p.x, v, vstride, t0, t1, p.qp);
+          }
+          for (let t = 0; t < T; t++) {
+            const [m0, m1] = trial % 2 ? splitRange(tiles, T, t, 4) : [0, tiles];
+            const [n0, n1] = trial % 2 ? [0, g.cout] : splitRange(g.cout, T, t, 8);
+            const s = scratch + t * p.k.qs8_wino_scratch_bytes(g.cin);
+            if (m0 < m1 && n0 < n1)
+              p.k.qs8_wino_gemm_run(m0, m1, n0, n1, g.cin, v, vstride, p.w, s, m, mstride, g.cout * 4);
+          }
+          for (let t = 0; t < T; t++) {
+            const [t0, t1] = splitRange(tiles, T, t);
+            if (t0 < t1)
+              p.k.qs8_wino_output(
+                h,
+                w,
+                g.cout,
+                g.cin,
+                tw,
+                m,
+                mstride,
+                p.w,
+                p.c,
+                q.relu,
+                p.qp,
+                t0,
+                t1,
+                p.rq,
+                p.rd,
+              );
+          }
+          ar.checkGuards();
+          const got = readQOut(ar, q, p.c);
+          sameBytes(got, direct, `qs8-wino3x3-${isa} ${JSON.stringify(g)} residual=${!!q.res} T=${T}`);
         }
       }
     }

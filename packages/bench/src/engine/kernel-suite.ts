@@ -88,7 +88,18 @@ const FAMILIES: Record<
   ],
   fp16: [{ kinds: ["f16igemm"], kernel: "f32-f16w-igemm-{t}x8-wasmsimd", dtype: "f16w", flops: true }],
   dynamic: [
-    { kinds: ["qgemm"], kernel: "qs8-igemm-4x8c2-wasmsimd (dynamic)", dtype: "qs8-dyn", flops: true },
+    {
+      kinds: ["qim2col", "qgemm"],
+      kernel: "qs8-gemm16-4x8c2-wasmsimd (dynamic; im2col16 + GEMM)",
+      dtype: "qs8-dyn",
+      flops: true,
+    },
+    {
+      kinds: ["qwino_in", "qwino_gemm", "qwino_out"],
+      kernel: "qs8-wino3x3-4x8c2-wasmsimd (dynamic)",
+      dtype: "qs8-dyn",
+      flops: true,
+    },
     {
       kinds: ["dynparams", "quant"],
       kernel: "qs8-dynamic-quantize-wasmsimd",
@@ -97,9 +108,20 @@ const FAMILIES: Record<
     },
   ],
   int8: [
-    { kinds: ["qgemm"], kernel: "qs8-igemm-4x8c2-wasmsimd", dtype: "qs8", flops: true },
+    {
+      kinds: ["qim2col", "qgemm"],
+      kernel: "qs8-gemm16-4x8c2-wasmsimd (im2col16 + GEMM, fused residual adds)",
+      dtype: "qs8",
+      flops: true,
+    },
+    {
+      kinds: ["qwino_in", "qwino_gemm", "qwino_out"],
+      kernel: "qs8-wino3x3-4x8c2-wasmsimd",
+      dtype: "qs8",
+      flops: true,
+    },
     { kinds: ["quant"], kernel: "qs8-quantize-wasmsimd", dtype: "qs8", flops: false },
-    { kinds: ["qadd"], kernel: "qs8-vadd-wasmsimd", dtype: "qs8", flops: false },
+    { kinds: ["qadd"], kernel: "qs8-vadd-wasmsimd (adds not fused into a conv)", dtype: "qs8", flops: false },
     { kinds: ["qmaxpool"], kernel: "qs8-maxpool-wasmsimd", dtype: "qs8", flops: false },
     { kinds: ["qgap"], kernel: "qs8-gap-wasmsimd", dtype: "qs8", flops: false },
   ],
@@ -109,8 +131,8 @@ const FAMILIES: Record<
 const NEEDS: Record<string, string[]> = {
   fp32: ["f32_igemm_run", "f32_gemm_run", "f32_wino_input"],
   fp16: ["f16_pack_weights", "f32_f16w_igemm_run"],
-  dynamic: ["qs8_dynamic_params", "qs8_igemm_run"],
-  int8: ["qs8_quantize", "qs8_igemm_run", "qs8_add"],
+  dynamic: ["qs8_dynamic_params", "qs8_gemm16_run", "qs8_wino_gemm_run"],
+  int8: ["qs8_quantize", "qs8_gemm16_run", "qs8_wino_gemm_run", "qs8_add"],
 };
 
 function bench(cases: { name: string; fn: () => void }[], maxTime: number): Map<string, BenchTarget> {
