@@ -868,3 +868,31 @@ export function qs8_gap(hw: i32, c: i32, x: usize, y: usize, c0: i32, c1: i32, q
     store<f32>(y + (<usize>ch << 2), (<f32>(sum - hw * zp) * s) / n);
   }
 }
+
+/**
+ * Register-only i32x4.dot_i16x8_s + i32x4.add loop over 10 independent accumulators:
+ * 10 * 8 * 2 * iters integer operations (SIMD), the int8 counterpart of f32_peak.
+ */
+export function qs8_peak(iters: i32, seed: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    const x = i16x8.splat(<i16>seed);
+    const b0 = i16x8.splat(<i16>(seed + 1)), b1 = i16x8.splat(<i16>(seed + 2));
+    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0;
+    for (let i = 0; i < iters; i++) {
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, b0)); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x, b1));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, b0)); a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x, b1));
+      a4 = i32x4.add(a4, i32x4.dot_i16x8_s(x, b0)); a5 = i32x4.add(a5, i32x4.dot_i16x8_s(x, b1));
+      a6 = i32x4.add(a6, i32x4.dot_i16x8_s(x, b0)); a7 = i32x4.add(a7, i32x4.dot_i16x8_s(x, b1));
+      a8 = i32x4.add(a8, i32x4.dot_i16x8_s(x, b0)); a9 = i32x4.add(a9, i32x4.dot_i16x8_s(x, b1));
+    }
+    const s = i32x4.add(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)), i32x4.add(i32x4.add(a4, a5), i32x4.add(a6, a7)));
+    const t = i32x4.add(s, i32x4.add(a8, a9));
+    return i32x4.extract_lane(t, 0) ^ i32x4.extract_lane(t, 3);
+  } else {
+    let a0 = seed, a1 = seed + 1, a2 = seed + 2, a3 = seed + 3;
+    for (let i = 0; i < iters; i++) {
+      a0 += a0 * seed; a1 += a1 * seed; a2 += a2 * seed; a3 += a3 * seed;
+    }
+    return a0 ^ a1 ^ a2 ^ a3;
+  }
+}
