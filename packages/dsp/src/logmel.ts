@@ -6,7 +6,6 @@ import {
   hannWindow,
   melFilterbank,
   nonFiniteError,
-  padSignal,
   reflectIndex,
 } from "./filters.js";
 import { fastPathSupports, type KernelFlavour, KernelPlan, kernelFlavour } from "./kernel.js";
@@ -75,25 +74,69 @@ function runFrames(
   return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
 }
 
+/**
+ * Frames per kernel call of the whole-clip path. The kernel then holds one block of signal (about
+ * 34 k samples at hop 512) beside the output instead of a padded copy of the whole clip, so its
+ * memory grows with the spectrogram only. Frames do not depend on the blocking (as for MelStream).
+ */
+export const CLIP_BLOCK_FRAMES = 64;
+
 function runClip(
   samples: Float32Array,
   c: MelConfig,
   mode: 0 | 1,
   flavour: KernelFlavour,
   topDb: number | null,
-) {
-  const nFrames = frameCount(samples.length, c);
+  blockFrames = CLIP_BLOCK_FRAMES,
+): Float32Array {
+  const n = samples.length;
+  const nFrames = frameCount(n, c);
   const pad = c.center ? Math.floor(c.nFft / 2) : 0;
-  return runFrames(
-    (mem) => padSignal(samples, c, mem),
-    samples.length + 2 * pad,
-    nFrames,
-    c,
-    mode,
-    flavour,
-    topDb,
-    { from: pad, n: samples.length },
-  );
+  const hop = c.hopLength;
+  const plan = planFor(c, flavour);
+  const outFloats = c.nMels * nFrames;
+  const block = Math.max(1, Math.min(nFrames, blockFrames));
+  const blockLen = (block - 1) * hop + c.nFft;
+  const outAt = Math.ceil(outFloats / 4) * 4;
+  const base = plan.reserve((outAt + Math.ceil((blockLen + 8) / 4) * 4) * 4);
+  const outPtr = base;
+  const sigPtr = base + outAt * 4;
+  const sig = sigPtr / 4;
+  const reflect = c.padMode === "reflect";
+  const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
+  for (let f0 = 0; f0 < nFrames; f0 += block) {
+    const count = Math.min(block, nFrames - f0);
+    // padded-signal positions [first, first + len) hold samples [first - pad, first - pad + len)
+    const first = f0 * hop;
+    const len = (count - 1) * hop + c.nFft;
+    const mem = plan.f32();
+    const lo = Math.max(first, pad);
+    const hi = Math.min(first + len, pad + n);
+    if (hi > lo) {
+      mem.set(samples.subarray(lo - pad, hi - pad), sig + (lo - first));
+      const bad = plan.ex.firstNonFinite(sigPtr + (lo - first) * 4, hi - lo);
+      if (bad >= 0) throw nonFiniteError(lo - pad + bad, samples[lo - pad + bad]!);
+    }
+    for (let j = first; j < lo; j++) mem[sig + j - first] = reflect ? samples[reflectIndex(j - pad, n)]! : 0;
+    for (let j = Math.max(hi, first); j < first + len; j++)
+      mem[sig + j - first] = reflect ? samples[reflectIndex(j - pad, n)]! : 0;
+    plan.ex.melFrames(
+      sigPtr,
+      count,
+      hop,
+      outPtr + f0 * 4,
+      nFrames,
+      c.power === 1 ? 1 : 0,
+      mode,
+      c.amin,
+      refDb,
+    );
+  }
+  // samples after the last frame's reach are checked too, as for the whole clip
+  for (let i = Math.max(0, (nFrames - 1) * hop + c.nFft - pad); i < n; i++)
+    if (!Number.isFinite(samples[i]!)) throw nonFiniteError(i, samples[i]!);
+  if (topDb !== null && outFloats > 0) plan.ex.clampTopDb(outPtr, outFloats, topDb);
+  return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
 }
 
 /** Float64 path for configs the kernel does not take: Mel power to dB, rounded to float32. */

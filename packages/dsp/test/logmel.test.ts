@@ -196,6 +196,19 @@ describe("bad and edge-case input", () => {
     x[1234] = Number.POSITIVE_INFINITY;
     expect(() => logMelSpectrogramReference(x)).toThrow(/sample 1234 is Infinity/);
   });
+  it("NaN is found in any block of frames, and after the last frame's reach", () => {
+    const long = new Float32Array(SR * 20); // 862 frames: several kernel blocks
+    long[SR * 17 + 3] = Number.NaN;
+    expect(() => logMelSpectrogram(long)).toThrow(new RegExp(`sample ${SR * 17 + 3} is NaN`));
+    // hop 200 > nFft/2: the last samples lie beyond every frame and are still checked
+    const cfg = { nFft: 256, hopLength: 200, nMels: 20 };
+    const n = 10_190;
+    const reach = (frameCount(n, resolveMelConfig(cfg)) - 1) * 200 + 256 - 128;
+    expect(reach).toBeLessThan(n);
+    const y = new Float32Array(n);
+    y[n - 1] = Number.NEGATIVE_INFINITY;
+    expect(() => logMelSpectrogram(y, cfg)).toThrow(new RegExp(`sample ${n - 1} is -Infinity`));
+  });
   it("audio shorter than one frame gives a defined result when centred, a typed error otherwise", () => {
     for (const n of [1, 2, 100, 1024, 1025, 2047]) {
       const x = tone(700, n / SR);
