@@ -75,9 +75,10 @@ function runFrames(
 }
 
 /**
- * Frames per kernel call of the whole-clip path. The kernel then holds one block of signal (about
- * 34 k samples at hop 512) beside the output instead of a padded copy of the whole clip, so its
- * memory grows with the spectrogram only. Frames do not depend on the blocking (as for MelStream).
+ * Frames per kernel call of the whole-clip path. The kernel holds one block of signal (about 34 k
+ * samples at hop 512) and that block's frames, which are copied into the result, instead of a
+ * padded copy of the whole clip and the whole spectrogram: its memory does not grow with the clip.
+ * Frames do not depend on the blocking (as for MelStream).
  */
 export const CLIP_BLOCK_FRAMES = 64;
 
@@ -93,11 +94,12 @@ function runClip(
   const nFrames = frameCount(n, c);
   const pad = c.center ? Math.floor(c.nFft / 2) : 0;
   const hop = c.hopLength;
+  const nMels = c.nMels;
   const plan = planFor(c, flavour);
-  const outFloats = c.nMels * nFrames;
+  const out = new Float32Array(nMels * nFrames);
   const block = Math.max(1, Math.min(nFrames, blockFrames));
   const blockLen = (block - 1) * hop + c.nFft;
-  const outAt = Math.ceil(outFloats / 4) * 4;
+  const outAt = Math.ceil((nMels * block) / 4) * 4;
   const base = plan.reserve((outAt + Math.ceil((blockLen + 8) / 4) * 4) * 4);
   const outPtr = base;
   const sigPtr = base + outAt * 4;
@@ -120,23 +122,16 @@ function runClip(
     for (let j = first; j < lo; j++) mem[sig + j - first] = reflect ? samples[reflectIndex(j - pad, n)]! : 0;
     for (let j = Math.max(hi, first); j < first + len; j++)
       mem[sig + j - first] = reflect ? samples[reflectIndex(j - pad, n)]! : 0;
-    plan.ex.melFrames(
-      sigPtr,
-      count,
-      hop,
-      outPtr + f0 * 4,
-      nFrames,
-      c.power === 1 ? 1 : 0,
-      mode,
-      c.amin,
-      refDb,
-    );
+    plan.ex.melFrames(sigPtr, count, hop, outPtr, count, c.power === 1 ? 1 : 0, mode, c.amin, refDb);
+    const o = outPtr / 4;
+    for (let m = 0; m < nMels; m++)
+      out.set(mem.subarray(o + m * count, o + (m + 1) * count), m * nFrames + f0);
   }
   // samples after the last frame's reach are checked too, as for the whole clip
   for (let i = Math.max(0, (nFrames - 1) * hop + c.nFft - pad); i < n; i++)
     if (!Number.isFinite(samples[i]!)) throw nonFiniteError(i, samples[i]!);
-  if (topDb !== null && outFloats > 0) plan.ex.clampTopDb(outPtr, outFloats, topDb);
-  return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
+  if (topDb !== null && out.length > 0) clampTopDbInPlace(out, topDb);
+  return out;
 }
 
 /** Float64 path for configs the kernel does not take: Mel power to dB, rounded to float32. */
@@ -203,7 +198,8 @@ export function melSpectrogram(
 export function clampTopDbInPlace(data: Float32Array, topDb: number): number {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
-  const floor = Math.fround(max - topDb);
+  // in float32 arithmetic, as the kernel's clamp (float64 then one rounding gives the same value)
+  const floor = Math.fround(max - Math.fround(topDb));
   for (let i = 0; i < data.length; i++) if (data[i]! < floor) data[i] = floor;
   return floor;
 }

@@ -74,6 +74,13 @@ describe("MelStream", () => {
     expect(s.data).toEqual(whole.data);
   });
 
+  it("reproduces the whole-clip clamp for a topDb that float32 cannot hold", () => {
+    const x = noise(60_000, 12);
+    const s = streamAll(x, {}, 4, 5000);
+    clampTopDbInPlace(s.data, 60.3);
+    expect(s.data).toEqual(logMelSpectrogram(x, { topDb: 60.3 }).data);
+  });
+
   it("reproduces the topDb-clamped whole-clip result with one clampTopDbInPlace at the end", () => {
     const x = noise(30_000, 77);
     const s = streamAll(x, {}, 5, 2048);
