@@ -1,7 +1,7 @@
 /** Host API: load a `.eam` model into wasm memory and run it. */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { crc32 } from "./crc32.js";
 import { Barrier, buildSteps, CTL, CTL_STOP, runSteps, type Step } from "./executor.js";
 import {
@@ -184,7 +184,9 @@ export class Model {
     writeQuantParams(plan, memory);
     const workers: Worker[] = [];
     try {
-      for (let tid = 1; tid < threads; tid++) {
+      // loaded only when needed: a single-threaded model does without the module
+      const { Worker } = threads > 1 ? await import("node:worker_threads") : { Worker: null };
+      for (let tid = 1; tid < threads && Worker; tid++) {
         const w = new Worker(new URL("./worker.js", import.meta.url), {
           workerData: {
             module,
