@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { type DecodedAudio, decodeAudioAsync } from "./decode.js";
+import { type FileHandle, open, readFile } from "node:fs/promises";
+import { type DecodedAudio, decodeAudioAsync, decodePcmFrames, pcmLayout } from "./decode.js";
 import { AudioDecodeError } from "./errors.js";
 import { type ResampleOptions, resample } from "./resample.js";
 
@@ -11,20 +11,79 @@ export interface LoadOptions {
   resampler?: ResampleOptions;
 }
 
+function readError(path: string, e: unknown): AudioDecodeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "no such file; check the path"
+      : code === "EISDIR"
+        ? "is a directory, not an audio file"
+        : code === "EACCES"
+          ? "permission denied"
+          : `cannot be read (${code ?? String(e)})`;
+  return new AudioDecodeError("READ_FAILED", why, path);
+}
+
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file; check the path"
-        : code === "EISDIR"
-          ? "is a directory, not an audio file"
-          : code === "EACCES"
-            ? "permission denied"
-            : `cannot be read (${code ?? String(e)})`;
-    throw new AudioDecodeError("READ_FAILED", why, path);
+    throw readError(path, e);
+  }
+}
+
+/** Bytes read per step when an uncompressed file is decoded in pieces. */
+export const PCM_READ_BYTES = 1 << 16;
+
+async function readAt(fh: FileHandle, into: Uint8Array, pos: number): Promise<number> {
+  let done = 0;
+  while (done < into.length) {
+    const { bytesRead } = await fh.read(into, done, into.length - done, pos + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/**
+ * Decodes a WAV or Sun/NeXT .au file in pieces of `chunkBytes`: the samples are converted as they
+ * are read, so the file's bytes are never held whole beside them. Returns null for other formats,
+ * for headers longer than one piece, and for files that change while being read; the caller then
+ * decodes the whole file, which also gives the canonical error for a damaged one.
+ */
+export async function decodePcmFile(path: string, chunkBytes = PCM_READ_BYTES): Promise<DecodedAudio | null> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw readError(path, e);
+  }
+  try {
+    const st = await fh.stat();
+    const total = st.size;
+    if (!st.isFile() || !(total > 0)) return null;
+    const head = new Uint8Array(Math.min(total, Math.max(chunkBytes, 64)));
+    if ((await readAt(fh, head, 0)) !== head.length) return null;
+    const layout = pcmLayout(head, total, path);
+    if (!layout) return null;
+    const channels = Array.from({ length: layout.channels }, () => new Float32Array(layout.frames));
+    const step = Math.max(1, Math.floor(chunkBytes / layout.frameBytes));
+    const buf = new Uint8Array(step * layout.frameBytes);
+    for (let f = 0; f < layout.frames; f += step) {
+      const n = Math.min(step, layout.frames - f);
+      const bytes = buf.subarray(0, n * layout.frameBytes);
+      if ((await readAt(fh, bytes, layout.start + f * layout.frameBytes)) !== bytes.length) return null;
+      try {
+        decodePcmFrames(layout, bytes, n, channels, f, path);
+      } catch (e) {
+        // a bad sample: the whole-file decoder reports the first one, channel by channel
+        if (e instanceof AudioDecodeError) return null;
+        throw e;
+      }
+    }
+    return { sampleRate: layout.sampleRate, channels };
+  } finally {
+    await fh.close();
   }
 }
 
@@ -47,8 +106,7 @@ export function mixToMono(channels: Float32Array[]): Float32Array {
  * opts.sampleRate (default 22050; null keeps the file rate), mixed to mono when opts.mono.
  */
 export async function loadAudioChannels(path: string, opts: LoadOptions = {}): Promise<DecodedAudio> {
-  const bytes = await readBytes(path);
-  const decoded = await decodeAudioAsync(bytes, path);
+  const decoded = (await decodePcmFile(path)) ?? (await decodeAudioAsync(await readBytes(path), path));
   if (decoded.channels.length === 0 || decoded.channels[0]!.length === 0)
     throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", path);
   const target = opts.sampleRate === undefined ? 22050 : opts.sampleRate;

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AudioDecodeError, decodeAudio, loadAudio } from "../src/index.js";
+import { decodePcmFile } from "../src/load.js";
 import { DATA, HAVE_AU, HAVE_DATA, rng, SKIP_DATA_MSG } from "./helpers.js";
 
 const CASES = Number(process.env.FUZZ_CASES ?? 4000);
@@ -378,6 +379,72 @@ describe("declared sizes are checked before allocating", () => {
     const f = join(dir, "r1000.wav");
     writeFileSync(f, wavFile([x.subarray(0, 1000)], 1000, { tag: 1, bits: 16, channels: 1 }));
     expect((await loadAudio(f)).length).toBe(22050);
+  });
+});
+
+describe("decoding a file in pieces", () => {
+  it("gives exactly what decoding the whole bytes gives, or the same refusal, on mutated files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    const r = rng(SEED + 7);
+    const bases = fuzzBases();
+    let inPieces = 0;
+    const n = Math.min(CASES, 600);
+    for (let i = 0; i < n; i++) {
+      const base = bases[i % bases.length]!;
+      const bytes = i < bases.length ? base.bytes : mutate(base.bytes, r);
+      const ext = base.name.startsWith("au") || base.name.endsWith(".au") ? "au" : "wav";
+      const f = join(dir, `c${i}.${ext}`);
+      writeFileSync(f, bytes);
+      let whole: unknown;
+      try {
+        whole = decodeAudio(bytes, f);
+      } catch (e) {
+        if (!(e instanceof AudioDecodeError)) throw e;
+        whole = e;
+      }
+      const chunk = [1, 7, 64, 1000, 1 << 16][i % 5]!;
+      let pieces: unknown;
+      try {
+        pieces = await decodePcmFile(f, chunk);
+      } catch (e) {
+        pieces = e;
+      }
+      const what = `${base.name} case ${i} chunk ${chunk}`;
+      if (pieces === null) continue; // left to the whole-file decoder
+      inPieces++;
+      if (whole instanceof AudioDecodeError) {
+        expect(pieces, what).toBeInstanceOf(AudioDecodeError);
+        expect((pieces as Error).message, what).toBe(whole.message);
+      } else {
+        const w = whole as { sampleRate: number; channels: Float32Array[] };
+        const p = pieces as { sampleRate: number; channels: Float32Array[] };
+        expect(p.sampleRate, what).toBe(w.sampleRate);
+        expect(p.channels.length, what).toBe(w.channels.length);
+        for (let c = 0; c < w.channels.length; c++)
+          expect(Buffer.from(p.channels[c]!.buffer).equals(Buffer.from(w.channels[c]!.buffer)), what).toBe(
+            true,
+          );
+      }
+    }
+    // the unmutated bases and most mutants are decoded in pieces, not handed back
+    expect(inPieces).toBeGreaterThan(n / 2);
+  });
+
+  it("hands back files whose header is longer than one piece, and loadAudio still decodes them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    const x = Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i / 10) * 0.5);
+    const plain = wavFile([x], 22050, { tag: 1, bits: 16, channels: 1 });
+    // a 5000-byte LIST chunk before fmt and data
+    const list = new Uint8Array(8 + 5000);
+    list.set([76, 73, 83, 84]);
+    new DataView(list.buffer).setUint32(4, 5000, true);
+    const long = new Uint8Array([...plain.subarray(0, 12), ...list, ...plain.subarray(12)]);
+    new DataView(long.buffer).setUint32(4, long.length - 8, true);
+    const f = join(dir, "list.wav");
+    writeFileSync(f, long);
+    expect(await decodePcmFile(f, 1024)).toBeNull();
+    expect(await decodePcmFile(f, 1 << 16)).not.toBeNull();
+    expect(Array.from(await loadAudio(f))).toEqual(Array.from(decodeAudio(plain).channels[0]!));
   });
 });
 
