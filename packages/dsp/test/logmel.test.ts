@@ -56,6 +56,26 @@ describe("Mel scale and filterbank", () => {
         expect(fb.dense[m * fb.nBins + k]).toBeCloseTo(slaneyWeight(m, k, 128, SR, 2048), 12);
   });
 
+  it("the sparse rows hold exactly the non-zero span of the dense weights", () => {
+    for (const c of [
+      resolveMelConfig(),
+      resolveMelConfig({ melScale: "htk", norm: null, nMels: 40, nFft: 512 }),
+    ]) {
+      const fb = melFilterbank(c);
+      for (let m = 0; m < fb.nMels; m++) {
+        const row = fb.dense.subarray(m * fb.nBins, (m + 1) * fb.nBins);
+        const s = fb.start[m]!;
+        const len = fb.length[m]!;
+        expect(Array.from(row.subarray(s, s + len))).toEqual(
+          Array.from(fb.weights.subarray(fb.offset[m]!, fb.offset[m]! + len)),
+        );
+        expect(row.subarray(0, s).every((w) => w === 0) && row.subarray(s + len).every((w) => w === 0)).toBe(
+          true,
+        );
+      }
+    }
+  });
+
   it("Slaney normalisation gives unit area for filters wide enough to sample well", () => {
     const c = resolveMelConfig();
     const fb = melFilterbank(c);
