@@ -55,6 +55,7 @@ function runFrames(
   flavour: KernelFlavour,
   topDb: number | null,
   check?: { from: number; n: number },
+  sink?: FrameSink,
 ): Float32Array {
   const plan = planFor(c, flavour);
   const sigFloats = Math.ceil((paddedLength + 8) / 4) * 4;
@@ -71,7 +72,23 @@ function runFrames(
   const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
   plan.ex.melFrames(base, nFrames, c.hopLength, outPtr, nFrames, c.power === 1 ? 1 : 0, mode, c.amin, refDb);
   if (topDb !== null && outFloats > 0) plan.ex.clampTopDb(outPtr, outFloats, topDb);
+  if (sink) {
+    const o = outPtr / 4;
+    const all = plan.f32();
+    for (let m = 0; m < c.nMels; m++)
+      sink.data.set(all.subarray(o + m * nFrames, o + (m + 1) * nFrames), m * sink.nFrames + sink.at);
+    return EMPTY;
+  }
   return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
+}
+
+const EMPTY = new Float32Array(0);
+
+/** Where frames go instead of a new array: data[m * nFrames + at + t]. */
+interface FrameSink {
+  data: Float32Array;
+  nFrames: number;
+  at: number;
 }
 
 /**
@@ -232,6 +249,24 @@ export class MelStream {
   private total = 0;
   private next = 0; // next frame index to emit
   private ended = false;
+  /** Where frames go instead of being returned (see MelStream.into). */
+  private sink: { data: Float32Array; nFrames: number } | null = null;
+
+  /**
+   * A stream that writes its frames into `data` ([nMels][nFrames], frame t at column t) instead
+   * of returning them (the returned frames have empty data): a whole clip's spectrogram is built
+   * piece by piece without an array per piece. `nFrames` is frameCount of the clip's length.
+   */
+  static into(config: Partial<MelConfig>, data: Float32Array, nFrames: number): MelStream {
+    const s = new MelStream(config);
+    if (data.length !== s.nMels * nFrames)
+      throw new DspError(
+        "BAD_ARGUMENT",
+        `MelStream.into: data holds ${data.length} values, not nMels x ${nFrames}`,
+      );
+    s.sink = { data, nFrames };
+    return s;
+  }
 
   constructor(config: Partial<MelConfig> = {}, opts: FastOptions = {}) {
     this.config = resolveMelConfig({ ...config, topDb: null });
@@ -289,19 +324,37 @@ export class MelStream {
     const pad = c.center ? Math.floor(c.nFft / 2) : 0;
     const first = t0 * c.hopLength - pad;
     const len = (count - 1) * c.hopLength + c.nFft;
-    const seg = new Float32Array(len);
     const known = n ?? this.total;
-    for (let j = 0; j < len; j++) {
-      let i = first + j;
-      if (i < 0 || i >= known) {
-        if (c.padMode === "constant" || !c.center) continue;
+    // the frames' signal, with the clip's padding, written straight where it is needed
+    const fill = (seg: Float32Array) => {
+      const lo = Math.max(first, 0);
+      const hi = Math.min(first + len, known);
+      if (hi > lo) seg.set(this.buf.subarray(lo - this.bufStart, hi - this.bufStart), lo - first);
+      for (let j = 0; j < len; j++) {
+        let i = first + j;
+        if (i >= lo && i < hi) {
+          j = hi - first - 1;
+          continue;
+        }
+        if (c.padMode === "constant" || !c.center) {
+          seg[j] = 0;
+          continue;
+        }
         i = reflectIndex(i, known);
+        seg[j] = this.buf[i - this.bufStart]!;
       }
-      seg[j] = this.buf[i - this.bufStart]!;
+    };
+    const sink = this.sink ? { ...this.sink, at: t0 } : undefined;
+    let data: Float32Array;
+    if (fastPathSupports(c)) data = runFrames(fill, len, count, c, 1, this.flavour, null, undefined, sink);
+    else {
+      const seg = new Float32Array(len);
+      fill(seg);
+      data = referenceDb(seg, { ...c, center: false });
+      if (sink)
+        for (let m = 0; m < this.nMels; m++)
+          sink.data.set(data.subarray(m * count, (m + 1) * count), m * sink.nFrames + t0);
     }
-    const data = fastPathSupports(c)
-      ? runFrames((mem) => mem.set(seg), seg.length, count, c, 1, this.flavour, null)
-      : referenceDb(seg, { ...c, center: false });
     this.next = until;
     // drop samples no later frame (nor the right reflection at the end) can reach
     const keepFrom = Math.max(0, this.next * c.hopLength - pad - c.nFft);
@@ -311,6 +364,6 @@ export class MelStream {
       this.bufLen -= drop;
       this.bufStart = keepFrom;
     }
-    return { data, nMels: this.nMels, nFrames: count, startFrame: t0 };
+    return { data: this.sink ? EMPTY : data, nMels: this.nMels, nFrames: count, startFrame: t0 };
   }
 }

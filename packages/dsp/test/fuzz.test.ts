@@ -15,7 +15,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AudioDecodeError, decodeAudio, loadAudio } from "../src/index.js";
+import {
+  AudioDecodeError,
+  decodeAudio,
+  loadAudio,
+  logMelSpectrogram,
+  logMelSpectrogramFile,
+  type MelConfig,
+} from "../src/index.js";
 import { decodePcmFile } from "../src/load.js";
 import { DATA, HAVE_AU, HAVE_DATA, rng, SKIP_DATA_MSG } from "./helpers.js";
 
@@ -428,6 +435,66 @@ describe("decoding a file in pieces", () => {
     }
     // the unmutated bases and most mutants are decoded in pieces, not handed back
     expect(inPieces).toBeGreaterThan(n / 2);
+  });
+
+  it("logMelSpectrogramFile equals logMelSpectrogram of loadAudio bit for bit, for every layout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    const r = rng(SEED + 9);
+    const tone = (n: number, seed: number) =>
+      Float32Array.from(
+        { length: n },
+        (_, i) => 0.6 * Math.sin(i * (0.01 + seed * 0.003)) + 0.2 * (r() - 0.5),
+      );
+    const layouts: Layout[] = [
+      { tag: 1, bits: 16, channels: 1 },
+      { tag: 1, bits: 8, channels: 1 },
+      { tag: 1, bits: 24, channels: 2 },
+      { tag: 1, bits: 32, channels: 3 },
+      { tag: 3, bits: 32, channels: 2 },
+      { tag: 3, bits: 64, channels: 1, extensible: true },
+    ];
+    const configs: Partial<MelConfig>[] = [
+      {},
+      { topDb: 60.3, nMels: 40 },
+      { nFft: 400, hopLength: 160, nMels: 40, sampleRate: 16000, topDb: null }, // float64 path
+      { center: false, nFft: 1024, hopLength: 300 },
+    ];
+    let used = 0;
+    for (const [i, l] of layouts.entries())
+      for (const [j, cfg] of configs.entries())
+        for (const n of [1, 700, 22_050 + 333]) {
+          const rate = cfg.sampleRate ?? 22050;
+          const f = join(dir, `m${i}-${j}-${n}.wav`);
+          writeFileSync(f, wavFile([tone(n, i), tone(n, i + 1), tone(n, i + 2)], rate, l));
+          const chunk = [128, 999, 1 << 16][(i + j) % 3]!;
+          const got = await logMelSpectrogramFile(f, cfg, chunk);
+          const what = `layout ${i} config ${j} n ${n}`;
+          if (!cfg.center && cfg.center !== undefined && n < (cfg.nFft ?? 2048)) {
+            expect(got, what).toBeNull(); // left to logMelSpectrogram's TOO_SHORT
+            continue;
+          }
+          expect(got, what).not.toBeNull();
+          used++;
+          const want = logMelSpectrogram(await loadAudio(f, { sampleRate: rate }), cfg);
+          expect(got!.samples, what).toBe(n);
+          expect(got!.spectrogram.nFrames, what).toBe(want.nFrames);
+          expect(Buffer.from(got!.spectrogram.data.buffer).equals(Buffer.from(want.data.buffer)), what).toBe(
+            true,
+          );
+        }
+    expect(used).toBeGreaterThan(50);
+    // .au, and a file at another rate (left to loadAudio's resampler)
+    const au = join(dir, "a.au");
+    writeFileSync(au, auFile(tone(30_000, 5), 22050, 3));
+    const a = await logMelSpectrogramFile(au, {}, 1000);
+    expect(
+      Buffer.from(a!.spectrogram.data.buffer).equals(
+        Buffer.from(logMelSpectrogram(await loadAudio(au)).data.buffer),
+      ),
+    ).toBe(true);
+    const other = join(dir, "r44.wav");
+    writeFileSync(other, wavFile([tone(5000, 1)], 44100, { tag: 1, bits: 16, channels: 1 }));
+    expect(await logMelSpectrogramFile(other)).toBeNull();
   });
 
   it("hands back files whose header is longer than one piece, and loadAudio still decodes them", async () => {

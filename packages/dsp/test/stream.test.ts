@@ -74,6 +74,28 @@ describe("MelStream", () => {
     expect(s.data).toEqual(whole.data);
   });
 
+  it("MelStream.into writes the same frames into one array (kernel and float64 paths)", () => {
+    for (const cfg of [
+      {},
+      { nFft: 400, hopLength: 160, nMels: 40, sampleRate: 16000 },
+      { padMode: "constant" as const },
+    ]) {
+      const x = noise(40_000, 3);
+      const whole = logMelSpectrogram(x, { ...cfg, topDb: null });
+      const data = new Float32Array(whole.data.length);
+      const s = MelStream.into(cfg, data, whole.nFrames);
+      const r = rng(9);
+      for (let i = 0; i < x.length; ) {
+        const len = Math.min(x.length - i, 1 + Math.floor(r() * 5000));
+        expect(s.push(x.subarray(i, i + len)).data.length).toBe(0);
+        i += len;
+      }
+      s.end();
+      expect(data).toEqual(whole.data);
+    }
+    expect(() => MelStream.into({}, new Float32Array(5), 3)).toThrow(/nMels x 3/);
+  });
+
   it("reproduces the whole-clip clamp for a topDb that float32 cannot hold", () => {
     const x = noise(60_000, 12);
     const s = streamAll(x, {}, 4, 5000);
