@@ -6,7 +6,9 @@ import {
   extractCrop,
   loadAudio,
   logMelSpectrogram,
+  logMelSpectrogramFile,
   type MelConfig,
+  type MelSpectrogram,
   MelStream,
   resolveMelConfig,
 } from "@edge-audio/dsp";
@@ -132,6 +134,18 @@ export class Classifier {
       if (r) return r;
     }
     const t0 = performance.now();
+    // WAV and .au at the model's rate: the spectrogram is made as the file is decoded, so the
+    // clip's samples are never held whole (same result as below, bit for bit)
+    const direct = await logMelSpectrogramFile(file, this.mel);
+    if (direct) {
+      const t1 = performance.now();
+      return {
+        ...this.classifySpectrogram(direct.spectrogram, direct.samples),
+        msDecode: direct.msDecode,
+        msFeatures: t1 - t0 - direct.msDecode,
+        mode: "clip",
+      };
+    }
     const samples = await loadAudio(file, { sampleRate: this.mel.sampleRate, mono: true });
     const msDecode = performance.now() - t0;
     return { ...this.classifySamples(samples), msDecode, mode: "clip" };
@@ -229,6 +243,15 @@ export class Classifier {
     const t0 = performance.now();
     const spec = logMelSpectrogram(samples, this.mel);
     const t1 = performance.now();
+    return { ...this.classifySpectrogram(spec, samples.length), msFeatures: t1 - t0 };
+  }
+
+  /** The evaluation crops of a whole-clip log-Mel spectrogram of `nSamples` samples, mean probabilities. */
+  classifySpectrogram(
+    spec: MelSpectrogram,
+    nSamples: number,
+  ): Omit<ClipResult, "msDecode" | "msFeatures" | "mode"> {
+    const t1 = performance.now();
     const crop = new Float32Array(this.nMels * this.cropFrames);
     const rows: Float32Array[] = [];
     for (const off of evalCropOffsets(spec.nFrames, this.cropFrames)) {
@@ -244,8 +267,7 @@ export class Classifier {
       top: topK(probs, this.labels, Math.min(5, this.labels.length)),
       probs,
       crops: rows.length,
-      seconds: samples.length / this.mel.sampleRate,
-      msFeatures: t1 - t0,
+      seconds: nSamples / this.mel.sampleRate,
       msInference: t2 - t1,
     };
   }

@@ -2,11 +2,12 @@
 /**
  * pi-runner: classify audio on the device with @edge-audio/dsp and @edge-audio/engine-wasm only.
  */
+import "./heap.js";
 import { statSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { Classifier, RunnerError, type WindowResult } from "./classifier.js";
 import { type Clip, clipId, DatasetError, listClips } from "./dataset.js";
-import { peakRssBytes } from "./memory.js";
+import { collectGarbage, peakRssBytes } from "./memory.js";
 import { evaluate, formatConfusion } from "./metrics.js";
 import { Progress } from "./progress.js";
 import { WavStreamError, WavStreamParser } from "./wav-stream.js";
@@ -111,6 +112,7 @@ async function classify(args: string[]): Promise<number> {
     throw new UsageError("give at least one audio file, or - to read a WAV stream from stdin");
   const k = intOpt(values.top, "top") ?? 3;
   const clf = await Classifier.open(modelPath, intOpt(values.threads, "threads"));
+  collectGarbage();
   let failures = 0;
   try {
     for (const file of positionals) {
@@ -139,6 +141,7 @@ async function classify(args: string[]): Promise<number> {
         failures++;
         console.log(JSON.stringify({ file, error: describe(e, file) }));
       }
+      collectGarbage();
     }
   } finally {
     await clf.dispose();
@@ -208,6 +211,8 @@ async function evalCmd(args: string[]): Promise<number> {
   const t0 = performance.now();
   const clf = await Classifier.open(modelPath, intOpt(values.threads, "threads"));
   const msLoad = performance.now() - t0;
+  // the garbage of loading (header, plan) goes before the first clip
+  collectGarbage();
   try {
     let clips = listClips(values.data);
     if (split === "test") {
@@ -249,6 +254,8 @@ async function evalCmd(args: string[]): Promise<number> {
         skipped.push({ file: clip.path, reason });
         process.stderr.write(`warning: skipped ${reason}\n`);
       }
+      // the clip's buffers go before the next clip (see collectGarbage)
+      collectGarbage();
       progress.tick();
     }
     if (rows.length === 0) throw new RunnerError(`${values.data}: no clip could be classified`);

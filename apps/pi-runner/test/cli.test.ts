@@ -119,6 +119,23 @@ describe("pi-runner", () => {
     expect(test.clips).toBe(2);
   });
 
+  it("collects garbage after loading the model and after every clip", () => {
+    // forced collections show as "testing" in V8's GC trace
+    const forced = (args: string[]) => {
+      const r = spawnSync(process.execPath, ["--trace-gc", cli, ...args], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.split("\n").filter((l) => /Mark-Compact.*testing/.test(l)).length;
+    };
+    expect(forced(["eval", "--model", model, "--data", join(dir, "data"), "--json"])).toBeGreaterThanOrEqual(
+      1 + 4,
+    );
+    const files = ["blues.00000.wav", "blues.00001.wav"].map((f) => join(dir, "data", "blues", f));
+    expect(forced(["classify", "--model", model, ...files])).toBeGreaterThanOrEqual(1 + 2);
+  });
+
   it("refuses bad models and bad folders with a message naming the file", () => {
     const trunc = join(dir, "trunc.eam");
     writeFileSync(trunc, readFileSync(model).subarray(0, 500));

@@ -6,7 +6,8 @@ export interface DecodedAudio {
   channels: Float32Array[];
 }
 
-type Encoding =
+/** Sample encoding of an uncompressed file. */
+export type PcmEncoding =
   | { kind: "pcm"; bits: number; container: number; bigEndian: boolean; unsigned8: boolean }
   | { kind: "float"; bits: 32 | 64; bigEndian: boolean }
   | { kind: "mulaw" }
@@ -71,7 +72,7 @@ function lawTable(kind: "mulaw" | "alaw"): Float32Array {
   return ALAW;
 }
 
-function bytesPerSample(e: Encoding): number {
+function bytesPerSample(e: PcmEncoding): number {
   if (e.kind === "pcm") return e.container / 8;
   if (e.kind === "float") return e.bits / 8;
   return 1;
@@ -82,26 +83,44 @@ function deinterleave(
   start: number,
   frames: number,
   nch: number,
-  enc: Encoding,
+  enc: PcmEncoding,
   file: string | undefined,
 ): Float32Array[] {
-  const bps = bytesPerSample(enc);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Float32Array[] = [];
   for (let c = 0; c < nch; c++) out.push(new Float32Array(frames));
+  deinterleaveInto(bytes, start, frames, nch, enc, file, out, 0);
+  return out;
+}
+
+/**
+ * Converts `frames` interleaved frames starting at byte `start` of `bytes` into samples
+ * [at, at + frames) of the channel arrays `out`.
+ */
+function deinterleaveInto(
+  bytes: Uint8Array,
+  start: number,
+  frames: number,
+  nch: number,
+  enc: PcmEncoding,
+  file: string | undefined,
+  out: Float32Array[],
+  at: number,
+): void {
+  const bps = bytesPerSample(enc);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stride = bps * nch;
   if (enc.kind === "mulaw" || enc.kind === "alaw") {
     const table = lawTable(enc.kind);
     for (let c = 0; c < nch; c++) {
-      const ch = out[c]!;
+      const ch = out[c]!.subarray(at, at + frames);
       for (let i = 0, p = start + c; i < frames; i++, p += stride) ch[i] = table[bytes[p]!]!;
     }
-    return out;
+    return;
   }
   if (enc.kind === "float") {
     const le = !enc.bigEndian;
     for (let c = 0; c < nch; c++) {
-      const ch = out[c]!;
+      const ch = out[c]!.subarray(at, at + frames);
       for (let i = 0, p = start + c * bps; i < frames; i++, p += stride) {
         const v = enc.bits === 32 ? view.getFloat32(p, le) : view.getFloat64(p, le);
         // a finite float64 beyond the float32 range would become Infinity in the output
@@ -109,19 +128,19 @@ function deinterleave(
           throw new AudioDecodeError(
             "NON_FINITE",
             Number.isFinite(v)
-              ? `sample ${i} of channel ${c} is ${v}, beyond the float32 range; float audio must hold finite values (re-export the file)`
-              : `sample ${i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
+              ? `sample ${at + i} of channel ${c} is ${v}, beyond the float32 range; float audio must hold finite values (re-export the file)`
+              : `sample ${at + i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
             file,
           );
         ch[i] = v;
       }
     }
-    return out;
+    return;
   }
   const { container, bigEndian } = enc;
   const scale = 1 / 2 ** (container - 1);
   for (let c = 0; c < nch; c++) {
-    const ch = out[c]!;
+    const ch = out[c]!.subarray(at, at + frames);
     let p = start + c * bps;
     if (container === 8) {
       const off = enc.unsigned8 ? 128 : 0;
@@ -144,11 +163,28 @@ function deinterleave(
         ch[i] = Math.min(view.getInt32(p, !bigEndian) * scale, MAX_BELOW_ONE);
     }
   }
-  return out;
 }
 
-function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
+/**
+ * Where the samples of an uncompressed file lie and how they are encoded, read from its first
+ * bytes: `total` is the size of the whole file and `head` its first bytes (all of them, or a
+ * prefix). Throws the same errors as decoding the whole file would; returns null when `head` is a
+ * prefix that ends before the header does (chunks before the audio that it does not hold).
+ */
+export interface PcmLayout {
+  sampleRate: number;
+  channels: number;
+  /** Whole frames of audio. */
+  frames: number;
+  /** Byte offset of the first frame. */
+  start: number;
+  frameBytes: number;
+  encoding: PcmEncoding;
+}
+
+function wavLayout(bytes: Uint8Array, total: number, file: string | undefined): PcmLayout | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const partial = bytes.length < total;
   let p = 12;
   let fmt: {
     tag: number;
@@ -159,12 +195,14 @@ function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
     sub?: number;
   } | null = null;
   let validBits = 0;
-  while (p + 8 <= bytes.length) {
+  while (p + 8 <= total) {
+    if (p + 8 > bytes.length) return null;
     const id = ascii(bytes, p, 4);
     let size = view.getUint32(p + 4, true);
     const body = p + 8;
     if (id === "fmt ") {
-      if (size < 16 || body + 16 > bytes.length)
+      if (size >= 16 && body + 16 > bytes.length && partial) return null;
+      if (size < 16 || body + 16 > total)
         throw new AudioDecodeError(
           "BAD_HEADER",
           `WAV 'fmt ' chunk is ${size} bytes; at least 16 are needed (the header is damaged)`,
@@ -178,7 +216,8 @@ function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
         bits: view.getUint16(body + 14, true),
       };
       if (fmt.tag === 0xfffe) {
-        if (size < 40 || body + 40 > bytes.length)
+        if (size >= 40 && body + 40 > bytes.length && partial) return null;
+        if (size < 40 || body + 40 > total)
           throw new AudioDecodeError(
             "BAD_HEADER",
             "WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is shorter than 40 bytes (the header is damaged)",
@@ -194,7 +233,7 @@ function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
           "WAV 'data' chunk comes before any 'fmt ' chunk, so its encoding is unknown",
           file,
         );
-      const remaining = bytes.length - body;
+      const remaining = total - body;
       if (size === 0xffffffff || (size === 0 && remaining > 0)) size = remaining; // streaming writers
       if (size > remaining)
         throw new AudioDecodeError(
@@ -202,7 +241,7 @@ function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
           `WAV 'data' chunk declares ${size} bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
           file,
         );
-      return wavSamples(bytes, body, size, fmt, validBits, file);
+      return wavSamples(body, size, fmt, validBits, file);
     }
     p = body + size + (size & 1);
   }
@@ -214,18 +253,17 @@ function parseWav(bytes: Uint8Array, file: string | undefined): DecodedAudio {
 }
 
 function wavSamples(
-  bytes: Uint8Array,
   start: number,
   size: number,
   fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number; sub?: number },
   validBits: number,
   file: string | undefined,
-): DecodedAudio {
+): PcmLayout {
   const tag = fmt.tag === 0xfffe ? fmt.sub! : fmt.tag;
   const { channels, rate, bits } = fmt;
   if (channels < 1) throw new AudioDecodeError("BAD_HEADER", "WAV header declares 0 channels", file);
   if (rate < 1) throw new AudioDecodeError("BAD_HEADER", "WAV header declares a sample rate of 0 Hz", file);
-  let enc: Encoding;
+  let enc: PcmEncoding;
   if (tag === 1) {
     if (![8, 16, 24, 32].includes(bits))
       throw new AudioDecodeError(
@@ -253,34 +291,37 @@ function wavSamples(
       file,
     );
   const frameBytes = bytesPerSample(enc) * channels;
-  const frames = Math.floor(size / frameBytes);
-  return { sampleRate: rate, channels: deinterleave(bytes, start, frames, channels, enc, file) };
+  return {
+    sampleRate: rate,
+    channels,
+    frames: Math.floor(size / frameBytes),
+    start,
+    frameBytes,
+    encoding: enc,
+  };
 }
 
-function parseAu(bytes: Uint8Array, file: string | undefined): DecodedAudio {
-  if (bytes.length < 24)
-    throw new AudioDecodeError(
-      "TRUNCATED",
-      `Sun/NeXT header needs 24 bytes, the file has ${bytes.length}`,
-      file,
-    );
+function auLayout(bytes: Uint8Array, total: number, file: string | undefined): PcmLayout | null {
+  if (total < 24)
+    throw new AudioDecodeError("TRUNCATED", `Sun/NeXT header needs 24 bytes, the file has ${total}`, file);
+  if (bytes.length < 24) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offset = view.getUint32(4);
   let size = view.getUint32(8);
   const code = view.getUint32(12);
   const rate = view.getUint32(16);
   const channels = view.getUint32(20);
-  if (offset < 24 || offset > bytes.length)
+  if (offset < 24 || offset > total)
     throw new AudioDecodeError(
-      offset > bytes.length ? "TRUNCATED" : "BAD_HEADER",
-      `Sun/NeXT header puts the audio at byte ${offset}, but the file has ${bytes.length} bytes (must be 24..length)`,
+      offset > total ? "TRUNCATED" : "BAD_HEADER",
+      `Sun/NeXT header puts the audio at byte ${offset}, but the file has ${total} bytes (must be 24..length)`,
       file,
     );
   if (channels < 1 || channels > 1024)
     throw new AudioDecodeError("BAD_HEADER", `Sun/NeXT header declares ${channels} channels`, file);
   if (rate < 1)
     throw new AudioDecodeError("BAD_HEADER", "Sun/NeXT header declares a sample rate of 0 Hz", file);
-  let enc: Encoding;
+  let enc: PcmEncoding;
   switch (code) {
     case 1:
       enc = { kind: "mulaw" };
@@ -309,7 +350,7 @@ function parseAu(bytes: Uint8Array, file: string | undefined): DecodedAudio {
         file,
       );
   }
-  const remaining = bytes.length - offset;
+  const remaining = total - offset;
   if (size === 0xffffffff) size = remaining;
   if (size > remaining)
     throw new AudioDecodeError(
@@ -317,8 +358,51 @@ function parseAu(bytes: Uint8Array, file: string | undefined): DecodedAudio {
       `Sun/NeXT header declares ${size} data bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
       file,
     );
-  const frames = Math.floor(size / (bytesPerSample(enc) * channels));
-  return { sampleRate: rate, channels: deinterleave(bytes, offset, frames, channels, enc, file) };
+  const frameBytes = bytesPerSample(enc) * channels;
+  return {
+    sampleRate: rate,
+    channels,
+    frames: Math.floor(size / frameBytes),
+    start: offset,
+    frameBytes,
+    encoding: enc,
+  };
+}
+
+/**
+ * The layout of an uncompressed WAV or Sun/NeXT .au file from its first bytes (see PcmLayout),
+ * or null when it is another format or `head` ends before the header does. `total` is the size
+ * of the whole file.
+ */
+export function pcmLayout(head: Uint8Array, total: number, hint?: string): PcmLayout | null {
+  if (total === 0 || head.length === 0) return null;
+  const kind = sniffFormat(head, hint);
+  const file = fileLabel(hint);
+  if (kind === "wav") return wavLayout(head, total, file);
+  if (kind === "au") return auLayout(head, total, file);
+  return null;
+}
+
+/**
+ * Decodes `frames` frames of a PcmLayout from `bytes` (which hold them from its first byte on)
+ * into samples [at, at + frames) of `out`, one array per channel.
+ */
+export function decodePcmFrames(
+  layout: PcmLayout,
+  bytes: Uint8Array,
+  frames: number,
+  out: Float32Array[],
+  at: number,
+  hint?: string,
+): void {
+  deinterleaveInto(bytes, 0, frames, layout.channels, layout.encoding, fileLabel(hint), out, at);
+}
+
+function decodeLayout(bytes: Uint8Array, l: PcmLayout, file: string | undefined): DecodedAudio {
+  return {
+    sampleRate: l.sampleRate,
+    channels: deinterleave(bytes, l.start, l.frames, l.channels, l.encoding, file),
+  };
 }
 
 /**
@@ -333,8 +417,8 @@ export function decodeAudio(bytes: Uint8Array, hint?: string): DecodedAudio {
   const file = fileLabel(hint);
   if (bytes.length === 0) throw new AudioDecodeError("EMPTY", "the file is empty (0 bytes)", file);
   const kind = sniffFormat(bytes, hint);
-  if (kind === "wav") return parseWav(bytes, file);
-  if (kind === "au") return parseAu(bytes, file);
+  if (kind === "wav") return decodeLayout(bytes, wavLayout(bytes, bytes.length, file)!, file);
+  if (kind === "au") return decodeLayout(bytes, auLayout(bytes, bytes.length, file)!, file);
   if (kind === "mp3" || kind === "flac")
     throw new AudioDecodeError(
       "ASYNC_REQUIRED",

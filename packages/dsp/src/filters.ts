@@ -34,8 +34,8 @@ export function melFrequencies(n: number, fMin: number, fMax: number, scale: "sl
 export interface MelFilterbank {
   nMels: number;
   nBins: number;
-  /** Dense weights, row-major [nMels][nBins], float64. */
-  dense: Float64Array;
+  /** Dense weights, row-major [nMels][nBins], float64 (computed on first use). */
+  readonly dense: Float64Array;
   start: Int32Array;
   length: Int32Array;
   offset: Int32Array;
@@ -44,48 +44,69 @@ export interface MelFilterbank {
   centerHz: Float64Array;
 }
 
-/** librosa.filters.mel computed in float64 (librosa itself stores float32 weights). */
+/**
+ * librosa.filters.mel computed in float64 (librosa itself stores float32 weights). The sparse rows
+ * are built directly; `dense` (1 MiB for 128 bands of a 2048-point FFT) is computed on first use.
+ */
 export function melFilterbank(config: MelConfig): MelFilterbank {
   const { sampleRate, nFft, nMels, fMin, fMax, melScale, norm } = config;
   const nBins = Math.floor(nFft / 2) + 1;
   const melF = melFrequencies(nMels + 2, fMin, fMax, melScale);
-  const dense = new Float64Array(nMels * nBins);
-  const start = new Int32Array(nMels);
-  const length = new Int32Array(nMels);
-  const offset = new Int32Array(nMels);
-  const rows: number[][] = [];
-  let total = 0;
-  for (let m = 0; m < nMels; m++) {
+  const weightRow = (m: number, into: Float64Array): void => {
     const lower = melF[m]!;
     const center = melF[m + 1]!;
     const upper = melF[m + 2]!;
     const enorm = norm === "slaney" ? 2 / (upper - lower) : 1;
-    let first = -1;
-    let last = -1;
     for (let k = 0; k < nBins; k++) {
       const f = (k * sampleRate) / nFft;
       const rising = (f - lower) / (center - lower);
       const falling = (upper - f) / (upper - center);
-      const w = Math.max(0, Math.min(rising, falling)) * enorm;
-      dense[m * nBins + k] = w;
-      if (w > 0) {
+      into[k] = Math.max(0, Math.min(rising, falling)) * enorm;
+    }
+  };
+  const start = new Int32Array(nMels);
+  const length = new Int32Array(nMels);
+  const offset = new Int32Array(nMels);
+  const rows: Float64Array[] = [];
+  const row = new Float64Array(nBins);
+  let total = 0;
+  for (let m = 0; m < nMels; m++) {
+    weightRow(m, row);
+    let first = -1;
+    let last = -1;
+    for (let k = 0; k < nBins; k++)
+      if (row[k]! > 0) {
         if (first < 0) first = k;
         last = k;
       }
-    }
-    const row: number[] = [];
-    if (first >= 0) for (let k = first; k <= last; k++) row.push(dense[m * nBins + k]!);
+    const kept = first >= 0 ? row.slice(first, last + 1) : new Float64Array(0);
     start[m] = Math.max(first, 0);
-    length[m] = row.length;
+    length[m] = kept.length;
     offset[m] = total;
-    total += row.length;
-    rows.push(row);
+    total += kept.length;
+    rows.push(kept);
   }
   const weights = new Float64Array(total);
   rows.forEach((r, m) => {
     weights.set(r, offset[m]!);
   });
-  return { nMels, nBins, dense, start, length, offset, weights, centerHz: melF.slice(1, nMels + 1) };
+  let dense: Float64Array | undefined;
+  return {
+    nMels,
+    nBins,
+    get dense(): Float64Array {
+      if (!dense) {
+        dense = new Float64Array(nMels * nBins);
+        for (let m = 0; m < nMels; m++) weightRow(m, dense.subarray(m * nBins, (m + 1) * nBins));
+      }
+      return dense;
+    },
+    start,
+    length,
+    offset,
+    weights,
+    centerHz: melF.slice(1, nMels + 1),
+  };
 }
 
 /** Periodic Hann window of winLength, centred and zero-padded to nFft (librosa's get_window + pad_center). */

@@ -26,7 +26,14 @@ export {
   kernelWasmUrl,
   registerKernelWasm,
 } from "./kernel.js";
-export { type LoadOptions, loadAudio, loadAudioChannels, mixToMono } from "./load.js";
+export {
+  type FileSpectrogram,
+  type LoadOptions,
+  loadAudio,
+  loadAudioChannels,
+  logMelSpectrogramFile,
+  mixToMono,
+} from "./load.js";
 export {
   clampTopDbInPlace,
   type FastOptions,

@@ -1,6 +1,9 @@
-import { readFile } from "node:fs/promises";
-import { type DecodedAudio, decodeAudioAsync } from "./decode.js";
+import { type FileHandle, open, readFile } from "node:fs/promises";
+import { type MelConfig, resolveMelConfig } from "./config.js";
+import { type DecodedAudio, decodeAudioAsync, decodePcmFrames, type PcmLayout, pcmLayout } from "./decode.js";
 import { AudioDecodeError } from "./errors.js";
+import { frameCount } from "./filters.js";
+import { clampTopDbInPlace, type MelSpectrogram, MelStream } from "./logmel.js";
 import { type ResampleOptions, resample } from "./resample.js";
 
 export interface LoadOptions {
@@ -11,21 +14,175 @@ export interface LoadOptions {
   resampler?: ResampleOptions;
 }
 
+function readError(path: string, e: unknown): AudioDecodeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "no such file; check the path"
+      : code === "EISDIR"
+        ? "is a directory, not an audio file"
+        : code === "EACCES"
+          ? "permission denied"
+          : `cannot be read (${code ?? String(e)})`;
+  return new AudioDecodeError("READ_FAILED", why, path);
+}
+
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file; check the path"
-        : code === "EISDIR"
-          ? "is a directory, not an audio file"
-          : code === "EACCES"
-            ? "permission denied"
-            : `cannot be read (${code ?? String(e)})`;
-    throw new AudioDecodeError("READ_FAILED", why, path);
+    throw readError(path, e);
   }
+}
+
+/** Bytes read per step when an uncompressed file is decoded in pieces. */
+export const PCM_READ_BYTES = 1 << 16;
+
+async function readAt(fh: FileHandle, into: Uint8Array, pos: number): Promise<number> {
+  let done = 0;
+  while (done < into.length) {
+    const { bytesRead } = await fh.read(into, done, into.length - done, pos + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/**
+ * Reads a WAV or Sun/NeXT .au file in pieces of about `chunkBytes` and hands each run of decoded
+ * frames to `piece` (per-channel arrays reused between calls, valid for `frames` samples, the
+ * first being frame `at` of the file). `accept` sees the layout first and may decline. Returns
+ * the layout, or null for other formats, headers longer than one piece, declined layouts, files
+ * that change while being read and bad samples; the caller then decodes the whole file, which
+ * also gives the canonical error for a damaged one.
+ */
+async function readPcmPieces(
+  path: string,
+  chunkBytes: number,
+  accept: (layout: PcmLayout) => boolean,
+  piece: (channels: Float32Array[], frames: number, at: number) => void,
+): Promise<PcmLayout | null> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw readError(path, e);
+  }
+  try {
+    const st = await fh.stat();
+    const total = st.size;
+    if (!st.isFile() || !(total > 0)) return null;
+    const head = new Uint8Array(Math.min(total, Math.max(chunkBytes, 64)));
+    if ((await readAt(fh, head, 0)) !== head.length) return null;
+    const layout = pcmLayout(head, total, path);
+    if (!layout || !accept(layout)) return null;
+    const step = Math.max(1, Math.floor(chunkBytes / layout.frameBytes));
+    const buf = new Uint8Array(Math.min(step, Math.max(1, layout.frames)) * layout.frameBytes);
+    const channels = Array.from(
+      { length: layout.channels },
+      () => new Float32Array(buf.length / layout.frameBytes),
+    );
+    for (let f = 0; f < layout.frames; f += step) {
+      const n = Math.min(step, layout.frames - f);
+      const bytes = buf.subarray(0, n * layout.frameBytes);
+      if ((await readAt(fh, bytes, layout.start + f * layout.frameBytes)) !== bytes.length) return null;
+      try {
+        decodePcmFrames(layout, bytes, n, channels, 0, path);
+      } catch (e) {
+        // a bad sample: the whole-file decoder reports the first one, channel by channel
+        if (e instanceof AudioDecodeError) return null;
+        throw e;
+      }
+      piece(channels, n, f);
+    }
+    return layout;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Decodes a WAV or Sun/NeXT .au file in pieces of `chunkBytes`: the samples are converted as they
+ * are read, so the file's bytes are never held whole beside them. Returns null where the whole
+ * file is to be decoded instead (see readPcmPieces).
+ */
+export async function decodePcmFile(path: string, chunkBytes = PCM_READ_BYTES): Promise<DecodedAudio | null> {
+  let out: Float32Array[] = [];
+  const layout = await readPcmPieces(
+    path,
+    chunkBytes,
+    (l) => {
+      out = Array.from({ length: l.channels }, () => new Float32Array(l.frames));
+      return true;
+    },
+    (channels, frames, at) => {
+      for (let c = 0; c < channels.length; c++) out[c]!.set(channels[c]!.subarray(0, frames), at);
+    },
+  );
+  return layout ? { sampleRate: layout.sampleRate, channels: out } : null;
+}
+
+/** Whole-clip log-Mel of a file, with the samples it was made from and the time spent decoding. */
+export interface FileSpectrogram {
+  spectrogram: MelSpectrogram;
+  /** Mono samples at config.sampleRate the spectrogram covers. */
+  samples: number;
+  msDecode: number;
+}
+
+/**
+ * logMelSpectrogram(await loadAudio(path, { sampleRate: config.sampleRate })) for WAV and .au
+ * files already at the configuration's sample rate, bit for bit, without ever holding the
+ * samples: the file is decoded in pieces, mixed to mono as loadAudio does and fed to a MelStream,
+ * and the topDb clamp is applied to the whole spectrogram at the end. Only the spectrogram is
+ * held (0.2 MiB for 10 s at the defaults, where the samples take 0.8 MiB). Returns null for other
+ * formats, other sample rates and anything unusual; use the whole-clip functions then.
+ */
+export async function logMelSpectrogramFile(
+  path: string,
+  config: Partial<MelConfig> = {},
+  chunkBytes = PCM_READ_BYTES,
+): Promise<FileSpectrogram | null> {
+  const c = resolveMelConfig(config);
+  let data = new Float32Array(0);
+  let nFrames = 0;
+  let mono = new Float32Array(0);
+  let msDecode = 0;
+  let stream: MelStream | null = null;
+  let t0 = performance.now();
+  const layout = await readPcmPieces(
+    path,
+    chunkBytes,
+    (l) => {
+      // what loadAudio and logMelSpectrogram refuse is left to them, with their messages
+      if (l.sampleRate !== c.sampleRate || l.frames === 0 || (!c.center && l.frames < c.nFft)) return false;
+      nFrames = frameCount(l.frames, c);
+      data = new Float32Array(c.nMels * nFrames);
+      stream = MelStream.into(c, data, nFrames);
+      return true;
+    },
+    (channels, frames) => {
+      let x: Float32Array;
+      if (channels.length === 1) x = channels[0]!.subarray(0, frames);
+      else {
+        // mixToMono's arithmetic, sample by sample
+        if (mono.length < frames) mono = new Float32Array(frames);
+        x = mono.subarray(0, frames);
+        x.fill(0);
+        for (const ch of channels) for (let i = 0; i < frames; i++) x[i] = x[i]! + ch[i]!;
+        const k = 1 / channels.length;
+        for (let i = 0; i < frames; i++) x[i] = x[i]! * k;
+      }
+      const t1 = performance.now();
+      msDecode += t1 - t0;
+      stream!.push(x);
+      t0 = performance.now();
+    },
+  );
+  if (!layout || !stream) return null;
+  (stream as MelStream).end();
+  if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
+  return { spectrogram: { data, nMels: c.nMels, nFrames }, samples: layout.frames, msDecode };
 }
 
 /** Lowest file sample rate loadAudio resamples from. */
@@ -47,8 +204,7 @@ export function mixToMono(channels: Float32Array[]): Float32Array {
  * opts.sampleRate (default 22050; null keeps the file rate), mixed to mono when opts.mono.
  */
 export async function loadAudioChannels(path: string, opts: LoadOptions = {}): Promise<DecodedAudio> {
-  const bytes = await readBytes(path);
-  const decoded = await decodeAudioAsync(bytes, path);
+  const decoded = (await decodePcmFile(path)) ?? (await decodeAudioAsync(await readBytes(path), path));
   if (decoded.channels.length === 0 || decoded.channels[0]!.length === 0)
     throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", path);
   const target = opts.sampleRate === undefined ? 22050 : opts.sampleRate;

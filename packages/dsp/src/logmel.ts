@@ -6,7 +6,6 @@ import {
   hannWindow,
   melFilterbank,
   nonFiniteError,
-  padSignal,
   reflectIndex,
 } from "./filters.js";
 import { fastPathSupports, type KernelFlavour, KernelPlan, kernelFlavour } from "./kernel.js";
@@ -56,6 +55,7 @@ function runFrames(
   flavour: KernelFlavour,
   topDb: number | null,
   check?: { from: number; n: number },
+  sink?: FrameSink,
 ): Float32Array {
   const plan = planFor(c, flavour);
   const sigFloats = Math.ceil((paddedLength + 8) / 4) * 4;
@@ -72,8 +72,32 @@ function runFrames(
   const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
   plan.ex.melFrames(base, nFrames, c.hopLength, outPtr, nFrames, c.power === 1 ? 1 : 0, mode, c.amin, refDb);
   if (topDb !== null && outFloats > 0) plan.ex.clampTopDb(outPtr, outFloats, topDb);
+  if (sink) {
+    const o = outPtr / 4;
+    const all = plan.f32();
+    for (let m = 0; m < c.nMels; m++)
+      sink.data.set(all.subarray(o + m * nFrames, o + (m + 1) * nFrames), m * sink.nFrames + sink.at);
+    return EMPTY;
+  }
   return plan.f32().slice(outPtr / 4, outPtr / 4 + outFloats);
 }
+
+const EMPTY = new Float32Array(0);
+
+/** Where frames go instead of a new array: data[m * nFrames + at + t]. */
+interface FrameSink {
+  data: Float32Array;
+  nFrames: number;
+  at: number;
+}
+
+/**
+ * Frames per kernel call of the whole-clip path. The kernel holds one block of signal (about 34 k
+ * samples at hop 512) and that block's frames, which are copied into the result, instead of a
+ * padded copy of the whole clip and the whole spectrogram: its memory does not grow with the clip.
+ * Frames do not depend on the blocking (as for MelStream).
+ */
+export const CLIP_BLOCK_FRAMES = 64;
 
 function runClip(
   samples: Float32Array,
@@ -81,19 +105,50 @@ function runClip(
   mode: 0 | 1,
   flavour: KernelFlavour,
   topDb: number | null,
-) {
-  const nFrames = frameCount(samples.length, c);
+  blockFrames = CLIP_BLOCK_FRAMES,
+): Float32Array {
+  const n = samples.length;
+  const nFrames = frameCount(n, c);
   const pad = c.center ? Math.floor(c.nFft / 2) : 0;
-  return runFrames(
-    (mem) => padSignal(samples, c, mem),
-    samples.length + 2 * pad,
-    nFrames,
-    c,
-    mode,
-    flavour,
-    topDb,
-    { from: pad, n: samples.length },
-  );
+  const hop = c.hopLength;
+  const nMels = c.nMels;
+  const plan = planFor(c, flavour);
+  const out = new Float32Array(nMels * nFrames);
+  const block = Math.max(1, Math.min(nFrames, blockFrames));
+  const blockLen = (block - 1) * hop + c.nFft;
+  const outAt = Math.ceil((nMels * block) / 4) * 4;
+  const base = plan.reserve((outAt + Math.ceil((blockLen + 8) / 4) * 4) * 4);
+  const outPtr = base;
+  const sigPtr = base + outAt * 4;
+  const sig = sigPtr / 4;
+  const reflect = c.padMode === "reflect";
+  const refDb = 10 * Math.log10(Math.max(c.amin, c.ref));
+  for (let f0 = 0; f0 < nFrames; f0 += block) {
+    const count = Math.min(block, nFrames - f0);
+    // padded-signal positions [first, first + len) hold samples [first - pad, first - pad + len)
+    const first = f0 * hop;
+    const len = (count - 1) * hop + c.nFft;
+    const mem = plan.f32();
+    const lo = Math.max(first, pad);
+    const hi = Math.min(first + len, pad + n);
+    if (hi > lo) {
+      mem.set(samples.subarray(lo - pad, hi - pad), sig + (lo - first));
+      const bad = plan.ex.firstNonFinite(sigPtr + (lo - first) * 4, hi - lo);
+      if (bad >= 0) throw nonFiniteError(lo - pad + bad, samples[lo - pad + bad]!);
+    }
+    for (let j = first; j < lo; j++) mem[sig + j - first] = reflect ? samples[reflectIndex(j - pad, n)]! : 0;
+    for (let j = Math.max(hi, first); j < first + len; j++)
+      mem[sig + j - first] = reflect ? samples[reflectIndex(j - pad, n)]! : 0;
+    plan.ex.melFrames(sigPtr, count, hop, outPtr, count, c.power === 1 ? 1 : 0, mode, c.amin, refDb);
+    const o = outPtr / 4;
+    for (let m = 0; m < nMels; m++)
+      out.set(mem.subarray(o + m * count, o + (m + 1) * count), m * nFrames + f0);
+  }
+  // samples after the last frame's reach are checked too, as for the whole clip
+  for (let i = Math.max(0, (nFrames - 1) * hop + c.nFft - pad); i < n; i++)
+    if (!Number.isFinite(samples[i]!)) throw nonFiniteError(i, samples[i]!);
+  if (topDb !== null && out.length > 0) clampTopDbInPlace(out, topDb);
+  return out;
 }
 
 /** Float64 path for configs the kernel does not take: Mel power to dB, rounded to float32. */
@@ -160,7 +215,8 @@ export function melSpectrogram(
 export function clampTopDbInPlace(data: Float32Array, topDb: number): number {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
-  const floor = Math.fround(max - topDb);
+  // in float32 arithmetic, as the kernel's clamp (float64 then one rounding gives the same value)
+  const floor = Math.fround(max - Math.fround(topDb));
   for (let i = 0; i < data.length; i++) if (data[i]! < floor) data[i] = floor;
   return floor;
 }
@@ -193,6 +249,24 @@ export class MelStream {
   private total = 0;
   private next = 0; // next frame index to emit
   private ended = false;
+  /** Where frames go instead of being returned (see MelStream.into). */
+  private sink: { data: Float32Array; nFrames: number } | null = null;
+
+  /**
+   * A stream that writes its frames into `data` ([nMels][nFrames], frame t at column t) instead
+   * of returning them (the returned frames have empty data): a whole clip's spectrogram is built
+   * piece by piece without an array per piece. `nFrames` is frameCount of the clip's length.
+   */
+  static into(config: Partial<MelConfig>, data: Float32Array, nFrames: number): MelStream {
+    const s = new MelStream(config);
+    if (data.length !== s.nMels * nFrames)
+      throw new DspError(
+        "BAD_ARGUMENT",
+        `MelStream.into: data holds ${data.length} values, not nMels x ${nFrames}`,
+      );
+    s.sink = { data, nFrames };
+    return s;
+  }
 
   constructor(config: Partial<MelConfig> = {}, opts: FastOptions = {}) {
     this.config = resolveMelConfig({ ...config, topDb: null });
@@ -250,19 +324,37 @@ export class MelStream {
     const pad = c.center ? Math.floor(c.nFft / 2) : 0;
     const first = t0 * c.hopLength - pad;
     const len = (count - 1) * c.hopLength + c.nFft;
-    const seg = new Float32Array(len);
     const known = n ?? this.total;
-    for (let j = 0; j < len; j++) {
-      let i = first + j;
-      if (i < 0 || i >= known) {
-        if (c.padMode === "constant" || !c.center) continue;
+    // the frames' signal, with the clip's padding, written straight where it is needed
+    const fill = (seg: Float32Array) => {
+      const lo = Math.max(first, 0);
+      const hi = Math.min(first + len, known);
+      if (hi > lo) seg.set(this.buf.subarray(lo - this.bufStart, hi - this.bufStart), lo - first);
+      for (let j = 0; j < len; j++) {
+        let i = first + j;
+        if (i >= lo && i < hi) {
+          j = hi - first - 1;
+          continue;
+        }
+        if (c.padMode === "constant" || !c.center) {
+          seg[j] = 0;
+          continue;
+        }
         i = reflectIndex(i, known);
+        seg[j] = this.buf[i - this.bufStart]!;
       }
-      seg[j] = this.buf[i - this.bufStart]!;
+    };
+    const sink = this.sink ? { ...this.sink, at: t0 } : undefined;
+    let data: Float32Array;
+    if (fastPathSupports(c)) data = runFrames(fill, len, count, c, 1, this.flavour, null, undefined, sink);
+    else {
+      const seg = new Float32Array(len);
+      fill(seg);
+      data = referenceDb(seg, { ...c, center: false });
+      if (sink)
+        for (let m = 0; m < this.nMels; m++)
+          sink.data.set(data.subarray(m * count, (m + 1) * count), m * sink.nFrames + t0);
     }
-    const data = fastPathSupports(c)
-      ? runFrames((mem) => mem.set(seg), seg.length, count, c, 1, this.flavour, null)
-      : referenceDb(seg, { ...c, center: false });
     this.next = until;
     // drop samples no later frame (nor the right reflection at the end) can reach
     const keepFrom = Math.max(0, this.next * c.hopLength - pad - c.nFft);
@@ -272,6 +364,6 @@ export class MelStream {
       this.bufLen -= drop;
       this.bufStart = keepFrom;
     }
-    return { data, nMels: this.nMels, nFrames: count, startFrame: t0 };
+    return { data: this.sink ? EMPTY : data, nMels: this.nMels, nFrames: count, startFrame: t0 };
   }
 }

@@ -15,7 +15,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AudioDecodeError, decodeAudio, loadAudio } from "../src/index.js";
+import {
+  AudioDecodeError,
+  decodeAudio,
+  loadAudio,
+  logMelSpectrogram,
+  logMelSpectrogramFile,
+  type MelConfig,
+} from "../src/index.js";
+import { decodePcmFile } from "../src/load.js";
 import { DATA, HAVE_AU, HAVE_DATA, rng, SKIP_DATA_MSG } from "./helpers.js";
 
 const CASES = Number(process.env.FUZZ_CASES ?? 4000);
@@ -378,6 +386,132 @@ describe("declared sizes are checked before allocating", () => {
     const f = join(dir, "r1000.wav");
     writeFileSync(f, wavFile([x.subarray(0, 1000)], 1000, { tag: 1, bits: 16, channels: 1 }));
     expect((await loadAudio(f)).length).toBe(22050);
+  });
+});
+
+describe("decoding a file in pieces", () => {
+  it("gives exactly what decoding the whole bytes gives, or the same refusal, on mutated files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    const r = rng(SEED + 7);
+    const bases = fuzzBases();
+    let inPieces = 0;
+    const n = Math.min(CASES, 600);
+    for (let i = 0; i < n; i++) {
+      const base = bases[i % bases.length]!;
+      const bytes = i < bases.length ? base.bytes : mutate(base.bytes, r);
+      const ext = base.name.startsWith("au") || base.name.endsWith(".au") ? "au" : "wav";
+      const f = join(dir, `c${i}.${ext}`);
+      writeFileSync(f, bytes);
+      let whole: unknown;
+      try {
+        whole = decodeAudio(bytes, f);
+      } catch (e) {
+        if (!(e instanceof AudioDecodeError)) throw e;
+        whole = e;
+      }
+      const chunk = [1, 7, 64, 1000, 1 << 16][i % 5]!;
+      let pieces: unknown;
+      try {
+        pieces = await decodePcmFile(f, chunk);
+      } catch (e) {
+        pieces = e;
+      }
+      const what = `${base.name} case ${i} chunk ${chunk}`;
+      if (pieces === null) continue; // left to the whole-file decoder
+      inPieces++;
+      if (whole instanceof AudioDecodeError) {
+        expect(pieces, what).toBeInstanceOf(AudioDecodeError);
+        expect((pieces as Error).message, what).toBe(whole.message);
+      } else {
+        const w = whole as { sampleRate: number; channels: Float32Array[] };
+        const p = pieces as { sampleRate: number; channels: Float32Array[] };
+        expect(p.sampleRate, what).toBe(w.sampleRate);
+        expect(p.channels.length, what).toBe(w.channels.length);
+        for (let c = 0; c < w.channels.length; c++)
+          expect(Buffer.from(p.channels[c]!.buffer).equals(Buffer.from(w.channels[c]!.buffer)), what).toBe(
+            true,
+          );
+      }
+    }
+    // the unmutated bases and most mutants are decoded in pieces, not handed back
+    expect(inPieces).toBeGreaterThan(n / 2);
+  });
+
+  it("logMelSpectrogramFile equals logMelSpectrogram of loadAudio bit for bit, for every layout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    const r = rng(SEED + 9);
+    const tone = (n: number, seed: number) =>
+      Float32Array.from(
+        { length: n },
+        (_, i) => 0.6 * Math.sin(i * (0.01 + seed * 0.003)) + 0.2 * (r() - 0.5),
+      );
+    const layouts: Layout[] = [
+      { tag: 1, bits: 16, channels: 1 },
+      { tag: 1, bits: 8, channels: 1 },
+      { tag: 1, bits: 24, channels: 2 },
+      { tag: 1, bits: 32, channels: 3 },
+      { tag: 3, bits: 32, channels: 2 },
+      { tag: 3, bits: 64, channels: 1, extensible: true },
+    ];
+    const configs: Partial<MelConfig>[] = [
+      {},
+      { topDb: 60.3, nMels: 40 },
+      { nFft: 400, hopLength: 160, nMels: 40, sampleRate: 16000, topDb: null }, // float64 path
+      { center: false, nFft: 1024, hopLength: 300 },
+    ];
+    let used = 0;
+    for (const [i, l] of layouts.entries())
+      for (const [j, cfg] of configs.entries())
+        for (const n of [1, 700, 22_050 + 333]) {
+          const rate = cfg.sampleRate ?? 22050;
+          const f = join(dir, `m${i}-${j}-${n}.wav`);
+          writeFileSync(f, wavFile([tone(n, i), tone(n, i + 1), tone(n, i + 2)], rate, l));
+          const chunk = [128, 999, 1 << 16][(i + j) % 3]!;
+          const got = await logMelSpectrogramFile(f, cfg, chunk);
+          const what = `layout ${i} config ${j} n ${n}`;
+          if (!cfg.center && cfg.center !== undefined && n < (cfg.nFft ?? 2048)) {
+            expect(got, what).toBeNull(); // left to logMelSpectrogram's TOO_SHORT
+            continue;
+          }
+          expect(got, what).not.toBeNull();
+          used++;
+          const want = logMelSpectrogram(await loadAudio(f, { sampleRate: rate }), cfg);
+          expect(got!.samples, what).toBe(n);
+          expect(got!.spectrogram.nFrames, what).toBe(want.nFrames);
+          expect(Buffer.from(got!.spectrogram.data.buffer).equals(Buffer.from(want.data.buffer)), what).toBe(
+            true,
+          );
+        }
+    expect(used).toBeGreaterThan(50);
+    // .au, and a file at another rate (left to loadAudio's resampler)
+    const au = join(dir, "a.au");
+    writeFileSync(au, auFile(tone(30_000, 5), 22050, 3));
+    const a = await logMelSpectrogramFile(au, {}, 1000);
+    expect(
+      Buffer.from(a!.spectrogram.data.buffer).equals(
+        Buffer.from(logMelSpectrogram(await loadAudio(au)).data.buffer),
+      ),
+    ).toBe(true);
+    const other = join(dir, "r44.wav");
+    writeFileSync(other, wavFile([tone(5000, 1)], 44100, { tag: 1, bits: 16, channels: 1 }));
+    expect(await logMelSpectrogramFile(other)).toBeNull();
+  });
+
+  it("hands back files whose header is longer than one piece, and loadAudio still decodes them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    const x = Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i / 10) * 0.5);
+    const plain = wavFile([x], 22050, { tag: 1, bits: 16, channels: 1 });
+    // a 5000-byte LIST chunk before fmt and data
+    const list = new Uint8Array(8 + 5000);
+    list.set([76, 73, 83, 84]);
+    new DataView(list.buffer).setUint32(4, 5000, true);
+    const long = new Uint8Array([...plain.subarray(0, 12), ...list, ...plain.subarray(12)]);
+    new DataView(long.buffer).setUint32(4, long.length - 8, true);
+    const f = join(dir, "list.wav");
+    writeFileSync(f, long);
+    expect(await decodePcmFile(f, 1024)).toBeNull();
+    expect(await decodePcmFile(f, 1 << 16)).not.toBeNull();
+    expect(Array.from(await loadAudio(f))).toEqual(Array.from(decodeAudio(plain).channels[0]!));
   });
 });
 

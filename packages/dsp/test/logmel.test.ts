@@ -56,6 +56,26 @@ describe("Mel scale and filterbank", () => {
         expect(fb.dense[m * fb.nBins + k]).toBeCloseTo(slaneyWeight(m, k, 128, SR, 2048), 12);
   });
 
+  it("the sparse rows hold exactly the non-zero span of the dense weights", () => {
+    for (const c of [
+      resolveMelConfig(),
+      resolveMelConfig({ melScale: "htk", norm: null, nMels: 40, nFft: 512 }),
+    ]) {
+      const fb = melFilterbank(c);
+      for (let m = 0; m < fb.nMels; m++) {
+        const row = fb.dense.subarray(m * fb.nBins, (m + 1) * fb.nBins);
+        const s = fb.start[m]!;
+        const len = fb.length[m]!;
+        expect(Array.from(row.subarray(s, s + len))).toEqual(
+          Array.from(fb.weights.subarray(fb.offset[m]!, fb.offset[m]! + len)),
+        );
+        expect(row.subarray(0, s).every((w) => w === 0) && row.subarray(s + len).every((w) => w === 0)).toBe(
+          true,
+        );
+      }
+    }
+  });
+
   it("Slaney normalisation gives unit area for filters wide enough to sample well", () => {
     const c = resolveMelConfig();
     const fb = melFilterbank(c);
@@ -195,6 +215,19 @@ describe("bad and edge-case input", () => {
     expect(() => logMelSpectrogram(x)).toThrow(/sample 1234 is NaN/);
     x[1234] = Number.POSITIVE_INFINITY;
     expect(() => logMelSpectrogramReference(x)).toThrow(/sample 1234 is Infinity/);
+  });
+  it("NaN is found in any block of frames, and after the last frame's reach", () => {
+    const long = new Float32Array(SR * 20); // 862 frames: several kernel blocks
+    long[SR * 17 + 3] = Number.NaN;
+    expect(() => logMelSpectrogram(long)).toThrow(new RegExp(`sample ${SR * 17 + 3} is NaN`));
+    // hop 200 > nFft/2: the last samples lie beyond every frame and are still checked
+    const cfg = { nFft: 256, hopLength: 200, nMels: 20 };
+    const n = 10_190;
+    const reach = (frameCount(n, resolveMelConfig(cfg)) - 1) * 200 + 256 - 128;
+    expect(reach).toBeLessThan(n);
+    const y = new Float32Array(n);
+    y[n - 1] = Number.NEGATIVE_INFINITY;
+    expect(() => logMelSpectrogram(y, cfg)).toThrow(new RegExp(`sample ${n - 1} is -Infinity`));
   });
   it("audio shorter than one frame gives a defined result when centred, a typed error otherwise", () => {
     for (const n of [1, 2, 100, 1024, 1025, 2047]) {

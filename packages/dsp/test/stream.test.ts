@@ -65,6 +65,44 @@ describe("MelStream", () => {
       }
     });
 
+  it("equals the whole-clip path over clips of several kernel blocks (30 s)", () => {
+    const x = noise(22_050 * 30, 31);
+    const whole = logMelSpectrogram(x);
+    expect(whole.nFrames).toBeGreaterThan(1000);
+    const s = streamAll(x, {}, 8, 200_000);
+    clampTopDbInPlace(s.data, 80);
+    expect(s.data).toEqual(whole.data);
+  });
+
+  it("MelStream.into writes the same frames into one array (kernel and float64 paths)", () => {
+    for (const cfg of [
+      {},
+      { nFft: 400, hopLength: 160, nMels: 40, sampleRate: 16000 },
+      { padMode: "constant" as const },
+    ]) {
+      const x = noise(40_000, 3);
+      const whole = logMelSpectrogram(x, { ...cfg, topDb: null });
+      const data = new Float32Array(whole.data.length);
+      const s = MelStream.into(cfg, data, whole.nFrames);
+      const r = rng(9);
+      for (let i = 0; i < x.length; ) {
+        const len = Math.min(x.length - i, 1 + Math.floor(r() * 5000));
+        expect(s.push(x.subarray(i, i + len)).data.length).toBe(0);
+        i += len;
+      }
+      s.end();
+      expect(data).toEqual(whole.data);
+    }
+    expect(() => MelStream.into({}, new Float32Array(5), 3)).toThrow(/nMels x 3/);
+  });
+
+  it("reproduces the whole-clip clamp for a topDb that float32 cannot hold", () => {
+    const x = noise(60_000, 12);
+    const s = streamAll(x, {}, 4, 5000);
+    clampTopDbInPlace(s.data, 60.3);
+    expect(s.data).toEqual(logMelSpectrogram(x, { topDb: 60.3 }).data);
+  });
+
   it("reproduces the topDb-clamped whole-clip result with one clampTopDbInPlace at the end", () => {
     const x = noise(30_000, 77);
     const s = streamAll(x, {}, 5, 2048);

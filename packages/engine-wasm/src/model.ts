@@ -1,7 +1,7 @@
 /** Host API: load a `.eam` model into wasm memory and run it. */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { crc32 } from "./crc32.js";
 import { Barrier, buildSteps, CTL, CTL_STOP, runSteps, type Step } from "./executor.js";
 import {
@@ -17,7 +17,7 @@ import {
   type TensorInfo,
   tensorChecksumError,
 } from "./format.js";
-import { type ActQuant, buildPlan, type Plan, type Precision } from "./plan.js";
+import { type ActQuant, buildPlan, type Plan, type Precision, type WeightLoad } from "./plan.js";
 import {
   createMemory,
   DEFAULT_TILE,
@@ -184,7 +184,9 @@ export class Model {
     writeQuantParams(plan, memory);
     const workers: Worker[] = [];
     try {
-      for (let tid = 1; tid < threads; tid++) {
+      // loaded only when needed: a single-threaded model does without the module
+      const { Worker } = threads > 1 ? await import("node:worker_threads") : { Worker: null };
+      for (let tid = 1; tid < threads && Worker; tid++) {
         const w = new Worker(new URL("./worker.js", import.meta.url), {
           workerData: {
             module,
@@ -396,9 +398,49 @@ function asFormatError<T>(section: EamSection, f: () => T): T {
   }
 }
 
+/** Bytes of load scratch one weight needs: raw tensor, bias, scales (and the i4 unpacked copy). */
+function scratchExtent(w: WeightLoad, byName: Map<string, TensorInfo>): number {
+  const a64 = (n: number) => Math.ceil(n / 64) * 64;
+  const wt = byName.get(w.weight)!;
+  const bt = byName.get(w.bias)!;
+  const head = a64(wt.nbytes) + a64(bt.nbytes);
+  if (w.dtype === "i4") return head + a64(byName.get(`${w.layer}.weight_scale`)!.nbytes) + w.k * w.n;
+  if (w.dtype === "i8") return head + w.n * 4;
+  return head;
+}
+
+/**
+ * Where each weight's raw tensor is read before it is packed, in the order the weights are
+ * loaded (highest destination first). The plan's scratch area starts at the arena and may run
+ * past its end, to the largest raw tensor; pages past the arena would then be touched for loading
+ * only and stay resident for the life of the model. Instead a tensor that does not fit in the
+ * arena is read into the weight area below its own destination, which holds the weights still
+ * to be loaded and is written later anyway. The plan's scratch area is the last resort.
+ */
+export function scratchPlacement(
+  plan: Pick<Plan, "weights" | "arenaAddr" | "arenaBytes" | "scratchAddr">,
+  tensors: TensorInfo[],
+): { order: number[]; addr: number[]; extent: number[] } {
+  const ws = plan.weights;
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const extents = ws.map((w) => scratchExtent(w, byName));
+  const weightsAddr = ws.reduce((m, w) => Math.min(m, w.dst), Number.POSITIVE_INFINITY);
+  const order = ws.map((_, i) => i).sort((a, b) => ws[b]!.dst - ws[a]!.dst);
+  const addr: number[] = new Array(ws.length);
+  for (const i of order) {
+    const need = extents[i]!;
+    if (need <= plan.arenaBytes) addr[i] = plan.arenaAddr;
+    else if (need <= ws[i]!.dst - weightsAddr) addr[i] = weightsAddr;
+    else addr[i] = plan.scratchAddr;
+  }
+  return { order, addr, extent: extents };
+}
+
 /**
  * Reads each weight tensor straight from the file into a scratch area of wasm memory, verifies
- * its checksum there, and packs it into its final place. No copy of the whole file is made.
+ * its checksum there, and packs it into its final place. No copy of the whole file is made, and
+ * no page of wasm memory is touched that the model does not use afterwards (see
+ * scratchPlacement).
  */
 function loadWeights(
   src: Source,
@@ -417,11 +459,21 @@ function loadWeights(
   };
   // The zero buffer (padding taps, zero biases of the Winograd matrices) starts cleared.
   u8.fill(0, plan.zeroAddr, plan.zeroAddr + plan.zeroBytes);
-  for (const w of plan.weights) {
+  const { order, addr, extent: extents } = scratchPlacement(plan, h.tensors);
+  // End of the weight area used as scratch so far: destinations below it are cleared before
+  // packing, since packers may leave padding bytes unwritten (and Winograd needs zeroed memory).
+  let dirtyEnd = 0;
+  let arenaUsed = 0;
+  for (const i of order) {
+    const w = plan.weights[i]!;
     const wt = byName.get(w.weight)!;
     const bt = byName.get(w.bias)!;
-    const wAddr = plan.scratchAddr;
-    const bAddr = plan.scratchAddr + Math.ceil(wt.nbytes / 64) * 64;
+    const wAddr = addr[i]!;
+    if (wAddr === plan.arenaAddr || wAddr === plan.scratchAddr)
+      arenaUsed = Math.max(arenaUsed, wAddr - plan.arenaAddr + extents[i]!);
+    else dirtyEnd = Math.max(dirtyEnd, wAddr + extents[i]!);
+    if (w.dst < dirtyEnd) u8.fill(0, w.dst, Math.min(dirtyEnd, w.dst + Math.ceil(w.packedBytes / 64) * 64));
+    const bAddr = wAddr + Math.ceil(wt.nbytes / 64) * 64;
     readTensor(wt, wAddr);
     readTensor(bt, bAddr);
     const wg = w.winograd;
@@ -452,14 +504,14 @@ function loadWeights(
       else f32.set(q.scales);
       k.qs8_pack_weights(w.kc, w.ks, w.n, wAddr, sAddr, bAddr, w.dst);
     } else if (wg) {
-      // Transformed and packed in one pass into the (fresh, zeroed) destination.
+      // Transformed and packed in one pass into the (zeroed) destination.
       k.f32_wino_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
       u8.copyWithin(w.dst + wg.biasOffset, bAddr, bAddr + bt.nbytes);
     } else {
       k.f32_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
     }
   }
-  u8.fill(0, plan.arenaAddr, plan.arenaAddr + Math.max(plan.arenaBytes, plan.scratchBytes));
+  u8.fill(0, plan.arenaAddr, plan.arenaAddr + arenaUsed);
 }
 
 /**

@@ -152,6 +152,24 @@ describe("host API", () => {
     expect(() => a.run(x)).toThrow(/disposed/);
   });
 
+  it("loads node:worker_threads only for more than one thread", () => {
+    const file = path.join(dir, "r34-threads.eam");
+    fs.writeFileSync(file, bytes);
+    const index = path.join(path.dirname(fileURLToPath(import.meta.url)), "../dist/index.js");
+    const script = path.join(dir, "threads-probe.mjs");
+    fs.writeFileSync(
+      script,
+      `const e = await import(${JSON.stringify(index)});
+       const m = await e.loadModel(${JSON.stringify(file)}, { threads: Number(process.argv[2]) });
+       console.log(process.moduleLoadList.includes("NativeModule worker_threads"));
+       await m.dispose();`,
+    );
+    const loaded = (threads: number) =>
+      execFileSync(process.execPath, [script, String(threads)], { encoding: "utf8" }).trim();
+    expect(loaded(1)).toBe("false");
+    expect(loaded(2)).toBe("true");
+  });
+
   it("refuses damaged, truncated, foreign and unsupported models before running anything", async () => {
     const h = readModelHeader(bytes);
     const t = h.tensors.find((x) => x.name === "layer2.1.conv2.weight")!;
