@@ -267,6 +267,36 @@ export function qs8_im2col16(m0: i32, m1: i32, kc: i32, ks: i32, ind: usize, a16
 }
 
 /**
+ * Epilogue of one 4x8 tile for modes 0 and 1, one row at a time (kept out of the micro-kernel
+ * so that the kernel's code stays small): sx * scale * acc + bias, the fused residual when rq is
+ * set, ReLU, then f32 or requantized int8 stores of the tile's mr rows and nc columns.
+ */
+function q16_epilogue(
+  mr: i32, nc: i32, a0l: v128, a0h: v128, a1l: v128, a1h: v128, a2l: v128, a2h: v128, a3l: v128, a3h: v128,
+  c: usize, cs: usize, hdr: usize, relu: i32, mode: i32, sx: f32, inv: f32, zy: i32, rq: usize, rd: usize,
+): void {
+  const vsx = f32x4.splat(sx);
+  const scl = f32x4.mul(vsx, v128.load(hdr)), sch = f32x4.mul(vsx, v128.load(hdr, 16));
+  const bil = v128.load(hdr, 32), bih = v128.load(hdr, 48);
+  const vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
+  const vsr = f32x4.splat(rq ? load<f32>(rq) : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
+  for (let r = 0; r < mr; r++) {
+    const al = r == 0 ? a0l : r == 1 ? a1l : r == 2 ? a2l : a3l;
+    const ah = r == 0 ? a0h : r == 1 ? a1h : r == 2 ? a2h : a3h;
+    const cr = c + <usize>r * cs;
+    let vl: v128, vh: v128;
+    if (rq) {
+      vl = res_epi4(al, scl, bil, cr + rd, vsr, vzr, relu, 0, nc);
+      vh = res_epi4(ah, sch, bih, cr + rd, vsr, vzr, relu, 4, nc);
+    } else {
+      vl = epi4(al, scl, bil, relu);
+      vh = epi4(ah, sch, bih, relu);
+    }
+    store_row(cr, vl, vh, nc, mode, vinv, vzy);
+  }
+}
+
+/**
  * One panel (nc <= 8 columns) of up to 4 rows (mr): acc[r][j] = sum over kp pairs of
  * a16[r][2p] b[2p][j] + a16[r][2p+1] b[2p+1][j], with b int8 pairs of 16 bytes (b16 false) or
  * i16 pairs of 32 bytes (b16 true). Epilogue for modes 0 and 1 with the panel header at hdr
@@ -322,24 +352,7 @@ export function qs8_im2col16(m0: i32, m1: i32, kc: i32, ks: i32, ind: usize, a16
       store_raw(c2, a2l, a2h, nc);
       store_raw(c1, a1l, a1h, nc);
       store_raw(c0, a0l, a0h, nc);
-    } else {
-      const vsx = f32x4.splat(sx);
-      const scl = f32x4.mul(vsx, v128.load(hdr)), sch = f32x4.mul(vsx, v128.load(hdr, 16));
-      const bil = v128.load(hdr, 32), bih = v128.load(hdr, 48);
-      const vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
-      if (rq) {
-        const vsr = f32x4.splat(load<f32>(rq)), vzr = i32x4.splat(load<i32>(rq, 4));
-        store_row(c3, res_epi4(a3l, scl, bil, c3 + rd, vsr, vzr, relu, 0, nc), res_epi4(a3h, sch, bih, c3 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
-        store_row(c2, res_epi4(a2l, scl, bil, c2 + rd, vsr, vzr, relu, 0, nc), res_epi4(a2h, sch, bih, c2 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
-        store_row(c1, res_epi4(a1l, scl, bil, c1 + rd, vsr, vzr, relu, 0, nc), res_epi4(a1h, sch, bih, c1 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
-        store_row(c0, res_epi4(a0l, scl, bil, c0 + rd, vsr, vzr, relu, 0, nc), res_epi4(a0h, sch, bih, c0 + rd, vsr, vzr, relu, 4, nc), nc, mode, vinv, vzy);
-      } else {
-        store_row(c3, epi4(a3l, scl, bil, relu), epi4(a3h, sch, bih, relu), nc, mode, vinv, vzy);
-        store_row(c2, epi4(a2l, scl, bil, relu), epi4(a2h, sch, bih, relu), nc, mode, vinv, vzy);
-        store_row(c1, epi4(a1l, scl, bil, relu), epi4(a1h, sch, bih, relu), nc, mode, vinv, vzy);
-        store_row(c0, epi4(a0l, scl, bil, relu), epi4(a0h, sch, bih, relu), nc, mode, vinv, vzy);
-      }
-    }
+    } else q16_epilogue(mr, nc, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, c, cs, hdr, relu, mode, sx, inv, zy, rq, rd);
   } else {
     for (let r = mr - 1; r >= 0; r--) {
       const ar = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3;
@@ -580,57 +593,73 @@ export function qs8_wino_weights(kp: i32, g: usize, u: usize, ustride: usize): v
   return s & 511 ? s : s + 64;
 }
 
-/** Bytes of the per-thread scratch of qs8_wino_gemm_run: the 16 transformed matrices of one panel. */
-export function qs8_wino_scratch_bytes(cin: i32): i32 {
-  return 16 * <i32>wino_ustride(((cin + 1) & ~1) >> 1);
+/**
+ * Bytes of the per-thread scratch of qs8_wino_gemm_run for `tiles` tiles: the 16 transformed
+ * weight matrices of one panel, then the 16 int32 products of one panel (8 channels per tile).
+ */
+export function qs8_wino_scratch_bytes(cin: i32, tiles: i32): i32 {
+  return 16 * <i32>wino_ustride(((cin + 1) & ~1) >> 1) + 16 * <i32>wino_mstride(tiles);
+}
+
+/** Byte stride between the 16 product matrices of one panel (tiles rows of 8 int32), spread over L1 sets. */
+// @ts-ignore: decorator
+@inline function wino_mstride(tiles: i32): usize {
+  const s = <usize>tiles << 5;
+  return s & 511 ? s : s + 64;
 }
 
 /**
- * The 16 Winograd GEMMs of a 3x3 int8 convolution for rows (tiles) [m0, m1) and columns
- * [n0, n1) (n0 a multiple of 8): per panel of 8 output channels, the panel's weights are
- * transformed into `scratch` (qs8_wino_scratch_bytes), then M_e = V_e U_e (raw int32) for
- * e = 0..15. V: i16 rows of kc2 at v + e * vstride; M: int32 rows of stride ms at m + e * mstride.
+ * A 3x3 int8 convolution by Winograd F(2x2,3x3) for tiles [m0, m1) and output channels
+ * [n0, n1) (n0 a multiple of 8), one panel of 8 channels at a time: the panel's weights are
+ * transformed into `scratch` (qs8_wino_scratch_bytes(cin, m1 - m0) bytes, per thread), the 16
+ * GEMMs M_e = V_e U_e (raw int32) go to the rest of the scratch, and the output transform with
+ * the qs8 epilogue writes the panel's channels of y right away (only one panel of products is
+ * ever held). V: i16 rows of kc2 at v + e * vstride. Output, parameter block and fused residual
+ * as in qs8_gemm16_run; y is NHWC oh x ow x cout.
  */
 export function qs8_wino_gemm_run(
   m0: i32, m1: i32, n0: i32, n1: i32, cin: i32, v: usize, vstride: usize, w: usize, scratch: usize,
-  m: usize, mstride: usize, ms: usize,
+  oh: i32, ow: i32, cout: i32, tw: i32, y: usize, relu: i32, qp: usize, rq: usize, rd: usize,
 ): void {
   const kp = ((cin + 1) & ~1) >> 1;
   const as = <usize>kp << 2;
   const pb = <usize>qs8_panel_bytes(cin, 9);
   const ustride = wino_ustride(kp);
+  const mstride = wino_mstride(m1 - m0);
+  const mscr = scratch + 16 * ustride;
+  const ob: usize = load<i32>(qp, 12) == 0 ? 4 : 1;
   for (let n = n0; n < n1; n += 8) {
-    qs8_wino_weights(kp, w + <usize>(n >> 3) * pb + 64, scratch, ustride);
+    const wp = w + <usize>(n >> 3) * pb;
+    qs8_wino_weights(kp, wp + 64, scratch, ustride);
     const nc = min(8, n1 - n);
     for (let e = 0; e < 16; e++) {
       const ve = v + <usize>e * vstride;
       const ue = scratch + <usize>e * ustride;
-      const me = m + <usize>e * mstride + (<usize>n << 2);
+      const me = mscr + <usize>e * mstride;
       for (let r = m0; r < m1; r += 4)
-        q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>r * ms, ms, 0, 2, 0, 0, 0, 0, 0);
+        q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
     }
+    // Rows of the products are indexed by tile: shift the base so that tile t is row t - m0.
+    wino_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
   }
 }
 
 /**
- * Output transform for tiles [t0, t1): Y = A^T M A on int32 M[e][t][ch] (m + e * mstride +
- * (t * c + ch) * 4), exactly 4x the direct convolution's sum, shifted back by 2, then the qs8
- * epilogue with the scales and biases of the packed 3x3 panels at w (cin input channels) into
- * y (f32 or int8 per the parameter block, NHWC, oh x ow x c). A residual (rq, rd) is fused as in
- * qs8_gemm16_run.
+ * Output transform for tiles [t0, t1) and channels [0, nch) of y (which points at the first
+ * channel; rows of cout channels): Y = A^T M A on int32 M[e][t][ch] (m + e * mstride + t * mrow
+ * + ch * 4), exactly 4x the direct convolution's sum, shifted back by 2, then the qs8 epilogue
+ * with the scales and biases of the panel header at hdr (channel ch at hdr + 4 ch; nch <= 8) into
+ * y (f32 or int8 per the parameter block, NHWC). A residual (rq, rd) is fused as in qs8_gemm16_run.
  */
-export function qs8_wino_output(
-  oh: i32, ow: i32, c: i32, cin: i32, tw: i32, m: usize, mstride: usize, w: usize, y: usize, relu: i32, qp: usize,
-  t0: i32, t1: i32, rq: usize, rd: usize,
-): void {
-  const pb = <usize>qs8_panel_bytes(cin, 9);
+function wino_out_tiles(
+  oh: i32, ow: i32, cout: i32, nch: i32, tw: i32, m: usize, mstride: usize, mrow: usize, hdr0: usize, y: usize, relu: i32,
+  qp: usize, t0: i32, t1: i32, rq: usize, rd: usize): void {
   const sx = load<f32>(qp);
   const mode = load<i32>(qp, 12);
   const inv = load<f32>(qp, 16);
   const zy = load<i32>(qp, 20);
   const ob: usize = mode == 0 ? 4 : 1;
-  const mrow = <usize>c << 2;
-  const orow = <usize>c * ob;
+  const orow = <usize>cout * ob;
   for (let t = t0; t < t1; t++) {
     const ty = t / tw;
     const tx = t - ty * tw;
@@ -644,7 +673,7 @@ export function qs8_wino_output(
     let ch = 0;
     if (ASC_FEATURE_SIMD) {
       const vsx = f32x4.splat(sx), vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
-      for (; ch + 4 <= c; ch += 4) {
+      for (; ch + 4 <= nch; ch += 4) {
         const o = <usize>ch << 2;
         const m00 = v128.load(mi + 0 * mstride + o), m01 = v128.load(mi + 1 * mstride + o), m02 = v128.load(mi + 2 * mstride + o), m03 = v128.load(mi + 3 * mstride + o);
         const m10 = v128.load(mi + 4 * mstride + o), m11 = v128.load(mi + 5 * mstride + o), m12 = v128.load(mi + 6 * mstride + o), m13 = v128.load(mi + 7 * mstride + o);
@@ -654,7 +683,7 @@ export function qs8_wino_output(
         const r02 = i32x4.add(i32x4.add(m02, m12), m22), r03 = i32x4.add(i32x4.add(m03, m13), m23);
         const r10 = i32x4.sub(i32x4.sub(m10, m20), m30), r11 = i32x4.sub(i32x4.sub(m11, m21), m31);
         const r12 = i32x4.sub(i32x4.sub(m12, m22), m32), r13 = i32x4.sub(i32x4.sub(m13, m23), m33);
-        const hdr = w + <usize>(ch >> 3) * pb + (<usize>(ch & 7) << 2);
+        const hdr = hdr0 + (<usize>ch << 2);
         const sc = f32x4.mul(vsx, v128.load(hdr));
         const bi = v128.load(hdr, 32);
         const oo = <usize>ch * ob;
@@ -683,7 +712,7 @@ export function qs8_wino_output(
         }
       }
     }
-    for (; ch < c; ch++) {
+    for (; ch < nch; ch++) {
       const o = <usize>ch << 2;
       const m00 = load<i32>(mi + 0 * mstride + o), m01 = load<i32>(mi + 1 * mstride + o), m02 = load<i32>(mi + 2 * mstride + o), m03 = load<i32>(mi + 3 * mstride + o);
       const m10 = load<i32>(mi + 4 * mstride + o), m11 = load<i32>(mi + 5 * mstride + o), m12 = load<i32>(mi + 6 * mstride + o), m13 = load<i32>(mi + 7 * mstride + o);
@@ -691,7 +720,7 @@ export function qs8_wino_output(
       const m30 = load<i32>(mi + 12 * mstride + o), m31 = load<i32>(mi + 13 * mstride + o), m32 = load<i32>(mi + 14 * mstride + o), m33 = load<i32>(mi + 15 * mstride + o);
       const r00 = m00 + m10 + m20, r01 = m01 + m11 + m21, r02 = m02 + m12 + m22, r03 = m03 + m13 + m23;
       const r10 = m10 - m20 - m30, r11 = m11 - m21 - m31, r12 = m12 - m22 - m32, r13 = m13 - m23 - m33;
-      const hdr = w + <usize>(ch >> 3) * pb + (<usize>(ch & 7) << 2);
+      const hdr = hdr0 + (<usize>ch << 2);
       const sc = sx * load<f32>(hdr);
       const bi = load<f32>(hdr, 32);
       const oo = <usize>ch * ob;

@@ -171,15 +171,10 @@ export function buildSteps(
         if (panels >= T) [n0, n1] = splitRange(op.N, T, t, 8);
         else [m0, m1] = splitRange(op.M, T, t, 4);
         if (m0 >= m1 || n0 >= n1) return noop;
-        const { K, v, vstride, w, m, mstride, N } = op;
+        const { K, v, vstride, w, oh, ow, N, tw, y, relu, qp, rq, rd } = op;
         const scratch = op.scratch + t * op.scratchStride;
-        return () => k.qs8_wino_gemm_run(m0, m1, n0, n1, K, v, vstride, w, scratch, m, mstride, N * 4);
-      }
-      case "qwino_out": {
-        const [t0, t1] = splitRange(op.tiles, T, t);
-        if (t0 >= t1) return noop;
-        const { oh, ow, c, cin, tw, m, mstride, w, y, relu, qp, rq, rd } = op;
-        return () => k.qs8_wino_output(oh, ow, c, cin, tw, m, mstride, w, y, relu, qp, t0, t1, rq, rd);
+        return () =>
+          k.qs8_wino_gemm_run(m0, m1, n0, n1, K, v, vstride, w, scratch, oh, ow, N, tw, y, relu, qp, rq, rd);
       }
       case "quant":
       case "dequant": {

@@ -171,7 +171,10 @@ export type OpRecord =
       single: boolean;
     }
   | {
-      /** Per panel of 8 output channels: weight transform into scratch, then 16 int32 GEMMs. */
+      /**
+       * Per panel of 8 output channels: weight transform into scratch, 16 int32 GEMMs into
+       * scratch, then the output transform + qs8 epilogue into y (fused residual as in qgemm).
+       */
       kind: "qwino_gemm";
       layer: string;
       M: number;
@@ -180,29 +183,14 @@ export type OpRecord =
       v: number;
       vstride: number;
       w: number;
-      m: number;
-      mstride: number;
       scratch: number;
       scratchStride: number;
-      single: boolean;
-    }
-  | {
-      /** INT8 Winograd output transform + qs8 epilogue: int32 M[16][T][C] -> y. */
-      kind: "qwino_out";
-      layer: string;
       oh: number;
       ow: number;
-      c: number;
-      cin: number;
       tw: number;
-      tiles: number;
-      m: number;
-      mstride: number;
-      w: number;
       y: number;
       relu: number;
       qp: number;
-      /** Fused residual add, as in qgemm. */
       rq: number;
       rd: number;
       single: boolean;
@@ -396,6 +384,11 @@ interface Node {
 function setSpreadStride(bytes: number, exact = false): number {
   const s = exact ? bytes : align(bytes);
   return s % 512 === 0 ? s + 64 : s;
+}
+
+/** Per-thread scratch of qs8_wino_gemm_run (assembly/quant.ts: qs8_wino_scratch_bytes). */
+function qwinoScratchBytes(kc2: number, tiles: number): number {
+  return 16 * setSpreadStride((kc2 / 2) * 32, true) + 16 * setSpreadStride(tiles * 32, true);
 }
 
 /** A 3x3, stride 1, "same" (padding 1 on every side) convolution: the Winograd F(2x2,3x3) case. */
@@ -704,15 +697,11 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     // Winograd needs the int32 sum times 4 to fit: 9 * kc2 * 255 * 127 * 4 < 2^31.
     if (isWinograd3x3(g) && T >= QWINO_MIN_TILES && kc2 <= 1800 && (opts.winograd ?? true)) {
       const vName = `${name}#winograd.V16`;
-      const mName = `${name}#winograd.M32`;
-      // The 16 matrices of V and M are read together: strides that spread them over the cache sets.
+      // The 16 matrices of V are read together: a stride that spreads them over the cache sets.
       const vstride = setSpreadStride(T * kc2 * 2);
-      const mstride = setSpreadStride(T * cout * 4);
       shapes.set(vName, [16, vstride / 2]);
       dtypes.set(vName, "i16");
-      shapes.set(mName, [16, mstride / 4]);
-      dtypes.set(mName, "i32");
-      qwStride = Math.max(qwStride, align(16 * setSpreadStride((kc2 / 2) * 32, true)));
+      qwStride = Math.max(qwStride, align(qwinoScratchBytes(kc2, T)));
       const { h, w: iw, cin, oh, ow } = g;
       pending.push((addr) => ({
         kind: "qwino_in",
@@ -738,25 +727,11 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         v: addr(vName),
         vstride,
         w: wl.dst,
-        m: addr(mName),
-        mstride,
         scratch: qwAddr,
         scratchStride: qwStride,
-        single: false,
-      }));
-      nodes.push({ layer: name, kind: "qwino_gemm", inputs: [vName], output: mName });
-      pending.push((addr) => ({
-        kind: "qwino_out",
-        layer: name,
         oh,
         ow,
-        c: cout,
-        cin,
         tw,
-        tiles: T,
-        m: addr(mName),
-        mstride,
-        w: wl.dst,
         y: addr(name),
         relu,
         qp: addrOfKey(gk),
@@ -764,7 +739,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         rd: 0,
         single: false,
       }));
-      nodes.push({ layer: name, kind: "qwino_out", inputs: [mName], output: name });
+      nodes.push({ layer: name, kind: "qwino_gemm", inputs: [vName], output: name });
       if (out && !relu) fusable.set(name, { pending: pending.length - 1, node: nodes.length - 1, gk });
       return;
     }
@@ -1063,7 +1038,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
             blocks.get(f.gk)!.out = qy;
             const producer = pending[f.pending]!;
             pending[f.pending] = (addr) => {
-              const op = producer(addr) as Extract<OpRecord, { kind: "qgemm" | "qwino_out" }>;
+              const op = producer(addr) as Extract<OpRecord, { kind: "qgemm" | "qwino_gemm" }>;
               return { ...op, relu, rq: addrOfKey(kr), rd: (addr(r) - addr(t)) >>> 0 };
             };
             nodes[f.node]!.inputs.push(r);

@@ -274,7 +274,7 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
   });
 });
 
-describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs, exact output transform)", () => {
+describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs per panel, exact output transform)", () => {
   it("is bit-identical to the direct int8 convolution for random 3x3 'same' layers, every build and split", () => {
     const rand = mulberry32(15);
     const ar = new Arena(rand);
@@ -314,10 +314,9 @@ describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs, exact output tr
           ar.reset();
           const p = placeQConv(ar, isa, q);
           const vstride = tiles * kc2 * 2 + 64;
-          const mstride = tiles * g.cout * 4 + 64;
           const v = ar.alloc(16 * vstride);
-          const m = ar.alloc(16 * mstride);
-          const scratch = ar.alloc(p.k.qs8_wino_scratch_bytes(g.cin) * T);
+          const sb = p.k.qs8_wino_scratch_bytes(g.cin, tiles);
+          const scratch = ar.alloc(sb * T);
           for (let t = 0; t < T; t++) {
             const [t0, t1] = splitRange(tiles, T, t);
             if (t0 < t1) p.k.qs8_wino_input(h, w, g.cin, tw, p.x, v, vstride, t0, t1, p.qp);
@@ -325,27 +324,24 @@ describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs, exact output tr
           for (let t = 0; t < T; t++) {
             const [m0, m1] = trial % 2 ? splitRange(tiles, T, t, 4) : [0, tiles];
             const [n0, n1] = trial % 2 ? [0, g.cout] : splitRange(g.cout, T, t, 8);
-            const s = scratch + t * p.k.qs8_wino_scratch_bytes(g.cin);
             if (m0 < m1 && n0 < n1)
-              p.k.qs8_wino_gemm_run(m0, m1, n0, n1, g.cin, v, vstride, p.w, s, m, mstride, g.cout * 4);
-          }
-          for (let t = 0; t < T; t++) {
-            const [t0, t1] = splitRange(tiles, T, t);
-            if (t0 < t1)
-              p.k.qs8_wino_output(
+              p.k.qs8_wino_gemm_run(
+                m0,
+                m1,
+                n0,
+                n1,
+                g.cin,
+                v,
+                vstride,
+                p.w,
+                scratch + t * sb,
                 h,
                 w,
                 g.cout,
-                g.cin,
                 tw,
-                m,
-                mstride,
-                p.w,
                 p.c,
                 q.relu,
                 p.qp,
-                t0,
-                t1,
                 p.rq,
                 p.rd,
               );

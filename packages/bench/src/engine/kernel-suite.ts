@@ -100,7 +100,7 @@ const FAMILIES: Record<
       flops: true,
     },
     {
-      kinds: ["qwino_in", "qwino_gemm", "qwino_out"],
+      kinds: ["qwino_in", "qwino_gemm"],
       kernel: "qs8-wino3x3-4x8c2-wasmsimd (dynamic)",
       dtype: "qs8-dyn",
       flops: true,
@@ -120,7 +120,7 @@ const FAMILIES: Record<
       flops: true,
     },
     {
-      kinds: ["qwino_in", "qwino_gemm", "qwino_out"],
+      kinds: ["qwino_in", "qwino_gemm"],
       kernel: "qs8-wino3x3-4x8c2-wasmsimd",
       dtype: "qs8",
       flops: true,
