@@ -213,12 +213,29 @@ export function melSpectrogram(
  * librosa.power_to_db does over a whole clip. Returns the floor used (-Infinity for empty data).
  */
 export function clampTopDbInPlace(data: Float32Array, topDb: number): number {
+  // in float32 arithmetic, as the kernel's clamp (float64 then one rounding gives the same value)
+  const floor = Math.fround(maxOf(data) - Math.fround(topDb));
+  raiseTo(data, floor);
+  return floor;
+}
+
+// One loop per function: each is optimised once, not again for every caller's loop.
+function maxOf(data: Float32Array): number {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
-  // in float32 arithmetic, as the kernel's clamp (float64 then one rounding gives the same value)
-  const floor = Math.fround(max - Math.fround(topDb));
+  return max;
+}
+
+function raiseTo(data: Float32Array, floor: number): void {
   for (let i = 0; i < data.length; i++) if (data[i]! < floor) data[i] = floor;
-  return floor;
+}
+
+/**
+ * Index of the first NaN or infinite value, or -1 (a loop of its own, see maxOf).
+ */
+function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
 }
 
 /** Frames produced by one MelStream call: data[m * nFrames + t], first frame index startFrame. */
@@ -286,12 +303,12 @@ export class MelStream {
   /** Adds samples; returns the frames that became final (possibly none). */
   push(chunk: Float32Array): MelStreamFrames {
     if (this.ended) throw new DspError("STATE", "MelStream.push after end(); create a new stream");
-    for (let i = 0; i < chunk.length; i++)
-      if (!Number.isFinite(chunk[i]!))
-        throw new DspError(
-          "NON_FINITE_INPUT",
-          `sample ${this.total + i} is ${chunk[i]}; remove or replace NaN/Infinity samples before streaming`,
-        );
+    const bad = firstNonFinite(chunk);
+    if (bad >= 0)
+      throw new DspError(
+        "NON_FINITE_INPUT",
+        `sample ${this.total + bad} is ${chunk[bad]}; remove or replace NaN/Infinity samples before streaming`,
+      );
     if (this.bufLen + chunk.length > this.buf.length) {
       const grown = new Float32Array(Math.max(this.bufLen + chunk.length, this.buf.length * 2, 4096));
       grown.set(this.buf.subarray(0, this.bufLen));
