@@ -192,33 +192,55 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
 // 4 broadcast loads of an (a_k, a_k+1) pair, 2 widening loads of int8 weights and 8
 // i32x4.dot_i16x8_s. The same micro-kernel runs the Winograd GEMMs on i16 weights.
 
-/** Elements in one im2col16 row: ks taps of kc channels, kc rounded up to even. */
+/** Elements in one im2col16 row: ks taps of kc channels, kc rounded up to even (GEMM view). */
 export function qs8_k16(kc: i32, ks: i32): i32 {
   return ks * ((kc + 1) & ~1);
 }
 
 /**
- * im2col16 for output rows [m0, m1): a16[m][t * kc2 + ch] = x[ind[m][t] + ch] - zx as i16 (kc2 =
- * kc rounded up to even; the odd channel's slot is 0). Padding taps point to a buffer of zx.
+ * im2col16 from the convolution geometry, for output rows [m0, m1) of an oh x ow output (row m
+ * = oy * ow + ox) over kh x kw taps of an NHWC int8 input ih x iw x c: per tap, c values
+ * x - zx as i16 (0 for taps outside the image, i.e. real zero padding) and a 0 for odd c. With
+ * `merge` (for c == 1) the taps follow each other without that padding and one 0 ends the row
+ * when kh * kw is odd, so the row is the kh * kw taps of a single channel.
  */
-export function qs8_im2col16(m0: i32, m1: i32, kc: i32, ks: i32, ind: usize, a16: usize, qp: usize): void {
+export function qs8_im2col16(
+  m0: i32, m1: i32, ih: i32, iw: i32, c: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+  x: usize, a16: usize, qp: usize, merge: i32,
+): void {
   const zx = load<i32>(qp, 4);
-  const kc2 = (kc + 1) & ~1;
-  const rowBytes = <usize>(ks * kc2) << 1;
+  const ks = kh * kw;
+  const kc2 = (c + 1) & ~1;
+  const k16 = merge ? (ks + 1) & ~1 : ks * kc2;
+  const rowBytes = <usize>k16 << 1;
   for (let m = m0; m < m1; m++) {
+    const oy = m / ow;
+    const ox = m - oy * ow;
     let dst = a16 + <usize>m * rowBytes;
-    const ip = ind + <usize>m * (<usize>ks << 2);
-    for (let t = 0; t < ks; t++) {
-      const src: usize = load<u32>(ip + (<usize>t << 2));
-      let ch = 0;
-      if (ASC_FEATURE_SIMD) {
-        const vz = i16x8.splat(<i16>zx);
-        for (; ch + 8 <= kc; ch += 8) v128.store(dst + (<usize>ch << 1), i16x8.sub(v128.load8x8_s(src + <usize>ch), vz));
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * sh - pt + ky;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ox * sw - pl + kx;
+        const inside = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
+        if (merge) {
+          store<i16>(dst, inside ? <i16>(<i32>load<i8>(x + <usize>(iy * iw + ix)) - zx) : 0);
+          dst += 2;
+          continue;
+        }
+        if (inside) {
+          const src = x + <usize>(iy * iw + ix) * <usize>c;
+          let ch = 0;
+          if (ASC_FEATURE_SIMD) {
+            const vz = i16x8.splat(<i16>zx);
+            for (; ch + 8 <= c; ch += 8) v128.store(dst + (<usize>ch << 1), i16x8.sub(v128.load8x8_s(src + <usize>ch), vz));
+          }
+          for (; ch < c; ch++) store<i16>(dst + (<usize>ch << 1), <i16>(<i32>load<i8>(src + <usize>ch) - zx));
+        } else memory.fill(dst, 0, <usize>c << 1);
+        if (c & 1) store<i16>(dst + (<usize>c << 1), 0);
+        dst += <usize>kc2 << 1;
       }
-      for (; ch < kc; ch++) store<i16>(dst + (<usize>ch << 1), <i16>(<i32>load<i8>(src + <usize>ch) - zx));
-      if (kc & 1) store<i16>(dst + (<usize>kc << 1), 0);
-      dst += <usize>kc2 << 1;
     }
+    if (merge && ks & 1) store<i16>(dst, 0);
   }
 }
 

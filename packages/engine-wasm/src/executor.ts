@@ -138,8 +138,8 @@ export function buildSteps(
       case "qim2col": {
         const [m0, m1] = splitRange(op.M, T, t);
         if (m0 >= m1) return noop;
-        const { K, ks, ind, a, qp } = op;
-        return () => k.qs8_im2col16(m0, m1, K, ks, ind, a, qp);
+        const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a, qp, merge } = op;
+        return () => k.qs8_im2col16(m0, m1, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a, qp, merge);
       }
       case "qgemm": {
         const tilesM = Math.ceil(op.M / 4);

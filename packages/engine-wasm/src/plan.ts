@@ -124,15 +124,27 @@ export type OpRecord =
       single: boolean;
     }
   | {
-      /** int8 -> i16 im2col rows (a - zx) through an indirection buffer: [M][ks * kc2]. */
+      /**
+       * int8 -> i16 im2col rows (a - zx, zero padding) from the convolution geometry:
+       * [M][kh * kw * kc2], or [M][kh * kw rounded to even] when `merge` (one input channel).
+       */
       kind: "qim2col";
       layer: string;
       M: number;
-      K: number;
-      ks: number;
-      ind: number;
+      ih: number;
+      iw: number;
+      c: number;
+      ow: number;
+      kh: number;
+      kw: number;
+      sh: number;
+      sw: number;
+      pt: number;
+      pl: number;
+      x: number;
       a: number;
       qp: number;
+      merge: number;
       single: boolean;
     }
   | {
@@ -743,21 +755,37 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       if (out && !relu) fusable.set(name, { pending: pending.length - 1, node: nodes.length - 1, gk });
       return;
     }
-    if (!padSpecs.has(pk)) padSpecs.set(pk, { bytes: align(g.cin + 16), value: tquant.get(x)!.zeroPoint });
-    const idx = addIndirection(x, g, 1, pk);
-    const K16 = ks * kc2;
+    // One input channel (the stem): the taps become the GEMM's channels, packed without the
+    // per-tap padding to an even channel count (K = 50 instead of 98 for a 7x7 kernel).
+    const merge = g.cin === 1 && ks > 1 ? 1 : 0;
+    if (merge) {
+      wl.kc = ks;
+      wl.ks = 1;
+      wl.packedBytes = Math.ceil(cout / 8) * (64 + ((ks + 1) & ~1) * 8);
+    }
+    const K16 = merge ? (ks + 1) & ~1 : ks * kc2;
     const aName = `${name}#im2col16`;
     shapes.set(aName, [M, K16]);
     dtypes.set(aName, "i16");
+    const { h: ih, w: iw, cin, ow, kh, kw, sh, sw, pt, pl } = g;
     pending.push((addr) => ({
       kind: "qim2col",
       layer: name,
       M,
-      K: g.cin,
-      ks,
-      ind: indAddrs[idx]!,
+      ih,
+      iw,
+      c: cin,
+      ow,
+      kh,
+      kw,
+      sh,
+      sw,
+      pt,
+      pl,
+      x: addr(x),
       a: addr(aName),
       qp: addrOfKey(gk),
+      merge,
       single,
     }));
     nodes.push({ layer: name, kind: "qim2col", inputs: [x], output: aName });
@@ -766,8 +794,8 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       layer: name,
       M,
       N: cout,
-      K: g.cin,
-      ks,
+      K: wl.kc,
+      ks: wl.ks,
       a: addr(aName),
       as: K16 * 2,
       w: wl.dst,

@@ -182,17 +182,20 @@ function checkQConv(q: QConvCase, got: ArrayLike<number>, ref: Float64Array, wha
 }
 
 /** Places a case's tensors; returns what both the direct and the Winograd path need. */
-function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase) {
+function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, merge = false) {
   const { g } = q;
   const k = ar.k[isa];
-  const ks = g.kh * g.kw;
+  const taps = g.kh * g.kw;
+  // merged taps (one input channel): the weights [ks][1][cout] are packed as [1][ks][cout]
+  const kc = merge ? taps : g.cin;
+  const ks = merge ? 1 : taps;
   const M = g.oh * g.ow;
   const x = ar.bytes(q.X);
   const src = ar.bytes(q.Wq);
   const sc = ar.floats(q.sw);
   const bs = ar.floats(q.bias);
-  const w = ar.alloc(Math.ceil(g.cout / 8) * k.qs8_panel_bytes(g.cin, ks));
-  k.qs8_pack_weights(g.cin, ks, g.cout, src, sc, bs, w);
+  const w = ar.alloc(Math.ceil(g.cout / 8) * k.qs8_panel_bytes(kc, ks));
+  k.qs8_pack_weights(kc, ks, g.cout, src, sc, bs, w);
   const qp = ar.qp(q.sx, q.zx, q.int8Out ? q.outQ : undefined);
   const ob = q.int8Out ? 1 : 4;
   const c = ar.alloc(M * g.cout * ob, q.int8Out);
@@ -205,7 +208,7 @@ function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase) {
     rq = ar.qp(q.res.scale, q.res.zeroPoint);
     rd = (r - c) >>> 0;
   }
-  return { k, x, w, qp, c, ob, rq, rd, M, ks };
+  return { k, x, w, qp, c, ob, rq, rd, M, ks, kc };
 }
 
 function readQOut(ar: Arena, q: QConvCase, c: number): ArrayLike<number> {
@@ -213,18 +216,37 @@ function readQOut(ar: Arena, q: QConvCase, c: number): ArrayLike<number> {
   return q.int8Out ? ar.i8.slice(c, c + n) : ar.f32.slice(c >>> 2, (c >>> 2) + n);
 }
 
-/** The direct path: im2col16 then the 16-bit GEMM, split in T parts by rows or columns. */
+/**
+ * The direct path: im2col16 from the geometry then the 16-bit GEMM, split in T parts by rows or
+ * columns; one input channel with several taps runs with merged taps, as the planner does.
+ */
 function runDirect(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, T: number, byRows: boolean) {
   const { g } = q;
-  const p = placeQConv(ar, isa, q);
-  const pad = ar.alloc(g.cin + 16, true);
-  ar.u8.fill(q.zx & 0xff, pad, pad + g.cin + 16);
-  const ind = indirection(ar, p.x, g, 1, pad);
-  const K16 = p.k.qs8_k16(g.cin, p.ks);
+  const merge = g.cin === 1 && g.kh * g.kw > 1;
+  const p = placeQConv(ar, isa, q, merge);
+  const K16 = p.k.qs8_k16(p.kc, p.ks);
   const a16 = ar.alloc(p.M * K16 * 2);
   for (let t = 0; t < T; t++) {
     const [m0, m1] = splitRange(p.M, T, t);
-    if (m0 < m1) p.k.qs8_im2col16(m0, m1, g.cin, p.ks, ind, a16, p.qp);
+    if (m0 < m1)
+      p.k.qs8_im2col16(
+        m0,
+        m1,
+        g.h,
+        g.w,
+        g.cin,
+        g.ow,
+        g.kh,
+        g.kw,
+        g.sh,
+        g.sw,
+        g.pt,
+        g.pl,
+        p.x,
+        a16,
+        p.qp,
+        merge ? 1 : 0,
+      );
   }
   for (let t = 0; t < T; t++) {
     const [m0, m1] = byRows ? splitRange(p.M, T, t, 4) : [0, p.M];
@@ -235,7 +257,7 @@ function runDirect(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, T: numbe
         m1,
         n0,
         n1,
-        g.cin,
+        p.kc,
         p.ks,
         a16,
         K16 * 2,
@@ -257,7 +279,9 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
     const rand = mulberry32(5);
     const ar = new Arena(rand);
     for (let trial = 0; trial < 40; trial++) {
-      const q = randomQConv(rand, randomGeom(rand), trial, trial % 5 === 4);
+      const g0 = randomGeom(rand);
+      // every eighth layer has one input channel (the stem's case: merged taps)
+      const q = randomQConv(rand, trial % 8 === 7 ? { ...g0, cin: 1 } : g0, trial, trial % 5 === 4);
       const ref = refQConv(q);
       let first: ArrayLike<number> | undefined;
       for (const isa of ISAS) {
