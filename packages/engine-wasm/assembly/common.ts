@@ -302,6 +302,22 @@ export function f32_wino_pack_weights(cin: i32, cout: i32, src: usize, dst: usiz
 }
 
 /**
+ * Which pixels of the 4x4 Winograd input patch at (y0, x0) lie inside an ih x iw image: bit
+ * 4i + j for pixel (i, j). (No memory scratch is used for the patch: threads share the memory.)
+ */
+// @ts-ignore: decorator
+@inline export function wino_patch_mask(y0: i32, x0: i32, ih: i32, iw: i32): i32 {
+  let mask = 0;
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) {
+      const yy = y0 + i, xx = x0 + j;
+      if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * 4 + j);
+    }
+  }
+  return mask;
+}
+
+/**
  * Input transform for tiles [t0, t1): tile t = ty * tw + tx reads the 4x4 patch at
  * (2ty - 1, 2tx - 1) (zeros outside) and writes V[e][t][ch] at v + e * vstride + (t * c + ch) * 4.
  */
@@ -312,15 +328,7 @@ export function f32_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
     const tx = t - ty * tw;
     const y0 = 2 * ty - 1;
     const x0 = 2 * tx - 1;
-    // Bit k = 4i + j of `mask` is set when patch pixel (i, j) lies inside the image. No memory
-    // scratch is used: threads share the memory.
-    let mask = 0;
-    for (let i = 0; i < 4; i++) {
-      for (let j = 0; j < 4; j++) {
-        const yy = y0 + i, xx = x0 + j;
-        if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * 4 + j);
-      }
-    }
+    const mask = wino_patch_mask(y0, x0, ih, iw);
     // Address of pixel (0, 0) of the patch; only used with in-image offsets.
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;

@@ -4,6 +4,7 @@
 // dequantize / dynamic range, int8 add with rescaling, int8 max pool and int8 global average
 // pool. SIMD and scalar branches do the same operations in the same order: integer parts are
 // exact, float parts use the same f32 operations, so both builds give bit-identical results.
+import { wino_patch_mask } from "./common";
 import { f32_igemm_run as igemm_simd } from "./gen/gemm-wasmsimd";
 import { f32_igemm_run as igemm_scalar } from "./gen/gemm-scalar";
 
@@ -274,20 +275,6 @@ export function qs8_im2col16(
   return v;
 }
 
-// @ts-ignore: decorator
-@inline function store_raw(c: usize, vl: v128, vh: v128, nc: i32): void {
-  if (nc >= 8) {
-    v128.store(c, vl);
-    v128.store(c, vh, 16);
-  } else {
-    for (let j = 0; j < nc; j++) {
-      const v = j < 4 ? vl : vh;
-      const l = j & 3;
-      store<i32>(c + (<usize>j << 2), l == 0 ? i32x4.extract_lane(v, 0) : l == 1 ? i32x4.extract_lane(v, 1) : l == 2 ? i32x4.extract_lane(v, 2) : i32x4.extract_lane(v, 3));
-    }
-  }
-}
-
 /**
  * Epilogue of one 4x8 tile for modes 0 and 1, one row at a time (kept out of the micro-kernel
  * so that the kernel's code stays small): sx * scale * acc + bias, the fused residual when rq is
@@ -370,10 +357,12 @@ function q16_epilogue(
       p3 += 4;
     }
     if (mode == 2) {
-      store_raw(c3, a3l, a3h, nc);
-      store_raw(c2, a2l, a2h, nc);
-      store_raw(c1, a1l, a1h, nc);
-      store_raw(c0, a0l, a0h, nc);
+      // Raw int32 accumulators: the f32 store path moves the same bits.
+      const z = i32x4.splat(0);
+      store_row(c3, a3l, a3h, nc, 0, z, z);
+      store_row(c2, a2l, a2h, nc, 0, z, z);
+      store_row(c1, a1l, a1h, nc, 0, z, z);
+      store_row(c0, a0l, a0h, nc, 0, z, z);
     } else q16_epilogue(mr, nc, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, c, cs, hdr, relu, mode, sx, inv, zy, rq, rd);
   } else {
     for (let r = mr - 1; r >= 0; r--) {
@@ -468,13 +457,7 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
     const tx = t - ty * tw;
     const y0 = 2 * ty - 1;
     const x0 = 2 * tx - 1;
-    let mask = 0;
-    for (let i = 0; i < 4; i++) {
-      for (let j = 0; j < 4; j++) {
-        const yy = y0 + i, xx = x0 + j;
-        if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * 4 + j);
-      }
-    }
+    const mask = wino_patch_mask(y0, x0, ih, iw);
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;
     const out = v + <usize>t * (<usize>kc2 << 1);

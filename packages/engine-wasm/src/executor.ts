@@ -21,6 +21,31 @@ export function splitRange(n: number, parts: number, i: number, granule = 1): [n
   return [Math.min(n, u0 * granule), Math.min(n, u1 * granule)];
 }
 
+/**
+ * A GEMM's share for thread t of T: rows in granules of `mr` when there are at least as many row
+ * tiles as panels of 8 columns (or fewer panels than threads), else columns in panels of 8.
+ * `preferColumns`: split columns whenever there is a panel per thread (the int8 Winograd op,
+ * whose threads then transform only their own panels' weights).
+ */
+function splitGemm(
+  M: number,
+  N: number,
+  mr: number,
+  T: number,
+  t: number,
+  preferColumns = false,
+): [number, number, number, number] {
+  const tilesM = Math.ceil(M / mr);
+  const panels = Math.ceil(N / 8);
+  const byRows = preferColumns ? panels < T : tilesM >= panels || panels < T;
+  if (byRows) {
+    const [m0, m1] = splitRange(M, T, t, mr);
+    return [m0, m1, 0, N];
+  }
+  const [n0, n1] = splitRange(N, T, t, 8);
+  return [0, M, n0, n1];
+}
+
 export type Step = () => void;
 
 /** Builds the closures thread `tid` of `threads` runs, one per op (a no-op when it has no slice). */
@@ -39,17 +64,7 @@ export function buildSteps(
     switch (op.kind) {
       case "gemm":
       case "igemm": {
-        const tilesM = Math.ceil(op.M / tile);
-        const panels = Math.ceil(op.N / 8);
-        let m0 = 0;
-        let m1 = op.M;
-        let n0 = 0;
-        let n1 = op.N;
-        if (tilesM >= panels || panels < T) {
-          [m0, m1] = splitRange(op.M, T, t, tile);
-        } else {
-          [n0, n1] = splitRange(op.N, T, t, 8);
-        }
+        const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t);
         if (m0 >= m1 || n0 >= n1) return noop;
         if (op.kind === "gemm") {
           const { K, a, as, w, c, cs, relu } = op;
@@ -59,14 +74,7 @@ export function buildSteps(
         return () => k.f32_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu);
       }
       case "bgemm": {
-        const tilesM = Math.ceil(op.M / tile);
-        const panels = Math.ceil(op.N / 8);
-        let m0 = 0;
-        let m1 = op.M;
-        let n0 = 0;
-        let n1 = op.N;
-        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, tile);
-        else [n0, n1] = splitRange(op.N, T, t, 8);
+        const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t);
         if (m0 >= m1 || n0 >= n1) return noop;
         const { batch, K, a, as, astride, w, wstride, c, cs, cstride } = op;
         return () => {
@@ -122,14 +130,7 @@ export function buildSteps(
         return () => k.f32_softmax(n, x, y);
       }
       case "f16igemm": {
-        const tilesM = Math.ceil(op.M / tile);
-        const panels = Math.ceil(op.N / 8);
-        let m0 = 0;
-        let m1 = op.M;
-        let n0 = 0;
-        let n1 = op.N;
-        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, tile);
-        else [n0, n1] = splitRange(op.N, T, t, 8);
+        const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t);
         if (m0 >= m1 || n0 >= n1) return noop;
         const { K, ks, ind, w, c, cs, relu } = op;
         const scratch = op.scratch + t * op.scratchStride;
@@ -142,14 +143,7 @@ export function buildSteps(
         return () => k.qs8_im2col16(m0, m1, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a, qp, merge);
       }
       case "qgemm": {
-        const tilesM = Math.ceil(op.M / 4);
-        const panels = Math.ceil(op.N / 8);
-        let m0 = 0;
-        let m1 = op.M;
-        let n0 = 0;
-        let n1 = op.N;
-        if (tilesM >= panels || panels < T) [m0, m1] = splitRange(op.M, T, t, 4);
-        else [n0, n1] = splitRange(op.N, T, t, 8);
+        const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t);
         if (m0 >= m1 || n0 >= n1) return noop;
         const { K, ks, a, as, w, c, cs, relu, qp, rq, rd } = op;
         return () => k.qs8_gemm16_run(m0, m1, n0, n1, K, ks, a, as, w, c, cs, relu, qp, rq, rd);
@@ -161,15 +155,7 @@ export function buildSteps(
         return () => k.qs8_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp);
       }
       case "qwino_gemm": {
-        // Split the output channels when there are enough panels: each thread then transforms
-        // only its own panels' weights.
-        const panels = Math.ceil(op.N / 8);
-        let m0 = 0;
-        let m1 = op.M;
-        let n0 = 0;
-        let n1 = op.N;
-        if (panels >= T) [n0, n1] = splitRange(op.N, T, t, 8);
-        else [m0, m1] = splitRange(op.M, T, t, 4);
+        const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t, true);
         if (m0 >= m1 || n0 >= n1) return noop;
         const { K, v, vstride, w, oh, ow, N, tw, y, relu, qp, rq, rd } = op;
         const scratch = op.scratch + t * op.scratchStride;
