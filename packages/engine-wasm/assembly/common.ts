@@ -302,16 +302,16 @@ export function f32_wino_pack_weights(cin: i32, cout: i32, src: usize, dst: usiz
 }
 
 /**
- * Which pixels of the 4x4 Winograd input patch at (y0, x0) lie inside an ih x iw image: bit
- * 4i + j for pixel (i, j). (No memory scratch is used for the patch: threads share the memory.)
+ * Which pixels of the 4 x pw Winograd input patch at (y0, x0) lie inside an ih x iw image: bit
+ * pw * i + j for pixel (i, j). (No memory scratch is used for the patch: threads share the memory.)
  */
 // @ts-ignore: decorator
-@inline export function wino_patch_mask(y0: i32, x0: i32, ih: i32, iw: i32): i32 {
+@inline export function wino_patch_mask(y0: i32, x0: i32, ih: i32, iw: i32, pw: i32): i32 {
   let mask = 0;
   for (let i = 0; i < 4; i++) {
-    for (let j = 0; j < 4; j++) {
+    for (let j = 0; j < pw; j++) {
       const yy = y0 + i, xx = x0 + j;
-      if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * 4 + j);
+      if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * pw + j);
     }
   }
   return mask;
@@ -328,7 +328,7 @@ export function f32_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
     const tx = t - ty * tw;
     const y0 = 2 * ty - 1;
     const x0 = 2 * tx - 1;
-    const mask = wino_patch_mask(y0, x0, ih, iw);
+    const mask = wino_patch_mask(y0, x0, ih, iw, 4);
     // Address of pixel (0, 0) of the patch; only used with in-image offsets.
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;

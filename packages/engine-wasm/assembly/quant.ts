@@ -143,25 +143,45 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
   }
 }
 
+/** clamp(nearest(t) + zp) to int8 for t already multiplied by 1/scale (t clamped to +-32768 first). */
 // @ts-ignore: decorator
-@inline function requant1(v: f32, inv: f32, zp: i32): i32 {
-  let t = v * inv;
+@inline function qround1(t: f32, zp: i32): i32 {
   t = max<f32>(t, -32768);
   t = min<f32>(t, 32767);
   let q = <i32>nearest<f32>(t) + zp;
   return q < -128 ? -128 : q > 127 ? 127 : q;
 }
-
 // @ts-ignore: decorator
-@inline function requant4(v: v128, inv: v128, zp: v128): v128 {
-  let t = f32x4.mul(v, inv);
-  t = f32x4.max(t, f32x4.splat(-32768));
-  t = f32x4.min(t, f32x4.splat(32767));
-  return i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(t)), zp);
+@inline function requant1(v: f32, inv: f32, zp: i32): i32 {
+  return qround1(v * inv, zp);
 }
 
+/** i32x4.splat of MAGIC's bits minus the zero point, the second operand of qround4. */
 // @ts-ignore: decorator
-@inline function store_row(c: usize, vl: v128, vh: v128, nc: i32, mode: i32, inv: v128, zy: v128): void {
+@inline function qround_bias(zp: v128): v128 {
+  return i32x4.sub(i32x4.splat(0x4b400000), zp);
+}
+/**
+ * nearest(t) + zp as int32 lanes (before the saturating narrows to int8), t clamped to +-32768
+ * first: adding MAGIC = 1.5 * 2^23 rounds to an integer (ties to even, as nearest) and leaves
+ * it in the low bits of the float's bit pattern, exact for |t| < 2^22, so two operations replace
+ * a nearest and a saturating truncation with the same result. zb = qround_bias(zp).
+ */
+// @ts-ignore: decorator
+@inline function qround4(t: v128, zb: v128): v128 {
+  // pmax/pmin: one instruction each (f32x4.max/min add NaN and signed-zero handling).
+  t = f32x4.pmax(f32x4.splat(-32768), t);
+  t = f32x4.pmin(f32x4.splat(32767), t);
+  return i32x4.sub(f32x4.add(t, f32x4.splat(12582912)), zb);
+}
+// @ts-ignore: decorator
+@inline function requant4(v: v128, inv: v128, zp: v128): v128 {
+  return qround4(f32x4.mul(v, inv), qround_bias(zp));
+}
+
+/** Stores one row of 8 (nc) f32 results (mode 0) or int8 (mode 1, already times 1/scale; zb = qround_bias(zy)). */
+// @ts-ignore: decorator
+@inline function store_row(c: usize, vl: v128, vh: v128, nc: i32, mode: i32, zb: v128): void {
   if (mode == 0) {
     if (nc >= 8) {
       v128.store(c, vl);
@@ -174,7 +194,7 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
       }
     }
   } else {
-    const q16 = i16x8.narrow_i32x4_s(requant4(vl, inv, zy), requant4(vh, inv, zy));
+    const q16 = i16x8.narrow_i32x4_s(qround4(vl, zb), qround4(vh, zb));
     const q8 = i8x16.narrow_i16x8_s(q16, q16);
     if (nc >= 8) v128.store64_lane(c, q8, 0);
     else {
@@ -276,33 +296,42 @@ export function qs8_im2col16(
 }
 
 /**
- * Epilogue of one 4x8 tile for modes 0 and 1, one row at a time (kept out of the micro-kernel
- * so that the kernel's code stays small): sx * scale * acc + bias, the fused residual when rq is
- * set, ReLU, then f32 or requantized int8 stores of the tile's mr rows and nc columns.
+ * Epilogue of one 4x8 tile for modes 0 and 1 (kept out of the micro-kernel so that the kernel's
+ * code stays small): sx * scale * acc + bias, the fused residual when rq is set, ReLU, then f32
+ * or requantized int8 stores of the tile's mr rows and nc columns. For int8 output the factor
+ * 1/scale of the output is folded into the scales, the biases and the residual's scale once per
+ * tile (f = 1/scale, 1 for f32 output), so each value needs no multiplication of its own for it.
  */
 function q16_epilogue(
   mr: i32, nc: i32, a0l: v128, a0h: v128, a1l: v128, a1h: v128, a2l: v128, a2h: v128, a3l: v128, a3h: v128,
   c: usize, cs: usize, hdr: usize, relu: i32, mode: i32, sx: f32, inv: f32, zy: i32, rq: usize, rd: usize,
 ): void {
-  const vsx = f32x4.splat(sx);
-  const scl = f32x4.mul(vsx, v128.load(hdr)), sch = f32x4.mul(vsx, v128.load(hdr, 16));
-  const bil = v128.load(hdr, 32), bih = v128.load(hdr, 48);
-  const vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
-  const vsr = f32x4.splat(rq ? load<f32>(rq) : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
-  for (let r = 0; r < mr; r++) {
-    const al = r == 0 ? a0l : r == 1 ? a1l : r == 2 ? a2l : a3l;
-    const ah = r == 0 ? a0h : r == 1 ? a1h : r == 2 ? a2h : a3h;
-    const cr = c + <usize>r * cs;
-    let vl: v128, vh: v128;
-    if (rq) {
-      vl = res_epi4(al, scl, bil, cr + rd, vsr, vzr, relu, 0, nc);
-      vh = res_epi4(ah, sch, bih, cr + rd, vsr, vzr, relu, 4, nc);
-    } else {
-      vl = epi4(al, scl, bil, relu);
-      vh = epi4(ah, sch, bih, relu);
-    }
-    store_row(cr, vl, vh, nc, mode, vinv, vzy);
+  const f: f32 = mode == 1 ? inv : 1;
+  const vsx = f32x4.splat(sx), vf = f32x4.splat(f);
+  const scl = f32x4.mul(f32x4.mul(vsx, v128.load(hdr)), vf), sch = f32x4.mul(f32x4.mul(vsx, v128.load(hdr, 16)), vf);
+  const bil = f32x4.mul(v128.load(hdr, 32), vf), bih = f32x4.mul(v128.load(hdr, 48), vf);
+  const zb = qround_bias(i32x4.splat(zy));
+  const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
+  epi_row(a0l, a0h, c, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+  if (mr > 1) epi_row(a1l, a1h, c + cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+  if (mr > 2) epi_row(a2l, a2h, c + 2 * cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+  if (mr > 3) epi_row(a3l, a3h, c + 3 * cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+}
+
+// @ts-ignore: decorator
+@inline function epi_row(
+  al: v128, ah: v128, cr: usize, nc: i32, scl: v128, sch: v128, bil: v128, bih: v128, relu: i32, mode: i32, zb: v128,
+  rq: usize, rd: usize, vsr: v128, vzr: v128,
+): void {
+  let vl: v128, vh: v128;
+  if (rq) {
+    vl = res_epi4(al, scl, bil, cr + rd, vsr, vzr, relu, 0, nc);
+    vh = res_epi4(ah, sch, bih, cr + rd, vsr, vzr, relu, 4, nc);
+  } else {
+    vl = epi4(al, scl, bil, relu);
+    vh = epi4(ah, sch, bih, relu);
   }
+  store_row(cr, vl, vh, nc, mode, zb);
 }
 
 /**
@@ -359,10 +388,10 @@ function q16_epilogue(
     if (mode == 2) {
       // Raw int32 accumulators: the f32 store path moves the same bits.
       const z = i32x4.splat(0);
-      store_row(c3, a3l, a3h, nc, 0, z, z);
-      store_row(c2, a2l, a2h, nc, 0, z, z);
-      store_row(c1, a1l, a1h, nc, 0, z, z);
-      store_row(c0, a0l, a0h, nc, 0, z, z);
+      store_row(c3, a3l, a3h, nc, 0, z);
+      store_row(c2, a2l, a2h, nc, 0, z);
+      store_row(c1, a1l, a1h, nc, 0, z);
+      store_row(c0, a0l, a0h, nc, 0, z);
     } else q16_epilogue(mr, nc, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, c, cs, hdr, relu, mode, sx, inv, zy, rq, rd);
   } else {
     for (let r = mr - 1; r >= 0; r--) {
@@ -391,11 +420,13 @@ function q16_epilogue(
           store<i32>(cr + o, acc);
           continue;
         }
-        let v = <f32>acc * (sx * load<f32>(hdr + o)) + load<f32>(hdr + 32 + o);
-        if (rq) v = v + <f32>(<i32>load<i8>(cr + rd + <usize>jj) - load<i32>(rq, 4)) * load<f32>(rq);
+        // As q16_epilogue: 1/scale folded into the factors for int8 output.
+        const f: f32 = mode == 1 ? inv : 1;
+        let v = <f32>acc * ((sx * load<f32>(hdr + o)) * f) + load<f32>(hdr + 32 + o) * f;
+        if (rq) v = v + <f32>(<i32>load<i8>(cr + rd + <usize>jj) - load<i32>(rq, 4)) * (load<f32>(rq) * f);
         if (relu) v = select<f32>(v, 0, v > 0);
         if (mode == 0) store<f32>(cr + o, v);
-        else store<i8>(cr + <usize>jj, <i8>requant1(v, inv, zy));
+        else store<i8>(cr + <usize>jj, <i8>qround1(v, zy));
       }
     }
   }
@@ -441,14 +472,36 @@ export function qs8_gemm16_run(
 // transform A^T M A run in wrapping int32 arithmetic and give exactly 4x the int32 sum of the
 // direct convolution (which fits in int32 when 9 * kc2 * 255 * 127 * 4 < 2^31), so the result,
 // after an exact shift by 2 and the same epilogue, is bit-identical to the direct int8 path.
+//
+// INT8 Winograd F(2x3,3x3): tiles of 2 output rows by 3 output columns, i.e. F(2,3) down the
+// rows and F(3,3) (points 0, 1, -1, 2 and infinity) along them, 20 GEMMs instead of 16 for 1.5x
+// the outputs, so 1.2x fewer multiplications than F(2x2,3x3) (and less padding on maps whose
+// width is a multiple of 3, such as 33 and 9). Along a row, with r the 5 inputs and g the 3 taps:
+//   B3^T r = [2r0 - r1 - 2r2 + r3, -2r1 - r2 + r3, 2r1 - 3r2 + r3, -r1 + r3, 2r1 - r2 - 2r3 + r4]
+//   (6 G3) g = [3g0, -3(g0 + g1 + g2), -g0 + g1 - g2, g0 + 2g1 + 4g2, 6g2]
+//   A3^T m = [m0 + m1 + m2 + m3, m1 - m2 + 2m3, m1 + m2 + 4m3 + m4]
+// and down the rows the B^T, 2G and A^T of F(2x2,3x3). The weight transform is the costly one
+// (redone for every panel on every run), so its constant factors move to the input side:
+// U[i][j] = (2 G2 g 6 G3^T)[i][j] / (d2[i] d3[j]) and V[i][j] = d2[i] d3[j] (B2^T x B3)[i][j]
+// with d2 = [2, 1, 1, 2] and d3 = [3, -3, 1, 1, 3], which leaves each product U V unchanged, so
+// along a row of the weights [a, b, c] -> [a, a + b + c, b - a - c, a + 2b + 4c, 2c] and rows
+// [g0, g0 + g1 + g2, g0 - g1 + g2, g2] down. |V| <= 4 * 18 * 255 and |U| <= 3 * 7 * 127 stay in
+// i16, the output transform gives exactly 12x the direct sum (in int32 when
+// 9 * kc2 * 255 * 127 * 12 < 2^31, i.e. kc2 <= 614), and the exact division by 12 is a shift by
+// 2 and a multiplication by the inverse of 3 mod 2^32.
 
 /**
  * Input transform for tiles [t0, t1): tile t = ty * tw + tx reads the 4x4 patch at
  * (2ty - 1, 2tx - 1) of int8 x (positions outside the image are zx) and writes
  * V[e][t][ch] = (B^T (x - zx) B)[e] as i16 at v + e * vstride + (t * kc2 + ch) * 2 (kc2 = c
- * rounded up to even, the odd slot 0).
+ * rounded up to even, the odd slot 0). With cols == 3, the F(2x3,3x3) transform of the 4x5 patch
+ * at (2ty - 1, 3tx - 1) into 20 matrices V[e], e = 5i + j.
  */
-export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize): void {
+export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize, cols: i32): void {
+  if (cols == 3) {
+    wino3_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp);
+    return;
+  }
   const zx = load<i32>(qp, 4);
   const kc2 = (c + 1) & ~1;
   const rowBytes = <usize>c;
@@ -457,7 +510,7 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
     const tx = t - ty * tw;
     const y0 = 2 * ty - 1;
     const x0 = 2 * tx - 1;
-    const mask = wino_patch_mask(y0, x0, ih, iw);
+    const mask = wino_patch_mask(y0, x0, ih, iw, 4);
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;
     const out = v + <usize>t * (<usize>kc2 << 1);
@@ -600,10 +653,11 @@ export function qs8_wino_weights(kp: i32, g: usize, u: usize, ustride: usize): v
 
 /**
  * Bytes of the per-thread scratch of qs8_wino_gemm_run for `tiles` tiles: the 16 transformed
- * weight matrices of one panel, then the 16 int32 products of one panel (8 channels per tile).
+ * weight matrices of one panel (cols == 3: one row of 5 of the 20), then the int32 products of
+ * one panel (16 or 20 matrices, 8 channels per tile).
  */
-export function qs8_wino_scratch_bytes(cin: i32, tiles: i32): i32 {
-  return 16 * <i32>wino_ustride(((cin + 1) & ~1) >> 1) + 16 * <i32>wino_mstride(tiles);
+export function qs8_wino_scratch_bytes(cin: i32, tiles: i32, cols: i32): i32 {
+  return (cols == 3 ? 5 : 16) * <i32>wino_ustride(((cin + 1) & ~1) >> 1) + (cols == 3 ? 20 : 16) * <i32>wino_mstride(tiles);
 }
 
 /** Byte stride between the 16 product matrices of one panel (tiles rows of 8 int32), spread over L1 sets. */
@@ -614,7 +668,8 @@ export function qs8_wino_scratch_bytes(cin: i32, tiles: i32): i32 {
 }
 
 /**
- * A 3x3 int8 convolution by Winograd F(2x2,3x3) for tiles [m0, m1) and output channels
+ * A 3x3 int8 convolution by Winograd F(2x2,3x3) (cols == 3: F(2x3,3x3), 20 matrices instead of
+ * 16 throughout) for tiles [m0, m1) and output channels
  * [n0, n1) (n0 a multiple of 8), one panel of 8 channels at a time: the panel's weights are
  * transformed into `scratch` (qs8_wino_scratch_bytes(cin, m1 - m0) bytes, per thread), the 16
  * GEMMs M_e = V_e U_e (raw int32) go to the rest of the scratch, and the output transform with
@@ -624,28 +679,46 @@ export function qs8_wino_scratch_bytes(cin: i32, tiles: i32): i32 {
  */
 export function qs8_wino_gemm_run(
   m0: i32, m1: i32, n0: i32, n1: i32, cin: i32, v: usize, vstride: usize, w: usize, scratch: usize,
-  oh: i32, ow: i32, cout: i32, tw: i32, y: usize, relu: i32, qp: usize, rq: usize, rd: usize,
+  oh: i32, ow: i32, cout: i32, tw: i32, y: usize, relu: i32, qp: usize, rq: usize, rd: usize, cols: i32,
 ): void {
+  const ne = cols == 3 ? 20 : 16;
+  const nu = cols == 3 ? 5 : 16;
   const kp = ((cin + 1) & ~1) >> 1;
   const as = <usize>kp << 2;
   const pb = <usize>qs8_panel_bytes(cin, 9);
   const ustride = wino_ustride(kp);
   const mstride = wino_mstride(m1 - m0);
-  const mscr = scratch + 16 * ustride;
+  const mscr = scratch + <usize>nu * ustride;
   const ob: usize = load<i32>(qp, 12) == 0 ? 4 : 1;
   for (let n = n0; n < n1; n += 8) {
     const wp = w + <usize>(n >> 3) * pb;
-    qs8_wino_weights(kp, wp + 64, scratch, ustride);
     const nc = min(8, n1 - n);
-    for (let e = 0; e < 16; e++) {
-      const ve = v + <usize>e * vstride;
-      const ue = scratch + <usize>e * ustride;
-      const me = mscr + <usize>e * mstride;
-      for (let r = m0; r < m1; r += 4)
-        q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
+    if (cols == 3) {
+      // One row of 5 weight matrices at a time, used while it is still in L1.
+      for (let i = 0; i < 4; i++) {
+        qs8_wino3_weights(kp, wp + 64, scratch, ustride, i);
+        for (let j = 0; j < 5; j++) {
+          const e = 5 * i + j;
+          const ve = v + <usize>e * vstride;
+          const ue = scratch + <usize>j * ustride;
+          const me = mscr + <usize>e * mstride;
+          for (let r = m0; r < m1; r += 4)
+            q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
+        }
+      }
+    } else {
+      qs8_wino_weights(kp, wp + 64, scratch, ustride);
+      for (let e = 0; e < ne; e++) {
+        const ve = v + <usize>e * vstride;
+        const ue = scratch + <usize>e * ustride;
+        const me = mscr + <usize>e * mstride;
+        for (let r = m0; r < m1; r += 4)
+          q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
+      }
     }
     // Rows of the products are indexed by tile: shift the base so that tile t is row t - m0.
-    wino_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
+    if (cols == 3) wino3_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
+    else wino_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
   }
 }
 
@@ -665,6 +738,8 @@ function wino_out_tiles(
   const zy = load<i32>(qp, 20);
   const ob: usize = mode == 0 ? 4 : 1;
   const orow = <usize>cout * ob;
+  // int8 output: 1/scale folded into the factors (see q16_epilogue).
+  const f: f32 = mode == 1 ? inv : 1;
   for (let t = t0; t < t1; t++) {
     const ty = t / tw;
     const tx = t - ty * tw;
@@ -677,7 +752,8 @@ function wino_out_tiles(
     const y11 = y10 + orow;
     let ch = 0;
     if (ASC_FEATURE_SIMD) {
-      const vsx = f32x4.splat(sx), vinv = f32x4.splat(inv), vzy = i32x4.splat(zy);
+      const vsx = f32x4.splat(sx), vf = f32x4.splat(f), vzy = qround_bias(i32x4.splat(zy));
+      const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
       for (; ch + 4 <= nch; ch += 4) {
         const o = <usize>ch << 2;
         const m00 = v128.load(mi + 0 * mstride + o), m01 = v128.load(mi + 1 * mstride + o), m02 = v128.load(mi + 2 * mstride + o), m03 = v128.load(mi + 3 * mstride + o);
@@ -689,31 +765,18 @@ function wino_out_tiles(
         const r10 = i32x4.sub(i32x4.sub(m10, m20), m30), r11 = i32x4.sub(i32x4.sub(m11, m21), m31);
         const r12 = i32x4.sub(i32x4.sub(m12, m22), m32), r13 = i32x4.sub(i32x4.sub(m13, m23), m33);
         const hdr = hdr0 + (<usize>ch << 2);
-        const sc = f32x4.mul(vsx, v128.load(hdr));
-        const bi = v128.load(hdr, 32);
+        const sc = f32x4.mul(f32x4.mul(vsx, v128.load(hdr)), vf);
+        const bi = f32x4.mul(v128.load(hdr, 32), vf);
         const oo = <usize>ch * ob;
         const q00 = i32x4.shr_s(i32x4.add(i32x4.add(r00, r01), r02), 2);
         const q01 = i32x4.shr_s(i32x4.sub(i32x4.sub(r01, r02), r03), 2);
         const q10 = i32x4.shr_s(i32x4.add(i32x4.add(r10, r11), r12), 2);
         const q11 = i32x4.shr_s(i32x4.sub(i32x4.sub(r11, r12), r13), 2);
-        let v00: v128, v01: v128, v10: v128, v11: v128;
-        if (rq) {
-          const vsr = f32x4.splat(load<f32>(rq)), vzr = i32x4.splat(load<i32>(rq, 4));
-          v00 = res_epi4(q00, sc, bi, y00 + oo + rd, vsr, vzr, relu, 0, 8);
-          v01 = has01 ? res_epi4(q01, sc, bi, y01 + oo + rd, vsr, vzr, relu, 0, 8) : v00;
-          v10 = has10 ? res_epi4(q10, sc, bi, y10 + oo + rd, vsr, vzr, relu, 0, 8) : v00;
-          v11 = has01 && has10 ? res_epi4(q11, sc, bi, y11 + oo + rd, vsr, vzr, relu, 0, 8) : v00;
-        } else {
-          v00 = epi4(q00, sc, bi, relu);
-          v01 = epi4(q01, sc, bi, relu);
-          v10 = epi4(q10, sc, bi, relu);
-          v11 = epi4(q11, sc, bi, relu);
-        }
-        store4(y00 + oo, v00, mode, vinv, vzy);
-        if (has01) store4(y01 + oo, v01, mode, vinv, vzy);
+        qout4(y00 + oo, q00, sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+        if (has01) qout4(y01 + oo, q01, sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
         if (has10) {
-          store4(y10 + oo, v10, mode, vinv, vzy);
-          if (has01) store4(y11 + oo, v11, mode, vinv, vzy);
+          qout4(y10 + oo, q10, sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+          if (has01) qout4(y11 + oo, q11, sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
         }
       }
     }
@@ -726,35 +789,303 @@ function wino_out_tiles(
       const r00 = m00 + m10 + m20, r01 = m01 + m11 + m21, r02 = m02 + m12 + m22, r03 = m03 + m13 + m23;
       const r10 = m10 - m20 - m30, r11 = m11 - m21 - m31, r12 = m12 - m22 - m32, r13 = m13 - m23 - m33;
       const hdr = hdr0 + (<usize>ch << 2);
-      const sc = sx * load<f32>(hdr);
-      const bi = load<f32>(hdr, 32);
+      const sc = (sx * load<f32>(hdr)) * f;
+      const bi = load<f32>(hdr, 32) * f;
       const oo = <usize>ch * ob;
-      store1(y00 + oo, (r00 + r01 + r02) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
-      if (has01) store1(y01 + oo, (r01 - r02 - r03) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
+      store1(y00 + oo, (r00 + r01 + r02) >> 2, sc, bi, relu, mode, f, zy, rq, rd);
+      if (has01) store1(y01 + oo, (r01 - r02 - r03) >> 2, sc, bi, relu, mode, f, zy, rq, rd);
       if (has10) {
-        store1(y10 + oo, (r10 + r11 + r12) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
-        if (has01) store1(y11 + oo, (r11 - r12 - r13) >> 2, sc, bi, relu, mode, inv, zy, rq, rd);
+        store1(y10 + oo, (r10 + r11 + r12) >> 2, sc, bi, relu, mode, f, zy, rq, rd);
+        if (has01) store1(y11 + oo, (r11 - r12 - r13) >> 2, sc, bi, relu, mode, f, zy, rq, rd);
+      }
+    }
+  }
+}
+
+/**
+ * Output transform of F(2x3,3x3) for tiles [t0, t1) and channels [0, nch): as wino_out_tiles,
+ * with 20 product matrices (e = 5i + j) and 2x3 output tiles; Y = A2^T M A3 is 12x the direct
+ * sum, divided exactly by a shift by 2 and the inverse of 3 mod 2^32.
+ */
+function wino3_out_tiles(
+  oh: i32, ow: i32, cout: i32, nch: i32, tw: i32, m: usize, mstride: usize, mrow: usize, hdr0: usize, y: usize, relu: i32,
+  qp: usize, t0: i32, t1: i32, rq: usize, rd: usize): void {
+  const sx = load<f32>(qp);
+  const mode = load<i32>(qp, 12);
+  const inv = load<f32>(qp, 16);
+  const zy = load<i32>(qp, 20);
+  const ob: usize = mode == 0 ? 4 : 1;
+  const orow = <usize>cout * ob;
+  // int8 output: 1/scale folded into the factors (see q16_epilogue).
+  const f: f32 = mode == 1 ? inv : 1;
+  const inv3 = <i32>0xaaaaaaab;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const oy = 2 * ty, ox = 3 * tx;
+    const mi = m + <usize>t * mrow;
+    const has1 = ox + 1 < ow, has2 = ox + 2 < ow, hasr = oy + 1 < oh;
+    const y00 = y + <usize>(oy * ow + ox) * orow;
+    const y10 = y00 + <usize>ow * orow;
+    let ch = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vsx = f32x4.splat(sx), vf = f32x4.splat(f), vzy = qround_bias(i32x4.splat(zy)), v3 = i32x4.splat(inv3);
+      const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
+      for (; ch + 4 <= nch; ch += 4) {
+        const o = <usize>ch << 2;
+        // A2^T down the rows, one column j of the 4x5 products at a time: a_j, b_j.
+        const a0 = wcol_a(mi + o, mstride, 0), b0 = wcol_b(mi + o, mstride, 0);
+        const a1 = wcol_a(mi + o, mstride, 1), b1 = wcol_b(mi + o, mstride, 1);
+        const a2 = wcol_a(mi + o, mstride, 2), b2 = wcol_b(mi + o, mstride, 2);
+        const a3 = wcol_a(mi + o, mstride, 3), b3 = wcol_b(mi + o, mstride, 3);
+        const a4 = wcol_a(mi + o, mstride, 4), b4 = wcol_b(mi + o, mstride, 4);
+        const hdr = hdr0 + (<usize>ch << 2);
+        const sc = f32x4.mul(f32x4.mul(vsx, v128.load(hdr)), vf);
+        const bi = f32x4.mul(v128.load(hdr, 32), vf);
+        const oo = <usize>ch * ob;
+        // A3^T along the rows, then / 12.
+        const s12a = i32x4.add(a1, a2), s12b = i32x4.add(b1, b2);
+        qout4(y00 + oo, div12(i32x4.add(i32x4.add(a0, s12a), a3), v3), sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+        if (has1) qout4(y00 + orow + oo, div12(i32x4.add(i32x4.sub(a1, a2), i32x4.shl(a3, 1)), v3), sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+        if (has2) qout4(y00 + 2 * orow + oo, div12(i32x4.add(i32x4.add(s12a, i32x4.shl(a3, 2)), a4), v3), sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+        if (hasr) {
+          qout4(y10 + oo, div12(i32x4.add(i32x4.add(b0, s12b), b3), v3), sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+          if (has1) qout4(y10 + orow + oo, div12(i32x4.add(i32x4.sub(b1, b2), i32x4.shl(b3, 1)), v3), sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+          if (has2) qout4(y10 + 2 * orow + oo, div12(i32x4.add(i32x4.add(s12b, i32x4.shl(b3, 2)), b4), v3), sc, bi, relu, mode, vzy, rq, vsr, vzr, rd);
+        }
+      }
+    }
+    for (; ch < nch; ch++) {
+      const p = mi + (<usize>ch << 2);
+      const a0 = wcol_a1(p, mstride, 0), b0 = wcol_b1(p, mstride, 0);
+      const a1 = wcol_a1(p, mstride, 1), b1 = wcol_b1(p, mstride, 1);
+      const a2 = wcol_a1(p, mstride, 2), b2 = wcol_b1(p, mstride, 2);
+      const a3 = wcol_a1(p, mstride, 3), b3 = wcol_b1(p, mstride, 3);
+      const a4 = wcol_a1(p, mstride, 4), b4 = wcol_b1(p, mstride, 4);
+      const hdr = hdr0 + (<usize>ch << 2);
+      const sc = (sx * load<f32>(hdr)) * f;
+      const bi = load<f32>(hdr, 32) * f;
+      const oo = <usize>ch * ob;
+      store1(y00 + oo, ((a0 + a1 + a2 + a3) >> 2) * inv3, sc, bi, relu, mode, f, zy, rq, rd);
+      if (has1) store1(y00 + orow + oo, ((a1 - a2 + (a3 << 1)) >> 2) * inv3, sc, bi, relu, mode, f, zy, rq, rd);
+      if (has2) store1(y00 + 2 * orow + oo, ((a1 + a2 + (a3 << 2) + a4) >> 2) * inv3, sc, bi, relu, mode, f, zy, rq, rd);
+      if (hasr) {
+        store1(y10 + oo, ((b0 + b1 + b2 + b3) >> 2) * inv3, sc, bi, relu, mode, f, zy, rq, rd);
+        if (has1) store1(y10 + orow + oo, ((b1 - b2 + (b3 << 1)) >> 2) * inv3, sc, bi, relu, mode, f, zy, rq, rd);
+        if (has2) store1(y10 + 2 * orow + oo, ((b1 + b2 + (b3 << 2) + b4) >> 2) * inv3, sc, bi, relu, mode, f, zy, rq, rd);
+      }
+    }
+  }
+}
+
+// Rows of A2^T over column j of the 4x5 int32 products at p (matrix e = 5i + j):
+// a = m0j + m1j + m2j, b = m1j - m2j - m3j.
+// @ts-ignore: decorator
+@inline function wcol_a(p: usize, ms: usize, j: usize): v128 {
+  return i32x4.add(i32x4.add(v128.load(p + j * ms), v128.load(p + (5 + j) * ms)), v128.load(p + (10 + j) * ms));
+}
+// @ts-ignore: decorator
+@inline function wcol_b(p: usize, ms: usize, j: usize): v128 {
+  return i32x4.sub(i32x4.sub(v128.load(p + (5 + j) * ms), v128.load(p + (10 + j) * ms)), v128.load(p + (15 + j) * ms));
+}
+// @ts-ignore: decorator
+@inline function wcol_a1(p: usize, ms: usize, j: usize): i32 {
+  return load<i32>(p + j * ms) + load<i32>(p + (5 + j) * ms) + load<i32>(p + (10 + j) * ms);
+}
+// @ts-ignore: decorator
+@inline function wcol_b1(p: usize, ms: usize, j: usize): i32 {
+  return load<i32>(p + (5 + j) * ms) - load<i32>(p + (10 + j) * ms) - load<i32>(p + (15 + j) * ms);
+}
+/** Exact division of an int32 multiple of 12: shift by 2, then times the inverse of 3 mod 2^32. */
+// @ts-ignore: decorator
+@inline function div12(v: v128, inv3: v128): v128 {
+  return i32x4.mul(i32x4.shr_s(v, 2), inv3);
+}
+
+/**
+ * Epilogue and store of 4 output channels of one Winograd output pixel (fused residual when rq
+ * is set), factors as in q16_epilogue, zb = qround_bias(zy).
+ */
+// @ts-ignore: decorator
+@inline function qout4(p: usize, q: v128, sc: v128, bi: v128, relu: i32, mode: i32, zb: v128, rq: usize, sr: v128, zr: v128, rd: usize): void {
+  store4(p, rq ? res_epi4(q, sc, bi, p + rd, sr, zr, relu, 0, 8) : epi4(q, sc, bi, relu), mode, zb);
+}
+
+/**
+ * F(2x3,3x3) input transform (see qs8_wino_input): the 4x5 patch at (2ty - 1, 3tx - 1), rows
+ * by B2^T = [d0 - d2, d1 + d2, d2 - d1, d1 - d3], then each row r by B3^T, scaled by d2 and d3
+ * (see above), into V[5i + j].
+ */
+function wino3_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize): void {
+  const zx = load<i32>(qp, 4);
+  const kc2 = (c + 1) & ~1;
+  const rowBytes = <usize>c;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const y0 = 2 * ty - 1;
+    const x0 = 3 * tx - 1;
+    const mask = wino_patch_mask(y0, x0, ih, iw, 5);
+    const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
+    const rs = <usize>iw * rowBytes;
+    const out = v + <usize>t * (<usize>kc2 << 1);
+    let ch = 0;
+    if (ASC_FEATURE_SIMD) {
+      const z = i16x8.splat(<i16>zx);
+      for (; ch + 8 <= c; ch += 8) {
+        const o = <usize>ch;
+        const so = o << 1;
+        for (let j = 0; j < 5; j++) {
+          // Column j of the patch, down the rows by B2^T.
+          const d0 = qld8p(p, rs, rowBytes, mask, 0, j, o, z), d1 = qld8p(p, rs, rowBytes, mask, 1, j, o, z);
+          const d2 = qld8p(p, rs, rowBytes, mask, 2, j, o, z), d3 = qld8p(p, rs, rowBytes, mask, 3, j, o, z);
+          v128.store(out + <usize>j * vstride + so, i16x8.sub(d0, d2));
+          v128.store(out + <usize>(5 + j) * vstride + so, i16x8.add(d1, d2));
+          v128.store(out + <usize>(10 + j) * vstride + so, i16x8.sub(d2, d1));
+          v128.store(out + <usize>(15 + j) * vstride + so, i16x8.sub(d1, d3));
+        }
+        // Each row of V in place by d3 B3^T (and d2: rows 0 and 3 twice).
+        for (let i = 0; i < 4; i++) {
+          const q = out + <usize>(5 * i) * vstride + so;
+          const sh = i == 0 || i == 3 ? 1 : 0;
+          const r0 = v128.load(q), r1 = v128.load(q + vstride), r2 = v128.load(q + 2 * vstride);
+          const r3 = v128.load(q + 3 * vstride), r4 = v128.load(q + 4 * vstride);
+          const t31 = i16x8.sub(r3, r1), d12 = i16x8.sub(r1, r2);
+          v128.store(q, i16x8.shl(times3(i16x8.add(i16x8.shl(i16x8.sub(r0, r2), 1), t31)), sh));
+          v128.store(q + vstride, i16x8.shl(times3(i16x8.sub(i16x8.add(r1, r2), t31)), sh));
+          v128.store(q + 2 * vstride, i16x8.shl(i16x8.add(t31, times3(d12)), sh));
+          v128.store(q + 3 * vstride, i16x8.shl(t31, sh));
+          v128.store(q + 4 * vstride, i16x8.shl(times3(i16x8.sub(i16x8.sub(r4, r2), i16x8.shl(t31, 1))), sh));
+        }
+      }
+    }
+    for (; ch < kc2; ch++) {
+      const o = <usize>ch;
+      const inside = ch < c ? mask : 0;
+      const so = o << 1;
+      for (let i = 0; i < 4; i++) {
+        // Row i of B2^T d, as 5 values, then B3^T.
+        const r0 = wrow1(p, rs, rowBytes, inside, i, 0, o, zx), r1 = wrow1(p, rs, rowBytes, inside, i, 1, o, zx);
+        const r2 = wrow1(p, rs, rowBytes, inside, i, 2, o, zx), r3 = wrow1(p, rs, rowBytes, inside, i, 3, o, zx);
+        const r4 = wrow1(p, rs, rowBytes, inside, i, 4, o, zx);
+        const q = out + <usize>(5 * i) * vstride + so;
+        const sh = i == 0 || i == 3 ? 1 : 0;
+        const t31 = r3 - r1, d12 = r1 - r2;
+        store<i16>(q, <i16>((3 * (((r0 - r2) << 1) + t31)) << sh));
+        store<i16>(q + vstride, <i16>((3 * (r1 + r2 - t31)) << sh));
+        store<i16>(q + 2 * vstride, <i16>((t31 + 3 * d12) << sh));
+        store<i16>(q + 3 * vstride, <i16>(t31 << sh));
+        store<i16>(q + 4 * vstride, <i16>((3 * (r4 - r2 - (t31 << 1))) << sh));
       }
     }
   }
 }
 
 // @ts-ignore: decorator
-@inline function store4(p: usize, v: v128, mode: i32, inv: v128, zy: v128): void {
+@inline function times3(v: v128): v128 {
+  return i16x8.add(v, i16x8.shl(v, 1));
+}
+// @ts-ignore: decorator
+@inline function qld8p(p: usize, rs: usize, rb: usize, mask: i32, i: i32, j: i32, o: usize, z: v128): v128 {
+  return mask & (1 << (5 * i + j)) ? i16x8.sub(v128.load8x8_s(p + <usize>i * rs + <usize>j * rb + o), z) : i16x8.splat(0);
+}
+// @ts-ignore: decorator
+@inline function qld1p(p: usize, rs: usize, rb: usize, mask: i32, i: i32, j: i32, o: usize, zx: i32): i32 {
+  return mask & (1 << (5 * i + j)) ? <i32>load<i8>(p + <usize>i * rs + <usize>j * rb + o) - zx : 0;
+}
+/** Element j of row i of B2^T d for the 4x5 patch (scalar). */
+// @ts-ignore: decorator
+@inline function wrow1(p: usize, rs: usize, rb: usize, mask: i32, i: i32, j: i32, o: usize, zx: i32): i32 {
+  const d0 = qld1p(p, rs, rb, mask, 0, j, o, zx), d1 = qld1p(p, rs, rb, mask, 1, j, o, zx);
+  const d2 = qld1p(p, rs, rb, mask, 2, j, o, zx), d3 = qld1p(p, rs, rb, mask, 3, j, o, zx);
+  return i == 0 ? d0 - d2 : i == 1 ? d1 + d2 : i == 2 ? d2 - d1 : d1 - d3;
+}
+
+/**
+ * Weight transform of F(2x3,3x3), row i of the 20 matrices, for one packed int8 3x3 panel (as
+ * qs8_wino_weights): U_(5i+j) = ((2 G2) g (6 G3)^T)[i][j] / (d2[i] d3[j]) (see above) for j < 5,
+ * as i16 pairs of 32 bytes at u + j * ustride + pair * 32.
+ */
+export function qs8_wino3_weights(kp: i32, g: usize, u: usize, ustride: usize, i: i32): void {
+  const tap = <usize>kp << 4;
+  for (let j = 0; j < kp; j++) {
+    const s = g + (<usize>j << 4);
+    const d = u + (<usize>j << 5);
+    if (ASC_FEATURE_SIMD) {
+      const w0 = v128.load(s), w1 = v128.load(s + tap), w2 = v128.load(s + 2 * tap);
+      const w3 = v128.load(s + 3 * tap), w4 = v128.load(s + 4 * tap), w5 = v128.load(s + 5 * tap);
+      const w6 = v128.load(s + 6 * tap), w7 = v128.load(s + 7 * tap), w8 = v128.load(s + 8 * tap);
+      wt3x8(d, ustride, i,
+        i16x8.extend_low_i8x16_s(w0), i16x8.extend_low_i8x16_s(w1), i16x8.extend_low_i8x16_s(w2),
+        i16x8.extend_low_i8x16_s(w3), i16x8.extend_low_i8x16_s(w4), i16x8.extend_low_i8x16_s(w5),
+        i16x8.extend_low_i8x16_s(w6), i16x8.extend_low_i8x16_s(w7), i16x8.extend_low_i8x16_s(w8));
+      wt3x8(d + 16, ustride, i,
+        i16x8.extend_high_i8x16_s(w0), i16x8.extend_high_i8x16_s(w1), i16x8.extend_high_i8x16_s(w2),
+        i16x8.extend_high_i8x16_s(w3), i16x8.extend_high_i8x16_s(w4), i16x8.extend_high_i8x16_s(w5),
+        i16x8.extend_high_i8x16_s(w6), i16x8.extend_high_i8x16_s(w7), i16x8.extend_high_i8x16_s(w8));
+    } else {
+      for (let l = 0; l < 16; l++) {
+        const q = s + <usize>l;
+        const g00 = <i32>load<i8>(q), g01 = <i32>load<i8>(q + tap), g02 = <i32>load<i8>(q + 2 * tap);
+        const g10 = <i32>load<i8>(q + 3 * tap), g11 = <i32>load<i8>(q + 4 * tap), g12 = <i32>load<i8>(q + 5 * tap);
+        const g20 = <i32>load<i8>(q + 6 * tap), g21 = <i32>load<i8>(q + 7 * tap), g22 = <i32>load<i8>(q + 8 * tap);
+        const o = d + (<usize>l << 1);
+        if (i == 0) wt3r1(o, ustride, g00, g01, g02);
+        else if (i == 1) wt3r1(o, ustride, g00 + g10 + g20, g01 + g11 + g21, g02 + g12 + g22);
+        else if (i == 2) wt3r1(o, ustride, g00 - g10 + g20, g01 - g11 + g21, g02 - g12 + g22);
+        else wt3r1(o, ustride, g20, g21, g22);
+      }
+    }
+  }
+}
+
+// Row i of [g0, g0 + g1 + g2, g0 - g1 + g2, g2], then [a, b, c] -> [a, a + b + c, b - a - c, a + 2b + 4c, 2c].
+// @ts-ignore: decorator
+@inline function wt3x8(d: usize, us: usize, i: i32, g00: v128, g01: v128, g02: v128, g10: v128, g11: v128, g12: v128, g20: v128, g21: v128, g22: v128): void {
+  if (i == 0) wt3r8(d, us, g00, g01, g02);
+  else if (i == 3) wt3r8(d, us, g20, g21, g22);
+  else {
+    const s0 = i16x8.add(g00, g20), s1 = i16x8.add(g01, g21), s2 = i16x8.add(g02, g22);
+    if (i == 1) wt3r8(d, us, i16x8.add(s0, g10), i16x8.add(s1, g11), i16x8.add(s2, g12));
+    else wt3r8(d, us, i16x8.sub(s0, g10), i16x8.sub(s1, g11), i16x8.sub(s2, g12));
+  }
+}
+// @ts-ignore: decorator
+@inline function wt3r8(d: usize, us: usize, a: v128, b: v128, c: v128): void {
+  const ac = i16x8.add(a, c);
+  const c2 = i16x8.add(c, c);
+  const t = i16x8.add(b, c2);
+  v128.store(d, a);
+  v128.store(d + us, i16x8.add(ac, b));
+  v128.store(d + 2 * us, i16x8.sub(b, ac));
+  v128.store(d + 3 * us, i16x8.add(a, i16x8.add(t, t)));
+  v128.store(d + 4 * us, c2);
+}
+// @ts-ignore: decorator
+@inline function wt3r1(d: usize, us: usize, a: i32, b: i32, c: i32): void {
+  store<i16>(d, <i16>a);
+  store<i16>(d + us, <i16>(a + b + c));
+  store<i16>(d + 2 * us, <i16>(b - a - c));
+  store<i16>(d + 3 * us, <i16>(a + 2 * b + 4 * c));
+  store<i16>(d + 4 * us, <i16>(2 * c));
+}
+
+// @ts-ignore: decorator
+@inline function store4(p: usize, v: v128, mode: i32, zb: v128): void {
   if (mode == 0) v128.store(p, v);
   else {
-    const q = requant4(v, inv, zy);
+    const q = qround4(v, zb);
     const q16 = i16x8.narrow_i32x4_s(q, q);
     v128.store32_lane(p, i8x16.narrow_i16x8_s(q16, q16), 0);
   }
 }
 // @ts-ignore: decorator
-@inline function store1(p: usize, acc: i32, sc: f32, bi: f32, relu: i32, mode: i32, inv: f32, zy: i32, rq: usize, rd: usize): void {
+@inline function store1(p: usize, acc: i32, sc: f32, bi: f32, relu: i32, mode: i32, f: f32, zy: i32, rq: usize, rd: usize): void {
   let v = <f32>acc * sc + bi;
-  if (rq) v = v + <f32>(<i32>load<i8>(p + rd) - load<i32>(rq, 4)) * load<f32>(rq);
+  if (rq) v = v + <f32>(<i32>load<i8>(p + rd) - load<i32>(rq, 4)) * (load<f32>(rq) * f);
   if (relu) v = select<f32>(v, 0, v > 0);
   if (mode == 0) store<f32>(p, v);
-  else store<i8>(p, <i8>requant1(v, inv, zy));
+  else store<i8>(p, <i8>qround1(v, zy));
 }
 
 /** q = clamp(nearest(x * (1/scale)) + zp) for i in [i0, i1); qp as above. */

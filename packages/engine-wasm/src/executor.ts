@@ -151,16 +151,36 @@ export function buildSteps(
       case "qwino_in": {
         const [t0, t1] = splitRange(op.tiles, T, t);
         if (t0 >= t1) return noop;
-        const { ih, iw, c, tw, x, v, vstride, qp } = op;
-        return () => k.qs8_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp);
+        const { ih, iw, c, tw, x, v, vstride, qp, cols } = op;
+        return () => k.qs8_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp, cols);
       }
       case "qwino_gemm": {
         const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t, true);
         if (m0 >= m1 || n0 >= n1) return noop;
-        const { K, v, vstride, w, oh, ow, N, tw, y, relu, qp, rq, rd } = op;
+        const { K, v, vstride, w, oh, ow, N, tw, y, relu, qp, rq, rd, cols } = op;
         const scratch = op.scratch + t * op.scratchStride;
         return () =>
-          k.qs8_wino_gemm_run(m0, m1, n0, n1, K, v, vstride, w, scratch, oh, ow, N, tw, y, relu, qp, rq, rd);
+          k.qs8_wino_gemm_run(
+            m0,
+            m1,
+            n0,
+            n1,
+            K,
+            v,
+            vstride,
+            w,
+            scratch,
+            oh,
+            ow,
+            N,
+            tw,
+            y,
+            relu,
+            qp,
+            rq,
+            rd,
+            cols,
+          );
       }
       case "quant":
       case "dequant": {

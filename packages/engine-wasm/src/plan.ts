@@ -168,12 +168,16 @@ export type OpRecord =
       single: boolean;
     }
   | {
-      /** INT8 Winograd F(2x2,3x3) input transform: int8 x -> i16 V[16][T][kc2]. */
+      /**
+       * INT8 Winograd input transform: int8 x -> i16 V[E][T][kc2], F(2x2,3x3) (cols 2, E = 16)
+       * or F(2x3,3x3) (cols 3, E = 20).
+       */
       kind: "qwino_in";
       layer: string;
       ih: number;
       iw: number;
       c: number;
+      cols: number;
       tw: number;
       tiles: number;
       x: number;
@@ -184,11 +188,13 @@ export type OpRecord =
     }
   | {
       /**
-       * Per panel of 8 output channels: weight transform into scratch, 16 int32 GEMMs into
-       * scratch, then the output transform + qs8 epilogue into y (fused residual as in qgemm).
+       * Per panel of 8 output channels: weight transform into scratch, 16 (cols 3: 20) int32
+       * GEMMs into scratch, then the output transform + qs8 epilogue into y (fused residual as
+       * in qgemm).
        */
       kind: "qwino_gemm";
       layer: string;
+      cols: number;
       M: number;
       N: number;
       K: number;
@@ -302,7 +308,7 @@ const DTYPE_BYTES: Record<TensorDtype, number> = { f32: 4, i8: 1, i16: 2, i32: 4
  * INT8 3x3 convolutions run as Winograd F(2x2,3x3) from this many tiles up: below it, the
  * per-call weight transform costs more than the multiplications it saves.
  */
-export const QWINO_MIN_TILES = 12;
+export const QWINO_MIN_TILES = 4;
 
 export interface TensorPlacement {
   name: string;
@@ -399,8 +405,30 @@ function setSpreadStride(bytes: number, exact = false): number {
 }
 
 /** Per-thread scratch of qs8_wino_gemm_run (assembly/quant.ts: qs8_wino_scratch_bytes). */
-function qwinoScratchBytes(kc2: number, tiles: number): number {
-  return 16 * setSpreadStride((kc2 / 2) * 32, true) + 16 * setSpreadStride(tiles * 32, true);
+function qwinoScratchBytes(kc2: number, tiles: number, cols: number): number {
+  return (
+    (cols === 3 ? 5 : 16) * setSpreadStride((kc2 / 2) * 32, true) +
+    (cols === 3 ? 20 : 16) * setSpreadStride(tiles * 32, true)
+  );
+}
+
+/**
+ * The int8 Winograd form of a 3x3 "same" convolution with an oh x ow output and kc2 input
+ * channels (rounded up to even), or none: F(2x3,3x3) (20 products per 2x3 tile) where it needs
+ * fewer multiplications than F(2x2,3x3) (16 per 2x2 tile) and its int32 bound holds, else
+ * F(2x2,3x3); none below QWINO_MIN_TILES tiles or when even F(2x2)'s bound fails.
+ */
+export function qwinoForm(
+  oh: number,
+  ow: number,
+  kc2: number,
+): { cols: number; tw: number; tiles: number } | undefined {
+  const th = Math.ceil(oh / 2);
+  const f22 = { cols: 2, tw: Math.ceil(ow / 2), tiles: th * Math.ceil(ow / 2) };
+  const f23 = { cols: 3, tw: Math.ceil(ow / 3), tiles: th * Math.ceil(ow / 3) };
+  // The exact int32 bounds: 9 * kc2 * 255 * 127 * (4 or 12) < 2^31.
+  const form = kc2 <= 600 && 20 * f23.tiles < 16 * f22.tiles ? f23 : kc2 <= 1800 ? f22 : undefined;
+  return form && form.tiles >= QWINO_MIN_TILES ? form : undefined;
 }
 
 /** A 3x3, stride 1, "same" (padding 1 on every side) convolution: the Winograd F(2x2,3x3) case. */
@@ -703,17 +731,16 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       tquant.set(name, out);
       qpKey.set(name, tensorBlock(name, out));
     } else dtypes.set(name, "f32");
-    const th = Math.ceil(g.oh / 2);
-    const tw = Math.ceil(g.ow / 2);
-    const T = th * tw;
-    // Winograd needs the int32 sum times 4 to fit: 9 * kc2 * 255 * 127 * 4 < 2^31.
-    if (isWinograd3x3(g) && T >= QWINO_MIN_TILES && kc2 <= 1800 && (opts.winograd ?? true)) {
+    const form = isWinograd3x3(g) && (opts.winograd ?? true) ? qwinoForm(g.oh, g.ow, kc2) : undefined;
+    if (form) {
+      const { cols, tw, tiles: T } = form;
+      const E = cols === 3 ? 20 : 16;
       const vName = `${name}#winograd.V16`;
-      // The 16 matrices of V are read together: a stride that spreads them over the cache sets.
+      // The matrices of V are read together: a stride that spreads them over the cache sets.
       const vstride = setSpreadStride(T * kc2 * 2);
-      shapes.set(vName, [16, vstride / 2]);
+      shapes.set(vName, [E, vstride / 2]);
       dtypes.set(vName, "i16");
-      qwStride = Math.max(qwStride, align(qwinoScratchBytes(kc2, T)));
+      qwStride = Math.max(qwStride, align(qwinoScratchBytes(kc2, T, cols)));
       const { h, w: iw, cin, oh, ow } = g;
       pending.push((addr) => ({
         kind: "qwino_in",
@@ -721,6 +748,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         ih: h,
         iw,
         c: cin,
+        cols,
         tw,
         tiles: T,
         x: addr(x),
@@ -733,6 +761,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       pending.push((addr) => ({
         kind: "qwino_gemm",
         layer: name,
+        cols,
         M: T,
         N: cout,
         K: cin,

@@ -298,8 +298,8 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
   });
 });
 
-describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs per panel, exact output transform)", () => {
-  it("is bit-identical to the direct int8 convolution for random 3x3 'same' layers, every build and split", () => {
+describe("INT8 Winograd F(2x2,3x3) and F(2x3,3x3) (i16 transforms, int32 GEMMs per panel, exact output transform)", () => {
+  it("is bit-identical to the direct int8 convolution for random 3x3 'same' layers, both tile forms, every build and split", () => {
     const rand = mulberry32(15);
     const ar = new Arena(rand);
     for (let trial = 0; trial < 30; trial++) {
@@ -330,20 +330,20 @@ describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs per panel, exact
       const direct = runDirect(ar, "scalar", q, 1, true);
       checkQConv(q, direct, ref, `direct ${JSON.stringify(g)}`);
       const th = Math.ceil(h / 2);
-      const tw = Math.ceil(w / 2);
-      const tiles = th * tw;
       const kc2 = (g.cin + 1) & ~1;
-      for (const isa of ISAS) {
+      for (const [isa, cols] of ISAS.flatMap((i) => [2, 3].map((c) => [i, c] as const))) {
+        const tw = Math.ceil(w / cols);
+        const tiles = th * tw;
         for (const T of SPLITS) {
           ar.reset();
           const p = placeQConv(ar, isa, q);
           const vstride = tiles * kc2 * 2 + 64;
-          const v = ar.alloc(16 * vstride);
-          const sb = p.k.qs8_wino_scratch_bytes(g.cin, tiles);
+          const v = ar.alloc((cols === 3 ? 20 : 16) * vstride);
+          const sb = p.k.qs8_wino_scratch_bytes(g.cin, tiles, cols);
           const scratch = ar.alloc(sb * T);
           for (let t = 0; t < T; t++) {
             const [t0, t1] = splitRange(tiles, T, t);
-            if (t0 < t1) p.k.qs8_wino_input(h, w, g.cin, tw, p.x, v, vstride, t0, t1, p.qp);
+            if (t0 < t1) p.k.qs8_wino_input(h, w, g.cin, tw, p.x, v, vstride, t0, t1, p.qp, cols);
           }
           for (let t = 0; t < T; t++) {
             const [m0, m1] = trial % 2 ? splitRange(tiles, T, t, 4) : [0, tiles];
@@ -368,11 +368,16 @@ describe("INT8 Winograd F(2x2,3x3) (i16 transforms, int32 GEMMs per panel, exact
                 p.qp,
                 p.rq,
                 p.rd,
+                cols,
               );
           }
           ar.checkGuards();
           const got = readQOut(ar, q, p.c);
-          sameBytes(got, direct, `qs8-wino3x3-${isa} ${JSON.stringify(g)} residual=${!!q.res} T=${T}`);
+          sameBytes(
+            got,
+            direct,
+            `qs8-wino-F(2x${cols})-${isa} ${JSON.stringify(g)} residual=${!!q.res} T=${T}`,
+          );
         }
       }
     }
