@@ -240,6 +240,16 @@ export function qs8_im2col16(
     let dst = a16 + <usize>m * rowBytes;
     for (let ky = 0; ky < kh; ky++) {
       const iy = oy * sh - pt + ky;
+      if (ASC_FEATURE_SIMD && merge && kw <= 8) {
+        // A row of kw taps inside the image: one 8-byte load; the store's extra lanes land on
+        // slots of this row that the next row of taps (or the final 0) overwrites.
+        const ix0 = ox * sw - pl;
+        if (iy >= 0 && iy < ih && ix0 >= 0 && ix0 + 8 <= iw && ky * kw + 8 <= k16) {
+          v128.store(dst, i16x8.sub(v128.load8x8_s(x + <usize>(iy * iw + ix0)), i16x8.splat(<i16>zx)));
+          dst += <usize>kw << 1;
+          continue;
+        }
+      }
       for (let kx = 0; kx < kw; kx++) {
         const ix = ox * sw - pl + kx;
         const inside = iy >= 0 && iy < ih && ix >= 0 && ix < iw;

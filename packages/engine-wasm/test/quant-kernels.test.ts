@@ -87,6 +87,26 @@ function randomGeom(rand: () => number): ConvGeom {
   return { h, w, cin, cout, kh, kw, sh, sw, pt: ph.before, pl: pw.before, oh: ph.out, ow: pw.out };
 }
 
+/** A one-channel 'same' convolution of an h x w map with a kh x kw kernel and stride s. */
+function stemGeom(h: number, w: number, kh: number, kw: number, s: number): ConvGeom {
+  const ph = padding1d("same", h, kh, s);
+  const pw = padding1d("same", w, kw, s);
+  return {
+    h,
+    w,
+    cin: 1,
+    cout: 11,
+    kh,
+    kw,
+    sh: s,
+    sw: s,
+    pt: ph.before,
+    pl: pw.before,
+    oh: ph.out,
+    ow: pw.out,
+  };
+}
+
 function indirection(ar: Arena, x: number, g: ConvGeom, elemBytes: number, zero: number): number {
   const ind = ar.alloc(g.oh * g.ow * g.kh * g.kw * 4);
   let o = ind >>> 2;
@@ -278,10 +298,19 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
   it("convolutions of random shapes: f32 and int8 outputs, fused residuals, match float64; all variants bit-identical", () => {
     const rand = mulberry32(5);
     const ar = new Arena(rand);
-    for (let trial = 0; trial < 40; trial++) {
-      const g0 = randomGeom(rand);
+    // One input channel with wide kernels on wider maps (the stem's case: merged taps, whole
+    // rows of taps gathered at once inside the image), after the random shapes.
+    const stems: [number, number, number, number, number][] = [
+      [21, 26, 7, 7, 2],
+      [9, 30, 3, 8, 1],
+      [6, 19, 2, 5, 2],
+      [5, 17, 3, 6, 1],
+    ];
+    for (let trial = 0; trial < 40 + stems.length; trial++) {
+      const st = stems[trial - 40];
+      const g0 = st ? stemGeom(...st) : randomGeom(rand);
       // every eighth layer has one input channel (the stem's case: merged taps)
-      const q = randomQConv(rand, trial % 8 === 7 ? { ...g0, cin: 1 } : g0, trial, trial % 5 === 4);
+      const q = randomQConv(rand, trial % 8 === 7 || st ? { ...g0, cin: 1 } : g0, trial, trial % 5 === 4);
       const ref = refQConv(q);
       let first: ArrayLike<number> | undefined;
       for (const isa of ISAS) {
