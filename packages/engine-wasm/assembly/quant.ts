@@ -1018,47 +1018,54 @@ function wino3_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstr
  */
 export function qs8_wino3_weights(kp: i32, g: usize, u: usize, ustride: usize, i: i32): void {
   const tap = <usize>kp << 4;
+  if (ASC_FEATURE_SIMD) {
+    // Widening loads of only the taps row i needs; rows 0 and 3 are taps 0-2 and 6-8 as they are.
+    if (i == 0 || i == 3) {
+      const t0 = g + (i == 3 ? 6 * tap : 0);
+      for (let j = 0; j < kp; j++) {
+        const s = t0 + (<usize>j << 4);
+        const d = u + (<usize>j << 5);
+        wt3r8(d, ustride, v128.load8x8_s(s), v128.load8x8_s(s + tap), v128.load8x8_s(s + 2 * tap));
+        wt3r8(d + 16, ustride, v128.load8x8_s(s, 8), v128.load8x8_s(s + tap, 8), v128.load8x8_s(s + 2 * tap, 8));
+      }
+    } else {
+      for (let j = 0; j < kp; j++) {
+        const s = g + (<usize>j << 4);
+        const d = u + (<usize>j << 5);
+        wt3m8(d, ustride, i, s, tap, 0);
+        wt3m8(d + 16, ustride, i, s, tap, 8);
+      }
+    }
+    return;
+  }
   for (let j = 0; j < kp; j++) {
     const s = g + (<usize>j << 4);
     const d = u + (<usize>j << 5);
-    if (ASC_FEATURE_SIMD) {
-      const w0 = v128.load(s), w1 = v128.load(s + tap), w2 = v128.load(s + 2 * tap);
-      const w3 = v128.load(s + 3 * tap), w4 = v128.load(s + 4 * tap), w5 = v128.load(s + 5 * tap);
-      const w6 = v128.load(s + 6 * tap), w7 = v128.load(s + 7 * tap), w8 = v128.load(s + 8 * tap);
-      wt3x8(d, ustride, i,
-        i16x8.extend_low_i8x16_s(w0), i16x8.extend_low_i8x16_s(w1), i16x8.extend_low_i8x16_s(w2),
-        i16x8.extend_low_i8x16_s(w3), i16x8.extend_low_i8x16_s(w4), i16x8.extend_low_i8x16_s(w5),
-        i16x8.extend_low_i8x16_s(w6), i16x8.extend_low_i8x16_s(w7), i16x8.extend_low_i8x16_s(w8));
-      wt3x8(d + 16, ustride, i,
-        i16x8.extend_high_i8x16_s(w0), i16x8.extend_high_i8x16_s(w1), i16x8.extend_high_i8x16_s(w2),
-        i16x8.extend_high_i8x16_s(w3), i16x8.extend_high_i8x16_s(w4), i16x8.extend_high_i8x16_s(w5),
-        i16x8.extend_high_i8x16_s(w6), i16x8.extend_high_i8x16_s(w7), i16x8.extend_high_i8x16_s(w8));
-    } else {
-      for (let l = 0; l < 16; l++) {
-        const q = s + <usize>l;
-        const g00 = <i32>load<i8>(q), g01 = <i32>load<i8>(q + tap), g02 = <i32>load<i8>(q + 2 * tap);
-        const g10 = <i32>load<i8>(q + 3 * tap), g11 = <i32>load<i8>(q + 4 * tap), g12 = <i32>load<i8>(q + 5 * tap);
-        const g20 = <i32>load<i8>(q + 6 * tap), g21 = <i32>load<i8>(q + 7 * tap), g22 = <i32>load<i8>(q + 8 * tap);
-        const o = d + (<usize>l << 1);
-        if (i == 0) wt3r1(o, ustride, g00, g01, g02);
-        else if (i == 1) wt3r1(o, ustride, g00 + g10 + g20, g01 + g11 + g21, g02 + g12 + g22);
-        else if (i == 2) wt3r1(o, ustride, g00 - g10 + g20, g01 - g11 + g21, g02 - g12 + g22);
-        else wt3r1(o, ustride, g20, g21, g22);
-      }
+    for (let l = 0; l < 16; l++) {
+      const q = s + <usize>l;
+      const g00 = <i32>load<i8>(q), g01 = <i32>load<i8>(q + tap), g02 = <i32>load<i8>(q + 2 * tap);
+      const g10 = <i32>load<i8>(q + 3 * tap), g11 = <i32>load<i8>(q + 4 * tap), g12 = <i32>load<i8>(q + 5 * tap);
+      const g20 = <i32>load<i8>(q + 6 * tap), g21 = <i32>load<i8>(q + 7 * tap), g22 = <i32>load<i8>(q + 8 * tap);
+      const o = d + (<usize>l << 1);
+      if (i == 0) wt3r1(o, ustride, g00, g01, g02);
+      else if (i == 1) wt3r1(o, ustride, g00 + g10 + g20, g01 + g11 + g21, g02 + g12 + g22);
+      else if (i == 2) wt3r1(o, ustride, g00 - g10 + g20, g01 - g11 + g21, g02 - g12 + g22);
+      else wt3r1(o, ustride, g20, g21, g22);
     }
   }
 }
 
-// Row i of [g0, g0 + g1 + g2, g0 - g1 + g2, g2], then [a, b, c] -> [a, a + b + c, b - a - c, a + 2b + 4c, 2c].
+// Rows 1 and 2 down the kernel, g0 + g1 + g2 or g0 - g1 + g2 for each of the 3 columns (8 lanes
+// at byte h of each tap's 16), then along the row; each row [a, b, c] ->
+// [a, a + b + c, b - a - c, a + 2b + 4c, 2c] (wt3r8).
 // @ts-ignore: decorator
-@inline function wt3x8(d: usize, us: usize, i: i32, g00: v128, g01: v128, g02: v128, g10: v128, g11: v128, g12: v128, g20: v128, g21: v128, g22: v128): void {
-  if (i == 0) wt3r8(d, us, g00, g01, g02);
-  else if (i == 3) wt3r8(d, us, g20, g21, g22);
-  else {
-    const s0 = i16x8.add(g00, g20), s1 = i16x8.add(g01, g21), s2 = i16x8.add(g02, g22);
-    if (i == 1) wt3r8(d, us, i16x8.add(s0, g10), i16x8.add(s1, g11), i16x8.add(s2, g12));
-    else wt3r8(d, us, i16x8.sub(s0, g10), i16x8.sub(s1, g11), i16x8.sub(s2, g12));
-  }
+@inline function wt3m8(d: usize, us: usize, i: i32, s: usize, tap: usize, h: usize): void {
+  const s0 = i16x8.add(v128.load8x8_s(s + h), v128.load8x8_s(s + 6 * tap + h));
+  const s1 = i16x8.add(v128.load8x8_s(s + tap + h), v128.load8x8_s(s + 7 * tap + h));
+  const s2 = i16x8.add(v128.load8x8_s(s + 2 * tap + h), v128.load8x8_s(s + 8 * tap + h));
+  const m0 = v128.load8x8_s(s + 3 * tap + h), m1 = v128.load8x8_s(s + 4 * tap + h), m2 = v128.load8x8_s(s + 5 * tap + h);
+  if (i == 1) wt3r8(d, us, i16x8.add(s0, m0), i16x8.add(s1, m1), i16x8.add(s2, m2));
+  else wt3r8(d, us, i16x8.sub(s0, m0), i16x8.sub(s1, m1), i16x8.sub(s2, m2));
 }
 // @ts-ignore: decorator
 @inline function wt3r8(d: usize, us: usize, a: v128, b: v128, c: v128): void {
