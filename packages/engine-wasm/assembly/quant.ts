@@ -111,9 +111,11 @@ export function qs8_panel_bytes(kc: i32, ks: i32): i32 {
  * Packs int8 weights [ks][kc][n] with per-column scales (f32 [n]) and f32 biases into panels of
  * 8 columns: scale f32[8], bias f32[8], then for each tap and each pair of input channels 16
  * bytes (column j: k, k+1 at bytes 2j, 2j+1). Channels are padded to an even count and columns
- * to a multiple of 8 with zeros.
+ * to a multiple of 8 with zeros. With `pairMajor` (the int8 Winograd layers) the same 16-byte
+ * blocks are ordered by pair, then tap: the weight transform then reads one sequential stream
+ * (it reads the weights cold, once per run) instead of one per tap.
  */
-export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: usize, bias: usize, dst: usize): void {
+export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: usize, bias: usize, dst: usize, pairMajor: i32): void {
   const kc2 = (kc + 1) & ~1;
   const panels = (n + 7) >> 3;
   const pb = <usize>qs8_panel_bytes(kc, ks);
@@ -124,9 +126,9 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
       store<f32>(d + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
       store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
     }
-    let o = d + 64;
     for (let t = 0; t < ks; t++) {
       for (let k = 0; k < kc2; k += 2) {
+        const o = d + 64 + (<usize>(pairMajor ? (k >> 1) * ks + t : t * (kc2 >> 1) + (k >> 1)) << 4);
         for (let j = 0; j < 8; j++) {
           const col = (p << 3) + j;
           let v0: i8 = 0, v1: i8 = 0;
@@ -137,7 +139,6 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
           store<i8>(o + (<usize>j << 1), v0);
           store<i8>(o + (<usize>j << 1) + 1, v1);
         }
-        o += 16;
       }
     }
   }
@@ -589,14 +590,14 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
 }
 
 /**
- * Weight transform of one packed int8 3x3 panel (9 taps of kp pairs of 16 bytes, data only,
- * i.e. after the 64-byte header): U_e = (2G) g (2G)^T for each pair lane, written as i16 pairs
- * of 32 bytes at u + e * ustride + pair * 32.
+ * Weight transform of one packed int8 3x3 panel (pair-major: kp pairs of 9 taps of 16 bytes,
+ * data only, i.e. after the 64-byte header): U_e = (2G) g (2G)^T for each pair lane, written as
+ * i16 pairs of 32 bytes at u + e * ustride + pair * 32.
  */
 export function qs8_wino_weights(kp: i32, g: usize, u: usize, ustride: usize): void {
-  const tap = <usize>kp << 4;
+  const tap: usize = 16;
   for (let j = 0; j < kp; j++) {
-    const s = g + (<usize>j << 4);
+    const s = g + <usize>j * 144;
     const d = u + (<usize>j << 5);
     if (ASC_FEATURE_SIMD) {
       const w0 = v128.load(s), w1 = v128.load(s + tap), w2 = v128.load(s + 2 * tap);
@@ -1017,20 +1018,20 @@ function wino3_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstr
  * as i16 pairs of 32 bytes at u + j * ustride + pair * 32.
  */
 export function qs8_wino3_weights(kp: i32, g: usize, u: usize, ustride: usize, i: i32): void {
-  const tap = <usize>kp << 4;
+  const tap: usize = 16;
   if (ASC_FEATURE_SIMD) {
     // Widening loads of only the taps row i needs; rows 0 and 3 are taps 0-2 and 6-8 as they are.
     if (i == 0 || i == 3) {
       const t0 = g + (i == 3 ? 6 * tap : 0);
       for (let j = 0; j < kp; j++) {
-        const s = t0 + (<usize>j << 4);
+        const s = t0 + <usize>j * 144;
         const d = u + (<usize>j << 5);
         wt3r8(d, ustride, v128.load8x8_s(s), v128.load8x8_s(s + tap), v128.load8x8_s(s + 2 * tap));
         wt3r8(d + 16, ustride, v128.load8x8_s(s, 8), v128.load8x8_s(s + tap, 8), v128.load8x8_s(s + 2 * tap, 8));
       }
     } else {
       for (let j = 0; j < kp; j++) {
-        const s = g + (<usize>j << 4);
+        const s = g + <usize>j * 144;
         const d = u + (<usize>j << 5);
         wt3m8(d, ustride, i, s, tap, 0);
         wt3m8(d + 16, ustride, i, s, tap, 8);
@@ -1039,7 +1040,7 @@ export function qs8_wino3_weights(kp: i32, g: usize, u: usize, ustride: usize, i
     return;
   }
   for (let j = 0; j < kp; j++) {
-    const s = g + (<usize>j << 4);
+    const s = g + <usize>j * 144;
     const d = u + (<usize>j << 5);
     for (let l = 0; l < 16; l++) {
       const q = s + <usize>l;

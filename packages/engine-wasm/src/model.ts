@@ -493,7 +493,7 @@ function loadWeights(
           q[r * w.n + c] = nib >= 8 ? nib - 16 : nib;
         }
       }
-      k.qs8_pack_weights(w.kc, w.ks, w.n, qAddr, sAddr, bAddr, w.dst);
+      k.qs8_pack_weights(w.kc, w.ks, w.n, qAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
     } else if (w.dtype === "f16") {
       k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
     } else if (w.dtype === "i8") {
@@ -502,7 +502,7 @@ function loadWeights(
       const f32 = new Float32Array(memory.buffer, sAddr, w.n);
       if (q.scales.length === 1) f32.fill(q.scales[0]!);
       else f32.set(q.scales);
-      k.qs8_pack_weights(w.kc, w.ks, w.n, wAddr, sAddr, bAddr, w.dst);
+      k.qs8_pack_weights(w.kc, w.ks, w.n, wAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
     } else if (wg) {
       // Transformed and packed in one pass into the (zeroed) destination.
       k.f32_wino_pack_weights(wg.cin, wg.cout, wAddr, w.dst);

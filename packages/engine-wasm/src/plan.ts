@@ -281,6 +281,8 @@ export interface WeightLoad {
   dtype: "f32" | "f16" | "i8" | "i4";
   kc: number;
   ks: number;
+  /** int8 panels ordered by channel pair, then tap (the int8 Winograd layers; qs8_pack_weights). */
+  pairMajor?: boolean;
 }
 
 /** Per-layer precision of a quantized model (see docs/format.md, "Quantized models"). */
@@ -734,6 +736,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     const form = isWinograd3x3(g) && (opts.winograd ?? true) ? qwinoForm(g.oh, g.ow, kc2) : undefined;
     if (form) {
       const { cols, tw, tiles: T } = form;
+      wl.pairMajor = true;
       const E = cols === 3 ? 20 : 16;
       const vName = `${name}#winograd.V16`;
       // The matrices of V are read together: a stride that spreads them over the cache sets.

@@ -202,7 +202,7 @@ function checkQConv(q: QConvCase, got: ArrayLike<number>, ref: Float64Array, wha
 }
 
 /** Places a case's tensors; returns what both the direct and the Winograd path need. */
-function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, merge = false) {
+function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, merge = false, pairMajor = false) {
   const { g } = q;
   const k = ar.k[isa];
   const taps = g.kh * g.kw;
@@ -215,7 +215,7 @@ function placeQConv(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, merge =
   const sc = ar.floats(q.sw);
   const bs = ar.floats(q.bias);
   const w = ar.alloc(Math.ceil(g.cout / 8) * k.qs8_panel_bytes(kc, ks));
-  k.qs8_pack_weights(kc, ks, g.cout, src, sc, bs, w);
+  k.qs8_pack_weights(kc, ks, g.cout, src, sc, bs, w, pairMajor ? 1 : 0);
   const qp = ar.qp(q.sx, q.zx, q.int8Out ? q.outQ : undefined);
   const ob = q.int8Out ? 1 : 4;
   const c = ar.alloc(M * g.cout * ob, q.int8Out);
@@ -365,7 +365,7 @@ describe("INT8 Winograd F(2x2,3x3) and F(2x3,3x3) (i16 transforms, int32 GEMMs p
         const tiles = th * tw;
         for (const T of SPLITS) {
           ar.reset();
-          const p = placeQConv(ar, isa, q);
+          const p = placeQConv(ar, isa, q, false, true);
           const vstride = tiles * kc2 * 2 + 64;
           const v = ar.alloc((cols === 3 ? 20 : 16) * vstride);
           const sb = p.k.qs8_wino_scratch_bytes(g.cin, tiles, cols);
