@@ -90,6 +90,8 @@ describe("goals", () => {
       r("engine", "fp32", 1, 100),
       r("engine", "fp32", 2, 60),
       r("engine", "int8", 2, 40),
+      r("engine", "int8", 1, 49),
+      r("engine", "dynamic", 1, 100),
       r("tfjs-wasm", "fp32", 1, 149),
       r("tfjs-wasm", "fp32", 2, null),
       r("onnxruntime-web", "fp32", 1, 130),
@@ -102,6 +104,12 @@ describe("goals", () => {
     expect(g("onnxruntime-web", 1)).toMatchObject({ ratio: 1.3, reached: true });
     expect(g("onnxruntime-web", 2)!.reached).toBe(false);
     expect(g("engine int8", 2)).toMatchObject({ ratio: 2, reached: true });
+    // int8 against FP32 and tfjs-wasm, dynamic against FP32, all in the same run
+    expect(g("engine fp32 / engine int8", 1)!.reached).toBe(true);
+    expect(g("engine fp32 / engine int8", 2)).toMatchObject({ ratio: 1.5, reached: false });
+    expect(g("tfjs-wasm / engine int8", 1)).toMatchObject({ target: 3, reached: true });
+    expect(g("tfjs-wasm / engine int8", 2)).toBeUndefined();
+    expect(g("engine fp32 / engine dynamic", 1)).toMatchObject({ ratio: 1, reached: false });
   });
 
   it("reports a goal whose row is missing as not measured", () => {

@@ -466,6 +466,54 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
           reached: ratio === null ? null : ratio >= 1.5,
         });
       }
+      // The quantizer's speed goals: int8 at least 2x our FP32 and 3x tfjs-wasm, dynamic faster than FP32.
+      const tfjsRuns = rows.some(
+        (r) =>
+          r.model === model && r.runtime === "tfjs-wasm" && r.threads === t && (t === 1 || !r.unavailable),
+      );
+      if (
+        rows.some(
+          (r) => r.model === model && r.runtime === "engine" && r.variant === "int8" && r.threads === t,
+        )
+      ) {
+        const q = find(rows, model, "engine", "int8", t);
+        const ratio = e && q ? e.medianMs! / q.medianMs! : null;
+        goals.push({
+          goal: "engine fp32 / engine int8 (same threads) >= 2",
+          model,
+          threads: t,
+          ratio,
+          target: 2,
+          reached: ratio === null ? null : ratio >= 2,
+        });
+        if (tfjsRuns) {
+          const r3 = q && tw ? tw.medianMs! / q.medianMs! : null;
+          goals.push({
+            goal: "tfjs-wasm / engine int8 (same threads) >= 3",
+            model,
+            threads: t,
+            ratio: r3,
+            target: 3,
+            reached: r3 === null ? null : r3 >= 3,
+          });
+        }
+      }
+      if (
+        rows.some(
+          (r) => r.model === model && r.runtime === "engine" && r.variant === "dynamic" && r.threads === t,
+        )
+      ) {
+        const d = find(rows, model, "engine", "dynamic", t);
+        const ratio = e && d ? e.medianMs! / d.medianMs! : null;
+        goals.push({
+          goal: "engine fp32 / engine dynamic (same threads) > 1",
+          model,
+          threads: t,
+          ratio,
+          target: 1,
+          reached: ratio === null ? null : ratio > 1,
+        });
+      }
       const ow = find(rows, model, "onnxruntime-web", "fp32", t);
       if (rows.some((r) => r.model === model && r.runtime === "onnxruntime-web" && r.threads === t)) {
         const ratio = e && ow ? ow.medianMs! / e.medianMs! : null;
