@@ -323,14 +323,31 @@ function q16_epilogue(
   const bil = f32x4.mul(v128.load(hdr, 32), vf), bih = f32x4.mul(v128.load(hdr, 48), vf);
   const zb = qround_bias(i32x4.splat(zy));
   const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
-  epi_row(a0l, a0h, c, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
-  if (mr > 1) epi_row(a1l, a1h, c + cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
-  if (mr > 2) epi_row(a2l, a2h, c + 2 * cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
-  if (mr > 3) epi_row(a3l, a3h, c + 3 * cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+  if (nc >= 8) {
+    // Full panels: the rows inline, with the partial-panel paths folded away.
+    epi_row_body(a0l, a0h, c, 8, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+    if (mr > 1) epi_row_body(a1l, a1h, c + cs, 8, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+    if (mr > 2) epi_row_body(a2l, a2h, c + 2 * cs, 8, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+    if (mr > 3) epi_row_body(a3l, a3h, c + 3 * cs, 8, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+  } else {
+    // The last panel of a layer whose channels are not a multiple of 8: one call per row keeps
+    // the code (and V8's compile-time memory) small.
+    epi_row(a0l, a0h, c, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+    if (mr > 1) epi_row(a1l, a1h, c + cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+    if (mr > 2) epi_row(a2l, a2h, c + 2 * cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+    if (mr > 3) epi_row(a3l, a3h, c + 3 * cs, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
+  }
+}
+
+function epi_row(
+  al: v128, ah: v128, cr: usize, nc: i32, scl: v128, sch: v128, bil: v128, bih: v128, relu: i32, mode: i32, zb: v128,
+  rq: usize, rd: usize, vsr: v128, vzr: v128,
+): void {
+  epi_row_body(al, ah, cr, nc, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
 }
 
 // @ts-ignore: decorator
-@inline function epi_row(
+@inline function epi_row_body(
   al: v128, ah: v128, cr: usize, nc: i32, scl: v128, sch: v128, bil: v128, bih: v128, relu: i32, mode: i32, zb: v128,
   rq: usize, rd: usize, vsr: v128, vzr: v128,
 ): void {
@@ -704,28 +721,16 @@ export function qs8_wino_gemm_run(
   for (let n = n0; n < n1; n += 8) {
     const wp = w + <usize>(n >> 3) * pb;
     const nc = min(8, n1 - n);
-    if (cols == 3) {
-      // One row of 5 weight matrices at a time, used while it is still in L1.
-      for (let i = 0; i < 4; i++) {
-        qs8_wino3_weights(kp, wp + 64, scratch, ustride, i);
-        for (let j = 0; j < 5; j++) {
-          const e = 5 * i + j;
-          const ve = v + <usize>e * vstride;
-          const ue = scratch + <usize>j * ustride;
-          const me = mscr + <usize>e * mstride;
-          for (let r = m0; r < m1; r += 4)
-            q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
-        }
-      }
-    } else {
-      qs8_wino_weights(kp, wp + 64, scratch, ustride);
-      for (let e = 0; e < ne; e++) {
-        const ve = v + <usize>e * vstride;
-        const ue = scratch + <usize>e * ustride;
-        const me = mscr + <usize>e * mstride;
-        for (let r = m0; r < m1; r += 4)
-          q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
-      }
+    // F(2x3): one row of 5 weight matrices at a time, used while it is still in L1.
+    if (cols != 3) qs8_wino_weights(kp, wp + 64, scratch, ustride);
+    for (let e = 0; e < ne; e++) {
+      const j = cols == 3 ? e % 5 : e;
+      if (cols == 3 && j == 0) qs8_wino3_weights(kp, wp + 64, scratch, ustride, e / 5);
+      const ve = v + <usize>e * vstride;
+      const ue = scratch + <usize>j * ustride;
+      const me = mscr + <usize>e * mstride;
+      for (let r = m0; r < m1; r += 4)
+        q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
     }
     // Rows of the products are indexed by tile: shift the base so that tile t is row t - m0.
     if (cols == 3) wino3_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
