@@ -214,6 +214,18 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
 // 4 broadcast loads of an (a_k, a_k+1) pair, 2 widening loads of int8 weights and 8
 // i32x4.dot_i16x8_s. The same micro-kernel runs the Winograd GEMMs on i16 weights.
 
+// Row tiles of the 16-bit GEMM's activations (im2col16 rows and Winograd V matrices) are stored
+// interleaved: for each tile of 4 rows, for each pair of channels, the 4 rows' pairs in 16 bytes
+// (row m, pair j at ((m >> 2) * kp + j) * 16 + (m & 3) * 4). The micro-kernel then reads all four
+// rows through one pointer at fixed offsets: three fewer address updates per pair in its loop,
+// which is bound by how many operations it issues (7-9 % faster). Buffers hold whole tiles.
+
+/** Byte offset of pair j of row m in a tile-interleaved 16-bit buffer of kp pairs per row. */
+// @ts-ignore: decorator
+@inline export function a4_off(m: i32, j: i32, kp: i32): usize {
+  return ((<usize>(m >> 2) * <usize>kp + <usize>j) << 4) + (<usize>(m & 3) << 2);
+}
+
 /** Elements in one im2col16 row: ks taps of kc channels, kc rounded up to even (GEMM view). */
 export function qs8_k16(kc: i32, ks: i32): i32 {
   return ks * ((kc + 1) & ~1);
@@ -224,7 +236,8 @@ export function qs8_k16(kc: i32, ks: i32): i32 {
  * = oy * ow + ox) over kh x kw taps of an NHWC int8 input ih x iw x c: per tap, c values
  * x - zx as i16 (0 for taps outside the image, i.e. real zero padding) and a 0 for odd c. With
  * `merge` (for c == 1) the taps follow each other without that padding and one 0 ends the row
- * when kh * kw is odd, so the row is the kh * kw taps of a single channel.
+ * when kh * kw is odd, so the row is the kh * kw taps of a single channel. Rows are stored
+ * tile-interleaved (a4_off).
  */
 export function qs8_im2col16(
   m0: i32, m1: i32, ih: i32, iw: i32, c: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
@@ -234,20 +247,32 @@ export function qs8_im2col16(
   const ks = kh * kw;
   const kc2 = (c + 1) & ~1;
   const k16 = merge ? (ks + 1) & ~1 : ks * kc2;
-  const rowBytes = <usize>k16 << 1;
+  const kp = k16 >> 1;
   for (let m = m0; m < m1; m++) {
     const oy = m / ow;
     const ox = m - oy * ow;
-    let dst = a16 + <usize>m * rowBytes;
+    const row = a16 + a4_off(m, 0, kp);
+    let q = 0; // element index in the row
     for (let ky = 0; ky < kh; ky++) {
       const iy = oy * sh - pt + ky;
       if (ASC_FEATURE_SIMD && merge && kw <= 8) {
-        // A row of kw taps inside the image: one 8-byte load; the store's extra lanes land on
-        // slots of this row that the next row of taps (or the final 0) overwrites.
+        // A row of kw taps inside the image: one 8-byte load, stored as pairs; the extra lanes
+        // land on slots of this row that the next row of taps (or the final 0) overwrites.
         const ix0 = ox * sw - pl;
-        if (iy >= 0 && iy < ih && ix0 >= 0 && ix0 + 8 <= iw && ky * kw + 8 <= k16) {
-          v128.store(dst, i16x8.sub(v128.load8x8_s(x + <usize>(iy * iw + ix0)), i16x8.splat(<i16>zx)));
-          dst += <usize>kw << 1;
+        const odd = q & 1;
+        if (iy >= 0 && iy < ih && ix0 >= 0 && ix0 + 8 <= iw && q + 8 + odd <= k16) {
+          let v = i16x8.sub(v128.load8x8_s(x + <usize>(iy * iw + ix0)), i16x8.splat(<i16>zx));
+          let d = row + (<usize>(q >> 1) << 4);
+          if (odd) {
+            store<i16>(d, <i16>i16x8.extract_lane_s(v, 0), 2);
+            v = i8x16.shuffle(v, v, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1);
+            d += 16;
+          }
+          v128.store32_lane(d, v, 0);
+          v128.store32_lane(d, v, 1, 16);
+          v128.store32_lane(d, v, 2, 32);
+          v128.store32_lane(d, v, 3, 48);
+          q += kw;
           continue;
         }
       }
@@ -255,24 +280,36 @@ export function qs8_im2col16(
         const ix = ox * sw - pl + kx;
         const inside = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
         if (merge) {
-          store<i16>(dst, inside ? <i16>(<i32>load<i8>(x + <usize>(iy * iw + ix)) - zx) : 0);
-          dst += 2;
+          store<i16>(row + (<usize>(q >> 1) << 4) + (<usize>(q & 1) << 1), inside ? <i16>(<i32>load<i8>(x + <usize>(iy * iw + ix)) - zx) : 0);
+          q++;
           continue;
         }
+        // q is even here: a tap starts a pair.
+        const d = row + (<usize>(q >> 1) << 4);
         if (inside) {
           const src = x + <usize>(iy * iw + ix) * <usize>c;
           let ch = 0;
           if (ASC_FEATURE_SIMD) {
             const vz = i16x8.splat(<i16>zx);
-            for (; ch + 8 <= c; ch += 8) v128.store(dst + (<usize>ch << 1), i16x8.sub(v128.load8x8_s(src + <usize>ch), vz));
+            for (; ch + 8 <= c; ch += 8) {
+              const v = i16x8.sub(v128.load8x8_s(src + <usize>ch), vz);
+              const o = d + (<usize>ch << 3);
+              v128.store32_lane(o, v, 0);
+              v128.store32_lane(o, v, 1, 16);
+              v128.store32_lane(o, v, 2, 32);
+              v128.store32_lane(o, v, 3, 48);
+            }
           }
-          for (; ch < c; ch++) store<i16>(dst + (<usize>ch << 1), <i16>(<i32>load<i8>(src + <usize>ch) - zx));
-        } else memory.fill(dst, 0, <usize>c << 1);
-        if (c & 1) store<i16>(dst + (<usize>c << 1), 0);
-        dst += <usize>kc2 << 1;
+          for (; ch < c; ch++)
+            store<i16>(d + (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1), <i16>(<i32>load<i8>(src + <usize>ch) - zx));
+          if (c & 1) store<i16>(d + (<usize>(c >> 1) << 4), 0, 2);
+        } else {
+          for (let j = 0; j < kc2 >> 1; j++) store<i32>(d + (<usize>j << 4), 0);
+        }
+        q += kc2;
       }
     }
-    if (merge && ks & 1) store<i16>(dst, 0);
+    if (merge && ks & 1) store<i16>(row + (<usize>(q >> 1) << 4), 0, 2);
   }
 }
 
@@ -370,20 +407,17 @@ function epi_row(
  */
 // @ts-ignore: decorator
 @inline function q16_panel(
-  mr: i32, nc: i32, kp: i32, a: usize, as: usize, b: usize, b16: bool, hdr: usize, c: usize, cs: usize,
+  mr: i32, nc: i32, kp: i32, a: usize, b: usize, b16: bool, hdr: usize, c: usize, cs: usize,
   relu: i32, mode: i32, sx: f32, inv: f32, zy: i32, rq: usize, rd: usize,
 ): void {
-  const a0 = a;
-  const a1 = mr > 1 ? a0 + as : a0;
-  const a2 = mr > 2 ? a1 + as : a1;
-  const a3 = mr > 3 ? a2 + as : a2;
   const c0 = c;
   const c1 = mr > 1 ? c0 + cs : c0;
   const c2 = mr > 2 ? c1 + cs : c1;
   const c3 = mr > 3 ? c2 + cs : c2;
   if (ASC_FEATURE_SIMD) {
     let a0l = i32x4.splat(0), a0h = a0l, a1l = a0l, a1h = a0l, a2l = a0l, a2h = a0l, a3l = a0l, a3h = a0l;
-    let p0 = a0, p1 = a1, p2 = a2, p3 = a3;
+    // The tile's 4 rows interleaved (a4_off): rows past mr are padding, computed and not stored.
+    let p = a;
     let wp = b;
     for (let j = 0; j < kp; j++) {
       let bl: v128, bh: v128;
@@ -396,22 +430,19 @@ function epi_row(
         bh = v128.load8x8_s(wp, 8);
         wp += 16;
       }
-      const x0 = v128.load32_splat(p0);
+      const x0 = v128.load32_splat(p);
       a0l = i32x4.add(a0l, i32x4.dot_i16x8_s(x0, bl));
       a0h = i32x4.add(a0h, i32x4.dot_i16x8_s(x0, bh));
-      const x1 = v128.load32_splat(p1);
+      const x1 = v128.load32_splat(p, 4);
       a1l = i32x4.add(a1l, i32x4.dot_i16x8_s(x1, bl));
       a1h = i32x4.add(a1h, i32x4.dot_i16x8_s(x1, bh));
-      const x2 = v128.load32_splat(p2);
+      const x2 = v128.load32_splat(p, 8);
       a2l = i32x4.add(a2l, i32x4.dot_i16x8_s(x2, bl));
       a2h = i32x4.add(a2h, i32x4.dot_i16x8_s(x2, bh));
-      const x3 = v128.load32_splat(p3);
+      const x3 = v128.load32_splat(p, 12);
       a3l = i32x4.add(a3l, i32x4.dot_i16x8_s(x3, bl));
       a3h = i32x4.add(a3h, i32x4.dot_i16x8_s(x3, bh));
-      p0 += 4;
-      p1 += 4;
-      p2 += 4;
-      p3 += 4;
+      p += 16;
     }
     if (mode == 2) {
       // Raw int32 accumulators: the f32 store path moves the same bits.
@@ -423,7 +454,7 @@ function epi_row(
     } else q16_epilogue(mr, nc, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, c, cs, hdr, relu, mode, sx, inv, zy, rq, rd);
   } else {
     for (let r = mr - 1; r >= 0; r--) {
-      const ar = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3;
+      const ar = a + (<usize>r << 2);
       const cr = r == 0 ? c0 : r == 1 ? c1 : r == 2 ? c2 : c3;
       for (let jj = 0; jj < nc; jj++) {
         let acc = 0;
@@ -432,14 +463,14 @@ function epi_row(
           let q = b + (<usize>jj << 2);
           for (let j = 0; j < kp; j++) {
             acc += <i32>load<i16>(p) * <i32>load<i16>(q) + <i32>load<i16>(p, 2) * <i32>load<i16>(q, 2);
-            p += 4;
+            p += 16;
             q += 32;
           }
         } else {
           let q = b + (<usize>jj << 1);
           for (let j = 0; j < kp; j++) {
             acc += <i32>load<i16>(p) * <i32>load<i8>(q) + <i32>load<i16>(p, 2) * <i32>load<i8>(q, 1);
-            p += 4;
+            p += 16;
             q += 16;
           }
         }
@@ -462,13 +493,13 @@ function epi_row(
 
 /**
  * qs8-gemm16-4x8c2 driver: C rows [m0, m1) in groups of 4, columns [n0, n1) (n0 a multiple of
- * 8), from im2col16 rows (a16, stride as bytes) and the packed int8 panels of
+ * 8; m0 a multiple of 4), from tile-interleaved im2col16 rows (a16) and the packed int8 panels of
  * qs8_pack_weights(kc, ks). Output f32 or int8 per the parameter block, row stride cs. With a
  * residual parameter block rq (0: none), the int8 tensor at c + rd (same layout as the output)
  * is added before the ReLU and the requantization (a residual add fused into the epilogue).
  */
 export function qs8_gemm16_run(
-  m0: i32, m1: i32, n0: i32, n1: i32, kc: i32, ks: i32, a16: usize, as: usize, w: usize, c: usize, cs: usize,
+  m0: i32, m1: i32, n0: i32, n1: i32, kc: i32, ks: i32, a16: usize, w: usize, c: usize, cs: usize,
   relu: i32, qp: usize, rq: usize, rd: usize,
 ): void {
   const kp = qs8_k16(kc, ks) >> 1;
@@ -484,11 +515,11 @@ export function qs8_gemm16_run(
     const ne = min(nbs + nb, n1);
     for (let m = m0; m < m1; m += 4) {
       const rows = min(4, m1 - m);
-      const am = a16 + <usize>m * as;
+      const am = a16 + a4_off(m, 0, kp);
       const cm = c + <usize>m * cs;
       for (let n = nbs; n < ne; n += 8) {
         const wp = w + <usize>(n >> 3) * pb;
-        q16_panel(rows, min(8, ne - n), kp, am, as, wp + 64, false, wp, cm + <usize>n * outBytes, cs, relu, mode, sx, inv, zy, rq, rd);
+        q16_panel(rows, min(8, ne - n), kp, am, wp + 64, false, wp, cm + <usize>n * outBytes, cs, relu, mode, sx, inv, zy, rq, rd);
       }
     }
   }
@@ -521,8 +552,9 @@ export function qs8_gemm16_run(
 /**
  * Input transform for tiles [t0, t1): tile t = ty * tw + tx reads the 4x4 patch at
  * (2ty - 1, 2tx - 1) of int8 x (positions outside the image are zx) and writes
- * V[e][t][ch] = (B^T (x - zx) B)[e] as i16 at v + e * vstride + (t * kc2 + ch) * 2 (kc2 = c
- * rounded up to even, the odd slot 0). With cols == 3, the F(2x3,3x3) transform of the 4x5 patch
+ * V[e][t][ch] = (B^T (x - zx) B)[e] as i16 at v + e * vstride, rows t of kc2 channels (c
+ * rounded up to even, the odd slot 0) tile-interleaved (a4_off: channel ch of tile t at
+ * a4_off(t, ch >> 1, kc2 / 2) + (ch & 1) * 2). With cols == 3, the F(2x3,3x3) transform of the 4x5 patch
  * at (2ty - 1, 3tx - 1) into 20 matrices V[e], e = 5i + j.
  */
 export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize, cols: i32): void {
@@ -541,7 +573,7 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
     const mask = wino_patch_mask(y0, x0, ih, iw, 4);
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;
-    const out = v + <usize>t * (<usize>kc2 << 1);
+    const out = v + a4_off(t, 0, kc2 >> 1);
     let ch = 0;
     if (ASC_FEATURE_SIMD) {
       const z = i16x8.splat(<i16>zx);
@@ -555,7 +587,7 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
         const b0 = i16x8.add(d10, d20), b1 = i16x8.add(d11, d21), b2 = i16x8.add(d12, d22), b3 = i16x8.add(d13, d23);
         const c0 = i16x8.sub(d20, d10), c1 = i16x8.sub(d21, d11), c2 = i16x8.sub(d22, d12), c3 = i16x8.sub(d23, d13);
         const e0 = i16x8.sub(d10, d30), e1 = i16x8.sub(d11, d31), e2 = i16x8.sub(d12, d32), e3 = i16x8.sub(d13, d33);
-        const so = o << 1;
+        const so = o << 3; // 4 pairs of 16-byte slots (a4_off)
         qst8(out, vstride, 0, so, a0, a1, a2, a3);
         qst8(out, vstride, 1, so, b0, b1, b2, b3);
         qst8(out, vstride, 2, so, c0, c1, c2, c3);
@@ -573,7 +605,7 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
       const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
       const c0 = d20 - d10, c1 = d21 - d11, c2 = d22 - d12, c3 = d23 - d13;
       const e0 = d10 - d30, e1 = d11 - d31, e2 = d12 - d32, e3 = d13 - d33;
-      const so = o << 1;
+      const so = (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1);
       qst1(out, vstride, 0, so, a0, a1, a2, a3);
       qst1(out, vstride, 1, so, b0, b1, b2, b3);
       qst1(out, vstride, 2, so, c0, c1, c2, c3);
@@ -593,10 +625,10 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
 // Row r of B^T d times B: [r0 - r2, r1 + r2, r2 - r1, r1 - r3] into V[4 * row + j].
 // @ts-ignore: decorator
 @inline function qst8(out: usize, vstride: usize, row: usize, o: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
-  v128.store(out + (row * 4 + 0) * vstride + o, i16x8.sub(r0, r2));
-  v128.store(out + (row * 4 + 1) * vstride + o, i16x8.add(r1, r2));
-  v128.store(out + (row * 4 + 2) * vstride + o, i16x8.sub(r2, r1));
-  v128.store(out + (row * 4 + 3) * vstride + o, i16x8.sub(r1, r3));
+  st4p(out + (row * 4 + 0) * vstride + o, i16x8.sub(r0, r2));
+  st4p(out + (row * 4 + 1) * vstride + o, i16x8.add(r1, r2));
+  st4p(out + (row * 4 + 2) * vstride + o, i16x8.sub(r2, r1));
+  st4p(out + (row * 4 + 3) * vstride + o, i16x8.sub(r1, r3));
 }
 // @ts-ignore: decorator
 @inline function qst1(out: usize, vstride: usize, row: usize, o: usize, r0: i32, r1: i32, r2: i32, r3: i32): void {
@@ -712,7 +744,6 @@ export function qs8_wino_gemm_run(
   const ne = cols == 3 ? 20 : 16;
   const nu = cols == 3 ? 5 : 16;
   const kp = ((cin + 1) & ~1) >> 1;
-  const as = <usize>kp << 2;
   const pb = <usize>qs8_panel_bytes(cin, 9);
   const ustride = wino_ustride(kp);
   const mstride = wino_mstride(m1 - m0);
@@ -730,7 +761,7 @@ export function qs8_wino_gemm_run(
       const ue = scratch + <usize>j * ustride;
       const me = mscr + <usize>e * mstride;
       for (let r = m0; r < m1; r += 4)
-        q16_panel(min(4, m1 - r), nc, kp, ve + <usize>r * as, as, ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
+        q16_panel(min(4, m1 - r), nc, kp, ve + a4_off(r, 0, kp), ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
     }
     // Rows of the products are indexed by tile: shift the base so that tile t is row t - m0.
     if (cols == 3) wino3_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
@@ -944,41 +975,34 @@ function wino3_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstr
     const mask = wino_patch_mask(y0, x0, ih, iw, 5);
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;
-    const out = v + <usize>t * (<usize>kc2 << 1);
+    const out = v + a4_off(t, 0, kc2 >> 1);
     let ch = 0;
     if (ASC_FEATURE_SIMD) {
       const z = i16x8.splat(<i16>zx);
       for (; ch + 8 <= c; ch += 8) {
         const o = <usize>ch;
-        const so = o << 1;
-        for (let j = 0; j < 5; j++) {
-          // Column j of the patch, down the rows by B2^T.
-          const d0 = qld8p(p, rs, rowBytes, mask, 0, j, o, z), d1 = qld8p(p, rs, rowBytes, mask, 1, j, o, z);
-          const d2 = qld8p(p, rs, rowBytes, mask, 2, j, o, z), d3 = qld8p(p, rs, rowBytes, mask, 3, j, o, z);
-          v128.store(out + <usize>j * vstride + so, i16x8.sub(d0, d2));
-          v128.store(out + <usize>(5 + j) * vstride + so, i16x8.add(d1, d2));
-          v128.store(out + <usize>(10 + j) * vstride + so, i16x8.sub(d2, d1));
-          v128.store(out + <usize>(15 + j) * vstride + so, i16x8.sub(d1, d3));
-        }
-        // Each row of V in place by d3 B3^T (and d2: rows 0 and 3 twice).
+        const so = o << 3; // 4 pairs of 16-byte slots (a4_off)
         for (let i = 0; i < 4; i++) {
+          // Row i of B2^T d, one column at a time, then d3 B3^T along it (d2: rows 0 and 3 twice).
+          const ia = i == 2 ? 2 : i == 0 ? 0 : 1, ib = i == 0 ? 2 : i == 1 ? 2 : i == 2 ? 1 : 3, add = i == 1;
+          const r0 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 0, o, z), r1 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 1, o, z);
+          const r2 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 2, o, z), r3 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 3, o, z);
+          const r4 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 4, o, z);
           const q = out + <usize>(5 * i) * vstride + so;
           const sh = i == 0 || i == 3 ? 1 : 0;
-          const r0 = v128.load(q), r1 = v128.load(q + vstride), r2 = v128.load(q + 2 * vstride);
-          const r3 = v128.load(q + 3 * vstride), r4 = v128.load(q + 4 * vstride);
           const t31 = i16x8.sub(r3, r1), d12 = i16x8.sub(r1, r2);
-          v128.store(q, i16x8.shl(times3(i16x8.add(i16x8.shl(i16x8.sub(r0, r2), 1), t31)), sh));
-          v128.store(q + vstride, i16x8.shl(times3(i16x8.sub(i16x8.add(r1, r2), t31)), sh));
-          v128.store(q + 2 * vstride, i16x8.shl(i16x8.add(t31, times3(d12)), sh));
-          v128.store(q + 3 * vstride, i16x8.shl(t31, sh));
-          v128.store(q + 4 * vstride, i16x8.shl(times3(i16x8.sub(i16x8.sub(r4, r2), i16x8.shl(t31, 1))), sh));
+          st4p(q, i16x8.shl(times3(i16x8.add(i16x8.shl(i16x8.sub(r0, r2), 1), t31)), sh));
+          st4p(q + vstride, i16x8.shl(times3(i16x8.sub(i16x8.add(r1, r2), t31)), sh));
+          st4p(q + 2 * vstride, i16x8.shl(i16x8.add(t31, times3(d12)), sh));
+          st4p(q + 3 * vstride, i16x8.shl(t31, sh));
+          st4p(q + 4 * vstride, i16x8.shl(times3(i16x8.sub(i16x8.sub(r4, r2), i16x8.shl(t31, 1))), sh));
         }
       }
     }
     for (; ch < kc2; ch++) {
       const o = <usize>ch;
       const inside = ch < c ? mask : 0;
-      const so = o << 1;
+      const so = (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1);
       for (let i = 0; i < 4; i++) {
         // Row i of B2^T d, as 5 values, then B3^T.
         const r0 = wrow1(p, rs, rowBytes, inside, i, 0, o, zx), r1 = wrow1(p, rs, rowBytes, inside, i, 1, o, zx);
@@ -997,6 +1021,23 @@ function wino3_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstr
   }
 }
 
+/**
+ * Element j of row i of B2^T d for 8 channels of the 4x5 patch: d[ia] + d[ib] (add) or
+ * d[ia] - d[ib], rows [0 - 2, 1 + 2, 2 - 1, 1 - 3].
+ */
+// @ts-ignore: decorator
+@inline function w3row8(p: usize, rs: usize, rb: usize, mask: i32, ia: i32, ib: i32, add: bool, j: i32, o: usize, z: v128): v128 {
+  const a = qld8p(p, rs, rb, mask, ia, j, o, z), b = qld8p(p, rs, rb, mask, ib, j, o, z);
+  return add ? i16x8.add(a, b) : i16x8.sub(a, b);
+}
+/** 8 i16 (4 channel pairs) into 4 consecutive pair slots of a tile-interleaved buffer (a4_off). */
+// @ts-ignore: decorator
+@inline function st4p(d: usize, v: v128): void {
+  v128.store32_lane(d, v, 0);
+  v128.store32_lane(d, v, 1, 16);
+  v128.store32_lane(d, v, 2, 32);
+  v128.store32_lane(d, v, 3, 48);
+}
 // @ts-ignore: decorator
 @inline function times3(v: v128): v128 {
   return i16x8.add(v, i16x8.shl(v, 1));

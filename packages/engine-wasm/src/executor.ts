@@ -145,8 +145,8 @@ export function buildSteps(
       case "qgemm": {
         const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t);
         if (m0 >= m1 || n0 >= n1) return noop;
-        const { K, ks, a, as, w, c, cs, relu, qp, rq, rd } = op;
-        return () => k.qs8_gemm16_run(m0, m1, n0, n1, K, ks, a, as, w, c, cs, relu, qp, rq, rd);
+        const { K, ks, a, w, c, cs, relu, qp, rq, rd } = op;
+        return () => k.qs8_gemm16_run(m0, m1, n0, n1, K, ks, a, w, c, cs, relu, qp, rq, rd);
       }
       case "qwino_in": {
         const [t0, t1] = splitRange(op.tiles, T, t);

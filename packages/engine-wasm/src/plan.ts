@@ -148,7 +148,7 @@ export type OpRecord =
       single: boolean;
     }
   | {
-      /** i16 x int8 -> int32 GEMM on im2col16 rows, float requantization epilogue. */
+      /** i16 x int8 -> int32 GEMM on (tile-interleaved) im2col16 rows, float requantization epilogue. */
       kind: "qgemm";
       layer: string;
       M: number;
@@ -156,7 +156,6 @@ export type OpRecord =
       K: number;
       ks: number;
       a: number;
-      as: number;
       w: number;
       c: number;
       cs: number;
@@ -740,7 +739,8 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       const E = cols === 3 ? 20 : 16;
       const vName = `${name}#winograd.V16`;
       // The matrices of V are read together: a stride that spreads them over the cache sets.
-      const vstride = setSpreadStride(T * kc2 * 2);
+      // Rows are stored in whole tiles of 4 (interleaved, assembly/quant.ts a4_off).
+      const vstride = setSpreadStride(Math.ceil(T / 4) * 4 * kc2 * 2);
       shapes.set(vName, [E, vstride / 2]);
       dtypes.set(vName, "i16");
       qwStride = Math.max(qwStride, align(qwinoScratchBytes(kc2, T, cols)));
@@ -797,7 +797,8 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
     }
     const K16 = merge ? (ks + 1) & ~1 : ks * kc2;
     const aName = `${name}#im2col16`;
-    shapes.set(aName, [M, K16]);
+    // whole tiles of 4 rows, interleaved (assembly/quant.ts a4_off)
+    shapes.set(aName, [Math.ceil(M / 4) * 4, K16]);
     dtypes.set(aName, "i16");
     const { h: ih, w: iw, cin, ow, kh, kw, sh, sw, pt, pl } = g;
     pending.push((addr) => ({
@@ -829,7 +830,6 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       K: wl.kc,
       ks: wl.ks,
       a: addr(aName),
-      as: K16 * 2,
       w: wl.dst,
       c: addr(name),
       cs: cout * (out ? 1 : 4),

@@ -245,7 +245,8 @@ function runDirect(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, T: numbe
   const merge = g.cin === 1 && g.kh * g.kw > 1;
   const p = placeQConv(ar, isa, q, merge);
   const K16 = p.k.qs8_k16(p.kc, p.ks);
-  const a16 = ar.alloc(p.M * K16 * 2);
+  // whole tiles of 4 rows (the interleaved layout)
+  const a16 = ar.alloc(Math.ceil(p.M / 4) * 4 * K16 * 2);
   for (let t = 0; t < T; t++) {
     const [m0, m1] = splitRange(p.M, T, t);
     if (m0 < m1)
@@ -272,23 +273,7 @@ function runDirect(ar: Arena, isa: (typeof ISAS)[number], q: QConvCase, T: numbe
     const [m0, m1] = byRows ? splitRange(p.M, T, t, 4) : [0, p.M];
     const [n0, n1] = byRows ? [0, g.cout] : splitRange(g.cout, T, t, 8);
     if (m0 < m1 && n0 < n1)
-      p.k.qs8_gemm16_run(
-        m0,
-        m1,
-        n0,
-        n1,
-        p.kc,
-        p.ks,
-        a16,
-        K16 * 2,
-        p.w,
-        p.c,
-        g.cout * p.ob,
-        q.relu,
-        p.qp,
-        p.rq,
-        p.rd,
-      );
+      p.k.qs8_gemm16_run(m0, m1, n0, n1, p.kc, p.ks, a16, p.w, p.c, g.cout * p.ob, q.relu, p.qp, p.rq, p.rd);
   }
   ar.checkGuards();
   return readQOut(ar, q, p.c);
@@ -366,7 +351,7 @@ describe("INT8 Winograd F(2x2,3x3) and F(2x3,3x3) (i16 transforms, int32 GEMMs p
         for (const T of SPLITS) {
           ar.reset();
           const p = placeQConv(ar, isa, q, false, true);
-          const vstride = tiles * kc2 * 2 + 64;
+          const vstride = Math.ceil(tiles / 4) * 4 * kc2 * 2 + 64;
           const v = ar.alloc((cols === 3 ? 20 : 16) * vstride);
           const sb = p.k.qs8_wino_scratch_bytes(g.cin, tiles, cols);
           const scratch = ar.alloc(sb * T);
