@@ -38,8 +38,9 @@ export interface LoadOptions {
   /** Activation tensors to keep readable after `run` (see `Model.read`). */
   keep?: string[];
   /**
-   * Run 3x3 stride-1 convolutions with Winograd F(2x2,3x3) (default true): 2.25x fewer
-   * multiplies for those layers, at the cost of 16/9 the memory for their weights.
+   * Run 3x3 stride-1 convolutions with Winograd (default true): f32 layers F(2x2,3x3), 2.25x
+   * fewer multiplies at the cost of 16/9 the memory for their weights; int8 layers the exact
+   * integer F(2x3,3x3) or F(2x2,3x3), weights transformed per panel at run time (no extra memory).
    */
   winograd?: boolean;
 }
