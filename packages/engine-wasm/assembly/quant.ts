@@ -558,10 +558,6 @@ export function qs8_gemm16_run(
  * at (2ty - 1, 3tx - 1) into 20 matrices V[e], e = 5i + j.
  */
 export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize, cols: i32): void {
-  if (cols == 3) {
-    wino3_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp);
-    return;
-  }
   const zx = load<i32>(qp, 4);
   const kc2 = (c + 1) & ~1;
   const rowBytes = <usize>c;
@@ -569,48 +565,54 @@ export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: u
     const ty = t / tw;
     const tx = t - ty * tw;
     const y0 = 2 * ty - 1;
-    const x0 = 2 * tx - 1;
-    const mask = wino_patch_mask(y0, x0, ih, iw, 4);
+    const x0 = cols * tx - 1;
+    const mask = wino_patch_mask(y0, x0, ih, iw, cols + 2);
     const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
     const rs = <usize>iw * rowBytes;
     const out = v + a4_off(t, 0, kc2 >> 1);
-    let ch = 0;
-    if (ASC_FEATURE_SIMD) {
-      const z = i16x8.splat(<i16>zx);
-      for (; ch + 8 <= c; ch += 8) {
-        const o = <usize>ch;
-        const d00 = qld8(p, rs, rowBytes, mask, 0, o, z), d01 = qld8(p, rs, rowBytes, mask, 1, o, z), d02 = qld8(p, rs, rowBytes, mask, 2, o, z), d03 = qld8(p, rs, rowBytes, mask, 3, o, z);
-        const d10 = qld8(p, rs, rowBytes, mask, 4, o, z), d11 = qld8(p, rs, rowBytes, mask, 5, o, z), d12 = qld8(p, rs, rowBytes, mask, 6, o, z), d13 = qld8(p, rs, rowBytes, mask, 7, o, z);
-        const d20 = qld8(p, rs, rowBytes, mask, 8, o, z), d21 = qld8(p, rs, rowBytes, mask, 9, o, z), d22 = qld8(p, rs, rowBytes, mask, 10, o, z), d23 = qld8(p, rs, rowBytes, mask, 11, o, z);
-        const d30 = qld8(p, rs, rowBytes, mask, 12, o, z), d31 = qld8(p, rs, rowBytes, mask, 13, o, z), d32 = qld8(p, rs, rowBytes, mask, 14, o, z), d33 = qld8(p, rs, rowBytes, mask, 15, o, z);
-        const a0 = i16x8.sub(d00, d20), a1 = i16x8.sub(d01, d21), a2 = i16x8.sub(d02, d22), a3 = i16x8.sub(d03, d23);
-        const b0 = i16x8.add(d10, d20), b1 = i16x8.add(d11, d21), b2 = i16x8.add(d12, d22), b3 = i16x8.add(d13, d23);
-        const c0 = i16x8.sub(d20, d10), c1 = i16x8.sub(d21, d11), c2 = i16x8.sub(d22, d12), c3 = i16x8.sub(d23, d13);
-        const e0 = i16x8.sub(d10, d30), e1 = i16x8.sub(d11, d31), e2 = i16x8.sub(d12, d32), e3 = i16x8.sub(d13, d33);
-        const so = o << 3; // 4 pairs of 16-byte slots (a4_off)
-        qst8(out, vstride, 0, so, a0, a1, a2, a3);
-        qst8(out, vstride, 1, so, b0, b1, b2, b3);
-        qst8(out, vstride, 2, so, c0, c1, c2, c3);
-        qst8(out, vstride, 3, so, e0, e1, e2, e3);
-      }
-    }
-    for (; ch < kc2; ch++) {
+    if (cols == 3) wino3_tile_input(p, rs, rowBytes, mask, c, kc2, out, vstride, zx);
+    else wino_tile_input(p, rs, rowBytes, mask, c, kc2, out, vstride, zx);
+  }
+}
+
+/** F(2x2,3x3) input transform of one tile's 4x4 patch (pixel (0, 0) at p, row stride rs, `mask` of the pixels inside). */
+function wino_tile_input(p: usize, rs: usize, rowBytes: usize, mask: i32, c: i32, kc2: i32, out: usize, vstride: usize, zx: i32): void {
+  let ch = 0;
+  if (ASC_FEATURE_SIMD) {
+    const z = i16x8.splat(<i16>zx);
+    for (; ch + 8 <= c; ch += 8) {
       const o = <usize>ch;
-      const inside = ch < c ? mask : 0;
-      const d00 = qld1(p, rs, rowBytes, inside, 0, o, zx), d01 = qld1(p, rs, rowBytes, inside, 1, o, zx), d02 = qld1(p, rs, rowBytes, inside, 2, o, zx), d03 = qld1(p, rs, rowBytes, inside, 3, o, zx);
-      const d10 = qld1(p, rs, rowBytes, inside, 4, o, zx), d11 = qld1(p, rs, rowBytes, inside, 5, o, zx), d12 = qld1(p, rs, rowBytes, inside, 6, o, zx), d13 = qld1(p, rs, rowBytes, inside, 7, o, zx);
-      const d20 = qld1(p, rs, rowBytes, inside, 8, o, zx), d21 = qld1(p, rs, rowBytes, inside, 9, o, zx), d22 = qld1(p, rs, rowBytes, inside, 10, o, zx), d23 = qld1(p, rs, rowBytes, inside, 11, o, zx);
-      const d30 = qld1(p, rs, rowBytes, inside, 12, o, zx), d31 = qld1(p, rs, rowBytes, inside, 13, o, zx), d32 = qld1(p, rs, rowBytes, inside, 14, o, zx), d33 = qld1(p, rs, rowBytes, inside, 15, o, zx);
-      const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
-      const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
-      const c0 = d20 - d10, c1 = d21 - d11, c2 = d22 - d12, c3 = d23 - d13;
-      const e0 = d10 - d30, e1 = d11 - d31, e2 = d12 - d32, e3 = d13 - d33;
-      const so = (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1);
-      qst1(out, vstride, 0, so, a0, a1, a2, a3);
-      qst1(out, vstride, 1, so, b0, b1, b2, b3);
-      qst1(out, vstride, 2, so, c0, c1, c2, c3);
-      qst1(out, vstride, 3, so, e0, e1, e2, e3);
+      const d00 = qld8(p, rs, rowBytes, mask, 0, o, z), d01 = qld8(p, rs, rowBytes, mask, 1, o, z), d02 = qld8(p, rs, rowBytes, mask, 2, o, z), d03 = qld8(p, rs, rowBytes, mask, 3, o, z);
+      const d10 = qld8(p, rs, rowBytes, mask, 4, o, z), d11 = qld8(p, rs, rowBytes, mask, 5, o, z), d12 = qld8(p, rs, rowBytes, mask, 6, o, z), d13 = qld8(p, rs, rowBytes, mask, 7, o, z);
+      const d20 = qld8(p, rs, rowBytes, mask, 8, o, z), d21 = qld8(p, rs, rowBytes, mask, 9, o, z), d22 = qld8(p, rs, rowBytes, mask, 10, o, z), d23 = qld8(p, rs, rowBytes, mask, 11, o, z);
+      const d30 = qld8(p, rs, rowBytes, mask, 12, o, z), d31 = qld8(p, rs, rowBytes, mask, 13, o, z), d32 = qld8(p, rs, rowBytes, mask, 14, o, z), d33 = qld8(p, rs, rowBytes, mask, 15, o, z);
+      const a0 = i16x8.sub(d00, d20), a1 = i16x8.sub(d01, d21), a2 = i16x8.sub(d02, d22), a3 = i16x8.sub(d03, d23);
+      const b0 = i16x8.add(d10, d20), b1 = i16x8.add(d11, d21), b2 = i16x8.add(d12, d22), b3 = i16x8.add(d13, d23);
+      const c0 = i16x8.sub(d20, d10), c1 = i16x8.sub(d21, d11), c2 = i16x8.sub(d22, d12), c3 = i16x8.sub(d23, d13);
+      const e0 = i16x8.sub(d10, d30), e1 = i16x8.sub(d11, d31), e2 = i16x8.sub(d12, d32), e3 = i16x8.sub(d13, d33);
+      const so = o << 3; // 4 pairs of 16-byte slots (a4_off)
+      qst8(out, vstride, 0, so, a0, a1, a2, a3);
+      qst8(out, vstride, 1, so, b0, b1, b2, b3);
+      qst8(out, vstride, 2, so, c0, c1, c2, c3);
+      qst8(out, vstride, 3, so, e0, e1, e2, e3);
     }
+  }
+  for (; ch < kc2; ch++) {
+    const o = <usize>ch;
+    const inside = ch < c ? mask : 0;
+    const d00 = qld1(p, rs, rowBytes, inside, 0, o, zx), d01 = qld1(p, rs, rowBytes, inside, 1, o, zx), d02 = qld1(p, rs, rowBytes, inside, 2, o, zx), d03 = qld1(p, rs, rowBytes, inside, 3, o, zx);
+    const d10 = qld1(p, rs, rowBytes, inside, 4, o, zx), d11 = qld1(p, rs, rowBytes, inside, 5, o, zx), d12 = qld1(p, rs, rowBytes, inside, 6, o, zx), d13 = qld1(p, rs, rowBytes, inside, 7, o, zx);
+    const d20 = qld1(p, rs, rowBytes, inside, 8, o, zx), d21 = qld1(p, rs, rowBytes, inside, 9, o, zx), d22 = qld1(p, rs, rowBytes, inside, 10, o, zx), d23 = qld1(p, rs, rowBytes, inside, 11, o, zx);
+    const d30 = qld1(p, rs, rowBytes, inside, 12, o, zx), d31 = qld1(p, rs, rowBytes, inside, 13, o, zx), d32 = qld1(p, rs, rowBytes, inside, 14, o, zx), d33 = qld1(p, rs, rowBytes, inside, 15, o, zx);
+    const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
+    const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
+    const c0 = d20 - d10, c1 = d21 - d11, c2 = d22 - d12, c3 = d23 - d13;
+    const e0 = d10 - d30, e1 = d11 - d31, e2 = d12 - d32, e3 = d13 - d33;
+    const so = (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1);
+    qst1(out, vstride, 0, so, a0, a1, a2, a3);
+    qst1(out, vstride, 1, so, b0, b1, b2, b3);
+    qst1(out, vstride, 2, so, c0, c1, c2, c3);
+    qst1(out, vstride, 3, so, e0, e1, e2, e3);
   }
 }
 
@@ -959,64 +961,51 @@ function wino3_out_tiles(
 }
 
 /**
- * F(2x3,3x3) input transform (see qs8_wino_input): the 4x5 patch at (2ty - 1, 3tx - 1), rows
- * by B2^T = [d0 - d2, d1 + d2, d2 - d1, d1 - d3], then each row r by B3^T, scaled by d2 and d3
- * (see above), into V[5i + j].
+ * F(2x3,3x3) input transform of one tile's 4x5 patch (pixel (0, 0) at p; see qs8_wino_input):
+ * rows by B2^T = [d0 - d2, d1 + d2, d2 - d1, d1 - d3], then each row r by B3^T, scaled by d2
+ * and d3 (see above), into V[5i + j].
  */
-function wino3_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize): void {
-  const zx = load<i32>(qp, 4);
-  const kc2 = (c + 1) & ~1;
-  const rowBytes = <usize>c;
-  for (let t = t0; t < t1; t++) {
-    const ty = t / tw;
-    const tx = t - ty * tw;
-    const y0 = 2 * ty - 1;
-    const x0 = 3 * tx - 1;
-    const mask = wino_patch_mask(y0, x0, ih, iw, 5);
-    const p = <usize>(<i32>x + (y0 * iw + x0) * <i32>rowBytes);
-    const rs = <usize>iw * rowBytes;
-    const out = v + a4_off(t, 0, kc2 >> 1);
-    let ch = 0;
-    if (ASC_FEATURE_SIMD) {
-      const z = i16x8.splat(<i16>zx);
-      for (; ch + 8 <= c; ch += 8) {
-        const o = <usize>ch;
-        const so = o << 3; // 4 pairs of 16-byte slots (a4_off)
-        for (let i = 0; i < 4; i++) {
-          // Row i of B2^T d, one column at a time, then d3 B3^T along it (d2: rows 0 and 3 twice).
-          const ia = i == 2 ? 2 : i == 0 ? 0 : 1, ib = i == 0 ? 2 : i == 1 ? 2 : i == 2 ? 1 : 3, add = i == 1;
-          const r0 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 0, o, z), r1 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 1, o, z);
-          const r2 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 2, o, z), r3 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 3, o, z);
-          const r4 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 4, o, z);
-          const q = out + <usize>(5 * i) * vstride + so;
-          const sh = i == 0 || i == 3 ? 1 : 0;
-          const t31 = i16x8.sub(r3, r1), d12 = i16x8.sub(r1, r2);
-          st4p(q, i16x8.shl(times3(i16x8.add(i16x8.shl(i16x8.sub(r0, r2), 1), t31)), sh));
-          st4p(q + vstride, i16x8.shl(times3(i16x8.sub(i16x8.add(r1, r2), t31)), sh));
-          st4p(q + 2 * vstride, i16x8.shl(i16x8.add(t31, times3(d12)), sh));
-          st4p(q + 3 * vstride, i16x8.shl(t31, sh));
-          st4p(q + 4 * vstride, i16x8.shl(times3(i16x8.sub(i16x8.sub(r4, r2), i16x8.shl(t31, 1))), sh));
-        }
-      }
-    }
-    for (; ch < kc2; ch++) {
+function wino3_tile_input(p: usize, rs: usize, rowBytes: usize, mask: i32, c: i32, kc2: i32, out: usize, vstride: usize, zx: i32): void {
+  let ch = 0;
+  if (ASC_FEATURE_SIMD) {
+    const z = i16x8.splat(<i16>zx);
+    for (; ch + 8 <= c; ch += 8) {
       const o = <usize>ch;
-      const inside = ch < c ? mask : 0;
-      const so = (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1);
+      const so = o << 3; // 4 pairs of 16-byte slots (a4_off)
       for (let i = 0; i < 4; i++) {
-        // Row i of B2^T d, as 5 values, then B3^T.
-        const r0 = wrow1(p, rs, rowBytes, inside, i, 0, o, zx), r1 = wrow1(p, rs, rowBytes, inside, i, 1, o, zx);
-        const r2 = wrow1(p, rs, rowBytes, inside, i, 2, o, zx), r3 = wrow1(p, rs, rowBytes, inside, i, 3, o, zx);
-        const r4 = wrow1(p, rs, rowBytes, inside, i, 4, o, zx);
+        // Row i of B2^T d, one column at a time, then d3 B3^T along it (d2: rows 0 and 3 twice).
+        const ia = i == 2 ? 2 : i == 0 ? 0 : 1, ib = i == 0 ? 2 : i == 1 ? 2 : i == 2 ? 1 : 3, add = i == 1;
+        const r0 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 0, o, z), r1 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 1, o, z);
+        const r2 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 2, o, z), r3 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 3, o, z);
+        const r4 = w3row8(p, rs, rowBytes, mask, ia, ib, add, 4, o, z);
         const q = out + <usize>(5 * i) * vstride + so;
         const sh = i == 0 || i == 3 ? 1 : 0;
-        const t31 = r3 - r1, d12 = r1 - r2;
-        store<i16>(q, <i16>((3 * (((r0 - r2) << 1) + t31)) << sh));
-        store<i16>(q + vstride, <i16>((3 * (r1 + r2 - t31)) << sh));
-        store<i16>(q + 2 * vstride, <i16>((t31 + 3 * d12) << sh));
-        store<i16>(q + 3 * vstride, <i16>(t31 << sh));
-        store<i16>(q + 4 * vstride, <i16>((3 * (r4 - r2 - (t31 << 1))) << sh));
+        const t31 = i16x8.sub(r3, r1), d12 = i16x8.sub(r1, r2);
+        st4p(q, i16x8.shl(times3(i16x8.add(i16x8.shl(i16x8.sub(r0, r2), 1), t31)), sh));
+        st4p(q + vstride, i16x8.shl(times3(i16x8.sub(i16x8.add(r1, r2), t31)), sh));
+        st4p(q + 2 * vstride, i16x8.shl(i16x8.add(t31, times3(d12)), sh));
+        st4p(q + 3 * vstride, i16x8.shl(t31, sh));
+        st4p(q + 4 * vstride, i16x8.shl(times3(i16x8.sub(i16x8.sub(r4, r2), i16x8.shl(t31, 1))), sh));
       }
+    }
+  }
+  for (; ch < kc2; ch++) {
+    const o = <usize>ch;
+    const inside = ch < c ? mask : 0;
+    const so = (<usize>(ch >> 1) << 4) + (<usize>(ch & 1) << 1);
+    for (let i = 0; i < 4; i++) {
+      // Row i of B2^T d, as 5 values, then B3^T.
+      const r0 = wrow1(p, rs, rowBytes, inside, i, 0, o, zx), r1 = wrow1(p, rs, rowBytes, inside, i, 1, o, zx);
+      const r2 = wrow1(p, rs, rowBytes, inside, i, 2, o, zx), r3 = wrow1(p, rs, rowBytes, inside, i, 3, o, zx);
+      const r4 = wrow1(p, rs, rowBytes, inside, i, 4, o, zx);
+      const q = out + <usize>(5 * i) * vstride + so;
+      const sh = i == 0 || i == 3 ? 1 : 0;
+      const t31 = r3 - r1, d12 = r1 - r2;
+      store<i16>(q, <i16>((3 * (((r0 - r2) << 1) + t31)) << sh));
+      store<i16>(q + vstride, <i16>((3 * (r1 + r2 - t31)) << sh));
+      store<i16>(q + 2 * vstride, <i16>((t31 + 3 * d12) << sh));
+      store<i16>(q + 3 * vstride, <i16>(t31 << sh));
+      store<i16>(q + 4 * vstride, <i16>((3 * (r4 - r2 - (t31 << 1))) << sh));
     }
   }
 }
