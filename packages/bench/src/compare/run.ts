@@ -440,105 +440,61 @@ function find(rows: CompareRow[], model: string, runtime: Runtime, variant: stri
   return r && r.medianMs !== null ? r : null;
 }
 
-/** The issue's goals, each as a ratio of medians measured in the same run. */
+/** The issues' goals, each as a ratio of medians measured in the same run. */
 export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
   const goals: CompareGoal[] = [];
   const models = [...new Set(rows.map((r) => r.model))];
   const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
+  const has = (model: string, runtime: Runtime, t: number, variant?: string) =>
+    rows.some(
+      (r) =>
+        r.model === model &&
+        r.runtime === runtime &&
+        r.threads === t &&
+        (variant === undefined || r.variant === variant) &&
+        // tfjs-wasm has no 2-thread configuration in Node: no goal at a thread count it cannot run.
+        (runtime !== "tfjs-wasm" || t === 1 || !r.unavailable),
+    );
+  /** Goal `num / den` (medians) against `target`: at least it, at most it (`atMost`) or above it (`above`). */
+  const push = (
+    goal: string,
+    model: string,
+    t: number,
+    num: CompareRow | null,
+    den: CompareRow | null,
+    target: number,
+    cmp: "atLeast" | "atMost" | "above" = "atLeast",
+  ) => {
+    const ratio = num && den ? num.medianMs! / den.medianMs! : null;
+    const ok = (x: number) => (cmp === "atLeast" ? x >= target : cmp === "atMost" ? x <= target : x > target);
+    goals.push({ goal, model, threads: t, ratio, target, reached: ratio === null ? null : ok(ratio) });
+  };
   for (const model of models) {
     for (const t of threads) {
       const e = find(rows, model, "engine", "fp32", t);
       const tw = find(rows, model, "tfjs-wasm", "fp32", t);
-      // tfjs-wasm has no 2-thread configuration in Node: no goal at a thread count it cannot run.
-      if (
-        rows.some(
-          (r) =>
-            r.model === model && r.runtime === "tfjs-wasm" && r.threads === t && (t === 1 || !r.unavailable),
-        )
-      ) {
-        const ratio = e && tw ? tw.medianMs! / e.medianMs! : null;
-        goals.push({
-          goal: "tfjs-wasm / engine fp32 (same threads) >= 1.5",
-          model,
-          threads: t,
-          ratio,
-          target: 1.5,
-          reached: ratio === null ? null : ratio >= 1.5,
-        });
-      }
+      if (has(model, "tfjs-wasm", t))
+        push("tfjs-wasm / engine fp32 (same threads) >= 1.5", model, t, tw, e, 1.5);
       // The quantizer's speed goals: int8 at least 2x our FP32 and 3x tfjs-wasm, dynamic faster than FP32.
-      const tfjsRuns = rows.some(
-        (r) =>
-          r.model === model && r.runtime === "tfjs-wasm" && r.threads === t && (t === 1 || !r.unavailable),
-      );
-      if (
-        rows.some(
-          (r) => r.model === model && r.runtime === "engine" && r.variant === "int8" && r.threads === t,
-        )
-      ) {
+      if (has(model, "engine", t, "int8")) {
         const q = find(rows, model, "engine", "int8", t);
-        const ratio = e && q ? e.medianMs! / q.medianMs! : null;
-        goals.push({
-          goal: "engine fp32 / engine int8 (same threads) >= 2",
-          model,
-          threads: t,
-          ratio,
-          target: 2,
-          reached: ratio === null ? null : ratio >= 2,
-        });
-        if (tfjsRuns) {
-          const r3 = q && tw ? tw.medianMs! / q.medianMs! : null;
-          goals.push({
-            goal: "tfjs-wasm / engine int8 (same threads) >= 3",
-            model,
-            threads: t,
-            ratio: r3,
-            target: 3,
-            reached: r3 === null ? null : r3 >= 3,
-          });
-        }
+        push("engine fp32 / engine int8 (same threads) >= 2", model, t, e, q, 2);
+        if (has(model, "tfjs-wasm", t))
+          push("tfjs-wasm / engine int8 (same threads) >= 3", model, t, tw, q, 3);
       }
-      if (
-        rows.some(
-          (r) => r.model === model && r.runtime === "engine" && r.variant === "dynamic" && r.threads === t,
-        )
-      ) {
+      if (has(model, "engine", t, "dynamic")) {
         const d = find(rows, model, "engine", "dynamic", t);
-        const ratio = e && d ? e.medianMs! / d.medianMs! : null;
-        goals.push({
-          goal: "engine fp32 / engine dynamic (same threads) > 1",
-          model,
-          threads: t,
-          ratio,
-          target: 1,
-          reached: ratio === null ? null : ratio > 1,
-        });
+        push("engine fp32 / engine dynamic (same threads) > 1", model, t, e, d, 1, "above");
       }
-      const ow = find(rows, model, "onnxruntime-web", "fp32", t);
-      if (rows.some((r) => r.model === model && r.runtime === "onnxruntime-web" && r.threads === t)) {
-        const ratio = e && ow ? ow.medianMs! / e.medianMs! : null;
-        goals.push({
-          goal: "onnxruntime-web / engine fp32 (same threads) >= 1.3",
-          model,
-          threads: t,
-          ratio,
-          target: 1.3,
-          reached: ratio === null ? null : ratio >= 1.3,
-        });
+      if (has(model, "onnxruntime-web", t)) {
+        const ow = find(rows, model, "onnxruntime-web", "fp32", t);
+        push("onnxruntime-web / engine fp32 (same threads) >= 1.3", model, t, ow, e, 1.3);
       }
     }
-    if (rows.some((r) => r.model === model && r.runtime === "onnxruntime-node" && r.threads === 2)) {
+    if (has(model, "onnxruntime-node", 2)) {
       const q = find(rows, model, "engine", "int8", 2);
       const on = find(rows, model, "onnxruntime-node", "fp32", 2);
-      const ratio = q && on ? q.medianMs! / on.medianMs! : null;
-      goals.push({
-        goal: "engine int8 / onnxruntime-node fp32, 2 threads <= 2",
-        model,
-        threads: 2,
-        ratio,
-        target: 2,
-        reached: ratio === null ? null : ratio <= 2,
-      });
+      push("engine int8 / onnxruntime-node fp32, 2 threads <= 2", model, 2, q, on, 2, "atMost");
     }
   }
   return goals;
