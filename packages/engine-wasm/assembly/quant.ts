@@ -750,7 +750,14 @@ export function qs8_wino_gemm_run(
   const ustride = wino_ustride(kp);
   const mstride = wino_mstride(m1 - m0);
   const mscr = scratch + <usize>nu * ustride;
-  const ob: usize = load<i32>(qp, 12) == 0 ? 4 : 1;
+  // The output's parameters, for both output transforms: f32 (mode 0) or int8 output, and for
+  // int8 1/scale folded into the factors (see q16_epilogue).
+  const sx = load<f32>(qp);
+  const mode = load<i32>(qp, 12);
+  const zy = load<i32>(qp, 20);
+  const f: f32 = mode == 1 ? load<f32>(qp, 16) : 1;
+  const ob: usize = mode == 0 ? 4 : 1;
+  const orow = <usize>cout * ob;
   for (let n = n0; n < n1; n += 8) {
     const wp = w + <usize>(n >> 3) * pb;
     const nc = min(8, n1 - n);
@@ -766,8 +773,10 @@ export function qs8_wino_gemm_run(
         q16_panel(min(4, m1 - r), nc, kp, ve + a4_off(r, 0, kp), ue, true, 0, me + <usize>(r - m0) * 32, 32, 0, 2, 0, 0, 0, 0, 0);
     }
     // Rows of the products are indexed by tile: shift the base so that tile t is row t - m0.
-    if (cols == 3) wino3_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
-    else wino_out_tiles(oh, ow, cout, nc, tw, mscr - <usize>m0 * 32, mstride, 32, wp, y + <usize>n * ob, relu, qp, m0, m1, rq, rd);
+    const mt = mscr - <usize>m0 * 32;
+    const yn = y + <usize>n * ob;
+    if (cols == 3) wino3_out_tiles(oh, ow, orow, nc, tw, mt, mstride, 32, wp, yn, relu, sx, mode, f, zy, m0, m1, rq, rd);
+    else wino_out_tiles(oh, ow, orow, nc, tw, mt, mstride, 32, wp, yn, relu, sx, mode, f, zy, m0, m1, rq, rd);
   }
 }
 
@@ -776,19 +785,13 @@ export function qs8_wino_gemm_run(
  * channel; rows of cout channels): Y = A^T M A on int32 M[e][t][ch] (m + e * mstride + t * mrow
  * + ch * 4), exactly 4x the direct convolution's sum, shifted back by 2, then the qs8 epilogue
  * with the scales and biases of the panel header at hdr (channel ch at hdr + 4 ch; nch <= 8) into
- * y (f32 or int8 per the parameter block, NHWC). A residual (rq, rd) is fused as in qs8_gemm16_run.
+ * y (NHWC, orow bytes per pixel; f32 output for mode 0, else int8 with zero point zy), factors
+ * sx and f as set up by qs8_wino_gemm_run. A residual (rq, rd) is fused as in qs8_gemm16_run.
  */
 function wino_out_tiles(
-  oh: i32, ow: i32, cout: i32, nch: i32, tw: i32, m: usize, mstride: usize, mrow: usize, hdr0: usize, y: usize, relu: i32,
-  qp: usize, t0: i32, t1: i32, rq: usize, rd: usize): void {
-  const sx = load<f32>(qp);
-  const mode = load<i32>(qp, 12);
-  const inv = load<f32>(qp, 16);
-  const zy = load<i32>(qp, 20);
+  oh: i32, ow: i32, orow: usize, nch: i32, tw: i32, m: usize, mstride: usize, mrow: usize, hdr0: usize, y: usize, relu: i32,
+  sx: f32, mode: i32, f: f32, zy: i32, t0: i32, t1: i32, rq: usize, rd: usize): void {
   const ob: usize = mode == 0 ? 4 : 1;
-  const orow = <usize>cout * ob;
-  // int8 output: 1/scale folded into the factors (see q16_epilogue).
-  const f: f32 = mode == 1 ? inv : 1;
   for (let t = t0; t < t1; t++) {
     const ty = t / tw;
     const tx = t - ty * tw;
@@ -857,16 +860,9 @@ function wino_out_tiles(
  * sum, divided exactly by a shift by 2 and the inverse of 3 mod 2^32.
  */
 function wino3_out_tiles(
-  oh: i32, ow: i32, cout: i32, nch: i32, tw: i32, m: usize, mstride: usize, mrow: usize, hdr0: usize, y: usize, relu: i32,
-  qp: usize, t0: i32, t1: i32, rq: usize, rd: usize): void {
-  const sx = load<f32>(qp);
-  const mode = load<i32>(qp, 12);
-  const inv = load<f32>(qp, 16);
-  const zy = load<i32>(qp, 20);
+  oh: i32, ow: i32, orow: usize, nch: i32, tw: i32, m: usize, mstride: usize, mrow: usize, hdr0: usize, y: usize, relu: i32,
+  sx: f32, mode: i32, f: f32, zy: i32, t0: i32, t1: i32, rq: usize, rd: usize): void {
   const ob: usize = mode == 0 ? 4 : 1;
-  const orow = <usize>cout * ob;
-  // int8 output: 1/scale folded into the factors (see q16_epilogue).
-  const f: f32 = mode == 1 ? inv : 1;
   const inv3 = <i32>0xaaaaaaab;
   for (let t = t0; t < t1; t++) {
     const ty = t / tw;
