@@ -1,0 +1,176 @@
+/**
+ * Test models: quantized variants of a random FP32 model written the way docs/format.md
+ * ("Quantized models") describes (f16 / i8 / 4-bit weights, `quant.layers`, `quant.activations`
+ * from the float64 reference), and renaming of a layer through the whole file.
+ */
+import type { ModelContents, TensorInput } from "../dist/format.js";
+import { refRunGraph } from "../dist/reference.js";
+
+export type ActParams = Record<string, { scale: number; zeroPoint: number }>;
+
+/** IEEE binary16 bits of x (round to nearest even). */
+export function toHalf(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0]!;
+  const sign = (u >>> 16) & 0x8000;
+  const e = ((u >>> 23) & 0xff) - 112;
+  let m = u & 0x7fffff;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    m |= 0x800000;
+    const sh = 14 - e;
+    const half = 1 << (sh - 1);
+    let h = m >>> sh;
+    const rest = m & ((1 << sh) - 1);
+    if (rest > half || (rest === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (m >>> 13);
+  const rest = m & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+/** Symmetric per-output-channel 4-bit weights in [-7, 7], two per byte (even channel low). */
+export function quantizeInt4(t: TensorInput, name: string, asInt8 = false): TensorInput[] {
+  const w = t.data as Float32Array;
+  const n = t.shape.at(-1)!;
+  const half = Math.ceil(n / 2);
+  const max = new Float64Array(n);
+  for (let i = 0; i < w.length; i++) max[i % n] = Math.max(max[i % n]!, Math.abs(w[i]!));
+  const scales = Float32Array.from(max, (m) => (m > 0 ? m / 7 : 1));
+  const rows = w.length / n;
+  const packed = new Uint8Array(rows * half);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < n; c++) {
+      const q = Math.max(-7, Math.min(7, Math.round(w[r * n + c]! / scales[c]!)));
+      packed[r * half + (c >> 1)]! |= (q & 15) << ((c & 1) * 4);
+    }
+  if (asInt8) {
+    // The same 4-bit values stored as an ordinary per-channel i8 tensor.
+    const q = new Int8Array(w.length);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < n; c++) {
+        const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
+        q[r * n + c] = nib >= 8 ? nib - 16 : nib;
+      }
+    return [
+      {
+        ...t,
+        dtype: "i8",
+        data: q,
+        quant: { axis: t.shape.length - 1, scales, zeroPoints: new Int32Array(n) },
+      },
+    ];
+  }
+  return [
+    { name: t.name, dtype: "u8", shape: [...t.shape.slice(0, -1), half], data: packed },
+    { name: `${name}.weight_scale`, dtype: "f32", shape: [n], data: scales },
+  ];
+}
+
+/** Symmetric per-output-channel INT8 (last axis). */
+export function quantizeWeights(t: TensorInput): TensorInput {
+  const w = t.data as Float32Array;
+  const n = t.shape.at(-1)!;
+  const max = new Float64Array(n);
+  for (let i = 0; i < w.length; i++) max[i % n] = Math.max(max[i % n]!, Math.abs(w[i]!));
+  const scales = Float32Array.from(max, (m) => (m > 0 ? m / 127 : 1));
+  const q = Int8Array.from(w, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[i % n]!))));
+  return {
+    ...t,
+    dtype: "i8",
+    data: q,
+    quant: { axis: t.shape.length - 1, scales, zeroPoints: new Int32Array(n) },
+  };
+}
+
+/** INT8 parameters of every tensor from its min/max over the float64 reference runs of `crops`. */
+export function activationParams(fp32: ModelContents, crops: Float32Array[]): ActParams {
+  const weights = new Map(fp32.tensors.map((t) => [t.name, t.data]));
+  const lo = new Map<string, number>();
+  const hi = new Map<string, number>();
+  for (const c of crops) {
+    const env = refRunGraph(fp32.graph, (k) => weights.get(k)!, c);
+    for (const [name, t] of env) {
+      let a = lo.get(name) ?? 0;
+      let b = hi.get(name) ?? 0;
+      for (const v of t.data) {
+        a = Math.min(a, v);
+        b = Math.max(b, v);
+      }
+      lo.set(name, a);
+      hi.set(name, b);
+    }
+  }
+  const out: ActParams = {};
+  for (const [name, a] of lo) {
+    const b = hi.get(name)!;
+    const scale = b - a > 0 ? (b - a) / 255 : 1;
+    out[name] = { scale, zeroPoint: Math.max(-128, Math.min(127, Math.round(-128 - a / scale))) };
+  }
+  return out;
+}
+
+/**
+ * A variant of `fp32` with per-layer precisions `layers` (layer name -> f16, int8, dynamic, int4;
+ * absent: f32) and the given activation parameters.
+ */
+export function quantizedVariant(
+  fp32: ModelContents,
+  layers: Record<string, string>,
+  acts: ActParams,
+  int4AsInt8 = false,
+): ModelContents {
+  const tensors = fp32.tensors.flatMap((t): TensorInput[] => {
+    const layer = t.name.endsWith(".weight") ? t.name.slice(0, -7) : "";
+    const p = Object.hasOwn(layers, layer) ? layers[layer] : undefined;
+    if (p === "f16")
+      return [{ ...t, dtype: "f16" as const, data: Uint16Array.from(t.data as Float32Array, toHalf) }];
+    if (p === "int8" || p === "dynamic") return [quantizeWeights(t)];
+    if (p === "int4") return quantizeInt4(t, layer, int4AsInt8);
+    return [t];
+  });
+  const meta = int4AsInt8
+    ? Object.fromEntries(Object.entries(layers).map(([k, v]) => [k, v === "int4" ? "int8" : v]))
+    : layers;
+  return { ...fp32, tensors, metadata: { "quant.layers": meta, "quant.activations": acts } };
+}
+
+/**
+ * The static int8 precisions of a graph: every conv int8, the dense head dynamic, add, maxpool
+ * and gap int8.
+ */
+export function int8Layers(fp32: ModelContents): Record<string, string> {
+  return Object.fromEntries(
+    fp32.graph.layers
+      .filter((l) => l.op !== "dropout" && l.op !== "softmax")
+      .map((l) => [l.name, l.op === "dense" ? "dynamic" : "int8"]),
+  );
+}
+
+/** Renames a layer (or the graph input) everywhere: graph, tensors, quant.layers, quant.activations. */
+export function renameTensor(c: ModelContents, from: string, to: string): ModelContents {
+  const out: ModelContents = structuredClone(c);
+  const g = out.graph;
+  const map = (n: string) => (n === from ? to : n);
+  if (g.input === from) g.input = to;
+  if (g.output === from) g.output = to;
+  for (const l of g.layers) {
+    l.name = map(l.name);
+    if (l.op === "add") l.inputs = [map(l.inputs[0]), map(l.inputs[1])];
+    else l.input = map(l.input);
+  }
+  for (const t of out.tensors)
+    for (const suffix of [".weight", ".bias", ".weight_scale"])
+      if (t.name === `${from}${suffix}`) t.name = `${to}${suffix}`;
+  const rekey = (o: unknown): unknown =>
+    typeof o === "object" && o !== null
+      ? Object.fromEntries(Object.entries(o).map(([k, v]) => [map(k), v]))
+      : o;
+  if (out.metadata) {
+    for (const k of ["quant.layers", "quant.activations"])
+      if (k in out.metadata) out.metadata[k] = rekey(out.metadata[k]) as never;
+  }
+  return out;
+}
