@@ -305,7 +305,7 @@ function checkTensorInput(t: TensorInput): void {
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (!t.shape.every((d) => Number.isInteger(d) && d >= 0))
     throw new Error(`tensor ${t.name}: bad shape [${t.shape}]`);
-  if (!(t.dtype in DTYPE_CODE)) throw new Error(`tensor ${t.name}: unknown dtype ${t.dtype}`);
+  if (!Object.hasOwn(DTYPE_CODE, t.dtype)) throw new Error(`tensor ${t.name}: unknown dtype ${t.dtype}`);
   if (t.data.byteLength !== n * DTYPE_BYTES[t.dtype])
     throw new Error(
       `tensor ${t.name}: data has ${t.data.byteLength} bytes, shape [${t.shape}] ${t.dtype} needs ${n * DTYPE_BYTES[t.dtype]}`,

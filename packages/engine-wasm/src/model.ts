@@ -308,7 +308,7 @@ export class Model {
       tile: this.opts.tile,
       winograd: p.weights.some((w) => w.winograd !== undefined),
       quantMode: String(this.header.metadata.get("quant.mode") ?? "fp32"),
-      precision: Object.values(p.precision).reduce<Record<string, number>>((a, x) => {
+      precision: [...p.precision.values()].reduce<Record<string, number>>((a, x) => {
         a[x] = (a[x] ?? 0) + 1;
         return a;
       }, {}),
@@ -379,8 +379,10 @@ function checkTensors(h: EamHeader, plan: Plan): void {
         );
       if (q.zeroPoints.some((z) => z !== 0))
         throw new Error(`model: int8 weights ${w.weight} must be symmetric (zero points 0)`);
-      for (const s of q.scales)
-        if (!(s > 0) || !Number.isFinite(s)) throw new Error(`model: tensor ${w.weight} has scale ${s}`);
+      for (const s of q.scales) {
+        const bad = scaleProblem(s);
+        if (bad) throw new Error(`model: tensor ${w.weight} has scale ${s}, ${bad}`);
+      }
     }
   }
 }
@@ -484,6 +486,7 @@ function loadWeights(
       const st = byName.get(`${w.layer}.weight_scale`)!;
       const sAddr = bAddr + Math.ceil(bt.nbytes / 64) * 64;
       readTensor(st, sAddr);
+      checkScales(st, new Float32Array(memory.buffer, sAddr, w.n));
       const qAddr = sAddr + Math.ceil(st.nbytes / 64) * 64;
       const half = Math.ceil(w.n / 2);
       const q = new Int8Array(memory.buffer, qAddr, w.k * w.n);
@@ -518,57 +521,84 @@ function loadWeights(
 /**
  * Per-layer precision and activation parameters of a quantized file: `quant.layers` and
  * `quant.activations` when present (docs/format.md, "Quantized models"); otherwise from the weight
- * dtypes (f16 weights: f16 layer; i8 weights: dynamic layer).
+ * dtypes (f16 weights: f16 layer; i8 weights: dynamic layer). Keyed by names from the file, so
+ * held in Maps: a layer called `constructor` or `__proto__` is a name like any other.
  */
 export function quantConfig(h: EamHeader): {
-  precision: Record<string, Precision>;
-  activations: Record<string, ActQuant>;
+  precision: Map<string, Precision>;
+  activations: Map<string, ActQuant>;
 } {
   const meta = h.metadata.get("quant.layers");
-  const precision: Record<string, Precision> = {};
+  const precision = new Map<string, Precision>();
   const ok = new Set(["f32", "f16", "dynamic", "int8", "int4"]);
   if (meta !== undefined) {
-    if (typeof meta !== "object" || meta === null)
+    if (typeof meta !== "object" || meta === null || Array.isArray(meta))
       throw new Error("model: quant.layers must be a JSON object");
     for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
       if (typeof v !== "string" || !ok.has(v))
         throw new Error(
           `model: quant.layers.${k} is ${JSON.stringify(v)}; expected f32, f16, dynamic, int8 or int4`,
         );
-      precision[k] = v as Precision;
+      precision.set(k, v as Precision);
     }
   } else {
     const dt = new Map(h.tensors.map((t) => [t.name, t.dtype]));
     for (const l of h.graph.layers) {
       if (l.op !== "conv" && l.op !== "dense") continue;
       const d = dt.get(`${l.name}.weight`);
-      if (d === "f16") precision[l.name] = "f16";
-      else if (d === "i8") precision[l.name] = "dynamic";
+      if (d === "f16") precision.set(l.name, "f16");
+      else if (d === "i8") precision.set(l.name, "dynamic");
     }
   }
-  const activations: Record<string, ActQuant> = {};
+  const activations = new Map<string, ActQuant>();
   const a = h.metadata.get("quant.activations");
   if (a !== undefined) {
-    if (typeof a !== "object" || a === null)
+    if (typeof a !== "object" || a === null || Array.isArray(a))
       throw new Error("model: quant.activations must be a JSON object");
-    for (const [k, v] of Object.entries(a as Record<string, { scale?: unknown; zeroPoint?: unknown }>)) {
-      const s = v?.scale;
-      const z = v?.zeroPoint;
-      if (
-        typeof s !== "number" ||
-        !(s > 0) ||
-        !Number.isFinite(s) ||
-        !Number.isInteger(z) ||
-        (z as number) < -128 ||
-        (z as number) > 127
-      )
+    for (const [k, v] of Object.entries(a as Record<string, unknown>)) {
+      const { scale: s, zeroPoint: z } = ownFields(v, ["scale", "zeroPoint"]);
+      if (typeof s !== "number" || !Number.isInteger(z) || (z as number) < -128 || (z as number) > 127)
         throw new Error(
-          `model: quant.activations.${k} needs scale > 0 and an integer zeroPoint in [-128, 127]`,
+          `model: quant.activations.${k} needs a number scale and an integer zeroPoint in [-128, 127]`,
         );
-      activations[k] = { scale: s, zeroPoint: z as number };
+      const bad = scaleProblem(s);
+      if (bad) throw new Error(`model: quant.activations.${k} has scale ${s}, ${bad}`);
+      activations.set(k, { scale: s, zeroPoint: z as number });
     }
   }
   return { precision, activations };
+}
+
+/** The named own fields of a JSON value (inherited members such as `constructor` are not fields). */
+function ownFields(v: unknown, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  if (typeof v === "object" && v !== null)
+    for (const k of keys) if (Object.hasOwn(v, k)) out[k] = (v as Record<string, unknown>)[k];
+  return out;
+}
+
+/** Refuses a tensor of weight scales (the 4-bit layers' `<layer>.weight_scale`) holding an unusable one. */
+function checkScales(t: TensorInfo, scales: Float32Array): void {
+  for (const [c, v] of scales.entries()) {
+    const bad = scaleProblem(v);
+    if (bad) throw new EamFormatError("data", `model: tensor ${t.name} has scale ${v} (channel ${c}), ${bad}`);
+  }
+}
+
+/** Smallest positive normal float32 (2^-126): below it 1 / scale overflows float32. */
+const F32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * Why a quantization scale cannot be used, judged in float32 as the kernels use it (the scale
+ * and its reciprocal must be finite and non-zero there), or null when it can.
+ */
+export function scaleProblem(s: number): string | null {
+  const f = Math.fround(s);
+  if (Number.isNaN(f)) return "which is not a number";
+  if (!(f > 0)) return f === 0 && s !== 0 ? "which is 0 in float32" : "which is not positive";
+  if (!Number.isFinite(f)) return "which is infinite in float32";
+  if (f < F32_MIN_NORMAL) return "whose reciprocal overflows float32 (the smallest usable scale is 1.2e-38)";
+  return null;
 }
 
 /** Writes the quantization parameter blocks and padding vectors of a plan (see assembly/quant.ts). */

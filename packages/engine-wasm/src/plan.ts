@@ -366,7 +366,7 @@ export interface Plan {
   paramBlocks: ParamBlock[];
   pads: { addr: number; bytes: number; value: number }[];
   /** Per-layer precision actually used. */
-  precision: Record<string, Precision>;
+  precision: Map<string, Precision>;
   macs: number;
   params: number;
   tile: number;
@@ -383,9 +383,9 @@ export interface PlanOptions {
   /** Threads that will run the plan (per-thread scratch of f16 layers). Default 1. */
   threads?: number;
   /** Precision per layer (conv, dense: f32/f16/dynamic/int8; add, maxpool, gap: f32/int8). Default f32. */
-  precision?: Record<string, Precision>;
+  precision?: ReadonlyMap<string, Precision>;
   /** INT8 parameters of activation tensors (static int8 layers need their inputs' and outputs'). */
-  activations?: Record<string, ActQuant>;
+  activations?: ReadonlyMap<string, ActQuant>;
 }
 
 interface Node {
@@ -485,13 +485,13 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const uses = new Map<string, number>();
   const use = (n: string) => uses.set(n, (uses.get(n) ?? 0) + 1);
   for (const l of graph.layers) {
-    if ("inputs" in l) for (const i of l.inputs) use(i);
+    if (l.op === "add") for (const i of l.inputs) use(i);
     else use(l.input);
   }
   use(graph.output);
   for (const k of opts.keep ?? []) use(k);
-  const prec = opts.precision ?? {};
-  const acts = opts.activations ?? {};
+  const prec = opts.precision ?? new Map<string, Precision>();
+  const acts = opts.activations ?? new Map<string, ActQuant>();
   const dtypes = new Map<string, TensorDtype>([[graph.input, "f32"]]);
   const tquant = new Map<string, ActQuant>();
   /** Tensor -> key of its parameter block. */
@@ -502,7 +502,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   const actOf = (n: string): ActQuant | undefined => {
     let r: string | undefined = n;
     while (r !== undefined) {
-      const a = acts[r];
+      const a = acts.get(r);
       if (a) return a;
       r = dropoutOf.get(r);
     }
@@ -515,7 +515,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   };
   const elems = (n: string): number => need(n).reduce((a, b) => a * b, 1);
   let addrOfKey: (k: string) => number = () => 0;
-  const precisionUsed: Record<string, Precision> = {};
+  const precisionUsed = new Map<string, Precision>();
   /** The tensor as f32 (a dequantize op when it is int8). */
   const asF32 = (n: string): string => {
     if (dtypes.get(n) === "f32") return n;
@@ -850,7 +850,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
   }
 
   for (const l of graph.layers) {
-    const p: Precision = prec[l.name] ?? "f32";
+    const p: Precision = prec.get(l.name) ?? "f32";
     switch (l.op) {
       case "conv": {
         const [h, w, cin] = need(l.input) as [number, number, number];
@@ -863,7 +863,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const ow = pw.out;
         const cout = l.filters;
         if (oh < 1 || ow < 1) throw new Error(`conv ${l.name}: empty output`);
-        precisionUsed[l.name] = p;
+        precisionUsed.set(l.name, p);
         if (p !== "f32") {
           lowPrecisionLayer(
             l.name,
@@ -1032,7 +1032,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         shapes.set(l.name, [ph.out, pw.out, c]);
         const name = l.name;
         const q = p === "int8" || p === "int4";
-        precisionUsed[name] = q ? "int8" : "f32";
+        precisionUsed.set(name, q ? "int8" : "f32");
         const input = q ? asI8(l.input, name) : asF32(l.input);
         if (q) {
           dtypes.set(name, "i8");
@@ -1069,7 +1069,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         const name = l.name;
         const relu = l.relu ? 1 : 0;
         if (p === "int8" || p === "int4") {
-          precisionUsed[name] = "int8";
+          precisionUsed.set(name, "int8");
           const qy = actOf(name);
           if (!qy)
             throw new Error(
@@ -1137,7 +1137,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
           nodes.push({ layer: l.name, kind: "qadd", inputs: [ia, ib], output: l.name });
           break;
         }
-        precisionUsed[name] = "f32";
+        precisionUsed.set(name, "f32");
         const ia = asF32(l.inputs[0]);
         const ib = asF32(l.inputs[1]);
         dtypes.set(name, "f32");
@@ -1161,7 +1161,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
         dtypes.set(l.name, "f32");
         const name = l.name;
         const q = p === "int8" || p === "int4";
-        precisionUsed[name] = q ? "int8" : "f32";
+        precisionUsed.set(name, q ? "int8" : "f32");
         const input = q ? asI8(l.input, name) : asF32(l.input);
         if (q) {
           const k = qpKey.get(input)!;
@@ -1201,7 +1201,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       case "dense": {
         const s = need(l.input);
         const cin = s.reduce((x, y) => x * y, 1);
-        precisionUsed[l.name] = p;
+        precisionUsed.set(l.name, p);
         if (p !== "f32") {
           lowPrecisionLayer(
             l.name,

@@ -1,0 +1,193 @@
+/**
+ * Well-formed model files (every checksum valid) whose contents are hostile, one block per class
+ * of defect: layers with an empty output, names that are members of Object.prototype, small files
+ * that declare enormous memory or work, outputs that are not a probability vector of the labels,
+ * quantization parameters that are meaningless in float32, tensors the graph does not use, and
+ * deeply nested JSON metadata. Each is loaded through the public API (readModel, loadModel,
+ * loadModelFromBytes, run) and must give the same result as a clean file or a one-line refusal.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  crc32,
+  createRandomModel,
+  EamFormatError,
+  encodeModel,
+  type LayerSpec,
+  loadModel,
+  loadModelFromBytes,
+  type ModelContents,
+  MetaType,
+  randomCrop,
+  readModel,
+  readModelHeader,
+} from "../dist/index.js";
+import { activationParams, int8Layers, quantizedVariant, renameTensor } from "./model-helpers.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eam-hostile-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const fp32 = createRandomModel({ depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 }, 5);
+const crops = [randomCrop(256, 1), randomCrop(256, 2)];
+const acts = activationParams(fp32, crops);
+const int8 = quantizedVariant(fp32, int8Layers(fp32), acts);
+
+/** Outcome of loading and running a model: its outputs' bits, or the refusal. */
+async function outcome(
+  c: ModelContents | Uint8Array,
+  opts: Parameters<typeof loadModelFromBytes>[1] = {},
+): Promise<{ bits: string } | { error: Error }> {
+  const bytes = c instanceof Uint8Array ? c : encodeModel(c);
+  let m: Awaited<ReturnType<typeof loadModelFromBytes>>;
+  try {
+    m = await loadModelFromBytes(bytes, { threads: 1, ...opts });
+  } catch (e) {
+    return { error: e as Error };
+  }
+  try {
+    const outs = crops.map((x) => m.run(x));
+    return { bits: outs.map((o) => Buffer.from(o.buffer).toString("base64")).join() };
+  } catch (e) {
+    return { error: e as Error };
+  } finally {
+    await m.dispose();
+  }
+}
+
+async function refusal(c: ModelContents | Uint8Array, opts = {}): Promise<Error> {
+  const r = await outcome(c, opts);
+  if ("bits" in r) throw new Error("the model loaded and ran");
+  expect(r.error.message).not.toContain("\n");
+  return r.error;
+}
+
+async function bitsOf(c: ModelContents): Promise<string> {
+  const r = await outcome(c);
+  if ("error" in r) throw r.error;
+  return r.bits;
+}
+
+function edited(c: ModelContents, f: (c: ModelContents) => void): ModelContents {
+  const x = structuredClone(c);
+  f(x);
+  return x;
+}
+
+function layer(c: ModelContents, name: string): LayerSpec & Record<string, unknown> {
+  const l = c.graph.layers.find((x) => x.name === name);
+  if (!l) throw new Error(`no layer ${name}`);
+  return l as LayerSpec & Record<string, unknown>;
+}
+
+/** A tiny graph: input -> [middle layers] -> gap -> dense(4) -> softmax, with its dense weights. */
+function tinyGraph(inputShape: number[], middle: LayerSpec[], channels: number): ModelContents {
+  const last = middle.at(-1)?.name ?? "input";
+  return {
+    graph: {
+      input: "input",
+      inputShape,
+      output: "sm",
+      layers: [
+        ...middle,
+        { op: "gap", name: "g", input: last },
+        { op: "dense", name: "d", input: "g", units: 4 },
+        { op: "softmax", name: "sm", input: "d" },
+      ],
+    },
+    labels: ["a", "b", "c", "d"],
+    tensors: [
+      {
+        name: "d.weight",
+        dtype: "f32",
+        shape: [channels, 4],
+        data: Float32Array.from({ length: channels * 4 }, (_, i) => (i % 3) - 1),
+      },
+      { name: "d.bias", dtype: "f32", shape: [4], data: new Float32Array(4) },
+    ],
+  };
+}
+
+describe("names read from a file are only names", () => {
+  const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
+  it("covers every Object.prototype member", () => {
+    expect(PROTO_NAMES).toEqual(expect.arrayContaining(["constructor", "toString", "__proto__", "hasOwnProperty"]));
+  });
+
+  it("a valid FP32 file with a conv named `constructor` loads and gives the same bits", async () => {
+    const base = await bitsOf(fp32);
+    expect(await bitsOf(renameTensor(fp32, "layer1.0.conv1", "constructor"))).toBe(base);
+  });
+
+  it("an int8 file with a conv named `toString` and its quantization entry deleted is refused", async () => {
+    const c = renameTensor(int8, "layer1.0.conv1", "toString");
+    delete (c.metadata!["quant.activations"] as Record<string, unknown>).toString;
+    const e = await refusal(c);
+    expect(e).toBeInstanceOf(EamFormatError);
+    expect(e.message).toMatch(/toString.*quantization parameters|quantization parameters.*toString/);
+  });
+
+  it(`each of the ${PROTO_NAMES.length} Object.prototype names as a conv, the graph input, and a quantization key`, async () => {
+    const fpBits = await bitsOf(fp32);
+    const qBits = await bitsOf(int8);
+    for (const name of PROTO_NAMES) {
+      for (const target of ["layer1.0.conv1", "stem.pool", "layer2.0.add", "input"]) {
+        expect(await bitsOf(renameTensor(fp32, target, name)), `fp32 ${target} -> ${name}`).toBe(fpBits);
+        const q = renameTensor(int8, target, name);
+        expect(await bitsOf(q), `int8 ${target} -> ${name}`).toBe(qBits);
+        const missing = structuredClone(q);
+        const a = missing.metadata!["quant.activations"] as Record<string, unknown>;
+        expect(Object.hasOwn(a, name), name).toBe(true);
+        delete a[name];
+        // an int8 max-pool takes its input's parameters: its own entry is not read
+        if (target === "stem.pool") expect(await bitsOf(missing), `int8 ${target} -> ${name}`).toBe(qBits);
+        else
+          expect((await refusal(missing)).message, `int8 ${target} -> ${name} without parameters`).toContain(name);
+      }
+      // a quant.layers entry naming no layer changes nothing; an unused tensor of that name neither
+      const extra = edited(int8, (c) => {
+        (c.metadata!["quant.layers"] as Record<string, string>)[name] = "int8";
+        c.tensors.push({ name, dtype: "f32", shape: [1], data: new Float32Array([1]) });
+      });
+      expect(await bitsOf(extra), `extra ${name}`).toBe(qBits);
+      expect(readModel(encodeModel(extra)).tensor(name).data).toEqual(new Float32Array([1]));
+    }
+  });
+});
+
+describe("quantization parameters are checked in float32, as the kernels use them", () => {
+  const BAD = [Number.NaN, 0, -1, Number.POSITIVE_INFINITY, 1e-50, 1e-40, 1e39];
+
+  it("int4 weight scales of NaN, 0, -1, Inf, 1e-50, 1e-40 (a reciprocal beyond float32) and 1e39 are refused", async () => {
+    const c = quantizedVariant(fp32, { ...int8Layers(fp32), "layer2.0.conv2": "int4" }, acts);
+    expect(await bitsOf(c)).toBeTruthy();
+    for (const v of BAD) {
+      const bad = edited(c, (x) => {
+        (x.tensors.find((t) => t.name === "layer2.0.conv2.weight_scale")!.data as Float32Array)[2] = v;
+      });
+      const e = await refusal(bad);
+      expect(e, `scale ${v}`).toBeInstanceOf(EamFormatError);
+      expect(e.message, `scale ${v}`).toMatch(/layer2\.0\.conv2\.weight_scale.*scale/);
+    }
+  });
+
+  it("int8 weight scales and activation scales outside float32's normal range are refused like NaN", async () => {
+    for (const v of BAD) {
+      const w = edited(int8, (x) => {
+        x.tensors.find((t) => t.name === "layer1.1.conv2.weight")!.quant!.scales[1] = v;
+      });
+      const e = await refusal(w);
+      expect(e, `weight scale ${v}`).toBeInstanceOf(EamFormatError);
+      expect(e.message, `weight scale ${v}`).toMatch(/layer1\.1\.conv2\.weight.*scale/);
+      if (!Number.isFinite(v)) continue; // JSON cannot hold NaN or Infinity
+      const a = edited(int8, (x) => {
+        (x.metadata!["quant.activations"] as Record<string, { scale: number }>)["layer1.1.conv1"]!.scale = v;
+      });
+      const ea = await refusal(a);
+      expect(ea, `activation scale ${v}`).toBeInstanceOf(EamFormatError);
+      expect(ea.message, `activation scale ${v}`).toMatch(/layer1\.1\.conv1/);
+    }
+  });
+});
+
