@@ -3,7 +3,7 @@
  * memory (packed weights, indirection buffers, one activation arena reused by liveness), and
  * one kernel call record per op.
  */
-import { padding1d } from "./arch.js";
+import { type LayerSpec, padding1d } from "./arch.js";
 import type { EamGraph } from "./format.js";
 
 export const ALIGN = 64;
@@ -455,6 +455,14 @@ function isWinograd3x3(g: {
     g.oh === g.h &&
     g.ow === g.w
   );
+}
+
+/** Every dimension of a layer's output must be a positive integer (no empty or negative shape runs). */
+function checkOutputShape(l: LayerSpec, shapes: Map<string, number[]>): void {
+  const out = shapes.get(l.name)!;
+  if (out.every((d) => Number.isInteger(d) && d >= 1)) return;
+  const input = l.op === "add" ? l.inputs[0] : l.input;
+  throw new Error(`${l.op} ${l.name}: empty output shape [${out}] from input [${shapes.get(input)}]`);
 }
 
 export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
@@ -1025,6 +1033,8 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       }
       case "maxpool": {
         const [h, w, c] = need(l.input) as [number, number, number];
+        if (shapes.get(l.input)!.length !== 3)
+          throw new Error(`maxpool ${l.name}: input must be HWC, got [${shapes.get(l.input)}]`);
         const [kh, kw] = l.pool;
         const [sh, sw] = l.stride;
         const ph = padding1d(l.padding, h, kh, sh);
@@ -1275,6 +1285,7 @@ export function buildPlan(graph: EamGraph, opts: PlanOptions): Plan {
       default:
         throw new Error(`unsupported op ${(l as { op: string }).op}`);
     }
+    checkOutputShape(l, shapes);
   }
   need(graph.output);
 

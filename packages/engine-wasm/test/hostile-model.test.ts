@@ -109,6 +109,65 @@ function tinyGraph(inputShape: number[], middle: LayerSpec[], channels: number):
   };
 }
 
+describe("every op's output shape is checked at load", () => {
+  it("a max-pool window larger than its input (valid padding) is refused naming the layer", async () => {
+    // stem.pool sees an 8x8 input
+    for (const pool of [
+      [9, 9],
+      [3, 17],
+      [17, 3],
+    ]) {
+      const e = await refusal(edited(fp32, (c) => Object.assign(layer(c, "stem.pool"), { pool, padding: "valid" })));
+      expect(e, `pool ${pool}`).toBeInstanceOf(EamFormatError);
+      expect((e as EamFormatError).section).toBe("graph");
+      expect(e.message).toMatch(/stem\.pool/);
+      expect(e.message).toMatch(/empty/);
+    }
+  });
+
+  it("every conv and max-pool of the graph with a valid window one larger than its input is refused naming it", async () => {
+    // spatial sizes by the "same" padding rule: ceil(in / stride)
+    const shapes = new Map<string, number[]>([["input", [16, 16]]]);
+    for (const l of fp32.graph.layers) {
+      if (l.op === "conv" || l.op === "maxpool") {
+        const [h, w] = shapes.get(l.input)!;
+        const s = l.stride;
+        shapes.set(l.name, [Math.ceil(h! / s[0]), Math.ceil(w! / s[1])]);
+      } else if (l.op === "add") shapes.set(l.name, shapes.get(l.inputs[0])!);
+      else shapes.set(l.name, shapes.get(l.input) ?? [1, 1]);
+    }
+    const windowed = fp32.graph.layers.filter((l) => l.op === "conv" || l.op === "maxpool");
+    expect(windowed.length).toBe(21);
+    for (const l of windowed) {
+      const [h, w] = shapes.get((l as { input: string }).input)!;
+      const key = l.op === "conv" ? "kernel" : "pool";
+      const e = await refusal(
+        edited(fp32, (c) => Object.assign(layer(c, l.name), { [key]: [h! + 1, w!], padding: "valid" })),
+      );
+      expect(e, l.name).toBeInstanceOf(EamFormatError);
+      expect(e.message, l.name).toContain(l.name);
+    }
+  });
+
+  it("a max-pool over a vector (no spatial dimensions) is refused naming the layer", async () => {
+    const c = edited(fp32, (x) => {
+      const i = x.graph.layers.findIndex((l) => l.name === "head.dropout");
+      x.graph.layers.splice(i, 0, {
+        op: "maxpool",
+        name: "pool.vec",
+        input: "head.gap",
+        pool: [1, 1],
+        stride: [1, 1],
+        padding: "valid",
+      });
+      layer(x, "head.dropout").input = "pool.vec";
+    });
+    const e = await refusal(c);
+    expect(e).toBeInstanceOf(EamFormatError);
+    expect(e.message).toMatch(/pool\.vec/);
+  });
+});
+
 describe("names read from a file are only names", () => {
   const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
   it("covers every Object.prototype member", () => {
