@@ -93,9 +93,8 @@ export class Classifier {
     }
     this.nMels = hgt;
     this.cropFrames = wid;
-    const outUnits = model.plan.output.bytes / 4;
-    this.labels =
-      h.labels.length === outUnits ? h.labels : Array.from({ length: outUnits }, (_, i) => `class${i}`);
+    // the engine refuses a file whose output is not a probability for each of its labels
+    this.labels = h.labels;
   }
 
   static async open(path: string, threads?: number): Promise<Classifier> {

@@ -148,8 +148,7 @@ async function main(argv: string[]): Promise<void> {
           probs = model.run(crop);
           times.push(performance.now() - t);
         }
-        const labels =
-          info.labels.length === probs.length ? info.labels : Array.from(probs, (_, i) => `${i}`);
+        const labels = info.labels; // one per output class (checked when the model is loaded)
         const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
         const sorted = [...times].sort((a, b) => a - b);
         const res = {

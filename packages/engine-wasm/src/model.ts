@@ -43,6 +43,8 @@ export interface LoadOptions {
    * integer F(2x3,3x3) or F(2x2,3x3), weights transformed per panel at run time (no extra memory).
    */
   winograd?: boolean;
+  /** How errors while running name the model (default: the file's path, or "the model" for bytes). */
+  name?: string;
 }
 
 export interface ModelInfo {
@@ -81,11 +83,12 @@ export interface ModelInfo {
 }
 
 /** Reads `nbytes` of tensor data at file/buffer offset `pos` into wasm memory at `dst`. */
-type Source = { size: number; read(dst: Uint8Array, pos: number): void; close(): void };
+type Source = { name: string; size: number; read(dst: Uint8Array, pos: number): void; close(): void };
 
 function fileSource(path: string): Source & { fd: number } {
   const fd = fs.openSync(path, "r");
   return {
+    name: path,
     fd,
     size: fs.fstatSync(fd).size,
     read: (dst, pos) => readFully(fd, dst, pos),
@@ -95,6 +98,7 @@ function fileSource(path: string): Source & { fd: number } {
 
 function bytesSource(b: Uint8Array): Source {
   return {
+    name: "the model",
     size: b.length,
     read: (dst, pos) => {
       if (pos + dst.length > b.length) throw new Error("read past the end of the buffer");
@@ -120,7 +124,14 @@ export class Model {
     private readonly kernels: KernelExports,
     readonly memory: WebAssembly.Memory,
     private readonly workers: Worker[],
-    private readonly opts: { threads: number; isa: Isa; tile: number; fileBytes: number; loadMs: number },
+    private readonly opts: {
+      threads: number;
+      isa: Isa;
+      tile: number;
+      fileBytes: number;
+      loadMs: number;
+      name: string;
+    },
   ) {
     this.ctl = new Int32Array(memory.buffer);
     this.f32 = new Float32Array(memory.buffer);
@@ -173,6 +184,7 @@ export class Model {
         }),
       );
       const planned = plan;
+      asFormatError("graph", () => checkOutput(header, planned));
       asFormatError("tensors", () => checkTensors(header, planned));
       memory = createMemory(plan.totalBytes);
       kernels = instantiate(module, memory);
@@ -223,6 +235,7 @@ export class Model {
       tile,
       fileBytes: src.size,
       loadMs,
+      name: options.name ?? src.name,
     });
   }
 
@@ -242,6 +255,8 @@ export class Model {
       throw new Error(
         `input has ${input.length} values, the model expects ${this.inputSize} ([${this.plan.input.shape}])`,
       );
+    const bad = firstNonFinite(input);
+    if (bad >= 0) throw new Error(`input value ${bad} is ${input[bad]}; the input must be finite`);
     this.f32.set(input, this.plan.input.addr >>> 2);
     const ctl = this.ctl;
     const b = this.ctlBase;
@@ -263,7 +278,13 @@ export class Model {
     if (Atomics.load(ctl, b + CTL.ERROR) !== 0)
       throw new Error("a worker thread failed while running the model");
     const o = this.plan.output;
-    return this.f32.slice(o.addr >>> 2, (o.addr >>> 2) + o.bytes / 4);
+    const probs = this.f32.slice(o.addr >>> 2, (o.addr >>> 2) + o.bytes / 4);
+    const nan = firstNonFinite(probs);
+    if (nan >= 0)
+      throw new Error(
+        `${this.opts.name}: the output is not finite (${probs[nan]} for class ${nan}); the model's weights or biases hold NaN or infinite values`,
+      );
+    return probs;
   }
 
   /** Reads an activation tensor kept with the `keep` load option (after `run`). */
@@ -347,6 +368,34 @@ function readHeader(src: Source): EamHeader {
   const h = new Uint8Array(hl);
   s.read(h, 0);
   return parseHeader(h, s.size);
+}
+
+/** Index of the first NaN or infinite value, or -1. */
+function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
+}
+
+/**
+ * The output must mean something: a softmax over a vector of class scores, one per label, so
+ * that what is printed is a probability for each named class.
+ */
+function checkOutput(h: EamHeader, plan: Plan): void {
+  const g = h.graph;
+  const out = g.layers.find((l) => l.name === g.output);
+  if (!out || out.op !== "softmax")
+    throw new Error(
+      `output ${g.output} is ${out ? `a ${out.op} layer` : "the graph input"}, not a softmax: a classifier's output must be the softmax of its class scores`,
+    );
+  const shape = plan.output.shape;
+  if (shape.length !== 1)
+    throw new Error(`output ${g.output} is a softmax over a [${shape}] tensor, not over a vector of class scores`);
+  const classes = shape[0]!;
+  if (classes < 2) throw new Error(`output ${g.output} has ${classes} class; a classifier needs at least 2`);
+  if (h.labels.length !== classes)
+    throw new Error(
+      `the file has ${h.labels.length} labels (eam.labels) but its output has ${classes} classes; every class needs a label`,
+    );
 }
 
 /** Checks every weight tensor the plan needs: present, f32, right shape. */

@@ -215,6 +215,71 @@ describe("names read from a file are only names", () => {
   });
 });
 
+describe("the output is a probability vector of the labels", () => {
+  it("a graph whose output is the dense layer, the input, or a softmax over an image is refused", async () => {
+    const cases: [string, ModelContents][] = [
+      ["dense as output", edited(fp32, (c) => (c.graph.output = "head.dense"))],
+      ["output = input", edited(fp32, (c) => (c.graph.output = "input"))],
+      ["gap as output", edited(fp32, (c) => (c.graph.output = "head.gap"))],
+      [
+        "softmax over HWC",
+        edited(fp32, (c) => {
+          c.graph.layers.push({ op: "softmax", name: "sm.image", input: "stem.pool" });
+          c.graph.output = "sm.image";
+        }),
+      ],
+    ];
+    for (const [what, c] of cases) {
+      const e = await refusal(c);
+      expect(e, what).toBeInstanceOf(EamFormatError);
+      expect((e as EamFormatError).section, what).toBe("graph");
+      expect(e.message, what).toMatch(/softmax/);
+    }
+  });
+
+  it("a label count that differs from the output size is refused (no made-up class names)", async () => {
+    for (const labels of [[], ["a", "b", "c"], ["a", "b", "c", "d", "e"]]) {
+      const e = await refusal({ ...fp32, labels });
+      expect(e, `${labels.length} labels`).toBeInstanceOf(EamFormatError);
+      expect(e.message).toMatch(new RegExp(`${labels.length} labels.*4 classes|4 classes.*${labels.length} labels`));
+    }
+  });
+
+  // A NaN that meets a ReLU first becomes 0 there (max(0, NaN) = 0 in every kernel), so these
+  // poison the head, where nothing stands between them and the softmax.
+  it("a NaN or infinite weight that reaches the output makes run() fail naming the model, in every precision", async () => {
+    const poison = (c: ModelContents, tensor: string, v: number) =>
+      edited(c, (x) => {
+        const t = x.tensors.find((y) => y.name === tensor)!;
+        if (t.dtype === "f32") (t.data as Float32Array)[3] = v;
+      });
+    const cases: [string, ModelContents][] = [
+      ["fp32 NaN weight", poison(fp32, "head.dense.weight", Number.NaN)],
+      ["fp32 Inf bias", poison(fp32, "head.dense.bias", Number.POSITIVE_INFINITY)],
+      ["int8 file, NaN bias of the dynamic head", poison(int8, "head.dense.bias", Number.NaN)],
+      ["f16 head, NaN bias", poison(quantizedVariant(fp32, { "head.dense": "f16" }, acts), "head.dense.bias", Number.NaN)],
+    ];
+    for (const [what, c] of cases) {
+      const f = path.join(dir, "poisoned.eam");
+      fs.writeFileSync(f, encodeModel(c));
+      const m = await loadModel(f, { threads: 1 });
+      try {
+        expect(() => m.run(crops[0]!), what).toThrow(new RegExp(`${f.replace(/[.]/g, "\\.")}.*not finite`));
+      } finally {
+        await m.dispose();
+      }
+    }
+  });
+
+  it("a NaN in the input is refused by run() naming its index", async () => {
+    const m = await loadModelFromBytes(encodeModel(fp32), { threads: 1 });
+    const x = crops[0]!.slice();
+    x[17] = Number.NaN;
+    expect(() => m.run(x)).toThrow(/input value 17 is NaN/);
+    await m.dispose();
+  });
+});
+
 describe("quantization parameters are checked in float32, as the kernels use them", () => {
   const BAD = [Number.NaN, 0, -1, Number.POSITIVE_INFINITY, 1e-50, 1e-40, 1e39];
 
