@@ -550,6 +550,29 @@ class ByteReader {
   }
 }
 
+/**
+ * Deepest nesting of arrays and objects a JSON metadata value may have. The graph needs 4; the
+ * bound keeps every later walk of the value (printing, copying, JSON.stringify) off the stack limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether JSON text nests arrays/objects deeper than `limit` (brackets inside strings do not count). */
+function jsonNestingExceeds(s: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 function readScalar(r: ByteReader, type: number, key: string): unknown {
   const what = `value of "${key}"`;
   switch (type) {
@@ -585,6 +608,11 @@ function readScalar(r: ByteReader, type: number, key: string): unknown {
       return r.f64(what);
     case MetaType.JSON: {
       const s = r.str(what);
+      if (jsonNestingExceeds(s, MAX_JSON_DEPTH))
+        throw new EamFormatError(
+          "metadata",
+          `${what}: JSON nested deeper than ${MAX_JSON_DEPTH} levels (arrays and objects within each other)`,
+        );
       try {
         return JSON.parse(s);
       } catch {

@@ -315,3 +315,32 @@ describe("quantization parameters are checked in float32, as the kernels use the
   });
 });
 
+describe("nested JSON metadata is bounded", () => {
+  /** A file whose metadata key `custom.deep` holds JSON nested `depth` levels deep. */
+  function nested(depth: number): Uint8Array {
+    const text = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    // encode a placeholder string of the same length as JSON text, then put the nested text in
+    const c = { ...fp32, metadata: { "custom.deep": { type: MetaType.JSON, value: "x".repeat(2 * depth - 2) } } };
+    const b = encodeModel(c);
+    const placeholder = Buffer.from(JSON.stringify("x".repeat(2 * depth - 2)));
+    const at = Buffer.from(b.buffer, b.byteOffset, b.length).indexOf(placeholder);
+    b.set(Buffer.from(text), at);
+    const dv = new DataView(b.buffer, b.byteOffset);
+    const hl = Number(dv.getBigUint64(24, true));
+    dv.setUint32(60, crc32(b.subarray(64, hl), crc32(b.subarray(0, 60))), true);
+    return b;
+  }
+
+  it("metadata nested 100,000 deep is refused by the reader naming the key; 60 deep reads and prints", async () => {
+    const deep = nested(100_000);
+    for (const read of [() => readModelHeader(deep), () => readModel(deep)]) {
+      expect(read).toThrow(EamFormatError);
+      expect(read).toThrow(/"custom\.deep".*nested deeper than \d+ levels/);
+    }
+    const e = await refusal(deep);
+    expect(e.message).toMatch(/custom\.deep/);
+    const ok = readModelHeader(nested(60));
+    expect(JSON.stringify(ok.metadata.get("custom.deep")).length).toBe(120);
+  });
+});
+
