@@ -967,50 +967,96 @@ function finish(h: EamHeader, data: Map<string, TensorData>): EamFile {
   };
 }
 
+/** Fills `dst` with the file's (or buffer's) bytes from byte `pos`. */
+export type ReadAt = (dst: Uint8Array, pos: number) => void;
+
+/** Bytes read at a time when a tensor is verified without being kept. */
+const VERIFY_CHUNK = 1 << 20;
+
+/**
+ * The verification of tensor data: each of `tensors`, in the order given (the table order for a
+ * whole file), is read and its CRC-32 compared with the stored one; the first mismatch is
+ * refused. `keep` receives each tensor's bytes (read whole, after its checksum passed);
+ * without it tensors are read in 1 MiB chunks and dropped.
+ */
+export function verifyTensorData(
+  h: EamHeader,
+  tensors: TensorInfo[],
+  read: ReadAt,
+  keep?: (t: TensorInfo, bytes: Uint8Array) => void,
+): void {
+  const largest = tensors.reduce((m, t) => Math.max(m, t.nbytes), 0);
+  const chunk = keep ? null : new Uint8Array(Math.min(VERIFY_CHUNK, largest));
+  for (const t of tensors) {
+    const start = h.dataOffset + t.offset;
+    let c = 0;
+    if (chunk) {
+      for (let done = 0; done < t.nbytes; done += chunk.length) {
+        const part = chunk.subarray(0, Math.min(chunk.length, t.nbytes - done));
+        read(part, start + done);
+        c = crc32(part, c);
+      }
+      if (c !== t.crc32) throw tensorChecksumError(t, c);
+      continue;
+    }
+    const bytes = new Uint8Array(t.nbytes);
+    read(bytes, start);
+    c = crc32(bytes);
+    if (c !== t.crc32) throw tensorChecksumError(t, c);
+    keep?.(t, bytes);
+  }
+}
+
+/** Header and a reader of a model file or buffer, closed by `done`. */
+function openSource(source: string | Uint8Array): { h: EamHeader; read: ReadAt; done(): void } {
+  if (typeof source !== "string") {
+    const read: ReadAt = (dst, pos) => dst.set(source.subarray(pos, pos + dst.length));
+    return { h: parseHeader(source, source.length), read, done: () => {} };
+  }
+  const fd = fs.openSync(source, "r");
+  try {
+    return { h: readHeaderFd(fd), read: (dst, pos) => readFully(fd, dst, pos), done: () => fs.closeSync(fd) };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
 /**
  * Reads a whole model: header, metadata, graph and every tensor (checksums verified).
  * `source` is a file path or the file's bytes.
  */
 export function readModel(source: string | Uint8Array): EamFile {
-  if (typeof source !== "string") {
-    const h = parseHeader(source, source.length);
-    const data = new Map<string, TensorData>();
-    for (const t of h.tensors) {
-      const start = h.dataOffset + t.offset;
-      // Copy so every view is aligned regardless of the caller's buffer offset.
-      const bytes = source.slice(start, start + t.nbytes);
-      const c = crc32(bytes);
-      if (c !== t.crc32) throw tensorChecksumError(t, c);
-      data.set(t.name, typedView(t.dtype, bytes));
-    }
-    return finish(h, data);
-  }
-  const fd = fs.openSync(source, "r");
+  const { h, read, done } = openSource(source);
   try {
-    const h = readHeaderFd(fd);
     const data = new Map<string, TensorData>();
-    for (const t of h.tensors) {
-      const bytes = new Uint8Array(t.nbytes);
-      readFully(fd, bytes, h.dataOffset + t.offset);
-      const c = crc32(bytes);
-      if (c !== t.crc32) throw tensorChecksumError(t, c);
-      data.set(t.name, typedView(t.dtype, bytes));
-    }
+    // each tensor in its own buffer, so every view is aligned whatever the caller's buffer offset
+    verifyTensorData(h, h.tensors, read, (t, bytes) => data.set(t.name, typedView(t.dtype, bytes)));
     return finish(h, data);
   } finally {
-    fs.closeSync(fd);
+    done();
+  }
+}
+
+/**
+ * Verifies a model file (or buffer) as readModel does, header and every tensor's checksum, used
+ * by the graph or not, without keeping the tensor data; returns the header.
+ */
+export function verifyModel(source: string | Uint8Array): EamHeader {
+  const { h, read, done } = openSource(source);
+  try {
+    verifyTensorData(h, h.tensors, read);
+    return h;
+  } finally {
+    done();
   }
 }
 
 /** Reads only the header (metadata, graph, tensor table) of a model file. */
 export function readModelHeader(source: string | Uint8Array): EamHeader {
-  if (typeof source !== "string") return parseHeader(source, source.length);
-  const fd = fs.openSync(source, "r");
-  try {
-    return readHeaderFd(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const { h, done } = openSource(source);
+  done();
+  return h;
 }
 
 /** The graph of an architecture spec. */

@@ -2,6 +2,13 @@ export * from "./arch.js";
 export { crc32 } from "./crc32.js";
 export { buildSteps, splitRange } from "./executor.js";
 export * from "./format.js";
+export {
+  DEFAULT_MAX_MEMORY_BYTES,
+  DEFAULT_MAX_WORK_PER_CROP,
+  EamLimitError,
+  type Limits,
+  melWorkPerCrop,
+} from "./limits.js";
 export { type LoadOptions, loadModel, loadModelFromBytes, Model, type ModelInfo } from "./model.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";

@@ -16,7 +16,9 @@ import {
   readHeaderFd,
   type TensorInfo,
   tensorChecksumError,
+  verifyTensorData,
 } from "./format.js";
+import { checkLimits, type ModelCost, modelCost } from "./limits.js";
 import { type ActQuant, buildPlan, type Plan, type Precision, type WeightLoad } from "./plan.js";
 import {
   createMemory,
@@ -45,6 +47,16 @@ export interface LoadOptions {
   winograd?: boolean;
   /** How errors while running name the model (default: the file's path, or "the model" for bytes). */
   name?: string;
+  /**
+   * Largest memory the model may need, in bytes: its wasm memory (weights, activations,
+   * indirection, scratch) plus the input crop. Default 1 GiB (ResNet-152 FP32 needs 352 MB).
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Largest work per crop, in multiply-accumulate equivalents (docs in src/limits.ts), including
+   * the Mel front-end the file declares. Default 5e10 (ResNet-152 on a 128x130 crop: 4.1e9).
+   */
+  maxWorkPerCrop?: number;
 }
 
 export interface ModelInfo {
@@ -52,6 +64,10 @@ export interface ModelInfo {
   layers: number;
   params: number;
   macs: number;
+  /** Work of one crop in multiply-accumulate equivalents (network and Mel front-end; see maxWorkPerCrop). */
+  workPerCrop: number;
+  /** Part of workPerCrop spent in the Mel front-end declared by the file (0 without one). */
+  melWorkPerCrop: number;
   /** Bytes of the model file (or buffer). */
   fileBytes: number;
   /** Bytes of packed weights in wasm memory. */
@@ -131,6 +147,7 @@ export class Model {
       fileBytes: number;
       loadMs: number;
       name: string;
+      cost: ModelCost;
     },
   ) {
     this.ctl = new Int32Array(memory.buffer);
@@ -168,6 +185,7 @@ export class Model {
     let memory: WebAssembly.Memory;
     let kernels: KernelExports;
     let plan: Plan;
+    let cost: ModelCost;
     try {
       // The heap base is a property of the module; a one-page probe memory gives it.
       const probe = instantiate(module, createMemory(1 << 16));
@@ -184,8 +202,12 @@ export class Model {
         }),
       );
       const planned = plan;
+      cost = modelCost(plan, header.mel);
+      checkLimits(plan, cost, options);
       asFormatError("graph", () => checkOutput(header, planned));
       asFormatError("tensors", () => checkTensors(header, planned));
+      // the tensors the graph does not use are verified like the rest (the used ones as they load)
+      verifyTensorData(header, unusedTensors(header, plan), src.read);
       memory = createMemory(plan.totalBytes);
       kernels = instantiate(module, memory);
       loadWeights(src, header, plan, kernels, memory);
@@ -236,6 +258,7 @@ export class Model {
       fileBytes: src.size,
       loadMs,
       name: options.name ?? src.name,
+      cost,
     });
   }
 
@@ -310,6 +333,8 @@ export class Model {
       layers: this.header.graph.layers.length,
       params: p.params,
       macs: p.macs,
+      workPerCrop: this.opts.cost.workPerCrop,
+      melWorkPerCrop: this.opts.cost.melWorkPerCrop,
       fileBytes: this.opts.fileBytes,
       weightBytes: p.weightsBytes,
       arenaBytes: p.arenaBytes,
@@ -396,6 +421,14 @@ function checkOutput(h: EamHeader, plan: Plan): void {
     throw new Error(
       `the file has ${h.labels.length} labels (eam.labels) but its output has ${classes} classes; every class needs a label`,
     );
+}
+
+/** Tensors of the file that no layer of the plan reads. */
+function unusedTensors(h: EamHeader, plan: Plan): TensorInfo[] {
+  const used = new Set(
+    plan.weights.flatMap((w) => [w.weight, w.bias, ...(w.dtype === "i4" ? [`${w.layer}.weight_scale`] : [])]),
+  );
+  return h.tensors.filter((t) => !used.has(t.name));
 }
 
 /** Checks every weight tensor the plan needs: present, f32, right shape. */

@@ -215,6 +215,80 @@ describe("names read from a file are only names", () => {
   });
 });
 
+describe("memory and work are computed and bounded before anything is allocated", () => {
+  /** Runs `f` and returns the largest wasm memory (bytes) constructed meanwhile. */
+  async function largestWasmMemory(f: () => Promise<unknown>): Promise<number> {
+    const Real = WebAssembly.Memory;
+    let largest = 0;
+    (WebAssembly as { Memory: unknown }).Memory = new Proxy(Real, {
+      construct(target, args: [WebAssembly.MemoryDescriptor]) {
+        largest = Math.max(largest, args[0].initial * 65536);
+        return new target(args[0]);
+      },
+    });
+    try {
+      await f();
+    } finally {
+      (WebAssembly as { Memory: unknown }).Memory = Real;
+    }
+    return largest;
+  }
+
+  it("an input shape of 4096 x 65535 in a 1 KB file is refused, stating the memory needed and the limit", async () => {
+    const c = tinyGraph([4096, 65535, 1], [], 1);
+    const bytes = encodeModel(c);
+    expect(bytes.length).toBeLessThan(2048);
+    let err: Error | undefined;
+    const largest = await largestWasmMemory(async () => {
+      err = await refusal(bytes);
+    });
+    expect(err!.message).toMatch(/needs [\d.]+ MiB of memory/);
+    expect(err!.message).toMatch(/limit of 1024 MiB/);
+    expect(err!.message).toMatch(/maxMemoryBytes/);
+    expect(err!.message).toMatch(/--max-memory/);
+    expect(largest).toBeLessThanOrEqual(1 << 20);
+  });
+
+  it("a 65535 x 65535 max-pool over a 2048 x 2048 input is refused, stating the work per crop and the limit", async () => {
+    const c = tinyGraph(
+      [2048, 2048, 1],
+      [{ op: "maxpool", name: "huge.pool", input: "input", pool: [65535, 65535], stride: [1, 1], padding: "same" }],
+      1,
+    );
+    const e = await refusal(c);
+    expect(e.message).toMatch(/huge\.pool/);
+    expect(e.message).toMatch(/operations per crop/);
+    expect(e.message).toMatch(/maxWorkPerCrop/);
+    // the limits are adjustable: with both raised the same file loads
+    const m = await loadModelFromBytes(encodeModel(c), { threads: 1, maxWorkPerCrop: 1e15 });
+    expect(m.info().workPerCrop).toBeGreaterThan(1e13);
+    await m.dispose();
+  });
+
+  it("the memory limit is adjustable both ways", async () => {
+    const bytes = encodeModel(fp32);
+    const m = await loadModelFromBytes(bytes, { threads: 1 });
+    const need = m.info().memoryBytes;
+    await m.dispose();
+    const e = await refusal(bytes, { maxMemoryBytes: need - 65536 });
+    expect(e.message).toMatch(/needs [\d.]+ MiB of memory.*limit of [\d.]+ MiB/);
+    const ok = await loadModelFromBytes(bytes, { threads: 1, maxMemoryBytes: need + 1e5 });
+    await ok.dispose();
+  });
+
+  it("the Mel front-end's cost counts in the work per crop (nFft 2^20, 4096 bands over 130 frames)", async () => {
+    const c = createRandomModel({ depth: 18, width: 0.0625, inputHeight: 128, inputWidth: 130, numClasses: 4 }, 3);
+    const mel = { sampleRate: 22050, nFft: 2048, hopLength: 512, nMels: 128 };
+    const ok = await loadModelFromBytes(encodeModel({ ...c, mel }), { threads: 1 });
+    const base = ok.info().workPerCrop;
+    await ok.dispose();
+    const e = await refusal({ ...c, mel: { ...mel, nFft: 2 ** 20, nMels: 4096 } });
+    expect(e.message).toMatch(/Mel front-end/);
+    expect(e.message).toMatch(/operations per crop/);
+    expect(base).toBeLessThan(1e9);
+  });
+});
+
 describe("the output is a probability vector of the labels", () => {
   it("a graph whose output is the dense layer, the input, or a softmax over an image is refused", async () => {
     const cases: [string, ModelContents][] = [
@@ -311,6 +385,38 @@ describe("quantization parameters are checked in float32, as the kernels use the
       const ea = await refusal(a);
       expect(ea, `activation scale ${v}`).toBeInstanceOf(EamFormatError);
       expect(ea.message, `activation scale ${v}`).toMatch(/layer1\.1\.conv1/);
+    }
+  });
+});
+
+describe("one verification path: every tensor's checksum, used or not", () => {
+  it("a damaged tensor the graph does not use is refused by readModel, loadModel and loadModelFromBytes alike", async () => {
+    const c = edited(fp32, (x) =>
+      x.tensors.push({ name: "unused.extra", dtype: "f32", shape: [64], data: new Float32Array(64).fill(2) }),
+    );
+    const bytes = encodeModel(c);
+    const h = readModelHeader(bytes);
+    const t = h.tensors.find((x) => x.name === "unused.extra")!;
+    bytes[h.dataOffset + t.offset + 9]! ^= 0x40;
+    let expected = "";
+    try {
+      readModel(bytes);
+    } catch (e) {
+      expected = (e as Error).message;
+    }
+    expect(expected).toMatch(/tensor unused\.extra: checksum mismatch/);
+    const f = path.join(dir, "unused-damaged.eam");
+    fs.writeFileSync(f, bytes);
+    for (const load of [() => loadModelFromBytes(bytes, { threads: 1 }), () => loadModel(f, { threads: 1 })]) {
+      const e = await load().then(
+        async (m) => {
+          await m.dispose();
+          return null;
+        },
+        (err: Error) => err,
+      );
+      expect(e).toBeInstanceOf(EamFormatError);
+      expect(e!.message).toBe(expected);
     }
   });
 });
