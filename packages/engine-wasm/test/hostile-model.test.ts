@@ -265,6 +265,20 @@ describe("memory and work are computed and bounded before anything is allocated"
     await m.dispose();
   });
 
+  it("a graph of more layers than the planner takes is refused before planning", async () => {
+    const layers: LayerSpec[] = Array.from({ length: 2046 }, (_, i) => ({
+      op: "maxpool",
+      name: `p${i}`,
+      input: i ? `p${i - 1}` : "input",
+      pool: [1, 1],
+      stride: [1, 1],
+      padding: "same",
+    }));
+    const e = await refusal(tinyGraph([8, 8, 1], layers, 1));
+    expect(e).toBeInstanceOf(EamFormatError);
+    expect(e.message).toMatch(/2049 layers, more than the 2048/);
+  });
+
   it("the memory limit is adjustable both ways", async () => {
     const bytes = encodeModel(fp32);
     const m = await loadModelFromBytes(bytes, { threads: 1 });
