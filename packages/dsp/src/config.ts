@@ -121,7 +121,7 @@ export function validateMelConfig(config: unknown): MelConfig {
     if (!KEYS.includes(k as keyof MelConfig)) throw new MelConfigError(k, "unknown field");
   for (const k of KEYS) if (!(k in c)) throw new MelConfigError(k, "missing");
   int(c, "sampleRate", 1, 1_000_000);
-  int(c, "nFft", 2, 1 << 20);
+  int(c, "nFft", 2, 1 << 16);
   int(c, "hopLength", 1, 1 << 24);
   int(c, "winLength", 1, c.nFft as number);
   oneOf(c, "window", ["hann"]);
@@ -138,7 +138,43 @@ export function validateMelConfig(config: unknown): MelConfig {
   num(c, "amin", 1e-30, 1);
   num(c, "ref", 0, Number.MAX_VALUE, true);
   if (c.topDb !== null) num(c, "topDb", 0, 1000);
+  checkCost(c as unknown as MelConfig);
   return c as unknown as MelConfig;
+}
+
+/**
+ * Bounds on what a config costs per second of audio, so that a config read from a file cannot
+ * ask for enormous work: 4096 bands at a hop of 1 sample make 90 million feature values per
+ * second of 22.05 kHz audio (the defaults make 5,500).
+ */
+export const MEL_COST_LIMITS = {
+  /** Filterbank entries, nMels x (nFft / 2 + 1). */
+  filterbank: 2 ** 23,
+  /** Feature values per second of audio, sampleRate / hopLength x nMels. */
+  valuesPerSecond: 2 ** 23,
+  /** FFT input samples per second of audio, sampleRate / hopLength x nFft. */
+  fftPointsPerSecond: 2 ** 28,
+} as const;
+
+function checkCost(c: MelConfig): void {
+  const frames = c.sampleRate / c.hopLength;
+  const fb = c.nMels * (c.nFft / 2 + 1);
+  const L = MEL_COST_LIMITS;
+  if (fb > L.filterbank)
+    throw new MelConfigError(
+      "nMels",
+      `${c.nMels} bands over ${c.nFft / 2 + 1} FFT bins make a filterbank of ${fb} entries, more than ${L.filterbank}; use fewer bands or a smaller nFft`,
+    );
+  if (frames * c.nMels > L.valuesPerSecond)
+    throw new MelConfigError(
+      "hopLength",
+      `a hop of ${c.hopLength} samples at ${c.sampleRate} Hz with ${c.nMels} bands makes ${Math.round(frames * c.nMels)} feature values per second of audio, more than ${L.valuesPerSecond}; use a longer hop or fewer bands`,
+    );
+  if (frames * c.nFft > L.fftPointsPerSecond)
+    throw new MelConfigError(
+      "hopLength",
+      `a hop of ${c.hopLength} samples at ${c.sampleRate} Hz with nFft ${c.nFft} transforms ${Math.round(frames * c.nFft)} samples per second of audio, more than ${L.fftPointsPerSecond}; use a longer hop or a smaller nFft`,
+    );
 }
 
 /** defaultMelConfig + validateMelConfig: the config used by every entry point. */

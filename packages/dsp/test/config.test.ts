@@ -32,4 +32,22 @@ describe("MelConfig", () => {
     for (const [c, msg] of bad) expect(() => validateMelConfig(c)).toThrow(msg);
     expect(() => validateMelConfig(null)).toThrow(MelConfigError);
   });
+
+  it("refuses configs that cost enormous work or memory: nFft 2^20, 4096 bands at hop 1, hop 1 with nFft 65536", () => {
+    const good = defaultMelConfig();
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ ...good, nFft: 2 ** 20, winLength: 2 ** 20 }, /MelConfig.nFft: expected an integer in \[2, 65536\]/],
+      [{ ...good, nMels: 4096, hopLength: 1 }, /MelConfig.hopLength: .*90316800 feature values per second/],
+      [{ ...good, nMels: 4096, nFft: 65536, winLength: 65536 }, /MelConfig.nMels: .*filterbank of 134221824 entries/],
+      [{ ...good, nFft: 65536, winLength: 65536, hopLength: 1, nMels: 8 }, /MelConfig.hopLength: .*samples per second/],
+    ];
+    for (const [c, msg] of bad) expect(() => validateMelConfig(c)).toThrow(msg);
+    // generous: 512 bands at hop 64, nFft 65536 with 128 bands, and the hop of 1 the fast-path tests use
+    for (const ok of [
+      { ...good, nMels: 512, hopLength: 64 },
+      { ...good, nFft: 65536, winLength: 65536, hopLength: 16384 },
+      { ...good, sampleRate: 44100, fMax: 22050, nFft: 4096, winLength: 4096, hopLength: 1 },
+    ])
+      expect(validateMelConfig(ok)).toEqual(ok);
+  });
 });
