@@ -12,7 +12,7 @@ import {
   MelStream,
   resolveMelConfig,
 } from "@edge-audio/dsp";
-import { loadModel, type Model } from "@edge-audio/engine-wasm";
+import { type LoadOptions, loadModel, type Model, verifyModel } from "@edge-audio/engine-wasm";
 import { argmax, meanProbs, topK } from "./crops.js";
 import { StreamResampler } from "./stream-resample.js";
 import { WavStreamParser } from "./wav-stream.js";
@@ -42,6 +42,8 @@ export interface ClipResult {
    */
   mode: "clip" | "stream";
 }
+
+export type OpenOptions = Pick<LoadOptions, "maxMemoryBytes" | "maxWorkPerCrop"> & { verify?: boolean };
 
 export interface ClassifyFileOptions {
   /** true: stream WAV files always; false: never; default: WAV files above STREAM_FILE_BYTES. */
@@ -97,14 +99,20 @@ export class Classifier {
     this.labels = h.labels;
   }
 
-  static async open(path: string, threads?: number): Promise<Classifier> {
+  /**
+   * Loads a model. `verify`: first check the whole file as `readModel` does (header and every
+   * tensor's checksum, used by the graph or not), so that the refusal is the reader's own.
+   */
+  static async open(path: string, threads?: number, opts: OpenOptions = {}): Promise<Classifier> {
     if (!existsSync(path))
       throw new RunnerError(
         `${path}: no such model file; pass --model with a .eam file (pi-runner info FILE shows what one holds)`,
       );
     let model: Model;
     try {
-      model = await loadModel(path, threads ? { threads } : {});
+      const { verify, ...limits } = opts;
+      if (verify) verifyModel(path);
+      model = await loadModel(path, { ...(threads ? { threads } : {}), ...limits });
     } catch (e) {
       const msg = (e as Error).message;
       throw new RunnerError(msg.includes(path) ? msg : `${path}: ${msg}`);

@@ -12,6 +12,18 @@ import { evaluate, formatConfusion } from "./metrics.js";
 import { Progress } from "./progress.js";
 import { WavStreamError, WavStreamParser } from "./wav-stream.js";
 
+const LIMIT_HELP = `  --max-memory MIB refuse models needing more memory (default 1024)
+  --max-work GOPS  refuse models needing more work per crop, in 10^9 operations (default 50)`;
+const LIMIT_OPTIONS = { "max-memory": { type: "string" }, "max-work": { type: "string" } } as const;
+
+/** The engine's load limits from --max-memory (MiB) and --max-work (10^9 operations per crop). */
+function limitOpts(v: Record<string, unknown>): { maxMemoryBytes?: number; maxWorkPerCrop?: number } {
+  const mem = intOpt(v["max-memory"], "max-memory");
+  const work = v["max-work"] === undefined ? undefined : Number(v["max-work"]);
+  if (work !== undefined && !(work > 0)) throw new UsageError(`--max-work must be a number > 0, got "${v["max-work"]}"`);
+  return { maxMemoryBytes: mem && mem * 2 ** 20, maxWorkPerCrop: work && work * 1e9 };
+}
+
 const HELP: Record<string, string> = {
   main: `pi-runner: audio classification on the device, without TensorFlow.
 
@@ -36,6 +48,7 @@ options:
   --threads N      engine threads (default: all cores)
   --stream         read WAV files in chunks (bounded memory, per-window top-dB);
                    done anyway for WAV files over 64 MiB ("mode" says which)
+${LIMIT_HELP}
   -h, --help       this help`,
   eval: `usage: pi-runner eval --model M.eam --data DIR [options]
 
@@ -51,11 +64,12 @@ options:
   --limit N        evaluate at most N clips (after the split)
   --threads N      engine threads (default: all cores)
   --json           print one JSON object instead of the tables
+${LIMIT_HELP}
   -h, --help       this help`,
-  info: `usage: pi-runner info M.eam [--json]
+  info: `usage: pi-runner info M.eam [--json] [--max-memory MIB] [--max-work GOPS]
 
 Prints the architecture, labels, Mel configuration, provenance, tensors and memory plan of a
-model file, after checking its header and every tensor checksum.`,
+model file, after checking its header and every tensor checksum (as the engine's readModel does).`,
 };
 
 class UsageError extends Error {
@@ -106,12 +120,13 @@ async function classify(args: string[]): Promise<number> {
     top: { type: "string" },
     threads: { type: "string" },
     stream: { type: "boolean" },
+    ...LIMIT_OPTIONS,
   });
   const modelPath = requireModel(values.model);
   if (positionals.length === 0)
     throw new UsageError("give at least one audio file, or - to read a WAV stream from stdin");
   const k = intOpt(values.top, "top") ?? 3;
-  const clf = await Classifier.open(modelPath, intOpt(values.threads, "threads"));
+  const clf = await Classifier.open(modelPath, intOpt(values.threads, "threads"), limitOpts(values));
   collectGarbage();
   let failures = 0;
   try {
@@ -200,6 +215,7 @@ async function evalCmd(args: string[]): Promise<number> {
     limit: { type: "string" },
     threads: { type: "string" },
     json: { type: "boolean" },
+    ...LIMIT_OPTIONS,
   });
   const modelPath = requireModel(values.model);
   if (typeof values.data !== "string")
@@ -209,7 +225,7 @@ async function evalCmd(args: string[]): Promise<number> {
     throw new UsageError(`--split must be "all" or "test", got "${split}"`);
   const limit = intOpt(values.limit, "limit");
   const t0 = performance.now();
-  const clf = await Classifier.open(modelPath, intOpt(values.threads, "threads"));
+  const clf = await Classifier.open(modelPath, intOpt(values.threads, "threads"), limitOpts(values));
   const msLoad = performance.now() - t0;
   // the garbage of loading (header, plan) goes before the first clip
   collectGarbage();
@@ -321,9 +337,16 @@ function heldOutClips(clf: Classifier): Set<string> | null {
 }
 
 async function info(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: "boolean" }, threads: { type: "string" } });
+  const { values, positionals } = parse(args, {
+    json: { type: "boolean" },
+    threads: { type: "string" },
+    ...LIMIT_OPTIONS,
+  });
   if (positionals.length !== 1) throw new UsageError("give exactly one model file: pi-runner info M.eam");
-  const clf = await Classifier.open(positionals[0]!, intOpt(values.threads, "threads") ?? 1);
+  const clf = await Classifier.open(positionals[0]!, intOpt(values.threads, "threads") ?? 1, {
+    verify: true,
+    ...limitOpts(values),
+  });
   try {
     const i = clf.model.info();
     const h = clf.model.header;
