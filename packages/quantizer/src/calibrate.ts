@@ -4,7 +4,7 @@
  */
 import { type EamGraph, loadModel } from "@edge-audio/engine-wasm";
 import { RangeObserver } from "./observers.js";
-import { type ActivationQuant, toActivationQuant } from "./variants.js";
+import { type ActivationQuant, nameRecord, toActivationQuant } from "./variants.js";
 
 /** Names of the graph input and every layer output except dropout (which aliases its input). */
 export function activationNames(g: EamGraph): string[] {
@@ -48,7 +48,7 @@ export function activationRanges(
   method: "auto" | "minmax" | "percentile" | "mse" = "auto",
   percentile = 99.99,
 ): Record<string, ActivationQuant> {
-  const out: Record<string, ActivationQuant> = {};
+  const out = nameRecord<ActivationQuant>();
   for (const [n, o] of cal.observers) {
     if (method === "auto") {
       const b = o.bestMethod(percentile);

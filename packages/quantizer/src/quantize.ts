@@ -16,6 +16,7 @@ import {
   defaultPrecisions,
   MODES,
   type Mode,
+  nameRecord,
   type Precision,
   type QuantSpec,
   readFp32,
@@ -207,7 +208,7 @@ export async function quantizeModel(
   const result: Partial<QuantizeResult> = { mode, fp32Bytes: fs.statSync(modelPath).size };
 
   // ---- Calibration (static int8 and mixed)
-  let acts: Record<string, ActivationQuant> = {};
+  let acts = nameRecord<ActivationQuant>();
   let cal: Calibration | undefined;
   let crops: Float32Array[] = [];
   if (needsCalibration(mode)) {
@@ -323,10 +324,12 @@ async function chooseMixed(
       return [name, { params: t.data.length + cout, cout }];
     }),
   );
-  const nonWeight = Object.fromEntries(
-    g.layers
-      .filter((l) => l.op === "add" || l.op === "maxpool" || l.op === "gap")
-      .map((l) => [l.name, "int8" as Precision]),
+  const nonWeight = nameRecord<Precision>(
+    Object.fromEntries(
+      g.layers
+        .filter((l) => l.op === "add" || l.op === "maxpool" || l.op === "gap")
+        .map((l) => [l.name, "int8" as Precision]),
+    ),
   );
   const evaluate = async (layers: Record<string, Precision>) => {
     const bytes = encodeModel(
@@ -338,8 +341,8 @@ async function chooseMixed(
   const sensitivity: LayerSensitivity[] = [];
   for (const [i, name] of wl.entries()) {
     const head = name === "head.dense";
-    const r = await evaluate({ [name]: head ? "dynamic" : "int8" });
-    const r4 = useInt4 && !head ? await evaluate({ [name]: "int4" }) : null;
+    const r = await evaluate(nameRecord({ [name]: head ? "dynamic" : "int8" }));
+    const r4 = useInt4 && !head ? await evaluate(nameRecord({ [name]: "int4" })) : null;
     sensitivity.push({
       layer: name,
       params: info.get(name)!.params,
@@ -363,7 +366,7 @@ async function chooseMixed(
     ["f16", by("sqnrDb")],
     ["f32", by("sqnrDb")],
   ];
-  const layers: Record<string, Precision> = { ...nonWeight };
+  const layers = nameRecord(nonWeight);
   for (const l of wl) layers[l] = ladder(l)[0]!;
   const promote = (l: string, target: Precision): Precision | null => {
     const lad = ladder(l);
@@ -410,7 +413,7 @@ async function chooseMixed(
     const pts = opts.budgetAccuracy ?? 0.3;
     // Logits must also stay within 3 dB of the all-int8 model's SQNR (agreement on a few dozen
     // crops is a coarse measure on its own).
-    const int8All: Record<string, Precision> = { ...nonWeight };
+    const int8All = nameRecord(nonWeight);
     for (const l of wl) int8All[l] = l === "head.dense" ? "dynamic" : "int8";
     const floor = opts.minSqnrDb ?? (await evaluate(int8All)).sqnrDb - 3;
     budget = `top-1 agreement drop <= ${pts} points and logits SQNR >= ${floor.toFixed(1)} dB on ${crops.length} calibration crops`;

@@ -211,7 +211,7 @@ export function reportMarkdown(r: Report): string {
     const chosen = (r.quantize.mixed?.layers ?? {}) as Record<string, string>;
     for (const s of [...r.sensitivity].sort((a, b) => a.sqnrDb - b.sqnrDb))
       lines.push(
-        `| ${s.layer} | ${s.params} | ${s.sqnrDb.toFixed(1)} dB | ${pct(s.agreement)} | ${s.int4SqnrDb !== undefined ? `${s.int4SqnrDb.toFixed(1)} dB` : "-"} | ${s.int4Agreement !== undefined ? pct(s.int4Agreement) : "-"} | ${chosen[s.layer] ?? ""} |`,
+        `| ${s.layer} | ${s.params} | ${s.sqnrDb.toFixed(1)} dB | ${pct(s.agreement)} | ${s.int4SqnrDb !== undefined ? `${s.int4SqnrDb.toFixed(1)} dB` : "-"} | ${s.int4Agreement !== undefined ? pct(s.int4Agreement) : "-"} | ${Object.hasOwn(chosen, s.layer) ? chosen[s.layer] : ""} |`,
       );
     lines.push("");
   }

@@ -48,6 +48,15 @@ export interface QuantSpec {
   info?: JsonObject;
 }
 
+/**
+ * An object keyed by names read from a model file (layers, tensors, metadata keys). It has no
+ * prototype, so `constructor`, `toString` or `__proto__` are ordinary keys, read and written as
+ * any other; JSON.stringify writes it like a plain object.
+ */
+export function nameRecord<T>(init: Record<string, T> = {}): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, init);
+}
+
 /** Layers that carry weights (conv and dense), in graph order. */
 export function weightLayers(graph: EamGraph): string[] {
   return graph.layers.filter((l) => l.op === "conv" || l.op === "dense").map((l) => l.name);
@@ -59,7 +68,7 @@ export function weightLayers(graph: EamGraph): string[] {
  * range the softmax needs exactly.
  */
 export function defaultPrecisions(graph: EamGraph, mode: Exclude<Mode, "mixed">): Record<string, Precision> {
-  const out: Record<string, Precision> = {};
+  const out = nameRecord<Precision>();
   for (const l of graph.layers) {
     if (l.op === "conv" || l.op === "dense") {
       out[l.name] =
@@ -88,7 +97,7 @@ export function settlePrecisions(
   graph: EamGraph,
   layers: Record<string, Precision>,
 ): Record<string, Precision> {
-  const out = { ...layers };
+  const out = nameRecord(layers);
   const int8Out = new Set<string>();
   const alias = new Map<string, string>();
   const root = (n: string): string => alias.get(n) ?? n;
@@ -119,7 +128,7 @@ export function tensorsNeedingParams(graph: EamGraph, layers: Record<string, Pre
       alias.set(l.name, root(l.input));
       continue;
     }
-    const p = layers[l.name];
+    const p = Object.hasOwn(layers, l.name) ? layers[l.name] : undefined;
     if (p !== "int8" && p !== "int4") continue;
     const inputs = l.op === "add" ? l.inputs : [l.input];
     for (const i of inputs) need.add(root(i));
@@ -208,13 +217,13 @@ export function buildVariant(src: EamFile, spec: QuantSpec): ModelContents {
   }
   for (const [n] of weightOf) if (!byName.has(n)) throw new Error(`model: tensor ${n} is missing`);
   const needed = tensorsNeedingParams(g, layers);
-  const acts: Record<string, ActivationQuant> = {};
+  const acts = nameRecord<ActivationQuant>();
   for (const n of needed) {
-    const a = spec.activations[n];
+    const a = Object.hasOwn(spec.activations, n) ? spec.activations[n] : undefined;
     if (!a) throw new Error(`no calibrated range for activation ${n}; run calibration first (--calib DIR)`);
     acts[n] = a;
   }
-  const metadata: ModelContents["metadata"] = {};
+  const metadata: NonNullable<ModelContents["metadata"]> = nameRecord();
   for (const [k, v] of src.metadata) {
     if (k.startsWith("eam.") || k.startsWith("quant.") || k.startsWith("provenance.")) continue;
     metadata[k] = v as never;

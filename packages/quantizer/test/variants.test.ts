@@ -164,6 +164,50 @@ describe("variant files", () => {
   });
 });
 
+describe("layer names that are Object.prototype members", () => {
+  it("a model whose layers are named __proto__, constructor, toString, hasOwnProperty quantizes to the same int8 bits", async () => {
+    const names: [string, string][] = [
+      ["layer1.0.conv1", "__proto__"],
+      ["layer1.0.add", "constructor"],
+      ["layer2.0.conv1", "toString"],
+      ["stem.pool", "hasOwnProperty"],
+    ];
+    const rename = (s: string) => names.reduce((x, [from, to]) => x.replaceAll(`"${from}"`, `"${to}"`), s);
+    const renamed = {
+      ...base,
+      graph: JSON.parse(rename(JSON.stringify(base.graph))),
+      tensors: base.tensors.map((t) => {
+        const [, layer, kind] = /^(.*)\.(weight|bias)$/.exec(t.name)!;
+        return { ...t, name: `${rename(`"${layer}"`).slice(1, -1)}.${kind}` };
+      }),
+      mel: mel as never,
+      labels: ["a", "b", "c"],
+    };
+    expect(renamed.tensors.map((t) => t.name)).toContain("__proto__.weight");
+    const renamedPath = path.join(dir, "proto-names.eam");
+    writeModel(renamedPath, renamed);
+    const bits: string[] = [];
+    for (const [src, out] of [
+      [fp32Path, path.join(dir, "plain-int8.eam")],
+      [renamedPath, path.join(dir, "proto-int8.eam")],
+    ] as const) {
+      await quantizeModel(src, "int8", { out, crops: crops.slice(0, 4) });
+      const m = readModel(out);
+      const logits = await runLogits(fs.readFileSync(out), m.graph, crops.slice(0, 3));
+      bits.push(logits.map((l) => Buffer.from(l.buffer).toString("base64")).join());
+      if (src === renamedPath) {
+        const layers = m.metadata.get("quant.layers") as Record<string, string>;
+        const acts = m.metadata.get("quant.activations") as Record<string, unknown>;
+        expect(Object.hasOwn(layers, "__proto__") && layers.__proto__).toBe("int8");
+        expect(Object.hasOwn(layers, "constructor") && layers.constructor).toBe("int8");
+        expect(Object.hasOwn(acts, "toString")).toBe(true);
+        expect(m.tensor("__proto__.weight").dtype).toBe("i8");
+      }
+    }
+    expect(bits[1]).toBe(bits[0]);
+  });
+});
+
 describe("command line", () => {
   it("quantizes, reports with --json, and fails with a one-line message naming the file", () => {
     const help = execFileSync(process.execPath, [cli, "--help"], { encoding: "utf8" });
