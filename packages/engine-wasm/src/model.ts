@@ -421,6 +421,12 @@ function checkOutput(h: EamHeader, plan: Plan): void {
     throw new Error(
       `the file has ${h.labels.length} labels (eam.labels) but its output has ${classes} classes; every class needs a label`,
     );
+  const first = new Map<string, number>();
+  for (const [i, l] of h.labels.entries()) {
+    const j = first.get(l);
+    if (j !== undefined) throw new Error(`label ${JSON.stringify(l)} names both class ${j} and class ${i}`);
+    first.set(l, i);
+  }
 }
 
 /** Tensors of the file that no layer of the plan reads. */

@@ -331,6 +331,8 @@ describe("the output is a probability vector of the labels", () => {
       expect(e, `${labels.length} labels`).toBeInstanceOf(EamFormatError);
       expect(e.message).toMatch(new RegExp(`${labels.length} labels.*4 classes|4 classes.*${labels.length} labels`));
     }
+    const twice = await refusal({ ...fp32, labels: ["a", "b", "a", "c"] });
+    expect(twice.message).toMatch(/label "a" names both class 0 and class 2/);
   });
 
   // A NaN that meets a ReLU first becomes 0 there (max(0, NaN) = 0 in every kernel), so these
