@@ -20,7 +20,8 @@ const LIMIT_OPTIONS = { "max-memory": { type: "string" }, "max-work": { type: "s
 function limitOpts(v: Record<string, unknown>): { maxMemoryBytes?: number; maxWorkPerCrop?: number } {
   const mem = intOpt(v["max-memory"], "max-memory");
   const work = v["max-work"] === undefined ? undefined : Number(v["max-work"]);
-  if (work !== undefined && !(work > 0)) throw new UsageError(`--max-work must be a number > 0, got "${v["max-work"]}"`);
+  if (work !== undefined && !(work > 0))
+    throw new UsageError(`--max-work must be a number > 0, got "${v["max-work"]}"`);
   return { maxMemoryBytes: mem && mem * 2 ** 20, maxWorkPerCrop: work && work * 1e9 };
 }
 

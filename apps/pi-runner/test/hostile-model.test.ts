@@ -78,7 +78,11 @@ describe("pi-runner info verifies exactly what readModel verifies", () => {
     }
     expect(expected).toMatch(/tensor unused\.extra: checksum mismatch/);
     const f = file("unused-damaged.eam", bytes);
-    for (const args of [["info", f], ["info", "--json", f], ["classify", "--model", f, wav]]) {
+    for (const args of [
+      ["info", f],
+      ["info", "--json", f],
+      ["classify", "--model", f, wav],
+    ]) {
       const r = run(args);
       expect(r.code, args.join(" ")).toBe(1);
       expect(oneLine(r.err)).toBe(`pi-runner: ${f}: ${expected}`);
@@ -92,7 +96,10 @@ describe("--max-memory and --max-work", () => {
     const data = join(dir, "data");
     for (const l of LABELS) {
       mkdirSync(join(data, l), { recursive: true });
-      writeFileSync(join(data, l, "x.wav"), encodeWav([Float32Array.from({ length: 22050 }, () => 0.1)], 22050));
+      writeFileSync(
+        join(data, l, "x.wav"),
+        encodeWav([Float32Array.from({ length: 22050 }, () => 0.1)], 22050),
+      );
     }
     const cmds = [
       ["info", f],
@@ -108,7 +115,9 @@ describe("--max-memory and --max-work", () => {
       );
       const work = run([...cmd, "--max-work", "0.001"]);
       expect(work.code).toBe(1);
-      expect(oneLine(work.err)).toMatch(/needs [\d.]+ G operations per crop.*limit of 0\.00 G.*--max-work GOPS/);
+      expect(oneLine(work.err)).toMatch(
+        /needs [\d.]+ G operations per crop.*limit of 0\.00 G.*--max-work GOPS/,
+      );
       expect(run([...cmd, "--max-memory", "4096", "--max-work", "1000"]).code).toBe(0);
     }
     for (const bad of [
@@ -152,14 +161,19 @@ describe("deeply nested metadata", () => {
   it("info --json gives one line naming the key, not a stack overflow", () => {
     const depth = 200_000;
     const placeholder = "x".repeat(2 * depth - 2);
-    const b = encodeModel(model((c) => (c.metadata = { "custom.deep": { type: MetaType.JSON, value: placeholder } })));
+    const b = encodeModel(
+      model((c) => (c.metadata = { "custom.deep": { type: MetaType.JSON, value: placeholder } })),
+    );
     const at = Buffer.from(b.buffer, b.byteOffset, b.length).indexOf(JSON.stringify(placeholder));
     b.set(Buffer.from(`${"[".repeat(depth)}${"]".repeat(depth)}`), at);
     const dv = new DataView(b.buffer, b.byteOffset);
     const hl = Number(dv.getBigUint64(24, true));
     dv.setUint32(60, crc32(b.subarray(64, hl), crc32(b.subarray(0, 60))), true);
     const f = file("deep.eam", b);
-    for (const args of [["info", "--json", f], ["info", f]]) {
+    for (const args of [
+      ["info", "--json", f],
+      ["info", f],
+    ]) {
       const r = run(args);
       expect(r.code).toBe(1);
       const line = oneLine(r.err);

@@ -1,4 +1,10 @@
-export { defaultMelConfig, MEL_COST_LIMITS, type MelConfig, resolveMelConfig, validateMelConfig } from "./config.js";
+export {
+  defaultMelConfig,
+  MEL_COST_LIMITS,
+  type MelConfig,
+  resolveMelConfig,
+  validateMelConfig,
+} from "./config.js";
 export { cropFramesFor, evalCropOffsets, extractCrop } from "./crops.js";
 export { type DecodedAudio, decodeAudio, decodeAudioAsync, sniffFormat } from "./decode.js";
 export {

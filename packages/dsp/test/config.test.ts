@@ -38,8 +38,14 @@ describe("MelConfig", () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ ...good, nFft: 2 ** 20, winLength: 2 ** 20 }, /MelConfig.nFft: expected an integer in \[2, 65536\]/],
       [{ ...good, nMels: 4096, hopLength: 1 }, /MelConfig.hopLength: .*90316800 feature values per second/],
-      [{ ...good, nMels: 4096, nFft: 65536, winLength: 65536 }, /MelConfig.nMels: .*filterbank of 134221824 entries/],
-      [{ ...good, nFft: 65536, winLength: 65536, hopLength: 1, nMels: 8 }, /MelConfig.hopLength: .*samples per second/],
+      [
+        { ...good, nMels: 4096, nFft: 65536, winLength: 65536 },
+        /MelConfig.nMels: .*filterbank of 134221824 entries/,
+      ],
+      [
+        { ...good, nFft: 65536, winLength: 65536, hopLength: 1, nMels: 8 },
+        /MelConfig.hopLength: .*samples per second/,
+      ],
     ];
     for (const [c, msg] of bad) expect(() => validateMelConfig(c)).toThrow(msg);
     // generous: 512 bands at hop 64, nFft 65536 with 128 bands, and the hop of 1 the fast-path tests use

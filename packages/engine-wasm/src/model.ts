@@ -408,13 +408,15 @@ function firstNonFinite(x: Float32Array): number {
 function checkOutput(h: EamHeader, plan: Plan): void {
   const g = h.graph;
   const out = g.layers.find((l) => l.name === g.output);
-  if (!out || out.op !== "softmax")
+  if (out?.op !== "softmax")
     throw new Error(
       `output ${g.output} is ${out ? `a ${out.op} layer` : "the graph input"}, not a softmax: a classifier's output must be the softmax of its class scores`,
     );
   const shape = plan.output.shape;
   if (shape.length !== 1)
-    throw new Error(`output ${g.output} is a softmax over a [${shape}] tensor, not over a vector of class scores`);
+    throw new Error(
+      `output ${g.output} is a softmax over a [${shape}] tensor, not over a vector of class scores`,
+    );
   const classes = shape[0]!;
   if (classes < 2) throw new Error(`output ${g.output} has ${classes} class; a classifier needs at least 2`);
   if (h.labels.length !== classes)
@@ -669,7 +671,8 @@ function ownFields(v: unknown, keys: string[]): Record<string, unknown> {
 function checkScales(t: TensorInfo, scales: Float32Array): void {
   for (const [c, v] of scales.entries()) {
     const bad = scaleProblem(v);
-    if (bad) throw new EamFormatError("data", `model: tensor ${t.name} has scale ${v} (channel ${c}), ${bad}`);
+    if (bad)
+      throw new EamFormatError("data", `model: tensor ${t.name} has scale ${v} (channel ${c}), ${bad}`);
   }
 }
 

@@ -11,11 +11,14 @@ import {
   crc32,
   createRandomModel,
   EamFormatError,
+  EamLimitError,
   encodeModel,
   loadModel,
+  loadModelFromBytes,
   readModel,
   readModelHeader,
 } from "../dist/index.js";
+import { fixHeaderCrc, fixTensorCrc, headerMap } from "./model-mutator.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eam-corrupt-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -46,18 +49,10 @@ async function refusal(bytes: Uint8Array): Promise<EamFormatError> {
   throw new Error("the damaged file loaded");
 }
 
-/** Recomputes the header checksum, so a mutation reaches the checks behind it. */
-function fixCrc(b: Uint8Array): Uint8Array {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const hl = Number(dv.getBigUint64(24, true));
-  dv.setUint32(60, crc32(b.subarray(64, hl), crc32(b.subarray(0, 60))), true);
-  return b;
-}
-
 /** Byte offsets where one metadata entry or tensor table entry ends (walking the header). */
 function sectionBoundaries(): { at: number; what: string }[] {
-  const b = good;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const map = headerMap(good);
+  expect(map.entryEnds.at(-1)!.at).toBe(header.headerLength);
   const out: { at: number; what: string }[] = [
     { at: 0, what: "empty file" },
     { at: 4, what: "after magic" },
@@ -65,44 +60,8 @@ function sectionBoundaries(): { at: number; what: string }[] {
     { at: 24, what: "before lengths" },
     { at: 60, what: "before header crc" },
     { at: 64, what: "end of fixed header" },
+    ...map.entryEnds,
   ];
-  let p = 64;
-  const str = () => {
-    const n = Number(dv.getBigUint64(p, true));
-    p += 8 + n;
-  };
-  const scalarSize = (t: number): number => {
-    if (t === 8 || t === 13) {
-      const n = Number(dv.getBigUint64(p, true));
-      return 8 + n;
-    }
-    return [1, 1, 2, 2, 4, 4, 4, 1, -1, -1, 8, 8, 8][t]!;
-  };
-  const kv = dv.getUint32(16, true);
-  for (let i = 0; i < kv; i++) {
-    str();
-    const t = dv.getUint32(p, true);
-    p += 4;
-    if (t === 9) {
-      const et = dv.getUint32(p, true);
-      const n = Number(dv.getBigUint64(p + 4, true));
-      p += 12;
-      for (let j = 0; j < n; j++) p += scalarSize(et);
-    } else p += scalarSize(t);
-    out.push({ at: p, what: `end of metadata entry ${i}` });
-  }
-  for (const t of header.tensors) {
-    str();
-    p += 8 + 8 * t.shape.length + 8 + 8 + 4;
-    const q = dv.getUint32(p, true);
-    p += 4;
-    if (q !== 0) {
-      const count = Number(dv.getBigUint64(p + 4, true));
-      p += 12 + 8 * count;
-    }
-    out.push({ at: p, what: `end of table entry ${t.name}` });
-  }
-  expect(p).toBe(header.headerLength);
   out.push({ at: header.dataOffset, what: "start of data" });
   for (const t of header.tensors) {
     out.push({ at: header.dataOffset + t.offset, what: `start of ${t.name}` });
@@ -189,7 +148,7 @@ describe("corrupt model files through loadModel", () => {
       expect(repl.length).toBe(find.length);
       const b = good.slice();
       b.set(new TextEncoder().encode(repl), at);
-      const e = await refusal(fixCrc(b));
+      const e = await refusal(fixHeaderCrc(b));
       expect(e.section, `${what}: ${e.message}`).toBe(section);
     }
   });
@@ -210,7 +169,7 @@ describe("corrupt model files through loadModel", () => {
     for (const major of [0, 2, 3, 255, 65535]) {
       const b = good.slice();
       new DataView(b.buffer).setUint16(4, major, true);
-      const e = await refusal(fixCrc(b));
+      const e = await refusal(fixHeaderCrc(b));
       expect(e.section, `major ${major}`).toBe("version");
       expect(e.message).toMatch(major === 0 ? /not valid/ : /newer than this reader/);
     }
@@ -223,6 +182,151 @@ describe("corrupt model files through loadModel", () => {
     }
     // a short non-model file
     expect((await refusal(new TextEncoder().encode("hello"))).section).toBe("magic");
+  });
+});
+
+describe("structure-aware damage: checksums recomputed, so the damage reaches the checks behind them", () => {
+  /** Loads and runs: a probability vector over the labels, or a one-line refusal (its message). */
+  async function outcome(bytes: Uint8Array): Promise<string> {
+    let m: Awaited<ReturnType<typeof loadModelFromBytes>>;
+    try {
+      m = await loadModelFromBytes(bytes, { threads: 1 });
+    } catch (e) {
+      if (!(e instanceof EamFormatError || e instanceof EamLimitError))
+        throw new Error(`expected a refusal, got ${(e as Error)?.stack ?? e}`);
+      expect(e.message).not.toContain("\n");
+      return e.message;
+    }
+    try {
+      const p = m.run(new Float32Array(m.inputSize).fill(0.5));
+      expect(p.length).toBe(4);
+      expect(Math.abs(p.reduce((a, x) => a + x, 0) - 1)).toBeLessThan(1e-4);
+      return "ran";
+    } catch (e) {
+      expect((e as Error).message).toMatch(/not finite/);
+      return "non-finite output";
+    } finally {
+      await m.dispose();
+    }
+  }
+
+  it("every field of every tensor table entry set to 0, its value + 1 and 2^32: loaded and ran, or refused", async () => {
+    const map = headerMap(good);
+    const tally: Record<string, number> = {};
+    let n = 0;
+    for (const f of map.fields.filter((x) => x.tensor)) {
+      for (const v of [0n, "+1", 2n ** 32n] as const) {
+        const b = good.slice();
+        const dv = new DataView(b.buffer);
+        const w = f.kind === "u64" ? 8 : 4;
+        const cur = w === 8 ? dv.getBigUint64(f.at, true) : BigInt(dv.getUint32(f.at, true));
+        const x = BigInt.asUintN(8 * w, v === "+1" ? cur + 1n : v);
+        if (w === 8) dv.setBigUint64(f.at, x, true);
+        else if (f.kind === "f32") dv.setFloat32(f.at, Number(x), true);
+        else dv.setUint32(f.at, Number(x), true);
+        const o = await outcome(fixHeaderCrc(b));
+        const k = o === "ran" ? "ran" : o.replace(/^invalid \.eam file \((\w+)\).*$/, "$1");
+        tally[k] = (tally[k] ?? 0) + 1;
+        n++;
+      }
+    }
+    console.log(`corrupt model (table fields): ${n} cases: ${JSON.stringify(tally)}`);
+    expect(n).toBeGreaterThan(1100);
+  });
+
+  it("a byte changed in every tensor, its checksum recomputed: loaded and ran, or refused", async () => {
+    const map = headerMap(good);
+    const tally: Record<string, number> = {};
+    for (const t of map.tensors) {
+      for (const v of [0xff, 0x7f]) {
+        const b = good.slice();
+        // the high byte of a float32: 0xff/0x7f there make NaN, infinity or a huge value
+        b[t.start + Math.floor(t.nbytes / 8) * 4 + 3] = v;
+        const o = await outcome(fixTensorCrc(b, t));
+        tally[o.startsWith("invalid") ? "refused" : o] =
+          (tally[o.startsWith("invalid") ? "refused" : o] ?? 0) + 1;
+      }
+    }
+    console.log(
+      `corrupt model (tensor data, checksums repaired): ${2 * map.tensors.length} cases: ${JSON.stringify(tally)}`,
+    );
+    expect(Object.keys(tally).every((k) => ["ran", "non-finite output", "refused"].includes(k))).toBe(true);
+  });
+});
+
+describe("every truncation length", () => {
+  /** A small complete model: conv, gap, dense, softmax, with labels and a Mel configuration. */
+  const small = encodeModel({
+    graph: {
+      input: "input",
+      inputShape: [8, 8, 1],
+      output: "sm",
+      layers: [
+        {
+          op: "conv",
+          name: "c",
+          input: "input",
+          filters: 4,
+          kernel: [3, 3],
+          stride: [1, 1],
+          padding: "same",
+          bn: false,
+          relu: true,
+        },
+        { op: "gap", name: "g", input: "c" },
+        { op: "dense", name: "d", input: "g", units: 4 },
+        { op: "softmax", name: "sm", input: "d" },
+      ],
+    },
+    labels: ["a", "b", "c", "d"],
+    mel: { sampleRate: 22050, nFft: 512, hopLength: 128, nMels: 8 },
+    tensors: [
+      { name: "c.weight", dtype: "f32", shape: [3, 3, 1, 4], data: new Float32Array(36).fill(0.1) },
+      { name: "c.bias", dtype: "f32", shape: [4], data: new Float32Array(4) },
+      { name: "d.weight", dtype: "f32", shape: [4, 4], data: new Float32Array(16).fill(0.2) },
+      { name: "d.bias", dtype: "f32", shape: [4], data: new Float32Array(4) },
+    ],
+  });
+
+  async function expectTruncated(
+    load: () => Promise<{ dispose(): Promise<void> }>,
+    what: string,
+  ): Promise<void> {
+    const e = await load().then(
+      async (m) => {
+        await m.dispose();
+        return null;
+      },
+      (err: unknown) => err,
+    );
+    expect(e, what).toBeInstanceOf(EamFormatError);
+    expect((e as EamFormatError).section, what).toMatch(/^(file|magic)$/);
+  }
+
+  it(`a ${small.length}-byte model cut at each of its ${small.length} lengths is refused by readModel, loadModelFromBytes and loadModel`, async () => {
+    expect((await loadModelFromBytes(small, { threads: 1 })).run(new Float32Array(64)).length).toBe(4);
+    const f = path.join(dir, "cut.eam");
+    for (let n = 0; n < small.length; n++) {
+      const cut = small.subarray(0, n);
+      expect(() => readModel(cut), `${n} bytes`).toThrow(EamFormatError);
+      await expectTruncated(() => loadModelFromBytes(cut, { threads: 1 }), `${n} bytes`);
+      fs.writeFileSync(f, cut);
+      await expectTruncated(() => loadModel(f, { threads: 1 }), `${n} bytes (file)`);
+    }
+  });
+
+  // Every length takes about a minute here: a campaign sets FUZZ_TRUNCATE_ALL=1; otherwise every
+  // length through the header and every 61st through the data.
+  const all = process.env.FUZZ_TRUNCATE_ALL === "1";
+  const lengths = Array.from({ length: good.length }, (_, n) => n).filter(
+    (n) => all || n <= header.dataOffset || n % 61 === 0,
+  );
+  it(`the ${good.length}-byte ResNet-18 cut at ${lengths.length} lengths (${all ? "every one" : "each through the header, every 61st after"}) is refused by readModel and loadModelFromBytes`, async () => {
+    for (const n of lengths) {
+      const cut = good.subarray(0, n);
+      expect(() => readModel(cut), `${n} bytes`).toThrow(EamFormatError);
+      await expectTruncated(() => loadModelFromBytes(cut, { threads: 1 }), `${n} bytes`);
+    }
   });
 });
 

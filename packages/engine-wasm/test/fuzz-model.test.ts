@@ -5,17 +5,24 @@
  *   header, truncation, insertion and deletion, half of them with the header checksum repaired so
  *   the mutation reaches the parser behind it. readModel on every case; loadModelFromBytes on
  *   every case whose header still parses (planner, wasm memory, weight loading, one run).
+ * - Structure-aware, contents: FP32, int8, int4 and f16/dynamic models whose graph fields, names
+ *   (Object.prototype members among them), shapes, tensors, quantization parameters, Mel
+ *   configuration, labels and metadata are changed, then written with valid checksums.
+ * - Structure-aware, binary: a field of the metadata or tensor table (sizes, dimensions, offsets,
+ *   dtype, rank, quantization kind/axis/count/scales/zero points, string lengths) set to a
+ *   boundary value, or tensor data changed, with the checksums recomputed.
  * - Graph level: hostile values in layer fields (kernel, stride, filters, units, pool, input
  *   shape), encoded as well-formed files, loaded and run.
- * Each case must load (and run to a finite softmax) or be refused with an Error carrying a
- * one-line message; a TypeError, RangeError, WebAssembly trap, hang or huge allocation fails.
- * FUZZ_CASES and FUZZ_SEED change the count and the seed.
+ * Each case must load and run to a probability vector over its labels, or be refused with an
+ * Error carrying a one-line message; a TypeError, RangeError, WebAssembly trap, hang, huge
+ * allocation or a meaningless output fails. FUZZ_CASES and FUZZ_SEED change the count and the
+ * seed (the structure-aware tests run FUZZ_CASES / 3 cases each, at least 1,000).
  */
 import { describe, expect, it } from "vitest";
 import {
-  crc32,
   createRandomModel,
   EamFormatError,
+  EamLimitError,
   encodeModel,
   loadModelFromBytes,
   type ModelContents,
@@ -23,9 +30,12 @@ import {
   readModel,
   readModelHeader,
 } from "../dist/index.js";
+import { activationParams, int8Layers, quantizedVariant } from "./model-helpers.js";
+import { fixHeaderCrc, headerMap, MUTATION_KINDS, mutateBinary, mutateContents } from "./model-mutator.js";
 
 const CASES = Number(process.env.FUZZ_CASES ?? 3000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
+const STRUCT_CASES = Math.max(1000, Math.ceil(CASES / 3));
 
 const contents = createRandomModel(
   { depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 },
@@ -33,14 +43,6 @@ const contents = createRandomModel(
 );
 const good = encodeModel(contents);
 const hdr = readModelHeader(good);
-
-function fixCrc(b: Uint8Array): void {
-  if (b.length < 64) return;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const hl = Number(dv.getBigUint64(24, true));
-  if (hl < 64 || hl > b.length) return;
-  dv.setUint32(60, crc32(b.subarray(64, hl), crc32(b.subarray(0, 60))), true);
-}
 
 const U64_VALUES = [0n, 1n, 63n, 64n, 65n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
 
@@ -80,7 +82,7 @@ function mutate(src: Uint8Array, r: () => number): Uint8Array {
       b = new Uint8Array([...b.subarray(0, p), ...b.subarray(p + 1 + pick(16))]);
     }
   }
-  if (r() < 0.5) fixCrc(b);
+  if (r() < 0.5) fixHeaderCrc(b);
   return b;
 }
 
@@ -89,10 +91,14 @@ function checkRefusal(e: unknown, ctx: string): string {
   if (!(e instanceof Error)) throw new Error(`${ctx}: threw a non-Error ${String(e)}`);
   if (e instanceof TypeError || e instanceof RangeError || e instanceof WebAssembly.RuntimeError)
     throw new Error(`${ctx}: ${e.name} escaped: ${e.stack}`);
-  if (e.constructor !== Error && !(e instanceof EamFormatError))
+  if (e.constructor !== Error && !(e instanceof EamFormatError) && !(e instanceof EamLimitError))
     throw new Error(`${ctx}: unexpected ${e.name}: ${e.stack}`);
   expect(e.message, ctx).not.toContain("\n");
-  return e instanceof EamFormatError ? e.section : "plain Error";
+  return e instanceof EamFormatError
+    ? e.section
+    : e instanceof EamLimitError
+      ? `limit ${e.limit}`
+      : "plain Error";
 }
 
 function finiteSoftmax(p: Float32Array): boolean {
@@ -250,5 +256,143 @@ describe("model file fuzzer", () => {
       }
     }
     expect(accepted).toEqual([]);
+  });
+});
+
+/** The class of defect a refusal guards against, from its message (for the per-class tallies). */
+function refusalClass(e: Error): string {
+  if (e instanceof EamLimitError) return `limit: ${e.limit}`;
+  const m = e.message;
+  if (/empty output shape|input must be HWC/.test(m)) return "empty output shape";
+  if (/not a softmax|softmax over|\(eam\.labels\)|names both class|needs at least 2/.test(m))
+    return "output is not a probability vector of the labels";
+  if (/output is not finite|input value/.test(m)) return "non-finite result";
+  if (/scale|zeroPoint|zero points|quant\.|quantization parameters/.test(m)) return "quantization parameters";
+  if (/checksum mismatch/.test(m)) return "checksum";
+  if (/nested deeper/.test(m)) return "nested JSON";
+  if (/layers, more than/.test(m)) return "layer count";
+  if (/tensor .*(missing|has shape|is f16|is i8|is u8|is f32|needs)/.test(m)) return "tensors vs graph";
+  return e instanceof EamFormatError ? `other ${e.section}` : "other Error";
+}
+
+/** The fuzzers' limits: the same checks as the defaults, with thresholds that keep each case short. */
+const FUZZ_LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxWorkPerCrop: 2e9 };
+
+/**
+ * One mutant through readModel, loadModelFromBytes and one run. Accepted only with a probability
+ * vector over its labels as output; otherwise refused with a one-line Error (checkRefusal).
+ * Returns "accepted" or the refusal's class.
+ */
+async function exercise(bytes: Uint8Array, ctx: string): Promise<string> {
+  let readOk = true;
+  try {
+    readModel(bytes);
+  } catch (e) {
+    if (!(e instanceof EamFormatError))
+      throw new Error(`${ctx}: readModel threw ${(e as Error)?.stack ?? e}`);
+    expect(e.message, ctx).not.toContain("\n");
+    readOk = false;
+  }
+  let m: Awaited<ReturnType<typeof loadModelFromBytes>>;
+  try {
+    m = await loadModelFromBytes(bytes, { threads: 1, ...FUZZ_LIMITS });
+  } catch (e) {
+    checkRefusal(e, ctx);
+    return refusalClass(e as Error);
+  }
+  try {
+    if (!readOk) throw new Error(`${ctx}: loadModel accepted a file readModel refuses`);
+    const labels = m.info().labels;
+    let out: Float32Array;
+    try {
+      out = m.run(new Float32Array(m.inputSize).fill(0.25));
+    } catch (e) {
+      checkRefusal(e, ctx);
+      return refusalClass(e as Error);
+    }
+    if (out.length !== labels.length || !finiteSoftmax(out))
+      throw new Error(`${ctx}: accepted a meaningless output [${out}] for labels [${labels}]`);
+    return "accepted";
+  } finally {
+    await m.dispose();
+  }
+}
+
+function count(t: Record<string, number>, k: string): void {
+  t[k] = (t[k] ?? 0) + 1;
+}
+
+describe("structure-aware model fuzzer (checksums recomputed after every mutation)", () => {
+  const fp = createRandomModel(
+    { depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 },
+    5,
+  );
+  fp.mel = { sampleRate: 22050, nFft: 512, hopLength: 128, nMels: 16, fMin: 0, fMax: 11025 };
+  const acts = activationParams(fp, [new Float32Array(256).fill(0.25), new Float32Array(256).fill(-0.5)]);
+  const i8 = int8Layers(fp);
+  const bases: [string, ModelContents][] = [
+    ["fp32", fp],
+    ["int8", quantizedVariant(fp, i8, acts)],
+    ["int4", quantizedVariant(fp, { ...i8, "layer2.0.conv2": "int4", "layer3.0.conv1": "int4" }, acts)],
+    ["f16+dynamic", quantizedVariant(fp, { "layer1.0.conv1": "f16", "layer2.0.conv1": "dynamic" }, acts)],
+  ];
+
+  it("every base model is accepted as written (so refusals below come from the mutations)", async () => {
+    for (const [name, c] of bases) expect(await exercise(encodeModel(c), name), name).toBe("accepted");
+  });
+
+  it(`${STRUCT_CASES} contents mutants (graph, names, shapes, tensors, quantization, Mel, labels, metadata): loaded and run to a probability vector, or refused`, async () => {
+    const r = mulberry32(SEED + 2);
+    const outcomes: Record<string, number> = {};
+    const byKind: Record<string, Record<string, number>> = {};
+    let slowest = { ms: 0, what: "" };
+    for (let i = 0; i < STRUCT_CASES; i++) {
+      const [base, c0] = bases[i % bases.length]!;
+      const { contents, what } = mutateContents(c0, r);
+      const ctx = `contents case ${i} (${base}, seed ${SEED + 2}): ${what.join("; ")}`;
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeModel(contents);
+      } catch (e) {
+        // the writer refuses some mutations itself (a shape that does not match the data)
+        if (!(e instanceof Error)) throw e;
+        count(outcomes, "not writable");
+        continue;
+      }
+      const t0 = performance.now();
+      const o = await exercise(bytes, ctx);
+      const ms = performance.now() - t0;
+      if (ms > slowest.ms) slowest = { ms, what: ctx };
+      count(outcomes, o);
+      for (const w of what)
+        count((byKind[w.slice(0, w.indexOf(":"))] ??= {}), o === "accepted" ? "accepted" : "refused");
+    }
+    console.log(
+      `model fuzz (contents): ${STRUCT_CASES} cases, seed ${SEED + 2}: ${JSON.stringify(outcomes)}; by mutation ${JSON.stringify(byKind)}; slowest ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
+    );
+    expect(Object.keys(byKind).sort()).toEqual([...MUTATION_KINDS].sort());
+    expect(outcomes.accepted ?? 0).toBeGreaterThan(0);
+  });
+
+  it(`${STRUCT_CASES} binary mutants of header fields and tensor data: loaded and run to a probability vector, or refused`, async () => {
+    const r = mulberry32(SEED + 3);
+    const encoded = bases.map(([name, c]) => {
+      const bytes = encodeModel(c);
+      return { name, bytes, map: headerMap(bytes) };
+    });
+    for (const e of encoded) expect(e.map.headerLength).toBe(readModelHeader(e.bytes).headerLength);
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < STRUCT_CASES; i++) {
+      const base = encoded[i % encoded.length]!;
+      const { bytes, what } = mutateBinary(base.bytes, base.map, r);
+      const o = await exercise(bytes, `binary case ${i} (${base.name}, seed ${SEED + 3}): ${what}`);
+      // only a mutated checksum field may be refused as a checksum mismatch: the rest were recomputed
+      count(outcomes, o === "checksum" && what.endsWith(" checksum") ? "checksum (field mutated)" : o);
+    }
+    console.log(
+      `model fuzz (binary fields): ${STRUCT_CASES} cases, seed ${SEED + 3}: ${JSON.stringify(outcomes)}`,
+    );
+    expect(outcomes.accepted ?? 0).toBeGreaterThan(0);
+    expect(outcomes.checksum ?? 0).toBe(0); // every checksum was recomputed
   });
 });

@@ -18,8 +18,8 @@ import {
   type LayerSpec,
   loadModel,
   loadModelFromBytes,
-  type ModelContents,
   MetaType,
+  type ModelContents,
   randomCrop,
   readModel,
   readModelHeader,
@@ -29,7 +29,10 @@ import { activationParams, int8Layers, quantizedVariant, renameTensor } from "./
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eam-hostile-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const fp32 = createRandomModel({ depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 }, 5);
+const fp32 = createRandomModel(
+  { depth: 18, width: 0.0625, inputHeight: 16, inputWidth: 16, numClasses: 4 },
+  5,
+);
 const crops = [randomCrop(256, 1), randomCrop(256, 2)];
 const acts = activationParams(fp32, crops);
 const int8 = quantizedVariant(fp32, int8Layers(fp32), acts);
@@ -117,7 +120,9 @@ describe("every op's output shape is checked at load", () => {
       [3, 17],
       [17, 3],
     ]) {
-      const e = await refusal(edited(fp32, (c) => Object.assign(layer(c, "stem.pool"), { pool, padding: "valid" })));
+      const e = await refusal(
+        edited(fp32, (c) => Object.assign(layer(c, "stem.pool"), { pool, padding: "valid" })),
+      );
       expect(e, `pool ${pool}`).toBeInstanceOf(EamFormatError);
       expect((e as EamFormatError).section).toBe("graph");
       expect(e.message).toMatch(/stem\.pool/);
@@ -171,7 +176,9 @@ describe("every op's output shape is checked at load", () => {
 describe("names read from a file are only names", () => {
   const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
   it("covers every Object.prototype member", () => {
-    expect(PROTO_NAMES).toEqual(expect.arrayContaining(["constructor", "toString", "__proto__", "hasOwnProperty"]));
+    expect(PROTO_NAMES).toEqual(
+      expect.arrayContaining(["constructor", "toString", "__proto__", "hasOwnProperty"]),
+    );
   });
 
   it("a valid FP32 file with a conv named `constructor` loads and gives the same bits", async () => {
@@ -181,7 +188,7 @@ describe("names read from a file are only names", () => {
 
   it("an int8 file with a conv named `toString` and its quantization entry deleted is refused", async () => {
     const c = renameTensor(int8, "layer1.0.conv1", "toString");
-    delete (c.metadata!["quant.activations"] as Record<string, unknown>).toString;
+    Reflect.deleteProperty(c.metadata!["quant.activations"] as object, "toString");
     const e = await refusal(c);
     expect(e).toBeInstanceOf(EamFormatError);
     expect(e.message).toMatch(/toString.*quantization parameters|quantization parameters.*toString/);
@@ -202,7 +209,9 @@ describe("names read from a file are only names", () => {
         // an int8 max-pool takes its input's parameters: its own entry is not read
         if (target === "stem.pool") expect(await bitsOf(missing), `int8 ${target} -> ${name}`).toBe(qBits);
         else
-          expect((await refusal(missing)).message, `int8 ${target} -> ${name} without parameters`).toContain(name);
+          expect((await refusal(missing)).message, `int8 ${target} -> ${name} without parameters`).toContain(
+            name,
+          );
       }
       // a quant.layers entry naming no layer changes nothing; an unused tensor of that name neither
       const extra = edited(int8, (c) => {
@@ -252,7 +261,16 @@ describe("memory and work are computed and bounded before anything is allocated"
   it("a 65535 x 65535 max-pool over a 2048 x 2048 input is refused, stating the work per crop and the limit", async () => {
     const c = tinyGraph(
       [2048, 2048, 1],
-      [{ op: "maxpool", name: "huge.pool", input: "input", pool: [65535, 65535], stride: [1, 1], padding: "same" }],
+      [
+        {
+          op: "maxpool",
+          name: "huge.pool",
+          input: "input",
+          pool: [65535, 65535],
+          stride: [1, 1],
+          padding: "same",
+        },
+      ],
       1,
     );
     const e = await refusal(c);
@@ -291,7 +309,10 @@ describe("memory and work are computed and bounded before anything is allocated"
   });
 
   it("the Mel front-end's cost counts in the work per crop (nFft 2^20, 4096 bands over 130 frames)", async () => {
-    const c = createRandomModel({ depth: 18, width: 0.0625, inputHeight: 128, inputWidth: 130, numClasses: 4 }, 3);
+    const c = createRandomModel(
+      { depth: 18, width: 0.0625, inputHeight: 128, inputWidth: 130, numClasses: 4 },
+      3,
+    );
     const mel = { sampleRate: 22050, nFft: 2048, hopLength: 512, nMels: 128 };
     const ok = await loadModelFromBytes(encodeModel({ ...c, mel }), { threads: 1 });
     const base = ok.info().workPerCrop;
@@ -329,7 +350,9 @@ describe("the output is a probability vector of the labels", () => {
     for (const labels of [[], ["a", "b", "c"], ["a", "b", "c", "d", "e"]]) {
       const e = await refusal({ ...fp32, labels });
       expect(e, `${labels.length} labels`).toBeInstanceOf(EamFormatError);
-      expect(e.message).toMatch(new RegExp(`${labels.length} labels.*4 classes|4 classes.*${labels.length} labels`));
+      expect(e.message).toMatch(
+        new RegExp(`${labels.length} labels.*4 classes|4 classes.*${labels.length} labels`),
+      );
     }
     const twice = await refusal({ ...fp32, labels: ["a", "b", "a", "c"] });
     expect(twice.message).toMatch(/label "a" names both class 0 and class 2/);
@@ -347,7 +370,10 @@ describe("the output is a probability vector of the labels", () => {
       ["fp32 NaN weight", poison(fp32, "head.dense.weight", Number.NaN)],
       ["fp32 Inf bias", poison(fp32, "head.dense.bias", Number.POSITIVE_INFINITY)],
       ["int8 file, NaN bias of the dynamic head", poison(int8, "head.dense.bias", Number.NaN)],
-      ["f16 head, NaN bias", poison(quantizedVariant(fp32, { "head.dense": "f16" }, acts), "head.dense.bias", Number.NaN)],
+      [
+        "f16 head, NaN bias",
+        poison(quantizedVariant(fp32, { "head.dense": "f16" }, acts), "head.dense.bias", Number.NaN),
+      ],
     ];
     for (const [what, c] of cases) {
       const f = path.join(dir, "poisoned.eam");
@@ -423,7 +449,10 @@ describe("one verification path: every tensor's checksum, used or not", () => {
     expect(expected).toMatch(/tensor unused\.extra: checksum mismatch/);
     const f = path.join(dir, "unused-damaged.eam");
     fs.writeFileSync(f, bytes);
-    for (const load of [() => loadModelFromBytes(bytes, { threads: 1 }), () => loadModel(f, { threads: 1 })]) {
+    for (const load of [
+      () => loadModelFromBytes(bytes, { threads: 1 }),
+      () => loadModel(f, { threads: 1 }),
+    ]) {
       const e = await load().then(
         async (m) => {
           await m.dispose();
@@ -442,7 +471,10 @@ describe("nested JSON metadata is bounded", () => {
   function nested(depth: number): Uint8Array {
     const text = `${"[".repeat(depth)}${"]".repeat(depth)}`;
     // encode a placeholder string of the same length as JSON text, then put the nested text in
-    const c = { ...fp32, metadata: { "custom.deep": { type: MetaType.JSON, value: "x".repeat(2 * depth - 2) } } };
+    const c = {
+      ...fp32,
+      metadata: { "custom.deep": { type: MetaType.JSON, value: "x".repeat(2 * depth - 2) } },
+    };
     const b = encodeModel(c);
     const placeholder = Buffer.from(JSON.stringify("x".repeat(2 * depth - 2)));
     const at = Buffer.from(b.buffer, b.byteOffset, b.length).indexOf(placeholder);
@@ -465,4 +497,3 @@ describe("nested JSON metadata is bounded", () => {
     expect(JSON.stringify(ok.metadata.get("custom.deep")).length).toBe(120);
   });
 });
-

@@ -14,7 +14,7 @@ import { activationParams, quantizedVariant } from "./model-helpers.js";
 /** Minimum SQNR (dB) of the logits against float64 of the FP32 model. */
 const MIN_SQNR = { f16: 55, dynamic: 30, int8: 30, mixed: 28, int4: 12 }; // measured 65.9, 37.4, 38.0, 33.4, 16.5
 
-const config = { depth: 18, width: 0.25, inputHeight: 48, inputWidth: 40, numClasses: 10 };
+const config = { depth: 18 as const, width: 0.25, inputHeight: 48, inputWidth: 40, numClasses: 10 };
 
 function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {
   let s = 0;
