@@ -63,19 +63,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("pi-runner info verifies exactly what readModel verifies", () => {
   it("a damaged tensor no layer uses is refused by info with readModel's own message", () => {
-    const c = model((x) =>
-      x.tensors.push({ name: "unused.extra", dtype: "f32", shape: [32], data: new Float32Array(32).fill(1) }),
-    );
-    const bytes = encodeModel(c);
-    const h = readModelHeader(bytes);
-    const t = h.tensors.find((x) => x.name === "unused.extra")!;
-    bytes[h.dataOffset + t.offset + 5]! ^= 0x01;
-    let expected = "";
-    try {
-      readModel(bytes);
-    } catch (e) {
-      expected = (e as Error).message;
-    }
+    const extra = { name: "unused.extra", dtype: "f32", shape: [32], data: new Float32Array(32) } as const;
+    const bytes = encodeModel(model((x) => x.tensors.push(extra)));
+    const { dataOffset, tensors } = readModelHeader(bytes);
+    bytes[dataOffset + tensors.at(-1)!.offset + 5]! ^= 0x01; // the last tensor: unused.extra
+    const expected = (() => {
+      try {
+        return readModel(bytes) && "";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
     expect(expected).toMatch(/tensor unused\.extra: checksum mismatch/);
     const f = file("unused-damaged.eam", bytes);
     for (const args of [

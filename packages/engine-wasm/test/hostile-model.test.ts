@@ -84,6 +84,11 @@ function layer(c: ModelContents, name: string): LayerSpec & Record<string, unkno
   return l as LayerSpec & Record<string, unknown>;
 }
 
+/** A max-pool layer of a square window, stride 1. */
+function maxpool(name: string, input: string, size: number, padding: "same" | "valid"): LayerSpec {
+  return { op: "maxpool", name, input, pool: [size, size], stride: [1, 1], padding };
+}
+
 /** A tiny graph: input -> [middle layers] -> gap -> dense(4) -> softmax, with its dense weights. */
 function tinyGraph(inputShape: number[], middle: LayerSpec[], channels: number): ModelContents {
   const last = middle.at(-1)?.name ?? "input";
@@ -157,14 +162,7 @@ describe("every op's output shape is checked at load", () => {
   it("a max-pool over a vector (no spatial dimensions) is refused naming the layer", async () => {
     const c = edited(fp32, (x) => {
       const i = x.graph.layers.findIndex((l) => l.name === "head.dropout");
-      x.graph.layers.splice(i, 0, {
-        op: "maxpool",
-        name: "pool.vec",
-        input: "head.gap",
-        pool: [1, 1],
-        stride: [1, 1],
-        padding: "valid",
-      });
+      x.graph.layers.splice(i, 0, maxpool("pool.vec", "head.gap", 1, "valid"));
       layer(x, "head.dropout").input = "pool.vec";
     });
     const e = await refusal(c);
@@ -259,20 +257,7 @@ describe("memory and work are computed and bounded before anything is allocated"
   });
 
   it("a 65535 x 65535 max-pool over a 2048 x 2048 input is refused, stating the work per crop and the limit", async () => {
-    const c = tinyGraph(
-      [2048, 2048, 1],
-      [
-        {
-          op: "maxpool",
-          name: "huge.pool",
-          input: "input",
-          pool: [65535, 65535],
-          stride: [1, 1],
-          padding: "same",
-        },
-      ],
-      1,
-    );
+    const c = tinyGraph([2048, 2048, 1], [maxpool("huge.pool", "input", 65535, "same")], 1);
     const e = await refusal(c);
     expect(e.message).toMatch(/huge\.pool/);
     expect(e.message).toMatch(/operations per crop/);
@@ -284,14 +269,9 @@ describe("memory and work are computed and bounded before anything is allocated"
   });
 
   it("a graph of more layers than the planner takes is refused before planning", async () => {
-    const layers: LayerSpec[] = Array.from({ length: 2046 }, (_, i) => ({
-      op: "maxpool",
-      name: `p${i}`,
-      input: i ? `p${i - 1}` : "input",
-      pool: [1, 1],
-      stride: [1, 1],
-      padding: "same",
-    }));
+    const layers = Array.from({ length: 2046 }, (_, i) =>
+      maxpool(`p${i}`, i ? `p${i - 1}` : "input", 1, "same"),
+    );
     const e = await refusal(tinyGraph([8, 8, 1], layers, 1));
     expect(e).toBeInstanceOf(EamFormatError);
     expect(e.message).toMatch(/2049 layers, more than the 2048/);
