@@ -210,12 +210,12 @@ describe("structure-aware damage: checksums recomputed, so the damage reaches th
     }
   }
 
-  it("every field of every tensor table entry set to 0, its value + 1 and 2^32: loaded and ran, or refused", async () => {
+  it("every field of every tensor table entry set to 0 and to its value + 1: loaded and ran, or refused", async () => {
     const map = headerMap(good);
     const tally: Record<string, number> = {};
     let n = 0;
     for (const f of map.fields.filter((x) => x.tensor)) {
-      for (const v of [0n, "+1", 2n ** 32n] as const) {
+      for (const v of [0n, "+1"] as const) {
         const b = good.slice();
         const dv = new DataView(b.buffer);
         const w = f.kind === "u64" ? 8 : 4;
@@ -231,7 +231,7 @@ describe("structure-aware damage: checksums recomputed, so the damage reaches th
       }
     }
     console.log(`corrupt model (table fields): ${n} cases: ${JSON.stringify(tally)}`);
-    expect(n).toBeGreaterThan(1100);
+    expect(n).toBeGreaterThan(750);
   });
 
   it("a byte changed in every tensor, its checksum recomputed: loaded and ran, or refused", async () => {
@@ -316,12 +316,12 @@ describe("every truncation length", () => {
   });
 
   // Every length takes about a minute here: a campaign sets FUZZ_TRUNCATE_ALL=1; otherwise every
-  // length through the header and every 61st through the data.
+  // length through the header and every 509th through the data.
   const all = process.env.FUZZ_TRUNCATE_ALL === "1";
   const lengths = Array.from({ length: good.length }, (_, n) => n).filter(
-    (n) => all || n <= header.dataOffset || n % 61 === 0,
+    (n) => all || n <= header.dataOffset || n % 509 === 0,
   );
-  it(`the ${good.length}-byte ResNet-18 cut at ${lengths.length} lengths (${all ? "every one" : "each through the header, every 61st after"}) is refused by readModel and loadModelFromBytes`, async () => {
+  it(`the ${good.length}-byte ResNet-18 cut at ${lengths.length} lengths (${all ? "every one" : "each through the header, every 509th after"}) is refused by readModel and loadModelFromBytes`, async () => {
     for (const n of lengths) {
       const cut = good.subarray(0, n);
       expect(() => readModel(cut), `${n} bytes`).toThrow(EamFormatError);
