@@ -43,3 +43,4 @@ export {
   tensorsNeedingParams,
   weightLayers,
 } from "./variants.js";
+export * from "./export/index.js";
