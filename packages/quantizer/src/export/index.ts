@@ -64,7 +64,9 @@ function notesOf(plan: ExportPlan, to: ExportFormat): string[] {
 function granularity(plan: ExportPlan): ExportResult["weights"] {
   const q = plan.layers.filter((l) => l.weights?.kind === "i8");
   if (q.length === 0) return "none";
-  return q.some((l) => l.weights?.kind === "i8" && l.weights.scales.length > 1) ? "per-channel" : "per-tensor";
+  return q.some((l) => l.weights?.kind === "i8" && l.weights.scales.length > 1)
+    ? "per-channel"
+    : "per-tensor";
 }
 
 /** Exports a `.eam` model (path or loaded file) as TFLite or ONNX. */
@@ -99,7 +101,14 @@ export function exportModel(model: string | EamFile, options: ExportOptions): Ex
 }
 
 export { HWIO_TO_OHWI, HWIO_TO_OIHW, hwioToOihw, IO_TO_OI, permute } from "./layout.js";
-export { checkWeights, ONNX_IR_VERSION, ONNX_OPSET, type OnnxWriteOptions, writeOnnx, writeResNetOnnx } from "./onnx/writer.js";
+export {
+  checkWeights,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  type OnnxWriteOptions,
+  writeOnnx,
+  writeResNetOnnx,
+} from "./onnx/writer.js";
 export {
   ExportError,
   type ExportPlan,

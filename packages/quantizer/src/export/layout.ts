@@ -1,7 +1,11 @@
 /** Weight layouts of the target formats, from ours (conv HWIO, dense [in, out]). */
 
 /** Any 2-D or 4-D array with `dims`, its axes reordered by `perm` (output axis i = input axis perm[i]). */
-export function permute<T extends Float32Array | Int8Array | Uint16Array>(src: T, dims: number[], perm: number[]): T {
+export function permute<T extends Float32Array | Int8Array | Uint16Array>(
+  src: T,
+  dims: number[],
+  perm: number[],
+): T {
   const n = dims.length;
   const outDims = perm.map((p) => dims[p]!);
   const inStride = new Array<number>(n).fill(1);

@@ -129,18 +129,29 @@ function weightShapesOf(graph: EamGraph): Map<string, number[]> {
     if (l.op === "conv")
       out.set(`${l.name}.weight`, [l.kernel[0], l.kernel[1], shapes.get(l.input)![2]!, l.filters]);
     else if (l.op === "dense") out.set(`${l.name}.weight`, [shapes.get(l.input)![0]!, l.units]);
-    if (l.op === "conv" || l.op === "dense") out.set(`${l.name}.bias`, [l.op === "conv" ? l.filters : l.units]);
+    if (l.op === "conv" || l.op === "dense")
+      out.set(`${l.name}.bias`, [l.op === "conv" ? l.filters : l.units]);
   }
   return out;
 }
 
 /** The precision of each layer and the activation parameters, read and checked. */
-function readQuant(src: ModelSource): { precision: Record<string, Precision>; acts: Record<string, ActQuant> } {
+function readQuant(src: ModelSource): {
+  precision: Record<string, Precision>;
+  acts: Record<string, ActQuant>;
+} {
   const dtypes = src.graph.layers
     .filter((l) => l.op === "conv" || l.op === "dense")
-    .map((l) => ({ name: `${l.name}.weight`, dtype: src.tensorNames.has(`${l.name}.weight`) ? src.tensor(`${l.name}.weight`).dtype : "f32" }));
+    .map((l) => ({
+      name: `${l.name}.weight`,
+      dtype: src.tensorNames.has(`${l.name}.weight`) ? src.tensor(`${l.name}.weight`).dtype : "f32",
+    }));
   try {
-    const q = quantConfig({ metadata: src.metadata, tensors: dtypes, graph: src.graph } as unknown as EamHeader);
+    const q = quantConfig({
+      metadata: src.metadata,
+      tensors: dtypes,
+      graph: src.graph,
+    } as unknown as EamHeader);
     return { precision: q.precision, acts: q.activations };
   } catch (e) {
     throw new ExportError(e instanceof Error ? e.message : String(e));
@@ -240,7 +251,8 @@ export function planExport(src: ModelSource): ExportPlan {
       }
     if (outRepr === "i8") {
       const a = l.op === "maxpool" ? int8.get(inputs[0]!) : acts[l.name];
-      if (!a) throw new ExportError(`int8 layer ${l.name}: its output has no parameters in quant.activations`);
+      if (!a)
+        throw new ExportError(`int8 layer ${l.name}: its output has no parameters in quant.activations`);
       int8.set(l.name, a);
     }
     const planned: PlannedLayer = { spec: l, precision: p, inputs, inRepr, outRepr };

@@ -139,7 +139,13 @@ function weightInput(g: OnnxGraphBuilder, l: PlannedLayer, w: LayerWeights): str
   );
   // Output channel: axis 0 of OIHW, axis 1 of the dense [in, out].
   const axis = perChannel ? [int("axis", conv ? 0 : 1)] : [];
-  g.node("DequantizeLinear", `${name}.dq`, [`${name}.q`, `${name}.scale`, `${name}.zero_point`], [name], axis);
+  g.node(
+    "DequantizeLinear",
+    `${name}.dq`,
+    [`${name}.q`, `${name}.scale`, `${name}.zero_point`],
+    [name],
+    axis,
+  );
   return name;
 }
 
@@ -159,14 +165,22 @@ function biasInput(g: OnnxGraphBuilder, plan: ExportPlan, l: PlannedLayer): stri
     scale[c] = Math.fround(sx * w.scales[w.scales.length === 1 ? 0 : c]!);
     q[c] = Math.round(b[c]! / scale[c]!);
     if (!(Math.abs(q[c]!) < 2 ** 31 - 1) || !Number.isFinite(b[c]! / scale[c]!))
-      throw new ExportError(`layer ${l.spec.name}: bias ${b[c]} does not fit int32 at the accumulator scale ${scale[c]}`);
+      throw new ExportError(
+        `layer ${l.spec.name}: bias ${b[c]} does not fit int32 at the accumulator scale ${scale[c]}`,
+      );
   }
   g.initializers.push(
     tensorProto(`${name}.q`, [b.length], q),
     tensorProto(`${name}.scale`, [b.length], scale),
     tensorProto(`${name}.zero_point`, [b.length], new Int32Array(b.length)),
   );
-  g.node("DequantizeLinear", `${name}.dq`, [`${name}.q`, `${name}.scale`, `${name}.zero_point`], [name], [int("axis", 0)]);
+  g.node(
+    "DequantizeLinear",
+    `${name}.dq`,
+    [`${name}.q`, `${name}.scale`, `${name}.zero_point`],
+    [name],
+    [int("axis", 0)],
+  );
   return name;
 }
 
@@ -189,7 +203,10 @@ function finish(g: OnnxGraphBuilder, l: PlannedLayer, value: string, relu: boole
   else g.define(name, "f32", relu ? f : value);
 }
 
-function windowAttrs(plan: ExportPlan, l: PlannedLayer & { spec: { op: "conv" | "maxpool" } }): IAttributeProto[] {
+function windowAttrs(
+  plan: ExportPlan,
+  l: PlannedLayer & { spec: { op: "conv" | "maxpool" } },
+): IAttributeProto[] {
   const s = l.spec;
   const [h, w] = plan.shapes.get(l.inputs[0]!)! as [number, number];
   const k = s.op === "conv" ? s.kernel : s.pool;
@@ -210,22 +227,29 @@ function emitLayer(g: OnnxGraphBuilder, plan: ExportPlan, l: PlannedLayer): void
       const x = layerInput(g, l);
       const w = weightInput(g, l, l.weights!);
       const b = biasInput(g, plan, l);
-      const attrs = [...windowAttrs(plan, l as PlannedLayer & { spec: typeof s }), ints("dilations", [1, 1]), int("group", 1)];
+      const attrs = [
+        ...windowAttrs(plan, l as PlannedLayer & { spec: typeof s }),
+        ints("dilations", [1, 1]),
+        int("group", 1),
+      ];
       g.node("Conv", `${s.name}.conv`, [x, w, b], [pre(s.relu)], attrs);
-      return finish(g, l, pre(s.relu), s.relu);
+      finish(g, l, pre(s.relu), s.relu);
+      return;
     }
     case "maxpool": {
       // Padded cells never win the max in ONNX MaxPool: TF "same" pooling semantics.
       const x = g.read(l.inputs[0]!, l.inRepr);
       g.node("MaxPool", s.name, [x], [pre(false)], windowAttrs(plan, l as PlannedLayer & { spec: typeof s }));
-      return finish(g, l, pre(false), false);
+      finish(g, l, pre(false), false);
+      return;
     }
     case "add": {
       const a = g.read(l.inputs[0]!, l.inRepr);
       const b = g.read(l.inputs[1]!, l.inRepr);
       const sum = s.relu || l.outRepr === "i8" ? `${s.name}.sum` : s.name;
       g.node("Add", s.name, [a, b], [sum]);
-      return finish(g, l, sum, s.relu);
+      finish(g, l, sum, s.relu);
+      return;
     }
     case "gap": {
       const x = g.read(l.inputs[0]!, l.inRepr);
@@ -303,7 +327,8 @@ export function checkWeights(spec: ArchSpec, weights: Map<string, Float32Array>)
     const w = weights.get(key);
     const n = shape.reduce((a, b) => a * b, 1);
     if (!w) problems.push(`missing ${key} [${shape.join(",")}]`);
-    else if (w.length !== n) problems.push(`${key} has ${w.length} values, expected ${n} [${shape.join(",")}]`);
+    else if (w.length !== n)
+      problems.push(`${key} has ${w.length} values, expected ${n} [${shape.join(",")}]`);
   }
   if (problems.length) throw new ExportError(`weights do not match the architecture: ${problems.join("; ")}`);
 }

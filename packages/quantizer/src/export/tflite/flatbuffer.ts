@@ -4,12 +4,12 @@
  */
 import { Builder, type Offset } from "flatbuffers";
 import {
-  BuiltinOptions,
-  FieldCount,
+  type BuiltinOptions,
   FILE_IDENTIFIER,
+  FieldCount,
   SCHEMA_VERSION,
   Slots,
-  TensorType,
+  type TensorType,
 } from "./schema.js";
 
 export type TfliteType = (typeof TensorType)[keyof typeof TensorType];
@@ -213,7 +213,8 @@ export function encodeTflite(model: TfliteModel): Uint8Array {
   );
   const codes: string[] = [];
   const opcodeIndex = (op: TfliteOp) => codes.indexOf(`${op.code}:${op.version}`);
-  for (const op of model.ops) if (!codes.includes(`${op.code}:${op.version}`)) codes.push(`${op.code}:${op.version}`);
+  for (const op of model.ops)
+    if (!codes.includes(`${op.code}:${op.version}`)) codes.push(`${op.code}:${op.version}`);
   const sg = subgraph(b, model, opcodeIndex);
   const opcodes = offsetVector(
     b,

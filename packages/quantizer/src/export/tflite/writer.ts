@@ -8,9 +8,29 @@
  * representation. Input and output stay float32.
  */
 import { HWIO_TO_OHWI, IO_TO_OI, permute } from "../layout.js";
-import { type ActQuant, ExportError, type ExportPlan, type LayerWeights, type PlannedLayer, type Repr } from "../plan.js";
-import { encodeTflite, type TfliteModel, type TfliteOptions, type TfliteQuant, type TfliteType } from "./flatbuffer.js";
-import { ActivationFunctionType, BuiltinOperator, BuiltinOptions, Padding, Slots, TensorType } from "./schema.js";
+import {
+  type ActQuant,
+  ExportError,
+  type ExportPlan,
+  type LayerWeights,
+  type PlannedLayer,
+  type Repr,
+} from "../plan.js";
+import {
+  encodeTflite,
+  type TfliteModel,
+  type TfliteOptions,
+  type TfliteQuant,
+  type TfliteType,
+} from "./flatbuffer.js";
+import {
+  ActivationFunctionType,
+  BuiltinOperator,
+  BuiltinOptions,
+  Padding,
+  Slots,
+  TensorType,
+} from "./schema.js";
 
 export interface TfliteWriteOptions {
   /** Extra outputs by tensor name (e.g. the logits); int8 tensors are dequantized to float. */
@@ -36,7 +56,15 @@ class TfliteGraphBuilder {
     description: string,
     metadata: Record<string, string>,
   ) {
-    this.model = { tensors: [], buffers: [new Uint8Array(0)], ops: [], inputs: [], outputs: [], description, metadata };
+    this.model = {
+      tensors: [],
+      buffers: [new Uint8Array(0)],
+      ops: [],
+      inputs: [],
+      outputs: [],
+      description,
+      metadata,
+    };
   }
 
   tensor(name: string, shape: number[], type: TfliteType, quant?: TfliteQuant, data?: Uint8Array): number {
@@ -61,7 +89,12 @@ class TfliteGraphBuilder {
   /** Registers the tensor a layer produced. */
   define(name: string, repr: Repr): number {
     const q = repr === "i8" ? this.plan.int8.get(name)! : undefined;
-    const i = this.tensor(name, this.shape(name), repr === "i8" ? TensorType.INT8 : TensorType.FLOAT32, q && this.actQuant(q));
+    const i = this.tensor(
+      name,
+      this.shape(name),
+      repr === "i8" ? TensorType.INT8 : TensorType.FLOAT32,
+      q && this.actQuant(q),
+    );
     this.index.set(`${name}:${repr}`, i);
     this.produced.set(name, repr);
     return i;
@@ -79,10 +112,16 @@ class TfliteGraphBuilder {
       const q = this.plan.int8.get(name);
       if (!q) throw new ExportError(`tensor ${name} has no int8 parameters`);
       dst = this.tensor(`${name}/quantized`, this.shape(name), TensorType.INT8, this.actQuant(q));
-      this.op(BuiltinOperator.QUANTIZE, 2, [src], [dst], { type: BuiltinOptions.QuantizeOptions, fields: [] });
+      this.op(BuiltinOperator.QUANTIZE, 2, [src], [dst], {
+        type: BuiltinOptions.QuantizeOptions,
+        fields: [],
+      });
     } else {
       dst = this.tensor(`${name}/dequantized`, this.shape(name), TensorType.FLOAT32);
-      this.op(BuiltinOperator.DEQUANTIZE, 2, [src], [dst], { type: BuiltinOptions.DequantizeOptions, fields: [] });
+      this.op(BuiltinOperator.DEQUANTIZE, 2, [src], [dst], {
+        type: BuiltinOptions.DequantizeOptions,
+        fields: [],
+      });
     }
     this.index.set(`${name}:${repr}`, dst);
     return dst;
@@ -98,11 +137,21 @@ function weightTensor(g: TfliteGraphBuilder, l: PlannedLayer, w: LayerWeights): 
   const perm = l.spec.op === "conv" ? HWIO_TO_OHWI : IO_TO_OI;
   const shape = perm.map((p) => w.shape[p]!);
   const name = `${l.spec.name}.weight`;
-  if (w.kind === "f32") return g.tensor(name, shape, TensorType.FLOAT32, undefined, bytesOf(permute(w.data, w.shape, perm)));
+  if (w.kind === "f32")
+    return g.tensor(name, shape, TensorType.FLOAT32, undefined, bytesOf(permute(w.data, w.shape, perm)));
   if (w.kind === "f16") {
-    const half = g.tensor(name, shape, TensorType.FLOAT16, undefined, bytesOf(permute(w.bits, w.shape, perm)));
+    const half = g.tensor(
+      name,
+      shape,
+      TensorType.FLOAT16,
+      undefined,
+      bytesOf(permute(w.bits, w.shape, perm)),
+    );
     const wide = g.tensor(`${name}/dequantized`, shape, TensorType.FLOAT32);
-    g.op(BuiltinOperator.DEQUANTIZE, 3, [half], [wide], { type: BuiltinOptions.DequantizeOptions, fields: [] });
+    g.op(BuiltinOperator.DEQUANTIZE, 3, [half], [wide], {
+      type: BuiltinOptions.DequantizeOptions,
+      fields: [],
+    });
     return wide;
   }
   const quant: TfliteQuant = { scale: w.scales, zeroPoint: new Int32Array(w.scales.length), axis: 0 };
@@ -110,7 +159,11 @@ function weightTensor(g: TfliteGraphBuilder, l: PlannedLayer, w: LayerWeights): 
 }
 
 /** int32 bias of an int8 layer: round(b / (sx * sw[c])), the accumulator's scale. */
-function int32Bias(l: PlannedLayer, sx: number, scales: Float32Array): { data: Int32Array; scale: Float32Array } {
+function int32Bias(
+  l: PlannedLayer,
+  sx: number,
+  scales: Float32Array,
+): { data: Int32Array; scale: Float32Array } {
   const b = l.bias!;
   const data = new Int32Array(b.length);
   const scale = new Float32Array(b.length);
@@ -146,7 +199,11 @@ function refuseFloatOutputInt8(l: PlannedLayer): void {
     );
 }
 
-function convLayer(g: TfliteGraphBuilder, plan: ExportPlan, l: PlannedLayer & { spec: { op: "conv" } }): void {
+function convLayer(
+  g: TfliteGraphBuilder,
+  plan: ExportPlan,
+  l: PlannedLayer & { spec: { op: "conv" } },
+): void {
   refuseFloatOutputInt8(l);
   const s = l.spec;
   const x = g.need(l.inputs[0]!, l.inRepr);
@@ -154,7 +211,8 @@ function convLayer(g: TfliteGraphBuilder, plan: ExportPlan, l: PlannedLayer & { 
   const b = biasTensor(g, l, l.inRepr === "i8" ? plan.int8.get(l.inputs[0]!)! : null);
   const y = g.define(s.name, l.outRepr);
   const hybrid = l.inRepr === "f32" && l.weights!.kind === "i8";
-  const version = l.inRepr === "i8" ? 3 : hybrid ? (l.weights!.kind === "i8" && l.weights!.scales.length > 1 ? 5 : 2) : 1;
+  const version =
+    l.inRepr === "i8" ? 3 : hybrid ? (l.weights!.kind === "i8" && l.weights!.scales.length > 1 ? 5 : 2) : 1;
   const S = Slots.Conv2DOptions;
   g.op(BuiltinOperator.CONV_2D, version, [x, w, b], [y], {
     type: BuiltinOptions.Conv2DOptions,
@@ -210,18 +268,23 @@ function emitLayer(g: TfliteGraphBuilder, plan: ExportPlan, l: PlannedLayer): vo
   const s = l.spec;
   switch (s.op) {
     case "conv":
-      return convLayer(g, plan, l as PlannedLayer & { spec: typeof s });
+      convLayer(g, plan, l as PlannedLayer & { spec: typeof s });
+      return;
     case "dense":
-      return denseLayer(g, l as PlannedLayer & { spec: typeof s });
+      denseLayer(g, l as PlannedLayer & { spec: typeof s });
+      return;
     case "maxpool":
-      return poolLayer(g, l as PlannedLayer & { spec: typeof s });
+      poolLayer(g, l as PlannedLayer & { spec: typeof s });
+      return;
     case "add": {
       const a = g.need(l.inputs[0]!, l.inRepr);
       const b = g.need(l.inputs[1]!, l.inRepr);
       const y = g.define(s.name, l.outRepr);
       g.op(BuiltinOperator.ADD, l.inRepr === "i8" ? 2 : 1, [a, b], [y], {
         type: BuiltinOptions.AddOptions,
-        fields: [{ slot: Slots.AddOptions.fused_activation_function, kind: "i8", value: fused(s.relu), default: 0 }],
+        fields: [
+          { slot: Slots.AddOptions.fused_activation_function, kind: "i8", value: fused(s.relu), default: 0 },
+        ],
       });
       return;
     }
