@@ -17,9 +17,9 @@ import {
   resnetSpec,
   writeModel,
 } from "@edge-audio/engine-wasm";
+import { writeResNetOnnx } from "@edge-audio/quantizer";
 import { type ChildMeasureResult, type MeasureOptions, measureInChild } from "../measure.js";
 import { referenceForward } from "../onnx/reference.js";
-import { writeResNetOnnx } from "../onnx/writer.js";
 import { compareMarkdown, latencySvg, memorySvg } from "./report.js";
 import { tfjsNodeUnavailable } from "./runners.js";
 
