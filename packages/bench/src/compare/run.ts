@@ -162,12 +162,12 @@ async function loadQuantizer(): Promise<QuantizerModule | string> {
   }
 }
 
-const argmax = (x: ArrayLike<number>) => {
+export const argmax = (x: ArrayLike<number>) => {
   let b = 0;
   for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
   return b;
 };
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+export const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
@@ -545,15 +545,7 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
         (runtime !== "tfjs-wasm" || t === 1 || !r.unavailable),
     );
   /** Goal `num / den` (medians) against `target`: at least it, at most it (`atMost`) or above it (`above`); a null target is a figure to report. */
-  const push = (
-    goal: string,
-    model: string,
-    t: number,
-    num: CompareRow | null,
-    den: CompareRow | null,
-    target: number | null,
-    cmp: "atLeast" | "atMost" | "above" = "atLeast",
-  ) => {
+  const push: PushGoal = (goal, model, t, num, den, target, cmp = "atLeast") => {
     const ratio = num && den ? num.medianMs! / den.medianMs! : null;
     const ok = (x: number, y: number) => (cmp === "atLeast" ? x >= y : cmp === "atMost" ? x <= y : x > y);
     const reached = ratio === null || target === null ? null : ok(ratio, target);

@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { createRandomModel, loadModel, randomCrop, readModel, writeModel } from "@edge-audio/engine-wasm";
 import { exportModel, quantizeModel } from "@edge-audio/quantizer";
 import * as ort from "onnxruntime-node";
+import { argmax, maxDiff } from "../compare/run.js";
 import { LiteRtRunner } from "./runner.js";
 
 const VARIANTS = ["fp32", "fp16", "dynamic", "int8"];
@@ -36,12 +37,6 @@ interface CheckRow {
   stepsOpByOp: number | null;
 }
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
-const argmax = (x: ArrayLike<number>) => Array.from(x).indexOf(Math.max(...Array.from(x)));
 const steps = (a: ArrayLike<number>, b: ArrayLike<number>, s: number) => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(Math.round(a[i]! / s) - Math.round(b[i]! / s)));

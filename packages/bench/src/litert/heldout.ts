@@ -13,6 +13,7 @@ import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadModel, readModelHeader } from "@edge-audio/engine-wasm";
 import { clipCrops, exportModel, quantizeModel, splitClips } from "@edge-audio/quantizer";
+import { argmax } from "../compare/run.js";
 import { LiteRtRunner } from "./runner.js";
 
 const HELP = `usage: node dist/litert/heldout.js --model M.eam --data DIR [--modes fp32,int8-tensor,int8]
@@ -32,12 +33,6 @@ interface Row {
   /** Crops whose top class equals the engine's (litert rows). */
   agreementWithEngine: number | null;
 }
-
-const argmax = (v: ArrayLike<number>) => {
-  let b = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
-  return b;
-};
 
 async function variantFile(model: string, mode: string, data: string, work: string, calibCrops: number) {
   if (mode === "fp32") return model;
