@@ -1,5 +1,6 @@
 /** `edge-audio-quantize export`: a `.eam` model as `.tflite` or `.onnx`. */
 import { statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { EXPORT_FORMATS, type ExportFormat, exportModel } from "./index.js";
@@ -18,6 +19,7 @@ usage:
   --out FILE     where to write
   --extra-output NAME,...  also output these tensors as float (e.g. head.dense, the logits)
   --json         machine-readable result on stdout
+  --version      the package version
   -h, --help     this text
 
 A layer the target cannot express is refused with its name and the reason (e.g. an int8 dense
@@ -53,9 +55,15 @@ export async function exportMain(args: string[]): Promise<number> {
       model: { type: "string" },
       "extra-output": { type: "string" },
       json: { type: "boolean" },
+      version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
+  if (values.version) {
+    const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
+    process.stdout.write(`edge-audio-quantize ${pkg.version}\n`);
+    return 0;
+  }
   if (values.help || args.length === 0) {
     process.stdout.write(EXPORT_HELP);
     return 0;
