@@ -80,6 +80,14 @@ const offsetVector = (b: Builder, offsets: Offset[]): Offset => {
   return b.endVector();
 };
 
+/** A table of offset fields (absent when 0) and, optionally, scalar fields written by `more`. */
+function offsetTable(b: Builder, fieldCount: number, fields: [number, Offset][], more?: () => void): Offset {
+  b.startObject(fieldCount);
+  for (const [slot, offset] of fields) if (offset) b.addFieldOffset(slot, offset, 0);
+  more?.();
+  return b.endObject();
+}
+
 /** A `Buffer` table; its data 16-byte aligned (`force_align: 16` in the schema). */
 function buffer(b: Builder, data: Uint8Array): Offset {
   let vec = 0;
@@ -170,12 +178,16 @@ function signature(b: Builder, model: TfliteModel): Offset {
   const outputs = tensorMaps(b, model, model.outputs);
   const key = b.createString("serving_default");
   const S = Slots.SignatureDef;
-  b.startObject(FieldCount.SignatureDef);
-  b.addFieldOffset(S.inputs, inputs, 0);
-  b.addFieldOffset(S.outputs, outputs, 0);
-  b.addFieldOffset(S.signature_key, key, 0);
-  b.addFieldInt32(S.subgraph_index, 0, 0);
-  return b.endObject();
+  return offsetTable(
+    b,
+    FieldCount.SignatureDef,
+    [
+      [S.inputs, inputs],
+      [S.outputs, outputs],
+      [S.signature_key, key],
+    ],
+    () => b.addFieldInt32(S.subgraph_index, 0, 0),
+  );
 }
 
 function subgraph(b: Builder, model: TfliteModel, opcodeIndex: (op: TfliteOp) => number): Offset {
@@ -191,13 +203,13 @@ function subgraph(b: Builder, model: TfliteModel, opcodeIndex: (op: TfliteOp) =>
   );
   const name = b.createString("main");
   const S = Slots.SubGraph;
-  b.startObject(FieldCount.SubGraph);
-  b.addFieldOffset(S.tensors, tensors, 0);
-  b.addFieldOffset(S.inputs, inputs, 0);
-  b.addFieldOffset(S.outputs, outputs, 0);
-  b.addFieldOffset(S.operators, ops, 0);
-  b.addFieldOffset(S.name, name, 0);
-  return b.endObject();
+  return offsetTable(b, FieldCount.SubGraph, [
+    [S.tensors, tensors],
+    [S.inputs, inputs],
+    [S.outputs, outputs],
+    [S.operators, ops],
+    [S.name, name],
+  ]);
 }
 
 /** Encodes the model as a `.tflite` FlatBuffer (file identifier "TFL3", schema version 3). */
@@ -236,14 +248,19 @@ export function encodeTflite(model: TfliteModel): Uint8Array {
   const subgraphs = offsetVector(b, [sg]);
   const sigs = offsetVector(b, [sig]);
   const S = Slots.Model;
-  b.startObject(FieldCount.Model);
-  b.addFieldInt32(S.version, SCHEMA_VERSION, 0);
-  b.addFieldOffset(S.operator_codes, opcodes, 0);
-  b.addFieldOffset(S.subgraphs, subgraphs, 0);
-  b.addFieldOffset(S.description, description, 0);
-  b.addFieldOffset(S.buffers, buffers, 0);
-  b.addFieldOffset(S.metadata, metaVec, 0);
-  b.addFieldOffset(S.signature_defs, sigs, 0);
-  b.finish(b.endObject(), FILE_IDENTIFIER);
+  const root = offsetTable(
+    b,
+    FieldCount.Model,
+    [
+      [S.operator_codes, opcodes],
+      [S.subgraphs, subgraphs],
+      [S.description, description],
+      [S.buffers, buffers],
+      [S.metadata, metaVec],
+      [S.signature_defs, sigs],
+    ],
+    () => b.addFieldInt32(S.version, SCHEMA_VERSION, 0),
+  );
+  b.finish(root, FILE_IDENTIFIER);
   return b.asUint8Array();
 }
