@@ -9,7 +9,14 @@ export {
   type Limits,
   melWorkPerCrop,
 } from "./limits.js";
-export { type LoadOptions, loadModel, loadModelFromBytes, Model, type ModelInfo } from "./model.js";
+export {
+  type LoadOptions,
+  loadModel,
+  loadModelFromBytes,
+  Model,
+  type ModelInfo,
+  quantConfig,
+} from "./model.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {
