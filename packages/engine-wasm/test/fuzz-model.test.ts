@@ -47,16 +47,6 @@ const hdr = readModelHeader(good);
 
 const U64_VALUES = [0n, 1n, 63n, 64n, 65n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
-  let at = 0;
-  for (const x of parts) {
-    out.set(x, at);
-    at += x.length;
-  }
-  return out;
-}
-
 function mutate(src: Uint8Array, r: () => number): Uint8Array {
   let b = src.slice();
   const pick = (n: number) => Math.floor(r() * n);
@@ -85,12 +75,12 @@ function mutate(src: Uint8Array, r: () => number): Uint8Array {
     case 4: {
       const p = where();
       const ins = Uint8Array.from({ length: 1 + pick(16) }, () => pick(256));
-      b = concat(b.subarray(0, p), ins, b.subarray(p));
+      b = new Uint8Array(Buffer.concat([b.subarray(0, p), ins, b.subarray(p)]));
       break;
     }
     default: {
       const p = where();
-      b = concat(b.subarray(0, p), b.subarray(p + 1 + pick(16)));
+      b = new Uint8Array(Buffer.concat([b.subarray(0, p), b.subarray(p + 1 + pick(16))]));
     }
   }
   if (r() < 0.5) fixHeaderCrc(b);
