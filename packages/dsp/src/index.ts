@@ -1,4 +1,11 @@
-export { defaultMelConfig, type MelConfig, resolveMelConfig, validateMelConfig } from "./config.js";
+export {
+  defaultMelConfig,
+  MEL_NORMALIZATIONS,
+  type MelConfig,
+  type MelNormalization,
+  resolveMelConfig,
+  validateMelConfig,
+} from "./config.js";
 export { cropFramesFor, evalCropOffsets, extractCrop } from "./crops.js";
 export { type DecodedAudio, decodeAudio, decodeAudioAsync, sniffFormat } from "./decode.js";
 export {
@@ -43,6 +50,7 @@ export {
   type MelStreamFrames,
   melSpectrogram,
 } from "./logmel.js";
+export { modelCrop, normalizationOf, normalizeCropInPlace, normalizeCropReference } from "./normalize.js";
 export {
   applyTopDb,
   fftComplex64,

@@ -220,13 +220,15 @@ export function clampTopDbInPlace(data: Float32Array, topDb: number): number {
 }
 
 // One loop per function: each is optimised once, not again for every caller's loop.
-function maxOf(data: Float32Array): number {
+/** Largest value (-Infinity for empty data). */
+export function maxOf(data: Float32Array): number {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
   return max;
 }
 
-function raiseTo(data: Float32Array, floor: number): void {
+/** Raises every value below `floor` to `floor`. */
+export function raiseTo(data: Float32Array, floor: number): void {
   for (let i = 0; i < data.length; i++) if (data[i]! < floor) data[i] = floor;
 }
 

@@ -10,6 +10,7 @@ import {
   defaultMelConfig as dspDefaultMelConfig,
   logMelSpectrogram,
   type MelConfig,
+  type MelNormalization,
   mixToMono,
   resample,
 } from "@edge-audio/dsp";
@@ -24,9 +25,18 @@ export interface Features {
 
 export type { MelConfig };
 
-/** The dsp package's default Mel configuration (librosa defaults: 22050 Hz, 2048/512, 128 bands). */
+/**
+ * The crop normalisation of new models (see the trainer README, "Features", for the measurements
+ * behind the choice). Models written before it existed carry no field and keep absolute dB.
+ */
+export const DEFAULT_NORMALIZATION: MelNormalization = "crop-max";
+
+/**
+ * The trainer's Mel configuration: the dsp defaults (librosa: 22050 Hz, 2048/512, 128 bands,
+ * top_db 80) plus the default crop normalisation, with any overrides applied.
+ */
 export function defaultMelConfig(overrides: Partial<MelConfig> = {}): MelConfig {
-  return dspDefaultMelConfig(overrides);
+  return dspDefaultMelConfig({ normalization: DEFAULT_NORMALIZATION, ...overrides });
 }
 
 function stableJson(v: unknown): string {
@@ -38,8 +48,13 @@ function stableJson(v: unknown): string {
     .join(",")}}`;
 }
 
+/**
+ * Hash of what determines a clip's cached spectrogram. The crop normalisation is applied to each
+ * crop later, so it is left out: models that differ only in it share the cache.
+ */
 export function configHash(config: MelConfig): string {
-  return createHash("sha256").update(stableJson(config)).digest("hex").slice(0, 16);
+  const { normalization: _perCrop, ...clip } = config;
+  return createHash("sha256").update(stableJson(clip)).digest("hex").slice(0, 16);
 }
 
 /** Decodes a file, mixes to mono, resamples to the configuration's rate. */

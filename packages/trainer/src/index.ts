@@ -10,5 +10,6 @@ export * from "./model.js";
 export * from "./pipeline.js";
 export * from "./progress.js";
 export { hashString, Rng } from "./rng.js";
+export * from "./robustness.js";
 export * from "./train.js";
 export { encodeWav16, writeWav16 } from "./wav.js";

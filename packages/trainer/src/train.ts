@@ -13,8 +13,8 @@ import {
   cropFramesFor,
   defaultAugment,
   evalCropOffsets,
-  extractCrop,
   mixup,
+  modelCrop,
   specAugment,
 } from "./crops.js";
 import {
@@ -309,11 +309,15 @@ export async function prepareData(opts: TrainOptions): Promise<Prepared> {
   };
 }
 
-/** Clip-level prediction: crop probabilities averaged over the evaluation crops of each clip. */
+/**
+ * Clip-level prediction: crop probabilities averaged over the evaluation crops of each clip,
+ * each crop normalised as `mel` says (modelCrop, as the runner does).
+ */
 export function predictClips(
   model: tf.LayersModel,
   clips: LoadedClip[],
   cropFrames: number,
+  mel: Pick<MelConfig, "normalization" | "topDb">,
   batchSize = 32,
 ): { clipProbs: Float32Array[]; cropCorrect: number; cropTotal: number } {
   const nMels = clips[0]?.features.nMels ?? 0;
@@ -329,7 +333,7 @@ export function predictClips(
     const batch = jobs.slice(b, b + batchSize);
     const x = new Float32Array(batch.length * nMels * cropFrames);
     batch.forEach((j, i) => {
-      extractCrop(clips[j.clip]!.features, j.offset, cropFrames, x, i * nMels * cropFrames);
+      modelCrop(clips[j.clip]!.features, j.offset, cropFrames, mel, x, i * nMels * cropFrames);
     });
     const probs = tf.tidy(() => {
       const out = model.predict(tf.tensor4d(x, [batch.length, nMels, cropFrames, 1])) as tf.Tensor;
@@ -349,9 +353,15 @@ export function predictClips(
   };
 }
 
-function evaluate(model: tf.LayersModel, clips: LoadedClip[], cropFrames: number, labels: string[]) {
+function evaluate(
+  model: tf.LayersModel,
+  clips: LoadedClip[],
+  cropFrames: number,
+  labels: string[],
+  mel: MelConfig,
+) {
   if (!clips.length) return null;
-  const p = predictClips(model, clips, cropFrames);
+  const p = predictClips(model, clips, cropFrames, mel);
   const predicted = p.clipProbs.map((q) => argmax(q));
   return {
     report: classificationReport(
@@ -483,7 +493,7 @@ export async function trainOnSplit(
       const x = new Float32Array(B * cropSize);
       const y = new Float32Array(B * numClasses);
       batch.forEach((j, i) => {
-        extractCrop(j.clip.features, j.offset, cropFrames, x, i * cropSize);
+        modelCrop(j.clip.features, j.offset, cropFrames, prep.mel, x, i * cropSize);
         specAugment(x, i * cropSize, nMels, cropFrames, opts.augment, rng);
         y[i * numClasses + j.clip.labelIndex] = 1;
       });
@@ -522,8 +532,8 @@ export async function trainOnSplit(
     }
     const seconds = (performance.now() - t0) / 1000;
     state.trainSeconds += seconds;
-    const v = evaluate(model, val, cropFrames, labels);
-    const te = evaluate(model, test, cropFrames, labels);
+    const v = evaluate(model, val, cropFrames, labels, prep.mel);
+    const te = evaluate(model, test, cropFrames, labels, prep.mel);
     walls.push((performance.now() - t0) / 1000);
     const entry: EpochLog = {
       epoch: epoch + 1,
@@ -577,7 +587,7 @@ export async function trainOnSplit(
   const finalEpoch = stopEarly && state.bestEpoch > 0 ? state.bestEpoch : state.epoch;
   saveWeights(join(runDir, "model"), modelWeightList(model));
 
-  const te = evaluate(model, test, cropFrames, labels);
+  const te = evaluate(model, test, cropFrames, labels, prep.mel);
   const report = te?.report ?? classificationReport([], [], labels);
   const epochs = state.log.map((e) => e.epoch);
   writeFileSync(
