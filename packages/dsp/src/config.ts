@@ -37,7 +37,10 @@ export interface MelConfig {
   amin: number;
   /** Reference power: dB = 10 log10(max(amin, S)) - 10 log10(max(amin, ref)) (default 1). */
   ref: number;
-  /** Dynamic range kept below the maximum of the clip in dB, or null for no clamp (default 80). */
+  /**
+   * Dynamic range kept in dB, or null for no clamp (default 80): below the maximum of the whole
+   * clip without a crop normalisation, below the maximum of each crop with one (see clipTopDb).
+   */
   topDb: number | null;
   /**
    * How each model input crop (a window of frames) is normalised after it is cut out of the
@@ -101,6 +104,15 @@ const KEYS: (keyof MelConfig)[] = [
   "ref",
   "topDb",
 ];
+/**
+ * The clamp the whole-clip spectrogram gets: topDb without a crop normalisation (librosa), none
+ * with one, since each crop is then clamped to its own maximum minus topDb (normalizeCropInPlace).
+ * That makes a crop cut from a whole clip equal to the same frames collected by a live stream.
+ */
+export function clipTopDb(config: Pick<MelConfig, "topDb" | "normalization">): number | null {
+  return (config.normalization ?? "none") === "none" ? config.topDb : null;
+}
+
 /** Fields a complete config may leave out (older model files have none of them). */
 const OPTIONAL_KEYS: (keyof MelConfig)[] = ["normalization"];
 

@@ -1,4 +1,5 @@
 export {
+  clipTopDb,
   defaultMelConfig,
   MEL_NORMALIZATIONS,
   type MelConfig,

@@ -1,4 +1,4 @@
-import { type MelConfig, resolveMelConfig } from "./config.js";
+import { clipTopDb, type MelConfig, resolveMelConfig } from "./config.js";
 import { DspError } from "./errors.js";
 import {
   checkSamples,
@@ -180,10 +180,11 @@ export function logMelSpectrogram(
   const nFrames = frameCount(samples.length, c);
   if (!fast) {
     const data = referenceDb(samples, c);
-    if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
+    const topDb = clipTopDb(c);
+    if (topDb !== null) clampTopDbInPlace(data, topDb);
     return { data, nMels: c.nMels, nFrames };
   }
-  const data = runClip(samples, c, 1, opts.kernel ?? kernelFlavour(), c.topDb);
+  const data = runClip(samples, c, 1, opts.kernel ?? kernelFlavour(), clipTopDb(c));
   return { data, nMels: c.nMels, nFrames };
 }
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  clipTopDb,
   decodeAudioAsync,
   defaultMelConfig as dspDefaultMelConfig,
   logMelSpectrogram,
@@ -50,11 +51,13 @@ function stableJson(v: unknown): string {
 
 /**
  * Hash of what determines a clip's cached spectrogram. The crop normalisation is applied to each
- * crop later, so it is left out: models that differ only in it share the cache.
+ * crop later, so only its effect on the whole-clip clamp (clipTopDb) counts: crop-max and
+ * crop-mean share the cache.
  */
 export function configHash(config: MelConfig): string {
   const { normalization: _perCrop, ...clip } = config;
-  return createHash("sha256").update(stableJson(clip)).digest("hex").slice(0, 16);
+  const spectrogram = { ...clip, topDb: clipTopDb(config) };
+  return createHash("sha256").update(stableJson(spectrogram)).digest("hex").slice(0, 16);
 }
 
 /** Decodes a file, mixes to mono, resamples to the configuration's rate. */
