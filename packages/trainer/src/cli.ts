@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { MEL_NORMALIZATIONS, type MelConfig, type MelNormalization } from "@edge-audio/dsp";
 import * as tf from "@tensorflow/tfjs";
+import { noAudioAugment } from "./augment-audio.js";
 import { BACKEND_NAMES, type BackendName } from "./backend.js";
 import { measureTrainingThroughput } from "./bench.js";
 import { defaultAugment, noAugment } from "./crops.js";
@@ -51,9 +52,14 @@ training
   --schedule cosine|step|constant   (default cosine, --warmup-epochs 1)
   --weight-decay WD       decoupled weight decay on conv and dense kernels (default 1e-4)
   --patience N            early stopping on validation clip accuracy (needs --val-fraction)
-  --no-augment            no random crops, SpecAugment or mixup
+  --no-augment            no random crops, SpecAugment, mixup or audio copies
   --mixup A               mixup Beta(A, A); 0 = off (default 0.2)
   --spec-augment N        SpecAugment masks of each kind (default 2); 0 = off
+  --audio-variants N      degraded copies of every clip that training crops are drawn from
+                          beside the clean clip (noise, low-pass, gain; cached); 0 = off
+  --noise-prob P          share of the copies with white noise at 10-40 dB SNR
+  --lowpass-prob P        share of the copies low-passed at 2.5-8 kHz (48 dB/octave)
+  --gain-range DB         copies get a gain uniform in [-DB, +DB] dB
   --seed N                seed of splits, initialisation and augmentation (default 1)
   --backend node|wasm|cpu default: tfjs-node if installed, else wasm, else cpu
   --resume                continue from the run folder's last checkpoint
@@ -140,6 +146,10 @@ async function cmdTrain(argv: string[]): Promise<void> {
       "no-augment": { type: "boolean" },
       mixup: { type: "string" },
       "spec-augment": { type: "string" },
+      "audio-variants": { type: "string" },
+      "noise-prob": { type: "string" },
+      "lowpass-prob": { type: "string" },
+      "gain-range": { type: "string" },
       seed: { type: "string" },
       backend: { type: "string" },
       resume: { type: "boolean" },
@@ -159,6 +169,15 @@ async function cmdTrain(argv: string[]): Promise<void> {
   if (v.mixup !== undefined) augment.mixupAlpha = num(v.mixup, "mixup", 0.2);
   if (v["spec-augment"] !== undefined)
     augment.freqMasks = augment.timeMasks = num(v["spec-augment"], "spec-augment", 2);
+  const audioAugment = v["no-augment"] ? noAudioAugment() : d.audioAugment;
+  if (v["audio-variants"] !== undefined)
+    audioAugment.variants = num(v["audio-variants"], "audio-variants", 0);
+  if (v["noise-prob"] !== undefined) audioAugment.noiseProb = num(v["noise-prob"], "noise-prob", 0);
+  if (v["lowpass-prob"] !== undefined) audioAugment.lowpassProb = num(v["lowpass-prob"], "lowpass-prob", 0);
+  if (v["gain-range"] !== undefined) {
+    const g = Math.abs(num(v["gain-range"], "gain-range", 0));
+    audioAugment.gainDb = [-g, g];
+  }
   const opt = v.optimizer ?? "adam";
   if (opt !== "adam" && opt !== "sgd") throw new UsageError(`--optimizer must be adam or sgd, got "${opt}"`);
   const sched = v.schedule ?? "cosine";
@@ -199,6 +218,7 @@ async function cmdTrain(argv: string[]): Promise<void> {
     cacheDir: v["no-cache"] ? null : (v.cache ?? d.cacheDir),
     mel,
     augment,
+    audioAugment,
     seed: num(v.seed, "seed", d.seed),
     backend: backendOf(v.backend),
     resume: Boolean(v.resume),

@@ -1,3 +1,4 @@
+export * from "./augment-audio.js";
 export * from "./backend.js";
 export * from "./bench.js";
 export * from "./crops.js";

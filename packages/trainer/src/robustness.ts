@@ -8,7 +8,7 @@
  * not installed is skipped with a message.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -154,7 +154,17 @@ export class EngineClassifier {
   ) {}
 
   static async open(path: string, threads?: number): Promise<EngineClassifier> {
-    const model = await loadModel(path, threads ? { threads } : {});
+    if (!existsSync(path))
+      throw new DatasetError(
+        `${path}: no such model file; pass --model with a .eam file written by edge-audio export`,
+      );
+    let model: Model;
+    try {
+      model = await loadModel(path, threads ? { threads } : {});
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new Error(msg.includes(path) ? msg : `${path}: ${msg}`);
+    }
     const h = model.header;
     try {
       if (!h.mel)

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join, resolve } from "node:path";
 import { type ArchConfig, defaultArchConfig, parseArchName, type ResNetDepth } from "@edge-audio/engine-wasm";
 import * as tf from "@tensorflow/tfjs";
+import { type AudioAugmentConfig, defaultAudioAugment } from "./augment-audio.js";
 import { type BackendInfo, type BackendName, setupBackend } from "./backend.js";
 import {
   type AugmentConfig,
@@ -30,6 +31,7 @@ import {
 import {
   defaultMelConfig,
   type FeatureStore,
+  type Features,
   type LoadedClip,
   loadFeatures,
   type MelConfig,
@@ -71,6 +73,8 @@ export interface TrainOptions {
   /** Training crops drawn per clip per epoch; 0 = as many as fit without overlap. */
   cropsPerClip: number;
   augment: AugmentConfig;
+  /** Audio-level augmentation: degraded copies of every clip that training crops come from too. */
+  audioAugment: AudioAugmentConfig;
   dropout: number;
   testFraction: number;
   valFraction: number;
@@ -110,6 +114,7 @@ export function defaultTrainOptions(overrides: Partial<TrainOptions> = {}): Trai
     cropSeconds: 3,
     cropsPerClip: 0,
     augment: defaultAugment(),
+    audioAugment: defaultAudioAugment(),
     dropout: 0.5,
     testFraction: 0.2,
     valFraction: 0,
@@ -267,7 +272,8 @@ export async function prepareData(opts: TrainOptions): Promise<Prepared> {
     misses: 0,
   };
   const bar = new ProgressBar("features", clips.length, process.stderr, opts.verbose);
-  const { loaded, skipped } = await loadFeatures(clips, store, (d) => bar.update(d, ""));
+  const augment = opts.audioAugment.variants > 0 ? { config: opts.audioAugment, seed: opts.seed } : null;
+  const { loaded, skipped } = await loadFeatures(clips, store, (d) => bar.update(d, ""), augment);
   bar.finish(`${loaded.length} clips (${store.hits} cached, ${store.misses} computed)`);
   for (const s of skipped) log(opts, `warning: skipping ${s.clip.path}: ${s.reason}`);
   if (loaded.length === 0)
@@ -304,7 +310,7 @@ export async function prepareData(opts: TrainOptions): Promise<Prepared> {
     cropFrames,
     archConfig,
     byId: new Map(loaded.map((c) => [c.id, c])),
-    usable: loaded.map(({ features: _f, ...c }) => c),
+    usable: loaded.map(({ features: _f, copies: _c, ...c }) => c),
     datasetRoot: ds.root,
   };
 }
@@ -381,6 +387,17 @@ interface RunState {
   sinceBest: number;
   log: EpochLog[];
   trainSeconds: number;
+}
+
+/**
+ * The features a training crop is cut from: the clean clip or, with audio augmentation, one of
+ * its degraded copies, each as likely. Draws nothing without copies (the crop sequence of a
+ * recipe without audio augmentation does not change).
+ */
+function cropSource(c: LoadedClip, rng: Rng): Features {
+  if (!c.copies.length) return c.features;
+  const k = rng.int(0, c.copies.length);
+  return k === 0 ? c.features : c.copies[k - 1]!;
 }
 
 /** Trains one model on one split; writes the run folder. */
@@ -461,7 +478,7 @@ export async function trainOnSplit(
   const walls: number[] = []; // wall time per epoch in this session (training + evaluation)
   for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
     const rng = new Rng(hashString(`epoch:${epoch}`, opts.seed));
-    const jobs: Array<{ clip: LoadedClip; offset: number }> = [];
+    const jobs: Array<{ clip: LoadedClip; offset: number; source: Features }> = [];
     for (const c of train) {
       const n = cropsPerClip(c);
       const span = Math.max(0, framesOf(c) - cropFrames);
@@ -471,7 +488,7 @@ export async function trainOnSplit(
           : n > 1
             ? Math.round((i * span) / (n - 1))
             : 0;
-        jobs.push({ clip: c, offset });
+        jobs.push({ clip: c, offset, source: cropSource(c, rng) });
       }
     }
     rng.shuffle(jobs);
@@ -493,7 +510,7 @@ export async function trainOnSplit(
       const x = new Float32Array(B * cropSize);
       const y = new Float32Array(B * numClasses);
       batch.forEach((j, i) => {
-        modelCrop(j.clip.features, j.offset, cropFrames, prep.mel, x, i * cropSize);
+        modelCrop(j.source, j.offset, cropFrames, prep.mel, x, i * cropSize);
         specAugment(x, i * cropSize, nMels, cropFrames, opts.augment, rng);
         y[i * numClasses + j.clip.labelIndex] = 1;
       });
