@@ -24,6 +24,7 @@ import {
 } from "@edge-audio/dsp";
 import { loadModel, type Model } from "@edge-audio/engine-wasm";
 import { type Clip, DatasetError, scanDataset } from "./dataset.js";
+import { esc } from "./metrics.js";
 import { ProgressBar } from "./progress.js";
 import { hashString, Rng } from "./rng.js";
 
@@ -407,8 +408,6 @@ export function robustnessMarkdown(r: RobustnessReport): string {
   }
   return `${lines.join("\n")}\n`;
 }
-
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
  * A horizontal bar chart of accuracy per condition, with the clean accuracy and the band of
