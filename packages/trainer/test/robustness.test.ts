@@ -69,7 +69,7 @@ describe("audio augmentation", () => {
   });
 
   it("caches every copy under its recipe and returns the same bits from the cache", async () => {
-    generateDemoCorpus({ out: data, clipsPerClass: 2, seconds: 3.5 });
+    generateDemoCorpus({ out: data, clipsPerClass: 1, seconds: 3.2 });
     const clip = scanDataset(data).clips[0]!;
     const store: FeatureStore = { config: dspMelConfig(), cacheDir: join(tmp, "cache"), hits: 0, misses: 0 };
     const augment = { config: { ...noAudioAugment(), variants: 2, noiseProb: 1, lowpassProb: 0.5 }, seed: 4 };
@@ -89,12 +89,12 @@ describe("audio augmentation", () => {
 describe("robustness suite on a tiny model", () => {
   let model: string;
   beforeAll(() => {
-    if (!existsSync(data)) generateDemoCorpus({ out: data, clipsPerClass: 2, seconds: 3.5 });
+    if (!existsSync(data)) generateDemoCorpus({ out: data, clipsPerClass: 1, seconds: 3.2 });
     const ds = scanDataset(data);
     const c = createRandomModel({ depth: 18, width: 0.0625, numClasses: ds.labels.length }, 5);
     c.labels = ds.labels;
     c.mel = dspMelConfig({ normalization: "crop-max" }) as unknown as typeof c.mel;
-    const test = ds.clips.filter((_, i) => i % 5 === 0).map((x) => x.id);
+    const test = ds.clips.filter((_, i) => i % 3 === 0).map((x) => x.id);
     c.metadata = { "trainer.split": { description: "test", seed: 1, test, val: [] } };
     model = join(tmp, "tiny.eam");
     writeModel(model, c);
@@ -114,7 +114,7 @@ describe("robustness suite on a tiny model", () => {
     }
     expect(r.clips.map((p) => p.id)).toEqual(
       scanDataset(data)
-        .clips.filter((_, i) => i % 5 === 0)
+        .clips.filter((_, i) => i % 3 === 0)
         .map((x) => x.id),
     );
     // a crop-max model sees a quieter copy of a clip as the same clip
