@@ -21,7 +21,7 @@ export interface AudioAugmentConfig {
 
 /** The default recipe of new models (see the trainer README, "Augmentation", for the measurements). */
 export function defaultAudioAugment(): AudioAugmentConfig {
-  return { ...noAudioAugment(), variants: 2, noiseProb: 0.5, lowpassProb: 0.5 };
+  return { ...noAudioAugment(), variants: 1, noiseProb: 0.5, lowpassProb: 0.5 };
 }
 
 /** No audio augmentation (the ranges are the ones the flags use when switched on). */

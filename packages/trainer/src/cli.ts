@@ -55,7 +55,7 @@ training
   --no-augment            no random crops, SpecAugment, mixup or audio copies
   --mixup A               mixup Beta(A, A); 0 = off (default 0.2)
   --spec-augment N        SpecAugment masks of each kind (default 2); 0 = off
-  --audio-variants N      degraded copies of every clip that training crops are drawn from
+  --audio-variants N      degraded copies of every clip (default 1) that training crops are drawn from
                           beside the clean clip (noise, low-pass, gain; cached); 0 = off
   --noise-prob P          share of the copies with white noise at 10-40 dB SNR
   --lowpass-prob P        share of the copies low-passed at 2.5-8 kHz (48 dB/octave)
