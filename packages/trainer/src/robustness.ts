@@ -424,7 +424,7 @@ export function robustnessSvg(r: RobustnessReport, title: string, tolerancePoint
   const x = (acc: number) => left + acc * barW;
   const clean = rows.find((c) => c.name === "clean")?.accuracy ?? null;
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">`;
-  out += `<rect width="${W}" height="${H}" fill="white"/>`;
+  out += `<title>${esc(title)}</title><rect width="${W}" height="${H}" fill="white"/>`;
   out += `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`;
   if (clean !== null) {
     const lo = x(Math.max(0, clean - tolerancePoints / 100));
