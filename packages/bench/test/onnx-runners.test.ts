@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultArchConfig, resnetSpec } from "@edge-audio/engine-wasm";
+import { writeResNetOnnx } from "@edge-audio/quantizer";
 import { afterAll, describe, expect, it } from "vitest";
 import { measureInChild, measureRunner, quantile, summarize } from "../src/measure.js";
 import { referenceForward } from "../src/onnx/reference.js";
 import { OrtNodeRunner, OrtWebRunner } from "../src/onnx/runners.js";
 import { randomCrop, randomResNetWeights } from "../src/onnx/weights.js";
-import { writeResNetOnnx } from "../src/onnx/writer.js";
 import type { Runner } from "../src/runner.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-onnx-"));

@@ -1,10 +1,10 @@
 import { type ArchConfig, defaultArchConfig, inferShapes, resnetSpec } from "@edge-audio/engine-wasm";
+import { hwioToOihw, writeResNetOnnx } from "@edge-audio/quantizer";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { referenceForward } from "../src/onnx/reference.js";
 import { randomCrop, randomResNetWeights } from "../src/onnx/weights.js";
-import { hwioToOihw, writeResNetOnnx } from "../src/onnx/writer.js";
 
 const sessions: ort.InferenceSession[] = [];
 afterAll(async () => {

@@ -2,7 +2,14 @@ export * from "./arch.js";
 export { crc32 } from "./crc32.js";
 export { buildSteps, splitRange } from "./executor.js";
 export * from "./format.js";
-export { type LoadOptions, loadModel, loadModelFromBytes, Model, type ModelInfo } from "./model.js";
+export {
+  type LoadOptions,
+  loadModel,
+  loadModelFromBytes,
+  Model,
+  type ModelInfo,
+  quantConfig,
+} from "./model.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {

@@ -15,6 +15,7 @@ usage:
   edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...]
         [--calib DIR] [--calib-crops N] [--budget-accuracy PTS | --budget-size MB] [--threads N] [--json]
   edge-audio-quantize eval --model M.eam --data DIR [--split test|all] [--threads N] [--json]
+  edge-audio-quantize export --to tflite|onnx M.eam --out FILE [--json]   (export --help)
 
 modes:
   fp16         weights stored as IEEE half (widened inside the GEMM), activations f32
@@ -98,6 +99,7 @@ function summary(r: QuantizeResult): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "export") return (await import("./export/cli.js")).exportMain(argv.slice(1));
   const cmd = argv[0] === "report" || argv[0] === "eval" ? argv[0] : "quantize";
   const args = cmd === "quantize" ? argv : argv.slice(1);
   const { values } = parseArgs({
@@ -203,7 +205,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    const usage =
+      e instanceof UsageError ||
+      e.constructor.name === "ExportUsageError" ||
+      (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     process.stderr.write(`edge-audio-quantize: ${e.message}${usage ? " (see --help)" : ""}\n`);
     process.exit(2);
   },

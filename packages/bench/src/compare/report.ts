@@ -4,9 +4,15 @@ import type { CompareReport, CompareRow } from "./run.js";
 const f = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
 const e = (x: number | null) => (x === null ? "-" : x === 0 ? "0" : x.toExponential(1));
 
+/** "engine int8", "litert fp16", "onnxruntime-node" (FP32 rows of other runtimes carry no variant). */
+export function runtimeLabel(r: CompareRow): string {
+  return r.runtime === "engine" || r.variant !== "fp32" || r.runtime === "litert"
+    ? `${r.runtime} ${r.variant}`
+    : r.runtime;
+}
+
 export function rowLabel(r: CompareRow): string {
-  const what = r.runtime === "engine" ? `engine ${r.variant}` : r.runtime;
-  return `${what}, ${r.threads} thr`;
+  return `${runtimeLabel(r)}, ${r.threads} thr`;
 }
 
 export function compareMarkdown(report: CompareReport): string {
@@ -16,26 +22,26 @@ export function compareMarkdown(report: CompareReport): string {
   );
   out.push("");
   out.push(
-    "`x engine` is the row's median over our engine's FP32 median at the same thread count in this run (above 1: slower than ours). Differences are max |p - p'| of the 10 class probabilities. Peak RSS is VmHWM of a child process that loaded and ran only that row.",
+    "`x engine` is the row's median over our engine's FP32 median at the same thread count in this run (above 1: slower than ours). Differences are max |p - p'| of the 10 class probabilities: against our FP32, against our engine running the same variant (`diff vs engine`; LiteRT.js and onnxruntime rows run files exported from the same `.eam`), and against the float64 reference. Peak RSS is VmHWM of a child process that loaded and ran only that row.",
   );
   out.push("");
   out.push(
-    "| model | runtime | threads | median ms | p10-p90 ms | IQR ms | runs | x engine fp32 | diff vs fp32 | diff vs f64 | peak RSS MB | load ms | model MB | load avg |",
+    "| model | runtime | threads | median ms | p10-p90 ms | IQR ms | runs | x engine fp32 | diff vs fp32 | diff vs engine | diff vs f64 | peak RSS MB | load ms | model MB | load avg |",
   );
   out.push(
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   );
   for (const r of report.rows) {
-    const what = r.runtime === "engine" ? `engine ${r.variant}` : r.runtime;
+    const what = runtimeLabel(r);
     const mbytes = r.modelBytes === null ? "-" : (r.modelBytes / 1e6).toFixed(1);
     if (r.unavailable) {
       out.push(
-        `| ${r.model} | ${what} | ${r.threads} | **not available: ${r.unavailable.replace(/\|/g, "/")}** | | | | | | | | | ${mbytes} | |`,
+        `| ${r.model} | ${what} | ${r.threads} | **not available: ${r.unavailable.replace(/\|/g, "/")}** | | | | | | | | | | ${mbytes} | |`,
       );
       continue;
     }
     out.push(
-      `| ${r.model} | ${what} | ${r.threads} | ${f(r.medianMs)} | ${f(r.p10Ms)}-${f(r.p90Ms)} | ${f(r.iqrMs)} | ${r.runs} | ${f(r.vsEngineFp32, 2)} | ${e(r.maxDiffVsFp32)} | ${e(r.maxDiffVsF64)} | ${f(r.peakRssMB, 0)} | ${f(r.loadMs, 0)} | ${mbytes} | ${r.loadAvg[0].toFixed(2)}-${r.loadAvg[1].toFixed(2)} |`,
+      `| ${r.model} | ${what} | ${r.threads} | ${f(r.medianMs)} | ${f(r.p10Ms)}-${f(r.p90Ms)} | ${f(r.iqrMs)} | ${r.runs} | ${f(r.vsEngineFp32, 2)} | ${e(r.maxDiffVsFp32)} | ${e(r.maxDiffVsEngine ?? null)} | ${e(r.maxDiffVsF64)} | ${f(r.peakRssMB, 0)} | ${f(r.loadMs, 0)} | ${mbytes} | ${r.loadAvg[0].toFixed(2)}-${r.loadAvg[1].toFixed(2)} |`,
     );
   }
   if (report.goals.length > 0) {
@@ -44,7 +50,7 @@ export function compareMarkdown(report: CompareReport): string {
     out.push("| --- | --- | ---: | ---: | --- |");
     for (const g of report.goals)
       out.push(
-        `| ${g.goal} | ${g.model} | ${g.threads} | ${g.ratio === null ? "-" : `${g.ratio.toFixed(2)}x`} | ${g.reached === null ? "not measured" : g.reached ? "yes" : "no"} |`,
+        `| ${g.goal} | ${g.model} | ${g.threads} | ${g.ratio === null ? "-" : `${g.ratio.toFixed(2)}x`} | ${g.target === null ? "(reported)" : g.reached === null ? "not measured" : g.reached ? "yes" : "no"} |`,
       );
   }
   return out.join("\n");
@@ -57,6 +63,7 @@ function colour(r: CompareRow): string {
     return { fp32: "#1b6ca8", fp16: "#3b8fd0", dynamic: "#6aaee0", int8: "#0b4f80" }[r.variant] ?? "#1b6ca8";
   if (r.runtime.startsWith("tfjs")) return "#e07b00";
   if (r.runtime === "onnxruntime-node") return "#4d8f3a";
+  if (r.runtime === "litert") return "#8e44ad";
   return "#86b84a";
 }
 

@@ -17,9 +17,10 @@ import {
   resnetSpec,
   writeModel,
 } from "@edge-audio/engine-wasm";
+import { exportModel, writeResNetOnnx } from "@edge-audio/quantizer";
+import { LITERT_EXEC_ARGV } from "../litert/runtime.js";
 import { type ChildMeasureResult, type MeasureOptions, measureInChild } from "../measure.js";
 import { referenceForward } from "../onnx/reference.js";
-import { writeResNetOnnx } from "../onnx/writer.js";
 import { compareMarkdown, latencySvg, memorySvg } from "./report.js";
 import { tfjsNodeUnavailable } from "./runners.js";
 
@@ -29,7 +30,8 @@ export type Runtime =
   | "tfjs-cpu"
   | "tfjs-node"
   | "onnxruntime-node"
-  | "onnxruntime-web";
+  | "onnxruntime-web"
+  | "litert";
 
 export const ALL_RUNTIMES: Runtime[] = [
   "engine",
@@ -38,7 +40,10 @@ export const ALL_RUNTIMES: Runtime[] = [
   "tfjs-node",
   "onnxruntime-node",
   "onnxruntime-web",
+  "litert",
 ];
+/** Variants exported to TFLite for LiteRT.js (the ones the study ran). */
+export const LITERT_VARIANTS = ["fp32", "fp16", "dynamic", "int8"];
 export const QUANT_VARIANTS = ["fp16", "dynamic", "int8"] as const;
 
 export interface CompareRow {
@@ -62,6 +67,8 @@ export interface CompareRow {
   vsEngineFp32: number | null;
   /** Max |p - p_fp32| of the probabilities against our engine's FP32 output (1 thread). */
   maxDiffVsFp32: number | null;
+  /** Max |p - p_engine| against our engine's output of the same variant (1 thread). */
+  maxDiffVsEngine: number | null;
   /** Max |p - p_ref| against the float64 reference (null when not computed). */
   maxDiffVsF64: number | null;
   top1: number | null;
@@ -76,7 +83,8 @@ export interface CompareGoal {
   threads: number;
   /** Measured ratio (see `goal`), null when a row is missing. */
   ratio: number | null;
-  target: number;
+  /** null: a figure to report, with no target (e.g. the distance to native code). */
+  target: number | null;
   reached: boolean | null;
 }
 
@@ -154,12 +162,12 @@ async function loadQuantizer(): Promise<QuantizerModule | string> {
   }
 }
 
-const argmax = (x: ArrayLike<number>) => {
+export const argmax = (x: ArrayLike<number>) => {
   let b = 0;
   for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
   return b;
 };
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+export const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
@@ -177,6 +185,8 @@ interface Config {
   options?: unknown;
   modelPath?: string;
   measure?: MeasureOptions;
+  /** Node flags of the child (LiteRT.js's threaded build needs relaxed SIMD). */
+  execArgv?: string[];
 }
 
 export async function runCompare(opts: CompareOptions = {}): Promise<CompareReport> {
@@ -268,6 +278,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         }
       }
     }
+    const exported = exportFiles(runtimes, variantPaths, files, log, model);
     report.models.push({
       model,
       depth,
@@ -321,16 +332,26 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
               measure: runtime === "tfjs-cpu" ? tfjsCpuMeasure : undefined,
             });
           }
+        } else if (runtime === "litert") {
+          configs.push(...liteRtConfigs(exported, t, inputDims));
         } else {
-          configs.push({
-            runtime,
-            variant: "fp32",
-            threads: t,
-            module: moduleUrl("onnx/runners.js"),
-            factory: runtime === "onnxruntime-node" ? "createOrtNodeRunner" : "createOrtWebRunner",
-            options: { modelPath: onnxPath, inputDims, threads: t, spin: true },
-            modelPath: onnxPath,
-          });
+          const onnxFiles: [string, string | { why: string }][] = [["fp32", onnxPath]];
+          if (variants.includes("int8"))
+            onnxFiles.push(["int8", exported.get("onnx:int8") ?? { why: "no int8 variant" }]);
+          for (const [variant, file] of onnxFiles)
+            configs.push(
+              typeof file !== "string"
+                ? { runtime, variant, threads: t, unavailable: file.why }
+                : {
+                    runtime,
+                    variant,
+                    threads: t,
+                    module: moduleUrl("onnx/runners.js"),
+                    factory: runtime === "onnxruntime-node" ? "createOrtNodeRunner" : "createOrtWebRunner",
+                    options: { modelPath: file, inputDims, threads: t, spin: true },
+                    modelPath: file,
+                  },
+            );
         }
       }
     }
@@ -344,13 +365,16 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         log(label);
         const before = loadavg()[0]!;
         try {
-          const r = await measureInChild({
-            module: c.module!,
-            factory: c.factory!,
-            options: c.options,
-            input: { file: cropPath },
-            measure: c.measure ?? measure,
-          });
+          const r = await measureInChild(
+            {
+              module: c.module!,
+              factory: c.factory!,
+              options: c.options,
+              input: { file: cropPath },
+              measure: c.measure ?? measure,
+            },
+            { execArgv: c.execArgv },
+          );
           const load: [number, number] = [before, loadavg()[0]!];
           const prev = best.get(c);
           if (!prev || "why" in prev || r.stats.medianMs < prev.r.stats.medianMs) best.set(c, { r, load });
@@ -364,9 +388,12 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     }
 
     const engineFp32 = new Map<number, ChildMeasureResult>();
+    const engineOut = new Map<string, ArrayLike<number>>();
     for (const c of configs) {
       const b = best.get(c);
       if (c.runtime === "engine" && c.variant === "fp32" && b && "r" in b) engineFp32.set(c.threads, b.r);
+      if (c.runtime === "engine" && b && "r" in b && (c.threads === 1 || !engineOut.has(c.variant)))
+        engineOut.set(c.variant, b.r.output);
     }
     const fp32Out = engineFp32.get(1)?.output ?? engineFp32.values().next().value?.output ?? null;
     for (const c of configs) {
@@ -387,6 +414,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         modelBytes: c.modelPath ? statSync(c.modelPath).size : null,
         vsEngineFp32: null,
         maxDiffVsFp32: null,
+        maxDiffVsEngine: null,
         maxDiffVsF64: null,
         top1: null,
         loadAvg: b ? b.load : [loadavg()[0]!, loadavg()[0]!],
@@ -412,6 +440,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         peakRssMB: r.peakRssBytes / MB,
         vsEngineFp32: eng ? r.stats.medianMs / eng.stats.medianMs : null,
         maxDiffVsFp32: fp32Out ? maxDiff(r.output, fp32Out) : null,
+        maxDiffVsEngine: engineOut.has(c.variant) ? maxDiff(r.output, engineOut.get(c.variant)!) : null,
         maxDiffVsF64: ref ? maxDiff(r.output, ref) : null,
         top1: argmax(r.output),
       });
@@ -431,6 +460,66 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     log(`wrote ${json}, ${stem}.md, ${stem}-latency.svg, ${stem}-memory.svg`);
   }
   return report;
+}
+
+/**
+ * The variants as `.tflite` files (for LiteRT.js) and the int8 variant as QDQ ONNX (for
+ * onnxruntime), written next to the `.eam` files by the quantizer's exporters. Keys
+ * `tflite:<variant>` and `onnx:int8`; a failure is kept as the reason.
+ */
+function exportFiles(
+  runtimes: Runtime[],
+  variantPaths: Map<string, string | { why: string }>,
+  files: Record<string, { path: string; bytes: number }>,
+  log: (s: string) => void,
+  model: string,
+): Map<string, string | { why: string }> {
+  const out = new Map<string, string | { why: string }>();
+  const jobs: [string, string, "tflite" | "onnx"][] = [];
+  if (runtimes.includes("litert")) for (const v of LITERT_VARIANTS) jobs.push([`tflite:${v}`, v, "tflite"]);
+  if (runtimes.includes("onnxruntime-node") || runtimes.includes("onnxruntime-web"))
+    jobs.push(["onnx:int8", "int8", "onnx"]);
+  for (const [key, v, to] of jobs) {
+    const src = variantPaths.get(v);
+    if (src === undefined) continue;
+    if (typeof src !== "string") {
+      out.set(key, src);
+      continue;
+    }
+    const dst = src.replace(/\.eam$/, `.${to}`);
+    try {
+      const r = exportModel(src, { to, out: dst });
+      out.set(key, dst);
+      files[key] = { path: dst, bytes: r.bytes };
+      log(`${model}: ${v} exported to ${to} (${(r.bytes / 1e6).toFixed(1)} MB)`);
+    } catch (e) {
+      out.set(key, { why: `export: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` });
+    }
+  }
+  return out;
+}
+
+/** LiteRT.js rows: every exported variant; 1 thread on the compat build, more on the threaded one. */
+function liteRtConfigs(
+  exported: Map<string, string | { why: string }>,
+  t: number,
+  inputDims: number[],
+): Config[] {
+  const build = t > 1 ? "threaded" : "compat";
+  return LITERT_VARIANTS.filter((v) => exported.has(`tflite:${v}`)).map((variant) => {
+    const file = exported.get(`tflite:${variant}`)!;
+    if (typeof file !== "string") return { runtime: "litert", variant, threads: t, unavailable: file.why };
+    return {
+      runtime: "litert",
+      variant,
+      threads: t,
+      module: moduleUrl("litert/runner.js"),
+      factory: "createLiteRtRunner",
+      options: { modelPath: file, inputDims, threads: t, build, name: `litert ${variant} (${build})` },
+      modelPath: file,
+      execArgv: LITERT_EXEC_ARGV[build],
+    };
+  });
 }
 
 function find(rows: CompareRow[], model: string, runtime: Runtime, variant: string, threads: number) {
@@ -455,19 +544,12 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
         // tfjs-wasm has no 2-thread configuration in Node: no goal at a thread count it cannot run.
         (runtime !== "tfjs-wasm" || t === 1 || !r.unavailable),
     );
-  /** Goal `num / den` (medians) against `target`: at least it, at most it (`atMost`) or above it (`above`). */
-  const push = (
-    goal: string,
-    model: string,
-    t: number,
-    num: CompareRow | null,
-    den: CompareRow | null,
-    target: number,
-    cmp: "atLeast" | "atMost" | "above" = "atLeast",
-  ) => {
+  /** Goal `num / den` (medians) against `target`: at least it, at most it (`atMost`) or above it (`above`); a null target is a figure to report. */
+  const push: PushGoal = (goal, model, t, num, den, target, cmp = "atLeast") => {
     const ratio = num && den ? num.medianMs! / den.medianMs! : null;
-    const ok = (x: number) => (cmp === "atLeast" ? x >= target : cmp === "atMost" ? x <= target : x > target);
-    goals.push({ goal, model, threads: t, ratio, target, reached: ratio === null ? null : ok(ratio) });
+    const ok = (x: number, y: number) => (cmp === "atLeast" ? x >= y : cmp === "atMost" ? x <= y : x > y);
+    const reached = ratio === null || target === null ? null : ok(ratio, target);
+    goals.push({ goal, model, threads: t, ratio, target, reached });
   };
   for (const model of models) {
     for (const t of threads) {
@@ -491,6 +573,7 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
         push("onnxruntime-web / engine fp32 (same threads) >= 1.3", model, t, ow, e, 1.3);
       }
     }
+    liteRtGoals(rows, model, threads, push);
     if (has(model, "onnxruntime-node", 2)) {
       const q = find(rows, model, "engine", "int8", 2);
       const on = find(rows, model, "onnxruntime-node", "fp32", 2);
@@ -498,4 +581,60 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
     }
   }
   return goals;
+}
+
+type PushGoal = (
+  goal: string,
+  model: string,
+  t: number,
+  num: CompareRow | null,
+  den: CompareRow | null,
+  target: number | null,
+  cmp?: "atLeast" | "atMost" | "above",
+) => void;
+
+/**
+ * Issue 16's goals: our engine faster than LiteRT.js for every variant and thread count, at least
+ * 1.5x at 1 thread for fp32, dynamic and int8; our int8 at least 1.5x onnxruntime-web int8; our
+ * int8 against onnxruntime-node int8 reported as the distance to native code.
+ */
+function liteRtGoals(rows: CompareRow[], model: string, threads: number[], push: PushGoal): void {
+  const present = (runtime: Runtime, v: string, t: number) =>
+    rows.some((r) => r.model === model && r.runtime === runtime && r.variant === v && r.threads === t);
+  for (const t of threads) {
+    for (const v of LITERT_VARIANTS) {
+      if (!present("litert", v, t)) continue;
+      const l = find(rows, model, "litert", v, t);
+      const e = find(rows, model, "engine", v, t);
+      const strict = t === 1 && v !== "fp16";
+      push(
+        `litert ${v} / engine ${v} (same threads) ${strict ? ">= 1.5" : "> 1"}`,
+        model,
+        t,
+        l,
+        e,
+        strict ? 1.5 : 1,
+        strict ? "atLeast" : "above",
+      );
+    }
+    const e8 = find(rows, model, "engine", "int8", t);
+    if (present("onnxruntime-web", "int8", t))
+      push(
+        "onnxruntime-web int8 / engine int8 (same threads) >= 1.5",
+        model,
+        t,
+        find(rows, model, "onnxruntime-web", "int8", t),
+        e8,
+        1.5,
+      );
+    if (present("onnxruntime-node", "int8", t))
+      push(
+        "engine int8 / onnxruntime-node int8 (distance to native)",
+        model,
+        t,
+        e8,
+        find(rows, model, "onnxruntime-node", "int8", t),
+        null,
+      );
+  }
 }

@@ -24,10 +24,10 @@ import {
   parseArchName,
   resnetSpec,
 } from "@edge-audio/engine-wasm";
+import { writeResNetOnnx } from "@edge-audio/quantizer";
 import { type ChildMeasureResult, measureInChild } from "../measure.js";
 import { referenceForward } from "./reference.js";
 import { randomCrop, randomResNetWeights } from "./weights.js";
-import { writeResNetOnnx } from "./writer.js";
 
 export interface OnnxBenchRow {
   model: string;
