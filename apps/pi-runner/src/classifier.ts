@@ -3,13 +3,14 @@ import { open } from "node:fs/promises";
 import {
   clampTopDbInPlace,
   evalCropOffsets,
-  extractCrop,
   loadAudio,
   logMelSpectrogram,
   logMelSpectrogramFile,
   type MelConfig,
   type MelSpectrogram,
   MelStream,
+  modelCrop,
+  normalizeCropInPlace,
   resolveMelConfig,
 } from "@edge-audio/dsp";
 import { type LoadOptions, loadModel, type Model, verifyModel } from "@edge-audio/engine-wasm";
@@ -262,7 +263,7 @@ export class Classifier {
     const crop = new Float32Array(this.nMels * this.cropFrames);
     const rows: Float32Array[] = [];
     for (const off of evalCropOffsets(spec.nFrames, this.cropFrames)) {
-      extractCrop(spec, off, this.cropFrames, crop);
+      modelCrop(spec, off, this.cropFrames, this.mel, crop);
       rows.push(this.model.run(crop));
     }
     const t2 = performance.now();
@@ -300,6 +301,7 @@ export class Classifier {
         if (filled === W) {
           const crop = window.slice();
           if (this.mel.topDb !== null) clampTopDbInPlace(crop, this.mel.topDb);
+          normalizeCropInPlace(this.mel, crop);
           const t0 = performance.now();
           const probs = this.model.run(crop);
           const msInference = performance.now() - t0;

@@ -37,9 +37,26 @@ export interface MelConfig {
   amin: number;
   /** Reference power: dB = 10 log10(max(amin, S)) - 10 log10(max(amin, ref)) (default 1). */
   ref: number;
-  /** Dynamic range kept below the maximum of the clip in dB, or null for no clamp (default 80). */
+  /**
+   * Dynamic range kept in dB, or null for no clamp (default 80): below the maximum of the whole
+   * clip without a crop normalisation, below the maximum of each crop with one (see clipTopDb).
+   */
   topDb: number | null;
+  /**
+   * How each model input crop (a window of frames) is normalised after it is cut out of the
+   * spectrogram (see normalize.ts). Absent or "none": absolute dB, as every model written before
+   * this field existed. Not a librosa parameter, so defaultMelConfig leaves it out unless asked.
+   */
+  normalization?: MelNormalization;
 }
+
+/**
+ * Crop normalisations: "none" keeps absolute dB; "crop-max" clamps the crop to its own maximum
+ * minus topDb and subtracts that maximum (0 dB at the crop's loudest cell); "crop-mean" clamps
+ * the same way and subtracts the crop's mean instead.
+ */
+export const MEL_NORMALIZATIONS = ["none", "crop-max", "crop-mean"] as const;
+export type MelNormalization = (typeof MEL_NORMALIZATIONS)[number];
 
 /** librosa's defaults, with any overrides applied; fMax defaults to half the (overridden) sample rate. */
 export function defaultMelConfig(overrides: Partial<MelConfig> = {}): MelConfig {
@@ -87,6 +104,17 @@ const KEYS: (keyof MelConfig)[] = [
   "ref",
   "topDb",
 ];
+/**
+ * The clamp the whole-clip spectrogram gets: topDb without a crop normalisation (librosa), none
+ * with one, since each crop is then clamped to its own maximum minus topDb (normalizeCropInPlace).
+ * That makes a crop cut from a whole clip equal to the same frames collected by a live stream.
+ */
+export function clipTopDb(config: Pick<MelConfig, "topDb" | "normalization">): number | null {
+  return (config.normalization ?? "none") === "none" ? config.topDb : null;
+}
+
+/** Fields a complete config may leave out (older model files have none of them). */
+const OPTIONAL_KEYS: (keyof MelConfig)[] = ["normalization"];
 
 function int(c: Record<string, unknown>, k: string, lo: number, hi: number): void {
   const v = c[k];
@@ -118,7 +146,8 @@ export function validateMelConfig(config: unknown): MelConfig {
     throw new MelConfigError("(root)", `expected an object, got ${JSON.stringify(config)}`);
   const c = config as Record<string, unknown>;
   for (const k of Object.keys(c))
-    if (!KEYS.includes(k as keyof MelConfig)) throw new MelConfigError(k, "unknown field");
+    if (!KEYS.includes(k as keyof MelConfig) && !OPTIONAL_KEYS.includes(k as keyof MelConfig))
+      throw new MelConfigError(k, "unknown field");
   for (const k of KEYS) if (!(k in c)) throw new MelConfigError(k, "missing");
   int(c, "sampleRate", 1, 1_000_000);
   int(c, "nFft", 2, 1 << 16);
@@ -138,6 +167,7 @@ export function validateMelConfig(config: unknown): MelConfig {
   num(c, "amin", 1e-30, 1);
   num(c, "ref", 0, Number.MAX_VALUE, true);
   if (c.topDb !== null) num(c, "topDb", 0, 1000);
+  if ("normalization" in c) oneOf(c, "normalization", [...MEL_NORMALIZATIONS]);
   checkCost(c as unknown as MelConfig);
   return c as unknown as MelConfig;
 }

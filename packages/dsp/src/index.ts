@@ -1,7 +1,10 @@
 export {
+  clipTopDb,
   defaultMelConfig,
   MEL_COST_LIMITS,
+  MEL_NORMALIZATIONS,
   type MelConfig,
+  type MelNormalization,
   resolveMelConfig,
   validateMelConfig,
 } from "./config.js";
@@ -49,6 +52,7 @@ export {
   type MelStreamFrames,
   melSpectrogram,
 } from "./logmel.js";
+export { modelCrop, normalizationOf, normalizeCropInPlace, normalizeCropReference } from "./normalize.js";
 export {
   applyTopDb,
   fftComplex64,

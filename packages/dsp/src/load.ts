@@ -1,5 +1,5 @@
 import { type FileHandle, open, readFile } from "node:fs/promises";
-import { type MelConfig, resolveMelConfig } from "./config.js";
+import { clipTopDb, type MelConfig, resolveMelConfig } from "./config.js";
 import { type DecodedAudio, decodeAudioAsync, decodePcmFrames, type PcmLayout, pcmLayout } from "./decode.js";
 import { AudioDecodeError } from "./errors.js";
 import { frameCount } from "./filters.js";
@@ -181,7 +181,8 @@ export async function logMelSpectrogramFile(
   );
   if (!layout || !stream) return null;
   (stream as MelStream).end();
-  if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
+  const topDb = clipTopDb(c);
+  if (topDb !== null) clampTopDbInPlace(data, topDb);
   return { spectrogram: { data, nMels: c.nMels, nFrames }, samples: layout.frames, msDecode };
 }
 

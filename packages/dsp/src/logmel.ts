@@ -1,4 +1,4 @@
-import { type MelConfig, resolveMelConfig } from "./config.js";
+import { clipTopDb, type MelConfig, resolveMelConfig } from "./config.js";
 import { DspError } from "./errors.js";
 import {
   checkSamples,
@@ -180,10 +180,11 @@ export function logMelSpectrogram(
   const nFrames = frameCount(samples.length, c);
   if (!fast) {
     const data = referenceDb(samples, c);
-    if (c.topDb !== null) clampTopDbInPlace(data, c.topDb);
+    const topDb = clipTopDb(c);
+    if (topDb !== null) clampTopDbInPlace(data, topDb);
     return { data, nMels: c.nMels, nFrames };
   }
-  const data = runClip(samples, c, 1, opts.kernel ?? kernelFlavour(), c.topDb);
+  const data = runClip(samples, c, 1, opts.kernel ?? kernelFlavour(), clipTopDb(c));
   return { data, nMels: c.nMels, nFrames };
 }
 
@@ -220,13 +221,15 @@ export function clampTopDbInPlace(data: Float32Array, topDb: number): number {
 }
 
 // One loop per function: each is optimised once, not again for every caller's loop.
-function maxOf(data: Float32Array): number {
+/** Largest value (-Infinity for empty data). */
+export function maxOf(data: Float32Array): number {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
   return max;
 }
 
-function raiseTo(data: Float32Array, floor: number): void {
+/** Raises every value below `floor` to `floor`. */
+export function raiseTo(data: Float32Array, floor: number): void {
   for (let i = 0; i < data.length; i++) if (data[i]! < floor) data[i] = floor;
 }
 

@@ -1,4 +1,4 @@
-import { type MelConfig, resolveMelConfig } from "./config.js";
+import { clipTopDb, type MelConfig, resolveMelConfig } from "./config.js";
 import { checkSamples, frameCount, hannWindow, melFilterbank, reflectIndex } from "./filters.js";
 
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
@@ -199,6 +199,6 @@ export function logMelSpectrogramReference(
 ): { data: Float64Array; nMels: number; nFrames: number } {
   const c = resolveMelConfig(config);
   const mel = melSpectrogramReference(samples, c);
-  powerToDb(mel.data, c);
+  powerToDb(mel.data, { ...c, topDb: clipTopDb(c) });
   return mel;
 }

@@ -4,13 +4,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import {
-  evalCropOffsets,
-  extractCrop,
-  loadAudio,
-  logMelSpectrogram,
-  resolveMelConfig,
-} from "@edge-audio/dsp";
+import { evalCropOffsets, loadAudio, logMelSpectrogram, modelCrop, resolveMelConfig } from "@edge-audio/dsp";
 import type { EamHeader } from "@edge-audio/engine-wasm";
 
 const AUDIO = new Set([".wav", ".au", ".snd", ".mp3", ".flac"]);
@@ -114,5 +108,5 @@ export async function clipCrops(
   const spec = logMelSpectrogram(samples, c);
   if (spec.nMels !== nMels)
     throw new DataError(`${clip.path}: ${spec.nMels} Mel bands, the model takes ${nMels}`);
-  return evalCropOffsets(spec.nFrames, frames).map((off) => extractCrop(spec, off, frames));
+  return evalCropOffsets(spec.nFrames, frames).map((off) => modelCrop(spec, off, frames, c));
 }

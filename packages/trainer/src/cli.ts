@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The `edge-audio` command line: train, demo-data, export, demo. */
 import { parseArgs } from "node:util";
+import { MEL_NORMALIZATIONS, type MelConfig, type MelNormalization } from "@edge-audio/dsp";
 import * as tf from "@tensorflow/tfjs";
+import { noAudioAugment } from "./augment-audio.js";
 import { BACKEND_NAMES, type BackendName } from "./backend.js";
 import { measureTrainingThroughput } from "./bench.js";
 import { defaultAugment, noAugment } from "./crops.js";
@@ -9,6 +11,7 @@ import { DatasetError } from "./dataset.js";
 import { generateDemoCorpus } from "./demo.js";
 import { exportRun } from "./export.js";
 import { runDemoPipeline } from "./pipeline.js";
+import { robustnessCommand } from "./robustness-cli.js";
 import { defaultTrainOptions, train } from "./train.js";
 
 const HELP: Record<string, string> = {
@@ -20,6 +23,7 @@ commands:
   export      write a trained run as an FP32 .eam model file (batch-norm folded)
   demo        demo-data + a short training + export, in one go
   bench-train training throughput (crops/s) of backends on the same model
+  robustness  accuracy of a model's held-out clips under gain, MP3, 48 kHz, noise, low-pass
 
 Run \`edge-audio <command> --help\` for its options.`,
   train: `usage: edge-audio train --data DIR --out runs/NAME [options]
@@ -35,6 +39,7 @@ data
   --crops-per-clip N      training crops per clip and epoch (default: as many as fit)
   --cache DIR             feature cache (default .cache/edge-audio-features); --no-cache
   --n-mels N, --n-fft N, --hop N, --sample-rate HZ   Mel front-end (stored in the model file)
+  --normalization KIND    crop normalisation: crop-max (default), crop-mean, none (absolute dB)
 model
   --arch NAME             resnet18|resnet34|resnet50|resnet101|resnet152 (default resnet18)
   --width W               channel width multiplier (default 0.25)
@@ -47,9 +52,14 @@ training
   --schedule cosine|step|constant   (default cosine, --warmup-epochs 1)
   --weight-decay WD       decoupled weight decay on conv and dense kernels (default 1e-4)
   --patience N            early stopping on validation clip accuracy (needs --val-fraction)
-  --no-augment            no random crops, SpecAugment or mixup
+  --no-augment            no random crops, SpecAugment, mixup or audio copies
   --mixup A               mixup Beta(A, A); 0 = off (default 0.2)
   --spec-augment N        SpecAugment masks of each kind (default 2); 0 = off
+  --audio-variants N      degraded copies of every clip (default 1) that training crops are drawn from
+                          beside the clean clip (noise, low-pass, gain; cached); 0 = off
+  --noise-prob P          share of the copies with white noise at 10-40 dB SNR
+  --lowpass-prob P        share of the copies low-passed at 2.5-8 kHz (48 dB/octave)
+  --gain-range DB         copies get a gain uniform in [-DB, +DB] dB
   --seed N                seed of splits, initialisation and augmentation (default 1)
   --backend node|wasm|cpu default: tfjs-node if installed, else wasm, else cpu
   --resume                continue from the run folder's last checkpoint
@@ -78,6 +88,12 @@ exports DIR/model.eam. Takes a few minutes on two cores.`,
 };
 
 class UsageError extends Error {}
+
+function normalizationOf(v: string): MelNormalization {
+  if (!(MEL_NORMALIZATIONS as readonly string[]).includes(v))
+    throw new UsageError(`--normalization must be one of ${MEL_NORMALIZATIONS.join(", ")}, got "${v}"`);
+  return v as MelNormalization;
+}
 
 function num(v: string | undefined, name: string, def: number): number {
   if (v === undefined) return def;
@@ -126,9 +142,14 @@ async function cmdTrain(argv: string[]): Promise<void> {
       "n-fft": { type: "string" },
       hop: { type: "string" },
       "sample-rate": { type: "string" },
+      normalization: { type: "string" },
       "no-augment": { type: "boolean" },
       mixup: { type: "string" },
       "spec-augment": { type: "string" },
+      "audio-variants": { type: "string" },
+      "noise-prob": { type: "string" },
+      "lowpass-prob": { type: "string" },
+      "gain-range": { type: "string" },
       seed: { type: "string" },
       backend: { type: "string" },
       resume: { type: "boolean" },
@@ -148,16 +169,26 @@ async function cmdTrain(argv: string[]): Promise<void> {
   if (v.mixup !== undefined) augment.mixupAlpha = num(v.mixup, "mixup", 0.2);
   if (v["spec-augment"] !== undefined)
     augment.freqMasks = augment.timeMasks = num(v["spec-augment"], "spec-augment", 2);
+  const audioAugment = v["no-augment"] ? noAudioAugment() : d.audioAugment;
+  if (v["audio-variants"] !== undefined)
+    audioAugment.variants = num(v["audio-variants"], "audio-variants", 0);
+  if (v["noise-prob"] !== undefined) audioAugment.noiseProb = num(v["noise-prob"], "noise-prob", 0);
+  if (v["lowpass-prob"] !== undefined) audioAugment.lowpassProb = num(v["lowpass-prob"], "lowpass-prob", 0);
+  if (v["gain-range"] !== undefined) {
+    const g = Math.abs(num(v["gain-range"], "gain-range", 0));
+    audioAugment.gainDb = [-g, g];
+  }
   const opt = v.optimizer ?? "adam";
   if (opt !== "adam" && opt !== "sgd") throw new UsageError(`--optimizer must be adam or sgd, got "${opt}"`);
   const sched = v.schedule ?? "cosine";
   if (!["cosine", "step", "constant"].includes(sched))
     throw new UsageError(`--schedule must be cosine, step or constant, got "${sched}"`);
-  const mel: Record<string, number> = {};
+  const mel: Partial<MelConfig> = {};
   if (v["n-mels"]) mel.nMels = num(v["n-mels"], "n-mels", 128);
   if (v["n-fft"]) mel.nFft = num(v["n-fft"], "n-fft", 2048);
   if (v.hop) mel.hopLength = num(v.hop, "hop", 512);
   if (v["sample-rate"]) mel.sampleRate = num(v["sample-rate"], "sample-rate", 22050);
+  if (v.normalization !== undefined) mel.normalization = normalizationOf(v.normalization);
   const result = await train({
     data: v.data,
     out: v.out,
@@ -187,6 +218,7 @@ async function cmdTrain(argv: string[]): Promise<void> {
     cacheDir: v["no-cache"] ? null : (v.cache ?? d.cacheDir),
     mel,
     augment,
+    audioAugment,
     seed: num(v.seed, "seed", d.seed),
     backend: backendOf(v.backend),
     resume: Boolean(v.resume),
@@ -343,9 +375,11 @@ export async function main(argv: string[]): Promise<number> {
       case "bench-train":
         await cmdBenchTrain(rest);
         return 0;
+      case "robustness":
+        return await robustnessCommand(rest);
       default:
         throw new UsageError(
-          `unknown command "${cmd}"; expected train, demo-data, export, demo or bench-train (see edge-audio --help)`,
+          `unknown command "${cmd}"; expected train, demo-data, export, demo, bench-train or robustness (see edge-audio --help)`,
         );
     }
   } catch (e) {

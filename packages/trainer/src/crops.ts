@@ -8,7 +8,7 @@ import type { Rng } from "./rng.js";
  * Crop length, evaluation crop offsets and crop extraction are defined once in @edge-audio/dsp,
  * which the on-device runner imports too, so training and serving cut clips identically.
  */
-export { cropFramesFor, evalCropOffsets, extractCrop } from "@edge-audio/dsp";
+export { cropFramesFor, evalCropOffsets, extractCrop, modelCrop } from "@edge-audio/dsp";
 
 export interface AugmentConfig {
   /** Random crop offsets in training (otherwise crops start at evenly spaced positions). */

@@ -4,15 +4,18 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
+  clipTopDb,
   decodeAudioAsync,
   defaultMelConfig as dspDefaultMelConfig,
   logMelSpectrogram,
   type MelConfig,
+  type MelNormalization,
   mixToMono,
   resample,
 } from "@edge-audio/dsp";
+import { type AudioAugmentConfig, augmentKey, augmentSamples, variantRng } from "./augment-audio.js";
 import type { Clip } from "./dataset.js";
 
 export interface Features {
@@ -24,9 +27,18 @@ export interface Features {
 
 export type { MelConfig };
 
-/** The dsp package's default Mel configuration (librosa defaults: 22050 Hz, 2048/512, 128 bands). */
+/**
+ * The crop normalisation of new models (see the trainer README, "Features", for the measurements
+ * behind the choice). Models written before it existed carry no field and keep absolute dB.
+ */
+export const DEFAULT_NORMALIZATION: MelNormalization = "crop-max";
+
+/**
+ * The trainer's Mel configuration: the dsp defaults (librosa: 22050 Hz, 2048/512, 128 bands,
+ * top_db 80) plus the default crop normalisation, with any overrides applied.
+ */
 export function defaultMelConfig(overrides: Partial<MelConfig> = {}): MelConfig {
-  return dspDefaultMelConfig(overrides);
+  return dspDefaultMelConfig({ normalization: DEFAULT_NORMALIZATION, ...overrides });
 }
 
 function stableJson(v: unknown): string {
@@ -38,8 +50,15 @@ function stableJson(v: unknown): string {
     .join(",")}}`;
 }
 
+/**
+ * Hash of what determines a clip's cached spectrogram. The crop normalisation is applied to each
+ * crop later, so only its effect on the whole-clip clamp (clipTopDb) counts: crop-max and
+ * crop-mean share the cache.
+ */
 export function configHash(config: MelConfig): string {
-  return createHash("sha256").update(stableJson(config)).digest("hex").slice(0, 16);
+  const { normalization: _perCrop, ...clip } = config;
+  const spectrogram = { ...clip, topDb: clipTopDb(config) };
+  return createHash("sha256").update(stableJson(spectrogram)).digest("hex").slice(0, 16);
 }
 
 /** Decodes a file, mixes to mono, resamples to the configuration's rate. */
@@ -58,46 +77,97 @@ export interface FeatureStore {
   misses: number;
 }
 
+function readCached(file: string | null): Features | null {
+  if (!file || !existsSync(file)) return null;
+  const buf = readFileSync(file);
+  const nMels = buf.readUInt32LE(0);
+  const nFrames = buf.readUInt32LE(4);
+  if (buf.length !== 8 + 4 * nMels * nFrames) return null;
+  const data = new Float32Array(nMels * nFrames);
+  new Uint8Array(data.buffer).set(buf.subarray(8));
+  return { data, nMels, nFrames };
+}
+
+function writeCached(file: string | null, feats: Features): void {
+  if (!file) return;
+  mkdirSync(dirname(file), { recursive: true });
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(feats.nMels, 0);
+  head.writeUInt32LE(feats.nFrames, 4);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(
+    tmp,
+    Buffer.concat([head, Buffer.from(feats.data.buffer, feats.data.byteOffset, feats.data.byteLength)]),
+  );
+  renameSync(tmp, file);
+}
+
+function spectrogram(samples: Float32Array, config: MelConfig): Features {
+  const f = logMelSpectrogram(samples, config);
+  return { data: Float32Array.from(f.data), nMels: f.nMels, nFrames: f.nFrames };
+}
+
+/** What a clip's features are made from: its bytes' hash and the spectrogram configuration. */
+function cacheBase(bytes: Uint8Array, store: FeatureStore): string | null {
+  if (!store.cacheDir) return null;
+  const key = `${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}-${configHash(store.config)}`;
+  return join(store.cacheDir, key);
+}
+
 /**
  * Features of one clip. Reads the file, hashes its bytes, and returns the cached features for
  * (content, configuration) when present; computes and stores them otherwise.
  */
 export async function clipFeatures(clip: Clip, store: FeatureStore): Promise<Features> {
+  return (await clipFeatureCopies(clip, store, null))[0]!;
+}
+
+/**
+ * The clean features of a clip followed by those of its audio-augmented copies (augmentSamples
+ * with the copy's own seed), each cached under the clip's content hash, the configuration and
+ * the copy's recipe. The file is decoded once, and only when something is not cached.
+ */
+export async function clipFeatureCopies(
+  clip: Clip,
+  store: FeatureStore,
+  augment: { config: AudioAugmentConfig; seed: number } | null,
+): Promise<Features[]> {
   const bytes = readFileSync(clip.path);
-  const key = `${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}-${configHash(store.config)}`;
-  const file = store.cacheDir ? join(store.cacheDir, `${key}.f32`) : null;
-  if (file && existsSync(file)) {
-    const buf = readFileSync(file);
-    const nMels = buf.readUInt32LE(0);
-    const nFrames = buf.readUInt32LE(4);
-    if (buf.length === 8 + 4 * nMels * nFrames) {
-      store.hits++;
-      const data = new Float32Array(nMels * nFrames);
-      new Uint8Array(data.buffer).set(buf.subarray(8));
-      return { data, nMels, nFrames };
-    }
+  const base = cacheBase(bytes, store);
+  const copies = augment?.config.variants ?? 0;
+  const files = [base && `${base}.f32`];
+  for (let v = 1; v <= copies; v++) {
+    const recipe = createHash("sha256")
+      .update(augmentKey(augment!.config, v, augment!.seed))
+      .digest("hex");
+    files.push(base && `${base}-aug${recipe.slice(0, 16)}.f32`);
   }
+  const out = files.map(readCached);
+  store.hits += out.filter(Boolean).length;
+  if (out.every(Boolean)) return out as Features[];
   const samples = await decodeMono(bytes, clip.path, store.config.sampleRate);
-  const f = logMelSpectrogram(samples, store.config);
-  const feats: Features = { data: Float32Array.from(f.data), nMels: f.nMels, nFrames: f.nFrames };
-  store.misses++;
-  if (file && store.cacheDir) {
-    mkdirSync(store.cacheDir, { recursive: true });
-    const head = Buffer.alloc(8);
-    head.writeUInt32LE(feats.nMels, 0);
-    head.writeUInt32LE(feats.nFrames, 4);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(
-      tmp,
-      Buffer.concat([head, Buffer.from(feats.data.buffer, feats.data.byteOffset, feats.data.byteLength)]),
-    );
-    renameSync(tmp, file);
+  for (let v = 0; v < out.length; v++) {
+    if (out[v]) continue;
+    const x =
+      v === 0
+        ? samples
+        : augmentSamples(
+            samples,
+            store.config.sampleRate,
+            augment!.config,
+            variantRng(clip.id, v, augment!.seed),
+          );
+    out[v] = spectrogram(x, store.config);
+    writeCached(files[v]!, out[v]!);
+    store.misses++;
   }
-  return feats;
+  return out as Features[];
 }
 
 export interface LoadedClip extends Clip {
   features: Features;
+  /** Features of the clip's audio-augmented copies (empty without audio augmentation). */
+  copies: Features[];
 }
 
 export interface Skipped {
@@ -113,15 +183,16 @@ export async function loadFeatures(
   clips: Clip[],
   store: FeatureStore,
   onProgress?: (done: number, total: number) => void,
+  augment: { config: AudioAugmentConfig; seed: number } | null = null,
 ): Promise<{ loaded: LoadedClip[]; skipped: Skipped[] }> {
   const loaded: LoadedClip[] = [];
   const skipped: Skipped[] = [];
   let i = 0;
   for (const clip of clips) {
     try {
-      const features = await clipFeatures(clip, store);
-      if (features.nFrames < 1) throw new Error("no frames");
-      loaded.push({ ...clip, features });
+      const [features, ...copies] = await clipFeatureCopies(clip, store, augment);
+      if (features!.nFrames < 1) throw new Error("no frames");
+      loaded.push({ ...clip, features: features!, copies });
     } catch (e) {
       skipped.push({ clip, reason: (e as Error).message.split("\n")[0] ?? String(e) });
     }

@@ -1,3 +1,4 @@
+export * from "./augment-audio.js";
 export * from "./backend.js";
 export * from "./bench.js";
 export * from "./crops.js";
@@ -10,5 +11,6 @@ export * from "./model.js";
 export * from "./pipeline.js";
 export * from "./progress.js";
 export { hashString, Rng } from "./rng.js";
+export * from "./robustness.js";
 export * from "./train.js";
 export { encodeWav16, writeWav16 } from "./wav.js";

@@ -70,7 +70,8 @@ export function confusionCsv(r: Report, labels: string[]): string {
   return `${rows.join("\n")}\n`;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Escapes text for SVG. */
+export const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export interface Series {
   name: string;

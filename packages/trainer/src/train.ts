@@ -7,14 +7,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join, resolve } from "node:path";
 import { type ArchConfig, defaultArchConfig, parseArchName, type ResNetDepth } from "@edge-audio/engine-wasm";
 import * as tf from "@tensorflow/tfjs";
+import { type AudioAugmentConfig, defaultAudioAugment } from "./augment-audio.js";
 import { type BackendInfo, type BackendName, setupBackend } from "./backend.js";
 import {
   type AugmentConfig,
   cropFramesFor,
   defaultAugment,
   evalCropOffsets,
-  extractCrop,
   mixup,
+  modelCrop,
   specAugment,
 } from "./crops.js";
 import {
@@ -30,6 +31,7 @@ import {
 import {
   defaultMelConfig,
   type FeatureStore,
+  type Features,
   type LoadedClip,
   loadFeatures,
   type MelConfig,
@@ -71,6 +73,8 @@ export interface TrainOptions {
   /** Training crops drawn per clip per epoch; 0 = as many as fit without overlap. */
   cropsPerClip: number;
   augment: AugmentConfig;
+  /** Audio-level augmentation: degraded copies of every clip that training crops come from too. */
+  audioAugment: AudioAugmentConfig;
   dropout: number;
   testFraction: number;
   valFraction: number;
@@ -110,6 +114,7 @@ export function defaultTrainOptions(overrides: Partial<TrainOptions> = {}): Trai
     cropSeconds: 3,
     cropsPerClip: 0,
     augment: defaultAugment(),
+    audioAugment: defaultAudioAugment(),
     dropout: 0.5,
     testFraction: 0.2,
     valFraction: 0,
@@ -267,7 +272,8 @@ export async function prepareData(opts: TrainOptions): Promise<Prepared> {
     misses: 0,
   };
   const bar = new ProgressBar("features", clips.length, process.stderr, opts.verbose);
-  const { loaded, skipped } = await loadFeatures(clips, store, (d) => bar.update(d, ""));
+  const augment = opts.audioAugment.variants > 0 ? { config: opts.audioAugment, seed: opts.seed } : null;
+  const { loaded, skipped } = await loadFeatures(clips, store, (d) => bar.update(d, ""), augment);
   bar.finish(`${loaded.length} clips (${store.hits} cached, ${store.misses} computed)`);
   for (const s of skipped) log(opts, `warning: skipping ${s.clip.path}: ${s.reason}`);
   if (loaded.length === 0)
@@ -304,16 +310,20 @@ export async function prepareData(opts: TrainOptions): Promise<Prepared> {
     cropFrames,
     archConfig,
     byId: new Map(loaded.map((c) => [c.id, c])),
-    usable: loaded.map(({ features: _f, ...c }) => c),
+    usable: loaded.map(({ features: _f, copies: _c, ...c }) => c),
     datasetRoot: ds.root,
   };
 }
 
-/** Clip-level prediction: crop probabilities averaged over the evaluation crops of each clip. */
+/**
+ * Clip-level prediction: crop probabilities averaged over the evaluation crops of each clip,
+ * each crop normalised as `mel` says (modelCrop, as the runner does).
+ */
 export function predictClips(
   model: tf.LayersModel,
   clips: LoadedClip[],
   cropFrames: number,
+  mel: Pick<MelConfig, "normalization" | "topDb">,
   batchSize = 32,
 ): { clipProbs: Float32Array[]; cropCorrect: number; cropTotal: number } {
   const nMels = clips[0]?.features.nMels ?? 0;
@@ -329,7 +339,7 @@ export function predictClips(
     const batch = jobs.slice(b, b + batchSize);
     const x = new Float32Array(batch.length * nMels * cropFrames);
     batch.forEach((j, i) => {
-      extractCrop(clips[j.clip]!.features, j.offset, cropFrames, x, i * nMels * cropFrames);
+      modelCrop(clips[j.clip]!.features, j.offset, cropFrames, mel, x, i * nMels * cropFrames);
     });
     const probs = tf.tidy(() => {
       const out = model.predict(tf.tensor4d(x, [batch.length, nMels, cropFrames, 1])) as tf.Tensor;
@@ -349,9 +359,15 @@ export function predictClips(
   };
 }
 
-function evaluate(model: tf.LayersModel, clips: LoadedClip[], cropFrames: number, labels: string[]) {
+function evaluate(
+  model: tf.LayersModel,
+  clips: LoadedClip[],
+  cropFrames: number,
+  labels: string[],
+  mel: MelConfig,
+) {
   if (!clips.length) return null;
-  const p = predictClips(model, clips, cropFrames);
+  const p = predictClips(model, clips, cropFrames, mel);
   const predicted = p.clipProbs.map((q) => argmax(q));
   return {
     report: classificationReport(
@@ -371,6 +387,17 @@ interface RunState {
   sinceBest: number;
   log: EpochLog[];
   trainSeconds: number;
+}
+
+/**
+ * The features a training crop is cut from: the clean clip or, with audio augmentation, one of
+ * its degraded copies, each as likely. Draws nothing without copies (the crop sequence of a
+ * recipe without audio augmentation does not change).
+ */
+function cropSource(c: LoadedClip, rng: Rng): Features {
+  if (!c.copies.length) return c.features;
+  const k = rng.int(0, c.copies.length);
+  return k === 0 ? c.features : c.copies[k - 1]!;
 }
 
 /** Trains one model on one split; writes the run folder. */
@@ -451,7 +478,7 @@ export async function trainOnSplit(
   const walls: number[] = []; // wall time per epoch in this session (training + evaluation)
   for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
     const rng = new Rng(hashString(`epoch:${epoch}`, opts.seed));
-    const jobs: Array<{ clip: LoadedClip; offset: number }> = [];
+    const jobs: Array<{ clip: LoadedClip; offset: number; source: Features }> = [];
     for (const c of train) {
       const n = cropsPerClip(c);
       const span = Math.max(0, framesOf(c) - cropFrames);
@@ -461,7 +488,7 @@ export async function trainOnSplit(
           : n > 1
             ? Math.round((i * span) / (n - 1))
             : 0;
-        jobs.push({ clip: c, offset });
+        jobs.push({ clip: c, offset, source: cropSource(c, rng) });
       }
     }
     rng.shuffle(jobs);
@@ -483,7 +510,7 @@ export async function trainOnSplit(
       const x = new Float32Array(B * cropSize);
       const y = new Float32Array(B * numClasses);
       batch.forEach((j, i) => {
-        extractCrop(j.clip.features, j.offset, cropFrames, x, i * cropSize);
+        modelCrop(j.source, j.offset, cropFrames, prep.mel, x, i * cropSize);
         specAugment(x, i * cropSize, nMels, cropFrames, opts.augment, rng);
         y[i * numClasses + j.clip.labelIndex] = 1;
       });
@@ -522,8 +549,8 @@ export async function trainOnSplit(
     }
     const seconds = (performance.now() - t0) / 1000;
     state.trainSeconds += seconds;
-    const v = evaluate(model, val, cropFrames, labels);
-    const te = evaluate(model, test, cropFrames, labels);
+    const v = evaluate(model, val, cropFrames, labels, prep.mel);
+    const te = evaluate(model, test, cropFrames, labels, prep.mel);
     walls.push((performance.now() - t0) / 1000);
     const entry: EpochLog = {
       epoch: epoch + 1,
@@ -577,7 +604,7 @@ export async function trainOnSplit(
   const finalEpoch = stopEarly && state.bestEpoch > 0 ? state.bestEpoch : state.epoch;
   saveWeights(join(runDir, "model"), modelWeightList(model));
 
-  const te = evaluate(model, test, cropFrames, labels);
+  const te = evaluate(model, test, cropFrames, labels, prep.mel);
   const report = te?.report ?? classificationReport([], [], labels);
   const epochs = state.log.map((e) => e.epoch);
   writeFileSync(

@@ -16,7 +16,7 @@ function run(...args: string[]) {
 describe("edge-audio command line (needs the build: npm run build)", () => {
   it("prints help for every command", () => {
     expect(run("--help").out).toContain("demo-data");
-    for (const c of ["train", "demo-data", "export", "demo", "bench-train"]) {
+    for (const c of ["train", "demo-data", "export", "demo", "bench-train", "robustness"]) {
       const r = run(c, "--help");
       expect(r.code, c).toBe(0);
       expect(r.out, c).toContain(`usage: edge-audio ${c}`);
@@ -37,6 +37,9 @@ describe("edge-audio command line (needs the build: npm run build)", () => {
     expect(c.err).toContain("config.json");
     expect(run("frobnicate").code).toBe(2);
     expect(run("train", "--data", empty, "--out", "x", "--backend", "gpu").err).toContain("--backend");
+    const norm = run("train", "--data", empty, "--out", "x", "--normalization", "pcen");
+    expect(norm.code).toBe(2);
+    expect(norm.err).toContain("--normalization must be one of none, crop-max, crop-mean");
   });
   it("writes the synthetic demo corpus", () => {
     const r = run(

@@ -5,7 +5,7 @@ import { defaultArchConfig, loadModel, readModel, weightShapes } from "@edge-aud
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setupBackend } from "../src/backend.js";
-import { evalCropOffsets, extractCrop } from "../src/crops.js";
+import { evalCropOffsets, modelCrop } from "../src/crops.js";
 import { scanDataset } from "../src/dataset.js";
 import { generateDemoCorpus } from "../src/demo.js";
 import { exportRun, loadRunModel } from "../src/export.js";
@@ -172,6 +172,7 @@ describe("training smoke test, resume, export and engine parity", () => {
     const file = readModel(out);
     expect(file.labels).toEqual(e.labels);
     expect(file.mel?.nMels).toBe(128);
+    expect(file.mel?.normalization).toBe("crop-max");
     expect(file.provenance.trainingData).toContain("SYNTHETIC");
     expect((file.metadata.get("trainer.split") as { test: string[] }).test).toEqual(e.testClips);
 
@@ -192,7 +193,7 @@ describe("training smoke test, resume, export and engine parity", () => {
     for (const clip of loaded) {
       for (const off of evalCropOffsets(clip.features.nFrames, frames)) {
         const x = new Float32Array(size);
-        extractCrop(clip.features, off, frames, x);
+        modelCrop(clip.features, off, frames, defaultMelConfig(), x);
         const p = (built.model.predict(tf.tensor4d(x, [1, 128, frames, 1])) as tf.Tensor).dataSync();
         const q = engine.run(x);
         let a = 0;

@@ -6,10 +6,10 @@
  */
 import {
   evalCropOffsets,
-  extractCrop,
   loadAudio,
   logMelSpectrogram,
   type MelConfig,
+  modelCrop,
   resolveMelConfig,
 } from "@edge-audio/dsp";
 import { readModel } from "@edge-audio/engine-wasm";
@@ -36,7 +36,7 @@ for (const clip of clips) {
   const spec = logMelSpectrogram(await loadAudio(clip, { sampleRate: mel.sampleRate }), mel);
   const probs = new Float64Array(file.labels.length);
   for (const off of evalCropOffsets(spec.nFrames, cropFrames)) {
-    const p = model.run(extractCrop(spec, off, cropFrames));
+    const p = model.run(modelCrop(spec, off, cropFrames, mel));
     for (let i = 0; i < probs.length; i++) probs[i]! += p[i]!;
   }
   // tfjs copies the weights into its own tensors on the first run; drop the file's copy then
