@@ -1,4 +1,10 @@
 import { AudioDecodeError } from "./errors.js";
+import {
+  type DecodedPiece,
+  joinPieces,
+  openCompressedDecoder,
+  type StreamDecodeReport,
+} from "./stream-decode.js";
 
 /** Decoded audio: one Float32Array per channel, samples in [-1, 1). */
 export interface DecodedAudio {
@@ -434,87 +440,37 @@ export function decodeAudio(bytes: Uint8Array, hint?: string): DecodedAudio {
   );
 }
 
-/** Channel mode of the first MPEG audio frame header (after any ID3v2 tag) is single channel. */
-function mp3IsMono(b: Uint8Array): boolean {
-  let p = 0;
-  if (b.length >= 10 && ascii(b, 0, 3) === "ID3")
-    p = 10 + (((b[6]! & 0x7f) << 21) | ((b[7]! & 0x7f) << 14) | ((b[8]! & 0x7f) << 7) | (b[9]! & 0x7f));
-  for (; p + 4 <= b.length; p++)
-    if (
-      b[p] === 0xff &&
-      (b[p + 1]! & 0xe0) === 0xe0 &&
-      (b[p + 1]! & 0x06) !== 0 &&
-      (b[p + 2]! & 0xf0) !== 0xf0
-    )
-      return ((b[p + 3]! >> 6) & 3) === 3;
-  return false;
-}
-
-/** decodeAudio plus MP3 (mpg123-decoder) and FLAC (@wasm-audio-decoders/flac). */
+/**
+ * decodeAudio plus MP3 (mpg123-decoder, fed frame by frame) and FLAC (@wasm-audio-decoders/flac):
+ * the stream decoders of stream-decode.ts given all the bytes at once. Damaged MP3/FLAC frames
+ * are skipped; decoded samples are clamped into [-1, 1). A file that ends early is decoded as far
+ * as it goes (decodeCompressedStream reports what is missing).
+ */
 export async function decodeAudioAsync(bytes: Uint8Array, hint?: string): Promise<DecodedAudio> {
   const file = fileLabel(hint);
   if (bytes.length === 0) throw new AudioDecodeError("EMPTY", "the file is empty (0 bytes)", file);
   const kind = sniffFormat(bytes, hint);
-  if (kind === "mp3") {
-    const { MPEGDecoder } = await import("mpg123-decoder");
-    const dec = new MPEGDecoder();
-    await dec.ready;
-    try {
-      const r = dec.decode(bytes);
-      // the decoder always returns two channels; keep one for mono streams
-      if (mp3IsMono(bytes) && r.channelData.length > 1) r.channelData = r.channelData.slice(0, 1);
-      return finishCompressed("MP3", r, file);
-    } finally {
-      dec.free();
-    }
-  }
-  if (kind === "flac") {
-    const { FLACDecoder } = await import("@wasm-audio-decoders/flac");
-    const dec = new FLACDecoder();
-    await dec.ready;
-    try {
-      const r = await dec.decodeFile(bytes);
-      // the decoder scales by 2^(bits-1) - 1; restore exact int / 2^(bits-1) like the PCM readers
-      if (r.bitDepth >= 2 && r.bitDepth <= 24) {
-        const lo = 2 ** (r.bitDepth - 1);
-        for (const ch of r.channelData)
-          for (let i = 0; i < ch.length; i++) {
-            const v = ch[i]!;
-            const a = Math.round(v * (lo - 1));
-            const b = Math.round(v * lo);
-            ch[i] = Math.abs(a / (lo - 1) - v) <= Math.abs(b / lo - v) ? a / lo : b / lo;
-          }
-      }
-      return finishCompressed("FLAC", r, file);
-    } finally {
-      dec.free();
-    }
-  }
+  if (kind === "mp3" || kind === "flac") return (await decodeCompressedStream(kind, [bytes], file)).audio;
   return decodeAudio(bytes, hint);
 }
 
-function finishCompressed(
-  what: string,
-  r: {
-    channelData: Float32Array[];
-    samplesDecoded: number;
-    sampleRate: number;
-    errors: { message: string }[];
-  },
-  file: string | undefined,
-): DecodedAudio {
-  if (r.samplesDecoded === 0 || r.channelData.length === 0) {
-    const why = r.errors.length > 0 ? `: ${r.errors[0]!.message}` : "";
-    throw new AudioDecodeError("DECODER_FAILED", `${what} decoder produced no samples${why}`, file);
+/** Decodes an MP3 or FLAC stream given as consecutive pieces of bytes; the samples and the decoder's report. */
+export async function decodeCompressedStream(
+  kind: "mp3" | "flac",
+  parts: Iterable<Uint8Array>,
+  file?: string,
+): Promise<{ audio: DecodedAudio; report: StreamDecodeReport }> {
+  const dec = await openCompressedDecoder(kind, file);
+  try {
+    const pieces: DecodedPiece[] = [];
+    for (const b of parts) {
+      const p = await dec.push(b);
+      if (p) pieces.push(p);
+    }
+    const { piece, report } = await dec.end();
+    if (piece) pieces.push(piece);
+    return { audio: { sampleRate: pieces[0]!.sampleRate, channels: joinPieces(pieces) }, report };
+  } finally {
+    dec.free();
   }
-  const channels = r.channelData.map((c) => c.slice(0, r.samplesDecoded));
-  for (const [ci, ch] of channels.entries())
-    for (let i = 0; i < ch.length; i++)
-      if (!Number.isFinite(ch[i]!))
-        throw new AudioDecodeError(
-          "NON_FINITE",
-          `${what} decoder returned ${ch[i]} at sample ${i} of channel ${ci}`,
-          file,
-        );
-  return { sampleRate: r.sampleRate, channels };
 }
