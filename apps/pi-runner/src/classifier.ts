@@ -1,27 +1,25 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import {
   clampTopDbInPlace,
   evalCropOffsets,
-  loadAudio,
   logMelSpectrogram,
-  logMelSpectrogramFile,
   type MelConfig,
   type MelSpectrogram,
   MelStream,
   modelCrop,
   normalizeCropInPlace,
   resolveMelConfig,
+  SpectrogramBuilder,
 } from "@edge-audio/dsp";
 import { type LoadOptions, loadModel, type Model, verifyModel } from "@edge-audio/engine-wasm";
 import { argmax, meanProbs, topK } from "./crops.js";
-import { StreamResampler } from "./stream-resample.js";
-import { WavStreamParser } from "./wav-stream.js";
+import { checkInput, type MonoInput, openMonoInput } from "./input.js";
 
-/** WAV files larger than this are classified by streaming (bounded memory) unless told otherwise. */
-export const STREAM_FILE_BYTES = 64 * 2 ** 20;
-/** Bytes read from a file per step in streaming mode. */
-const READ_CHUNK = 1 << 20;
+/**
+ * Files declaring more audio than this are classified by streaming (memory flat in the duration)
+ * unless told otherwise: 25 minutes, about what 64 MiB of 22.05 kHz 16-bit mono WAV holds.
+ */
+export const STREAM_SECONDS = 1500;
 
 export class RunnerError extends Error {
   override name = "RunnerError";
@@ -42,13 +40,17 @@ export interface ClipResult {
    * consecutive crop-length windows with per-window top-dB (as `classify -`), bounded memory.
    */
   mode: "clip" | "stream";
+  /** Why the input was not whole (truncated, damaged frames skipped), one line each; empty when it was. */
+  warnings: string[];
 }
 
 export type OpenOptions = Pick<LoadOptions, "maxMemoryBytes" | "maxWorkPerCrop"> & { verify?: boolean };
 
 export interface ClassifyFileOptions {
-  /** true: stream WAV files always; false: never; default: WAV files above STREAM_FILE_BYTES. */
+  /** true: stream mode always; false: never; default: files declaring more than STREAM_SECONDS. */
   stream?: boolean;
+  /** Refuse input that is not whole (truncated, damaged frames) instead of warning. */
+  strict?: boolean;
 }
 
 export interface WindowResult {
@@ -132,42 +134,59 @@ export class Classifier {
   }
 
   /**
-   * Classifies a file: decoded whole (any supported format, resampled to the model's rate), or,
-   * for WAV files above STREAM_FILE_BYTES (or with `stream: true`), read in chunks (see
-   * classifyWavStream) so that memory does not grow with the length of the recording.
+   * Classifies a file (any supported format, resampled to the model's rate as it is decoded):
+   * clip mode builds the whole-clip spectrogram piece by piece (the samples are never held);
+   * stream mode (`stream: true`, or a declared duration over STREAM_SECONDS) classifies
+   * consecutive crop-length windows as they complete, so memory stays flat however long the
+   * recording. Input that is not whole is classified from what is there, with `warnings`, or
+   * refused with `strict`.
    */
   async classifyFile(file: string, opts: ClassifyFileOptions = {}): Promise<ClipResult> {
-    if (opts.stream !== false && isWavFile(file, opts.stream === true ? 0 : STREAM_FILE_BYTES)) {
-      const r = await this.classifyWavStream(file);
+    const input = await openMonoInput(file, this.mel.sampleRate);
+    const long = (input.estimatedSeconds ?? 0) > STREAM_SECONDS;
+    if (opts.stream === true || (opts.stream !== false && long)) {
+      const r = await this.classifyInputStream(input, opts.strict === true);
       if (r) return r;
+      // shorter than one window: classified as a clip
+      return this.classifyInputClip(await openMonoInput(file, this.mel.sampleRate), opts.strict === true);
     }
+    return this.classifyInputClip(input, opts.strict === true);
+  }
+
+  /** Clip mode: whole-clip spectrogram, evenly spread evaluation crops (see classifySpectrogram). */
+  private async classifyInputClip(input: MonoInput, strict: boolean): Promise<ClipResult> {
     const t0 = performance.now();
-    // WAV and .au at the model's rate: the spectrogram is made as the file is decoded, so the
-    // clip's samples are never held whole (same result as below, bit for bit)
-    const direct = await logMelSpectrogramFile(file, this.mel);
-    if (direct) {
-      const t1 = performance.now();
-      return {
-        ...this.classifySpectrogram(direct.spectrogram, direct.samples),
-        msDecode: direct.msDecode,
-        msFeatures: t1 - t0 - direct.msDecode,
-        mode: "clip",
-      };
-    }
-    const samples = await loadAudio(file, { sampleRate: this.mel.sampleRate, mono: true });
-    const msDecode = performance.now() - t0;
-    return { ...this.classifySamples(samples), msDecode, mode: "clip" };
+    const hop = this.mel.hopLength;
+    const expected =
+      input.estimatedSeconds === null ? 0 : (input.estimatedSeconds * this.mel.sampleRate) / hop + 2;
+    const builder = new SpectrogramBuilder(this.mel, expected);
+    let msFeatures = 0;
+    const report = await input.read((x) => {
+      const t = performance.now();
+      builder.push(x);
+      msFeatures += performance.now() - t;
+    });
+    const warnings = checkInput(input.file, report, strict);
+    const t1 = performance.now();
+    const msDecode = t1 - t0 - msFeatures;
+    const spec = builder.end();
+    msFeatures += performance.now() - t1;
+    return {
+      ...this.classifySpectrogram(spec, builder.samples),
+      msDecode,
+      msFeatures,
+      mode: "clip",
+      warnings,
+    };
   }
 
   /**
-   * Streaming classification of a WAV file: 1 MiB reads through the incremental WAV parser,
-   * chunked resampling (bit-identical to resampling the whole clip) and the dsp MelStream; each
-   * crop-length window is classified as soon as it is complete (top-dB from the window's own
-   * maximum, as for `classify -`) and the probabilities of all windows are averaged. Memory is
-   * bounded by the read size, the resampler and Mel stream state and one window.
-   * Returns null when the clip is shorter than one window (the caller then decodes it whole).
+   * Stream mode of a file: each crop-length window is classified as soon as it is complete
+   * (top-dB from the window's own maximum, as for `classify -`) and the probabilities of all
+   * windows are averaged. Memory is bounded by the read size, the decoder, resampler and Mel
+   * stream state and one window. Returns null when the clip is shorter than one window.
    */
-  async classifyWavStream(file: string): Promise<ClipResult | null> {
+  private async classifyInputStream(input: MonoInput, strict: boolean): Promise<ClipResult | null> {
     const k = this.labels.length;
     const sum = new Float64Array(k);
     let windows = 0;
@@ -179,51 +198,14 @@ export class Classifier {
       msInference += w.msInference;
       msFeatures += w.msFeatures;
     });
-    const parser = new WavStreamParser(file, { honourDataSize: true });
-    let resampler: StreamResampler | null | undefined;
-    let samplesOut = 0;
-    let msRead = 0;
-    const feed = (x: Float32Array) => {
-      const t0 = performance.now();
-      const y = resampler ? resampler.push(x) : x;
-      msRead += performance.now() - t0;
-      samplesOut += y.length;
-      if (y.length) s.push(y);
-    };
-    const fh = await open(file, "r");
-    try {
-      const chunk = new Uint8Array(READ_CHUNK);
-      for (;;) {
-        const t0 = performance.now();
-        const { bytesRead: n } = await fh.read(chunk, 0, chunk.length, null);
-        if (n === 0) break;
-        // the parser keeps references to partial frames: hand it its own copy
-        const samples = parser.push(chunk.slice(0, n));
-        msRead += performance.now() - t0;
-        if (resampler === undefined && parser.format) {
-          const rate = parser.format.sampleRate;
-          resampler = rate === this.mel.sampleRate ? null : new StreamResampler(rate, this.mel.sampleRate);
-        }
-        if (samples.length) feed(samples);
-      }
-    } finally {
-      await fh.close();
-    }
-    if (!parser.format) throw new RunnerError(`${file}: the file ended before a complete WAV header`);
-    if (parser.dataBytesMissing > 0)
-      throw new RunnerError(
-        `${file}: WAV 'data' chunk declares ${parser.declaredDataBytes} bytes but ${parser.dataBytesMissing} of them are missing; the file is truncated or its header lies about the length`,
-      );
-    if (parser.framesOut === 0)
-      throw new RunnerError(`${file}: the file holds no audio samples (zero-length data)`);
-    if (resampler) {
-      const t0 = performance.now();
-      const y = resampler.end();
-      msRead += performance.now() - t0;
-      samplesOut += y.length;
-      if (y.length) s.push(y);
-    }
+    const t0 = performance.now();
+    let samples = 0;
+    const report = await input.read((x) => {
+      samples += x.length;
+      s.push(x);
+    });
     s.end();
+    const warnings = checkInput(input.file, report, strict);
     if (windows === 0) return null;
     const probs = new Float32Array(k);
     for (let i = 0; i < k; i++) probs[i] = sum[i]! / windows;
@@ -234,11 +216,12 @@ export class Classifier {
       top: topK(probs, this.labels, Math.min(5, k)),
       probs,
       crops: windows,
-      seconds: samplesOut / this.mel.sampleRate,
-      msDecode: msRead,
+      seconds: samples / this.mel.sampleRate,
+      msDecode: performance.now() - t0 - msFeatures - msInference,
       msFeatures,
       msInference,
       mode: "stream",
+      warnings,
     };
   }
 
@@ -247,7 +230,7 @@ export class Classifier {
    * (the fewest that cover the clip, evenly spread: the same ones the trainer evaluates), mean
    * probabilities.
    */
-  classifySamples(samples: Float32Array): Omit<ClipResult, "msDecode" | "mode"> {
+  classifySamples(samples: Float32Array): Omit<ClipResult, "msDecode" | "mode" | "warnings"> {
     const t0 = performance.now();
     const spec = logMelSpectrogram(samples, this.mel);
     const t1 = performance.now();
@@ -258,7 +241,7 @@ export class Classifier {
   classifySpectrogram(
     spec: MelSpectrogram,
     nSamples: number,
-  ): Omit<ClipResult, "msDecode" | "msFeatures" | "mode"> {
+  ): Omit<ClipResult, "msDecode" | "msFeatures" | "mode" | "warnings"> {
     const t1 = performance.now();
     const crop = new Float32Array(this.nMels * this.cropFrames);
     const rows: Float32Array[] = [];
@@ -341,24 +324,5 @@ export class Classifier {
 
   async dispose(): Promise<void> {
     await this.model.dispose();
-  }
-}
-
-/** Whether `file` starts like a RIFF/WAVE file and has at least `minBytes` bytes. */
-function isWavFile(file: string, minBytes: number): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch {
-    return false; // the regular path reports the error
-  }
-  try {
-    if (fstatSync(fd).size < Math.max(12, minBytes)) return false;
-    const b = new Uint8Array(12);
-    readSync(fd, b, 0, 12, 0);
-    const tag = String.fromCharCode(...b);
-    return tag.startsWith("RIFF") && tag.endsWith("WAVE");
-  } finally {
-    closeSync(fd);
   }
 }

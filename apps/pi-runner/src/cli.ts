@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { Classifier, RunnerError, type WindowResult } from "./classifier.js";
 import { type Clip, clipId, DatasetError, listClips } from "./dataset.js";
+import { checkInput, wavStreamReport } from "./input.js";
 import { collectGarbage, peakRssBytes } from "./memory.js";
 import { evaluate, formatConfusion } from "./metrics.js";
 import { Progress } from "./progress.js";
@@ -47,8 +48,10 @@ options:
   --model FILE     model file (.eam)                                   (required)
   --top K          probabilities to print per result (default 3)
   --threads N      engine threads (default: all cores)
-  --stream         read WAV files in chunks (bounded memory, per-window top-dB);
-                   done anyway for WAV files over 64 MiB ("mode" says which)
+  --stream         classify consecutive windows as the file is read (flat memory,
+                   per-window top-dB); done anyway for files over 25 minutes ("mode" says which)
+  --strict         refuse input that is not whole (truncated, damaged frames) instead of
+                   classifying what is there with a warning
 ${LIMIT_HELP}
   -h, --help       this help`,
   eval: `usage: pi-runner eval --model M.eam --data DIR [options]
@@ -65,6 +68,8 @@ options:
   --limit N        evaluate at most N clips (after the split)
   --threads N      engine threads (default: all cores)
   --json           print one JSON object instead of the tables
+  --strict         skip clips that are not whole (truncated, damaged frames) instead of
+                   classifying what is there with a warning
 ${LIMIT_HELP}
   -h, --help       this help`,
   info: `usage: pi-runner info M.eam [--json] [--max-memory MIB] [--max-work GOPS]
@@ -121,6 +126,7 @@ async function classify(args: string[]): Promise<number> {
     top: { type: "string" },
     threads: { type: "string" },
     stream: { type: "boolean" },
+    strict: { type: "boolean" },
     ...LIMIT_OPTIONS,
   });
   const modelPath = requireModel(values.model);
@@ -133,11 +139,15 @@ async function classify(args: string[]): Promise<number> {
   try {
     for (const file of positionals) {
       if (file === "-") {
-        failures += await classifyStdin(clf, k);
+        failures += await classifyStdin(clf, k, values.strict === true);
         continue;
       }
       try {
-        const r = await clf.classifyFile(file, values.stream ? { stream: true } : {});
+        const r = await clf.classifyFile(file, {
+          ...(values.stream ? { stream: true } : {}),
+          strict: values.strict === true,
+        });
+        warn(r.warnings);
         console.log(
           JSON.stringify({
             file,
@@ -165,8 +175,13 @@ async function classify(args: string[]): Promise<number> {
   return failures ? 1 : 0;
 }
 
-async function classifyStdin(clf: Classifier, k: number): Promise<number> {
-  const parser = new WavStreamParser("standard input");
+/** Input warnings go to stderr, one line each. */
+function warn(lines: string[]): void {
+  for (const l of lines) process.stderr.write(`warning: ${l}\n`);
+}
+
+async function classifyStdin(clf: Classifier, k: number, strict: boolean): Promise<number> {
+  const parser = new WavStreamParser("standard input", { honourDataSize: true });
   const emit = (w: WindowResult) =>
     console.log(
       JSON.stringify({
@@ -194,7 +209,9 @@ async function classifyStdin(clf: Classifier, k: number): Promise<number> {
     if (samples.length) s.push(samples);
   }
   if (!parser.format) throw new RunnerError("standard input: the stream ended before a complete WAV header");
+  const warnings = checkInput("standard input", wavStreamReport(parser), strict);
   s.end();
+  warn(warnings);
   const summary: Record<string, unknown> = { file: "-", end: true, samples: parser.framesOut };
   if (parser.trailingBytes)
     summary.warning = `stream stopped mid-sample (${parser.trailingBytes} trailing bytes ignored)`;
@@ -216,6 +233,7 @@ async function evalCmd(args: string[]): Promise<number> {
     limit: { type: "string" },
     threads: { type: "string" },
     json: { type: "boolean" },
+    strict: { type: "boolean" },
     ...LIMIT_OPTIONS,
   });
   const modelPath = requireModel(values.model);
@@ -264,7 +282,8 @@ async function evalCmd(args: string[]): Promise<number> {
     for (const clip of clips) {
       const c0 = performance.now();
       try {
-        const r = await clf.classifyFile(clip.path);
+        const r = await clf.classifyFile(clip.path, { strict: values.strict === true });
+        warn(r.warnings);
         rows.push({ clip, predicted: r.label, ms: performance.now() - c0 });
       } catch (e) {
         const reason = describe(e, clip.path);

@@ -111,6 +111,7 @@ function deinterleaveInto(
   file: string | undefined,
   out: Float32Array[],
   at: number,
+  firstFrame = at,
 ): void {
   const bps = bytesPerSample(enc);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -134,8 +135,8 @@ function deinterleaveInto(
           throw new AudioDecodeError(
             "NON_FINITE",
             Number.isFinite(v)
-              ? `sample ${at + i} of channel ${c} is ${v}, beyond the float32 range; float audio must hold finite values (re-export the file)`
-              : `sample ${at + i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
+              ? `sample ${firstFrame + i} of channel ${c} is ${v}, beyond the float32 range; float audio must hold finite values (re-export the file)`
+              : `sample ${firstFrame + i} of channel ${c} is ${v}; float audio must hold finite values (re-export the file)`,
             file,
           );
         ch[i] = v;
@@ -180,15 +181,25 @@ function deinterleaveInto(
 export interface PcmLayout {
   sampleRate: number;
   channels: number;
-  /** Whole frames of audio. */
+  /** Whole frames of audio (those present, when a short file is kept). */
   frames: number;
+  /** Data bytes the header declares beyond the end of the file (0 unless a short file is kept). */
+  missingBytes: number;
   /** Byte offset of the first frame. */
   start: number;
   frameBytes: number;
   encoding: PcmEncoding;
 }
 
-function wavLayout(bytes: Uint8Array, total: number, file: string | undefined): PcmLayout | null {
+/** What a layout does with a file whose header declares more audio bytes than follow it. */
+export type ShortFilePolicy = "refuse" | "keep";
+
+function wavLayout(
+  bytes: Uint8Array,
+  total: number,
+  file: string | undefined,
+  onShort: ShortFilePolicy = "refuse",
+): PcmLayout | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const partial = bytes.length < total;
   let p = 12;
@@ -241,13 +252,13 @@ function wavLayout(bytes: Uint8Array, total: number, file: string | undefined): 
         );
       const remaining = total - body;
       if (size === 0xffffffff || (size === 0 && remaining > 0)) size = remaining; // streaming writers
-      if (size > remaining)
+      if (size > remaining && onShort === "refuse")
         throw new AudioDecodeError(
           "TRUNCATED",
           `WAV 'data' chunk declares ${size} bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
           file,
         );
-      return wavSamples(body, size, fmt, validBits, file);
+      return wavSamples(body, size, Math.min(size, remaining), fmt, validBits, file);
     }
     p = body + size + (size & 1);
   }
@@ -261,6 +272,7 @@ function wavLayout(bytes: Uint8Array, total: number, file: string | undefined): 
 function wavSamples(
   start: number,
   size: number,
+  present: number,
   fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number; sub?: number },
   validBits: number,
   file: string | undefined,
@@ -300,14 +312,20 @@ function wavSamples(
   return {
     sampleRate: rate,
     channels,
-    frames: Math.floor(size / frameBytes),
+    frames: Math.floor(present / frameBytes),
+    missingBytes: size - present,
     start,
     frameBytes,
     encoding: enc,
   };
 }
 
-function auLayout(bytes: Uint8Array, total: number, file: string | undefined): PcmLayout | null {
+function auLayout(
+  bytes: Uint8Array,
+  total: number,
+  file: string | undefined,
+  onShort: ShortFilePolicy = "refuse",
+): PcmLayout | null {
   if (total < 24)
     throw new AudioDecodeError("TRUNCATED", `Sun/NeXT header needs 24 bytes, the file has ${total}`, file);
   if (bytes.length < 24) return null;
@@ -358,17 +376,19 @@ function auLayout(bytes: Uint8Array, total: number, file: string | undefined): P
   }
   const remaining = total - offset;
   if (size === 0xffffffff) size = remaining;
-  if (size > remaining)
+  if (size > remaining && onShort === "refuse")
     throw new AudioDecodeError(
       "TRUNCATED",
       `Sun/NeXT header declares ${size} data bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
       file,
     );
   const frameBytes = bytesPerSample(enc) * channels;
+  const present = Math.min(size, remaining);
   return {
     sampleRate: rate,
     channels,
-    frames: Math.floor(size / frameBytes),
+    frames: Math.floor(present / frameBytes),
+    missingBytes: size - present,
     start: offset,
     frameBytes,
     encoding: enc,
@@ -380,12 +400,17 @@ function auLayout(bytes: Uint8Array, total: number, file: string | undefined): P
  * or null when it is another format or `head` ends before the header does. `total` is the size
  * of the whole file.
  */
-export function pcmLayout(head: Uint8Array, total: number, hint?: string): PcmLayout | null {
+export function pcmLayout(
+  head: Uint8Array,
+  total: number,
+  hint?: string,
+  onShort: ShortFilePolicy = "refuse",
+): PcmLayout | null {
   if (total === 0 || head.length === 0) return null;
   const kind = sniffFormat(head, hint);
   const file = fileLabel(hint);
-  if (kind === "wav") return wavLayout(head, total, file);
-  if (kind === "au") return auLayout(head, total, file);
+  if (kind === "wav") return wavLayout(head, total, file, onShort);
+  if (kind === "au") return auLayout(head, total, file, onShort);
   return null;
 }
 
@@ -400,8 +425,9 @@ export function decodePcmFrames(
   out: Float32Array[],
   at: number,
   hint?: string,
+  firstFrame = at,
 ): void {
-  deinterleaveInto(bytes, 0, frames, layout.channels, layout.encoding, fileLabel(hint), out, at);
+  deinterleaveInto(bytes, 0, frames, layout.channels, layout.encoding, fileLabel(hint), out, at, firstFrame);
 }
 
 function decodeLayout(bytes: Uint8Array, l: PcmLayout, file: string | undefined): DecodedAudio {

@@ -8,6 +8,7 @@ export type AudioDecodeErrorCode =
   | "NON_FINITE"
   | "ASYNC_REQUIRED"
   | "DECODER_FAILED"
+  | "DAMAGED"
   | "READ_FAILED";
 
 /** Thrown when audio bytes cannot be turned into samples. The message names the file and the problem. */

@@ -9,7 +9,14 @@ export {
   validateMelConfig,
 } from "./config.js";
 export { cropFramesFor, evalCropOffsets, extractCrop } from "./crops.js";
-export { type DecodedAudio, decodeAudio, decodeAudioAsync, sniffFormat } from "./decode.js";
+export {
+  type DecodedAudio,
+  decodeAudio,
+  decodeAudioAsync,
+  decodeCompressedStream,
+  type ShortFilePolicy,
+  sniffFormat,
+} from "./decode.js";
 export {
   AudioDecodeError,
   type AudioDecodeErrorCode,
@@ -41,6 +48,7 @@ export {
   loadAudio,
   loadAudioChannels,
   logMelSpectrogramFile,
+  MIN_RESAMPLE_RATE,
   mixToMono,
 } from "./load.js";
 export {
@@ -62,4 +70,19 @@ export {
   stftPowerReference,
 } from "./reference.js";
 export { type ResampleOptions, resample } from "./resample.js";
+export {
+  type CompressedStreamDecoder,
+  type DecodedPiece,
+  type MissingAudio,
+  openCompressedDecoder,
+  type StreamDecodeReport,
+} from "./stream-decode.js";
+export {
+  type AudioFile,
+  type AudioFileReport,
+  FILE_READ_BYTES,
+  openAudioFile,
+  openRegularFile,
+} from "./stream-file.js";
+export { SpectrogramBuilder } from "./stream-spectrogram.js";
 export { encodeWav } from "./wav.js";

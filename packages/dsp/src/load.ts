@@ -1,10 +1,11 @@
-import { type FileHandle, open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { clipTopDb, type MelConfig, resolveMelConfig } from "./config.js";
-import { type DecodedAudio, decodeAudioAsync, decodePcmFrames, type PcmLayout, pcmLayout } from "./decode.js";
+import { type DecodedAudio, decodeAudioAsync, decodePcmFrames, type PcmLayout } from "./decode.js";
 import { AudioDecodeError } from "./errors.js";
 import { frameCount } from "./filters.js";
 import { clampTopDbInPlace, type MelSpectrogram, MelStream } from "./logmel.js";
 import { type ResampleOptions, resample } from "./resample.js";
+import { openRegularFile, pcmFileLayout, readAt, readError } from "./stream-file.js";
 
 export interface LoadOptions {
   /** Target sample rate in Hz (default 22050); null keeps the file's rate. */
@@ -12,19 +13,6 @@ export interface LoadOptions {
   /** Average the channels into one (default true for loadAudio). */
   mono?: boolean;
   resampler?: ResampleOptions;
-}
-
-function readError(path: string, e: unknown): AudioDecodeError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why =
-    code === "ENOENT"
-      ? "no such file; check the path"
-      : code === "EISDIR"
-        ? "is a directory, not an audio file"
-        : code === "EACCES"
-          ? "permission denied"
-          : `cannot be read (${code ?? String(e)})`;
-  return new AudioDecodeError("READ_FAILED", why, path);
 }
 
 async function readBytes(path: string): Promise<Uint8Array> {
@@ -38,23 +26,13 @@ async function readBytes(path: string): Promise<Uint8Array> {
 /** Bytes read per step when an uncompressed file is decoded in pieces. */
 export const PCM_READ_BYTES = 1 << 16;
 
-async function readAt(fh: FileHandle, into: Uint8Array, pos: number): Promise<number> {
-  let done = 0;
-  while (done < into.length) {
-    const { bytesRead } = await fh.read(into, done, into.length - done, pos + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
 /**
  * Reads a WAV or Sun/NeXT .au file in pieces of about `chunkBytes` and hands each run of decoded
  * frames to `piece` (per-channel arrays reused between calls, valid for `frames` samples, the
  * first being frame `at` of the file). `accept` sees the layout first and may decline. Returns
- * the layout, or null for other formats, headers longer than one piece, declined layouts, files
- * that change while being read and bad samples; the caller then decodes the whole file, which
- * also gives the canonical error for a damaged one.
+ * the layout, or null for other formats, declined layouts, files that change while being read
+ * and bad samples; the caller then decodes the whole file, which also gives the canonical error
+ * for a damaged one. Chunks before the audio are skipped unread, however large.
  */
 async function readPcmPieces(
   path: string,
@@ -62,19 +40,12 @@ async function readPcmPieces(
   accept: (layout: PcmLayout) => boolean,
   piece: (channels: Float32Array[], frames: number, at: number) => void,
 ): Promise<PcmLayout | null> {
-  let fh: FileHandle;
+  const { fh, size: total } = await openRegularFile(path);
   try {
-    fh = await open(path, "r");
-  } catch (e) {
-    throw readError(path, e);
-  }
-  try {
-    const st = await fh.stat();
-    const total = st.size;
-    if (!st.isFile() || !(total > 0)) return null;
+    if (!(total > 0)) return null;
     const head = new Uint8Array(Math.min(total, Math.max(chunkBytes, 64)));
     if ((await readAt(fh, head, 0)) !== head.length) return null;
-    const layout = pcmLayout(head, total, path);
+    const layout = await pcmFileLayout(fh, total, head, path, "refuse");
     if (!layout || !accept(layout)) return null;
     const step = Math.max(1, Math.floor(chunkBytes / layout.frameBytes));
     const buf = new Uint8Array(Math.min(step, Math.max(1, layout.frames)) * layout.frameBytes);
@@ -87,7 +58,7 @@ async function readPcmPieces(
       const bytes = buf.subarray(0, n * layout.frameBytes);
       if ((await readAt(fh, bytes, layout.start + f * layout.frameBytes)) !== bytes.length) return null;
       try {
-        decodePcmFrames(layout, bytes, n, channels, 0, path);
+        decodePcmFrames(layout, bytes, n, channels, 0, path, f);
       } catch (e) {
         // a bad sample: the whole-file decoder reports the first one, channel by channel
         if (e instanceof AudioDecodeError) return null;

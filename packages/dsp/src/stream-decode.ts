@@ -176,7 +176,7 @@ async function openMp3(file: string | undefined): Promise<CompressedStreamDecode
  * Total samples per channel STREAMINFO declares (0 = unknown), the rate and the largest block
  * size, from a FLAC stream's first 26 bytes.
  */
-function flacStreamInfo(
+export function flacStreamInfo(
   b: Uint8Array,
 ): { totalSamples: number; sampleRate: number; maxBlock: number } | null {
   if (b.length < 26 || (b[4]! & 0x7f) !== 0) return null;
