@@ -14,11 +14,18 @@ import {
   mixToMono,
   openAudioFile,
 } from "@edge-audio/dsp";
+import { collectGarbage } from "./memory.js";
 import { StreamResampler } from "./stream-resample.js";
 import type { WavStreamParser } from "./wav-stream.js";
 
 /** Samples gathered per resampler call (each call re-reads the filter's context on both sides). */
 const RESAMPLE_BLOCK = 1 << 16;
+/**
+ * Decoded samples between garbage collections where pieces are new arrays (compressed decoders,
+ * the resampler); WAV and .au at the model's rate reuse theirs and need none. V8 frees such buffers (outside its heap) only when a collection finds them dead,
+ * and left alone it lets tens of MiB pile up over a long song (see collectGarbage).
+ */
+const COLLECT_EVERY_SAMPLES = 1 << 17;
 
 /** A file opened for reading as mono samples at one rate. */
 export interface MonoInput {
@@ -80,8 +87,15 @@ export async function openMonoInput(file: string, sampleRate: number): Promise<M
         filled = 0;
         if (y.length) push(y);
       };
+      let sinceCollect = 0;
       const report = await f.read((p) => {
         if (resampler === undefined) resampler = resamplerFor(file, p.sampleRate, sampleRate);
+        sinceCollect += p.channels[0]!.length * p.channels.length;
+        const fresh = resampler !== null || (f.format !== "wav" && f.format !== "au");
+        if (fresh && sinceCollect >= COLLECT_EVERY_SAMPLES) {
+          collectGarbage();
+          sinceCollect = 0;
+        }
         const mono = mixToMono(p.channels);
         if (!resampler) {
           push(mono);

@@ -20,6 +20,10 @@ const SUITES: Record<string, { about: string; run: (o: SuiteArgs) => Promise<voi
       "ResNet-152/50 on our engine (fp32, fp16, dynamic, int8) vs tfjs wasm/cpu/node and onnxruntime node/web",
     run: async (o) => (await import("./compare/cli.js")).compareCli(o.argv, o.quick, o.out),
   },
+  "audio-in": {
+    about: "pi-runner on MP3 vs WAV: peak memory on a 10-minute song, eval time over a folder (needs ffmpeg)",
+    run: async (o) => (await import("./memory/audio-input.js")).audioInputSuite(o.argv, o.out),
+  },
   kernels: {
     about:
       "engine kernels per family and dtype (benchmark.js): GFLOP/s, GOP/s and fraction of the wasm SIMD peak",
@@ -41,6 +45,9 @@ const VALUE_OPTIONS = new Set([
   "--frames",
   "--seed",
   "--work",
+  "--data",
+  "--limit",
+  "--minutes",
 ]);
 
 const HELP = `usage: node dist/cli.js [SUITE...] [--quick] [--out FILE] [suite options]   (no suite: dsp)
@@ -63,6 +70,10 @@ compare options:
   --rounds K            run every row K times interleaved, keep the lowest median (default 1)
   --width W --height H --frames F --seed S    model width and crop (default 1, 128, 130, 1)
   --no-f64              skip the float64 reference    --work DIR   model files (default out/compare)
+
+audio-in options:
+  --data DIR            folder of <label>/*.wav (default ../shared/data/gtzan-mini)
+  --limit N             clips for the eval comparison (default 40)   --minutes M   song length (default 10)
 
 kernels options:
   --depth N             ResNet whose conv shapes are timed (default 152)`;
