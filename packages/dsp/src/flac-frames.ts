@@ -139,7 +139,10 @@ export class FlacFrameSplitter {
       this.metaStarted = true;
     }
     for (;;) {
-      if (p + 4 > b.length) return false;
+      if (p + 4 > b.length) {
+        this.searchFrom = p;
+        return false;
+      }
       const last = b[p]! & 0x80;
       const size = (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
       if (p + 4 + size > b.length) {
@@ -184,7 +187,8 @@ export class FlacFrameSplitter {
       out.push(b.subarray(this.start, p));
       this.begin(p, h);
     }
-    this.searchFrom = Math.max(this.start + 2, b.length - 1);
+    // the last byte may be the first of a sync code
+    this.searchFrom = this.start >= 0 ? Math.max(this.start + 2, b.length - 1) : Math.max(0, b.length - 1);
     if (this.start >= 0 && b.length - this.start > MAX_FRAME_BYTES) {
       // no header continues the stream within any frame's size: give the bytes up
       this.damagedFrames++;

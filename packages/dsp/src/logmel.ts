@@ -376,8 +376,10 @@ export class MelStream {
           sink.data.set(data.subarray(m * count, (m + 1) * count), m * sink.nFrames + t0);
     }
     this.next = until;
-    // drop samples no later frame (nor the right reflection at the end) can reach
-    const keepFrom = Math.max(0, this.next * c.hopLength - pad - c.nFft);
+    // drop samples no later frame (nor the right reflection at the end) can reach; with a hop
+    // longer than the frame the next frame can start beyond the data received, and the last
+    // nFft samples are kept for the reflection at the end
+    const keepFrom = Math.max(0, Math.min(this.next * c.hopLength - pad - c.nFft, this.total - c.nFft));
     if (keepFrom > this.bufStart) {
       const drop = keepFrom - this.bufStart;
       this.buf.copyWithin(0, drop, this.bufLen);
