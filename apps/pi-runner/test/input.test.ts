@@ -1,0 +1,250 @@
+/**
+ * Input through pi-runner: every format is decoded in pieces and gives the whole-file result;
+ * input that is not whole is classified with a warning (or refused with --strict) the same way in
+ * file, --stream and stdin modes; paths that are not regular files, random bytes named .mp3, a
+ * hop longer than the frame, and long low-rate files.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultMelConfig, encodeWav, loadAudio } from "@edge-audio/dsp";
+import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Classifier } from "../src/classifier.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = resolve(here, "../dist/cli.js");
+const dspFixtures = resolve(here, "../../../packages/dsp/test/fixtures");
+let dir: string;
+let model: string;
+let clf: Classifier;
+
+function run(args: string[], input?: Uint8Array) {
+  const r = spawnSync(process.execPath, [cli, ...args], { input, encoding: "utf8", timeout: 30_000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== "EPIPE")
+    throw new Error(`pi-runner ${args.join(" ")}: ${r.error.message}`);
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const lines = (s: string) =>
+  s
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+function tone(seconds: number, rate: number): Float32Array {
+  return Float32Array.from(
+    { length: Math.round(seconds * rate) },
+    (_, i) =>
+      0.4 * Math.sin((2 * Math.PI * 440 * i) / rate) + 0.2 * Math.sin((2 * Math.PI * 1234 * i) / rate),
+  );
+}
+
+function writeRandomModel(path: string, mel: Record<string, unknown>, height = 128): void {
+  const c = createRandomModel({ depth: 18, width: 0.0625, numClasses: 4, inputHeight: height }, 5);
+  c.labels = ["a", "b", "c", "d"];
+  c.mel = mel as Record<string, number | string | boolean | null>;
+  writeModel(path, c);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "pi-runner-input-"));
+  model = join(dir, "m.eam");
+  writeRandomModel(model, defaultMelConfig() as unknown as Record<string, unknown>);
+  clf = await Classifier.open(model, 1);
+  writeFileSync(join(dir, "tone.wav"), encodeWav([tone(5, 22050)], 22050));
+  writeFileSync(
+    join(dir, "tone44.wav"),
+    encodeWav([tone(5, 44100), tone(5, 44100).map((v) => -v * 0.5)], 44100),
+  );
+  writeFileSync(join(dir, "tone.mp3"), readFileSync(join(dspFixtures, "tone.mp3")));
+  writeFileSync(join(dir, "tone.flac"), readFileSync(join(dspFixtures, "tone.flac")));
+});
+afterAll(async () => {
+  await clf?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("every format decoded in pieces", () => {
+  it("clip mode equals the whole-file result bit for bit (WAV at and off the model rate, MP3, FLAC)", async () => {
+    for (const name of ["tone.wav", "tone44.wav", "tone.mp3", "tone.flac"]) {
+      const f = join(dir, name);
+      const got = await clf.classifyFile(f);
+      const want = clf.classifySamples(await loadAudio(f, { sampleRate: clf.mel.sampleRate }));
+      expect(got.mode).toBe("clip");
+      expect(got.warnings).toEqual([]);
+      expect(got.crops, name).toBe(want.crops);
+      expect(Array.from(got.probs), name).toEqual(Array.from(want.probs));
+    }
+  });
+});
+
+describe("input that is not whole: one behaviour in every mode", () => {
+  const cutFiles = () => {
+    const wav = readFileSync(join(dir, "tone.wav"));
+    const mp3 = readFileSync(join(dir, "tone.mp3"));
+    const flac = readFileSync(join(dir, "tone.flac"));
+    const out: Record<string, { bytes: Uint8Array; missing: RegExp }> = {
+      "cut.wav": {
+        bytes: wav.subarray(0, wav.length - 22050 * 2),
+        missing: /declares 44100 more bytes than it holds \(1\.00 s of audio missing\)/,
+      },
+      "cut.mp3": { bytes: mp3.subarray(0, Math.floor(mp3.length / 2) + 5), missing: /missing/ },
+      "cut.flac": {
+        bytes: flac.subarray(0, Math.floor(flac.length / 2)),
+        missing: /samples \(0\.\d\d s of audio\) are missing/,
+      },
+    };
+    for (const [n, c] of Object.entries(out)) writeFileSync(join(dir, n), c.bytes);
+    return out;
+  };
+
+  for (const mode of ["file", "--stream"] as const) {
+    it(`${mode}: classified from what is there with a warning naming the file and what is missing; --strict refuses`, () => {
+      const files = cutFiles();
+      for (const [name, c] of Object.entries(files)) {
+        const f = join(dir, name);
+        const extra = mode === "--stream" ? ["--stream"] : [];
+        const r = run(["classify", "--model", model, "--threads", "1", ...extra, f]);
+        expect(r.code, `${name}: ${r.out} ${r.err}`).toBe(0);
+        const [l] = lines(r.out);
+        expect(l.error).toBeUndefined();
+        expect(l.label).toBeDefined();
+        const warning = r.err.trim().split("\n");
+        expect(warning, name).toHaveLength(1);
+        expect(warning[0]).toContain(`warning: ${f}: `);
+        expect(warning[0]).toMatch(c.missing);
+        const s = run(["classify", "--model", model, "--threads", "1", ...extra, "--strict", f]);
+        expect(s.code).toBe(1);
+        const [e] = lines(s.out);
+        expect(e.error).toContain(f);
+        expect(e.error).toMatch(c.missing);
+        expect(e.error).toMatch(/--strict refuses/);
+      }
+    });
+  }
+
+  it("stdin: the same warning for a WAV stream whose data chunk claims more than arrives; --strict refuses", () => {
+    const wav = readFileSync(join(dir, "tone.wav"));
+    const cut = wav.subarray(0, wav.length - 22050 * 2);
+    const r = run(["classify", "--model", model, "--threads", "1", "-"], cut);
+    expect(r.code).toBe(0);
+    expect(lines(r.out).filter((l) => l.window !== undefined).length).toBeGreaterThan(0);
+    expect(r.err.trim()).toMatch(
+      /^warning: standard input: the stream ends early: its 'data' chunk declares 44100 more bytes than arrived \(1\.00 s of audio missing\)/,
+    );
+    const s = run(["classify", "--model", model, "--threads", "1", "--strict", "-"], cut);
+    expect(s.code).toBe(1);
+    expect(s.err).toMatch(/standard input: .*44100 more bytes.*--strict refuses/);
+    // a whole stream: no warning
+    const w = run(["classify", "--model", model, "--threads", "1", "--strict", "-"], wav);
+    expect(w.code).toBe(0);
+    expect(w.err).toBe("");
+  });
+
+  it("eval warns for a cut clip and counts it; with --strict it is skipped", () => {
+    const data = join(dir, "data");
+    for (const label of ["a", "b"]) {
+      execFileSync("mkdir", ["-p", join(data, label)]);
+      writeFileSync(join(data, label, "whole.wav"), readFileSync(join(dir, "tone.wav")));
+    }
+    writeFileSync(join(data, "a", "cut.mp3"), readFileSync(join(dir, "cut.mp3")));
+    const r = run(["eval", "--model", model, "--data", data, "--threads", "1", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).clips).toBe(3);
+    expect(r.err).toMatch(/warning: .*cut\.mp3: .*missing/);
+    const s = run(["eval", "--model", model, "--data", data, "--threads", "1", "--json", "--strict"]);
+    const rep = JSON.parse(s.out);
+    expect(rep.clips).toBe(2);
+    expect(rep.skipped[0].reason).toMatch(/cut\.mp3: .*--strict refuses/);
+  });
+});
+
+describe("paths and bytes that are not audio files", () => {
+  it("classify /dev/zero and a FIFO end at once with one line naming the path; - is the stream path", () => {
+    const fifo = join(dir, "fifo.wav");
+    let paths = ["/dev/zero"];
+    try {
+      execFileSync("mkfifo", [fifo]);
+      paths = [...paths, fifo];
+    } catch {
+      console.log("mkfifo not available: the FIFO case is skipped");
+    }
+    for (const p of paths) {
+      const r = run(["classify", "--model", model, "--threads", "1", p]);
+      expect(r.code, p).toBe(1);
+      const [l] = lines(r.out);
+      expect(l.error).toMatch(
+        new RegExp(
+          `${p}: is not a regular file \\((a device|a FIFO)\\); to read a stream, pipe it to standard input and pass -`,
+        ),
+      );
+    }
+  });
+
+  it("random bytes named .mp3 are refused with one line, without decoder chatter", () => {
+    let s = 99;
+    const junk = Uint8Array.from({ length: 5000 }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s >>> 24;
+    });
+    const f = join(dir, "junk.mp3");
+    writeFileSync(f, junk);
+    const r = run(["classify", "--model", model, "--threads", "1", f]);
+    expect(r.code).toBe(1);
+    expect(lines(r.out)[0].error).toMatch(/junk\.mp3: holds no valid MPEG audio frame/);
+    expect(r.err).toBe(""); // no decoder chatter
+  });
+});
+
+describe("front-end configurations and rates", () => {
+  it("a hop longer than the frame works the same in file, --stream and stdin modes", () => {
+    const m = join(dir, "hop.eam");
+    writeRandomModel(
+      m,
+      { ...defaultMelConfig({ nFft: 256, winLength: 256, hopLength: 512, nMels: 32 }) },
+      32,
+    );
+    const wav = encodeWav([tone(10, 22050)], 22050);
+    const f = join(dir, "hop.wav");
+    writeFileSync(f, wav);
+    const a = run(["classify", "--model", m, "--threads", "1", f]);
+    const b = run(["classify", "--model", m, "--threads", "1", "--stream", f]);
+    const c = run(["classify", "--model", m, "--threads", "1", "-"], wav);
+    for (const r of [a, b, c]) {
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toBe("");
+    }
+    expect(lines(b.out)[0].mode).toBe("stream");
+    expect(lines(c.out).filter((l) => l.window !== undefined).length).toBe(lines(b.out)[0].crops);
+  });
+
+  it("memory follows the duration, not the file size: a long low-rate file is streamed", () => {
+    // 26 minutes at 1 kHz is 3 MB of WAV, far below any size threshold, but longer than
+    // STREAM_SECONDS: it is classified window by window instead of as one clip
+    const m = join(dir, "k1.eam");
+    writeRandomModel(
+      m,
+      {
+        ...defaultMelConfig({
+          sampleRate: 1000,
+          nFft: 64,
+          winLength: 64,
+          hopLength: 32,
+          nMels: 16,
+          fMax: 500,
+        }),
+      },
+      16,
+    );
+    const f = join(dir, "long1k.wav");
+    writeFileSync(f, encodeWav([tone(26 * 60, 1000).map((v) => v * 0.9)], 1000));
+    const r = run(["classify", "--model", m, "--threads", "1", f]);
+    expect(r.code, r.err).toBe(0);
+    const [l] = lines(r.out);
+    expect(l.mode).toBe("stream");
+    expect(l.seconds).toBeCloseTo(26 * 60, 3);
+  });
+});
