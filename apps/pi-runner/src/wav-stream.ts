@@ -25,9 +25,9 @@ const MAX_HEADER_CHUNK = 1 << 20;
 
 export interface WavStreamOptions {
   /**
-   * For files (whose length is known): take the data chunk's declared size as the end of the
-   * audio (bytes after it, e.g. a trailing LIST chunk, are ignored) unless it is 0 or 0xFFFFFFFF.
-   * `declaredDataBytes` and `dataBytesMissing` then tell whether the file holds all of it.
+   * Take the data chunk's declared size as the end of the audio (bytes after it, e.g. a trailing
+   * LIST chunk, are ignored) unless it is 0 or 0xFFFFFFFF (streaming writers).
+   * `declaredDataBytes` and `dataBytesMissing` then tell whether the stream held all of it.
    */
   honourDataSize?: boolean;
 }

@@ -42,6 +42,23 @@ function tone(seconds: number, rate: number): Float32Array {
   );
 }
 
+/** Sun/NeXT .au, 16-bit big-endian PCM. */
+function auFile(channels: Float32Array[], rate: number): Uint8Array {
+  const n = channels[0]!.length;
+  const out = new Uint8Array(24 + n * channels.length * 2);
+  const v = new DataView(out.buffer);
+  out.set([0x2e, 0x73, 0x6e, 0x64]);
+  v.setUint32(4, 24);
+  v.setUint32(8, n * channels.length * 2);
+  v.setUint32(12, 3);
+  v.setUint32(16, rate);
+  v.setUint32(20, channels.length);
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < channels.length; c++)
+      v.setInt16(24 + (i * channels.length + c) * 2, Math.round(channels[c]![i]! * 32767));
+  return out;
+}
+
 function writeRandomModel(path: string, mel: Record<string, unknown>, height = 128): void {
   const c = createRandomModel({ depth: 18, width: 0.0625, numClasses: 4, inputHeight: height }, 5);
   c.labels = ["a", "b", "c", "d"];
@@ -59,6 +76,7 @@ beforeAll(async () => {
     join(dir, "tone44.wav"),
     encodeWav([tone(5, 44100), tone(5, 44100).map((v) => -v * 0.5)], 44100),
   );
+  writeFileSync(join(dir, "tone.au"), auFile([tone(4, 48000), tone(4, 48000)], 48000));
   writeFileSync(join(dir, "tone.mp3"), readFileSync(join(dspFixtures, "tone.mp3")));
   writeFileSync(join(dir, "tone.flac"), readFileSync(join(dspFixtures, "tone.flac")));
 });
@@ -68,8 +86,8 @@ afterAll(async () => {
 });
 
 describe("every format decoded in pieces", () => {
-  it("clip mode equals the whole-file result bit for bit (WAV at and off the model rate, MP3, FLAC)", async () => {
-    for (const name of ["tone.wav", "tone44.wav", "tone.mp3", "tone.flac"]) {
+  it("clip mode equals the whole-file result bit for bit (WAV at and off the model rate, .au, MP3, FLAC)", async () => {
+    for (const name of ["tone.wav", "tone44.wav", "tone.au", "tone.mp3", "tone.flac"]) {
       const f = join(dir, name);
       const got = await clf.classifyFile(f);
       const want = clf.classifySamples(await loadAudio(f, { sampleRate: clf.mel.sampleRate }));
