@@ -7,11 +7,11 @@ import { statSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { Classifier, RunnerError, type WindowResult } from "./classifier.js";
 import { type Clip, clipId, DatasetError, listClips } from "./dataset.js";
-import { checkInput, wavStreamReport } from "./input.js";
+import { checkInput, readStreamInput } from "./input.js";
 import { collectGarbage, peakRssBytes } from "./memory.js";
 import { evaluate, formatConfusion } from "./metrics.js";
 import { Progress } from "./progress.js";
-import { WavStreamError, WavStreamParser } from "./wav-stream.js";
+import { WavStreamError } from "./wav-stream.js";
 
 const LIMIT_HELP = `  --max-memory MIB refuse models needing more memory (default 1024)
   --max-work GOPS  refuse models needing more work per crop, in 10^9 operations (default 50)`;
@@ -40,8 +40,9 @@ Run "pi-runner <command> --help" for the options of a command.`,
   classify: `usage: pi-runner classify --model M.eam [options] FILE... | -
 
 Prints one JSON line per file: file, label, top-k probabilities, milliseconds for decoding,
-features and inference. "-" reads a WAV stream from standard input and prints one JSON line
-per window of the model's crop length as the audio arrives, e.g.
+features and inference. "-" reads a stream from standard input (WAV at the model's rate, or
+MP3/FLAC, resampled) and prints one JSON line per window of the model's crop length as the
+audio arrives, e.g.
   arecord -f S16_LE -r 22050 -c 1 | pi-runner classify --model M.eam -
 
 options:
@@ -181,7 +182,6 @@ function warn(lines: string[]): void {
 }
 
 async function classifyStdin(clf: Classifier, k: number, strict: boolean): Promise<number> {
-  const parser = new WavStreamParser("standard input", { honourDataSize: true });
   const emit = (w: WindowResult) =>
     console.log(
       JSON.stringify({
@@ -195,26 +195,13 @@ async function classifyStdin(clf: Classifier, k: number, strict: boolean): Promi
       }),
     );
   const s = clf.stream(emit);
-  let checked = false;
-  for await (const chunk of process.stdin) {
-    const samples = parser.push(chunk as Uint8Array);
-    if (!checked && parser.format) {
-      checked = true;
-      if (parser.format.sampleRate !== clf.mel.sampleRate) {
-        throw new RunnerError(
-          `standard input: stream is ${parser.format.sampleRate} Hz but the model expects ${clf.mel.sampleRate} Hz; record at that rate (arecord -r ${clf.mel.sampleRate}) or convert first`,
-        );
-      }
-    }
-    if (samples.length) s.push(samples);
-  }
-  if (!parser.format) throw new RunnerError("standard input: the stream ended before a complete WAV header");
-  const warnings = checkInput("standard input", wavStreamReport(parser), strict);
+  const r = await readStreamInput(process.stdin, "standard input", clf.mel.sampleRate, (x) => s.push(x));
+  const warnings = checkInput("standard input", r, strict);
   s.end();
   warn(warnings);
-  const summary: Record<string, unknown> = { file: "-", end: true, samples: parser.framesOut };
-  if (parser.trailingBytes)
-    summary.warning = `stream stopped mid-sample (${parser.trailingBytes} trailing bytes ignored)`;
+  const summary: Record<string, unknown> = { file: "-", end: true, samples: r.samples };
+  if (r.trailingBytes)
+    summary.warning = `stream stopped mid-sample (${r.trailingBytes} trailing bytes ignored)`;
   console.log(JSON.stringify(summary));
   return 0;
 }

@@ -9,14 +9,17 @@
 import {
   AudioDecodeError,
   type AudioFileReport,
+  type DecodedPiece,
   MIN_RESAMPLE_RATE,
   type MissingAudio,
   mixToMono,
   openAudioFile,
+  openCompressedDecoder,
+  sniffFormat,
 } from "@edge-audio/dsp";
 import { collectGarbage } from "./memory.js";
 import { StreamResampler } from "./stream-resample.js";
-import type { WavStreamParser } from "./wav-stream.js";
+import { WavStreamParser } from "./wav-stream.js";
 
 /** Samples gathered per resampler call (each call re-reads the filter's context on both sides). */
 const RESAMPLE_BLOCK = 1 << 16;
@@ -69,6 +72,67 @@ export function checkInput(
   return lines.map((l) => `${l}; classified from the audio that is there`);
 }
 
+/**
+ * Decoded pieces to mono samples at the model's rate: channel mean, then the chunked resampler
+ * (fed blocks of RESAMPLE_BLOCK) when the rates differ.
+ */
+class ToModelRate {
+  private resampler: StreamResampler | null | undefined;
+  private readonly block = new Float32Array(RESAMPLE_BLOCK);
+  private filled = 0;
+  private sinceCollect = 0;
+  /** Mono samples at the target rate pushed so far. */
+  samples = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly rate: number,
+    /** Whether the pieces are new arrays (compressed decoders), so garbage builds up. */
+    private readonly freshPieces: boolean,
+    private readonly out: (x: Float32Array) => void,
+  ) {}
+
+  piece(p: DecodedPiece): void {
+    if (this.resampler === undefined) this.resampler = resamplerFor(this.source, p.sampleRate, this.rate);
+    this.sinceCollect += p.channels[0]!.length * p.channels.length;
+    if ((this.freshPieces || this.resampler) && this.sinceCollect >= COLLECT_EVERY_SAMPLES) {
+      collectGarbage();
+      this.sinceCollect = 0;
+    }
+    const mono = mixToMono(p.channels);
+    if (!this.resampler) {
+      this.emit(mono);
+      return;
+    }
+    for (let at = 0; at < mono.length; ) {
+      const n = Math.min(mono.length - at, this.block.length - this.filled);
+      this.block.set(mono.subarray(at, at + n), this.filled);
+      this.filled += n;
+      at += n;
+      if (this.filled === this.block.length) this.flush();
+    }
+  }
+
+  end(): void {
+    if (!this.resampler) return;
+    this.flush();
+    this.emit(this.resampler.end());
+  }
+
+  private flush(): void {
+    if (this.filled === 0 || !this.resampler) return;
+    const y = this.resampler.push(this.block.subarray(0, this.filled));
+    this.filled = 0;
+    this.emit(y);
+  }
+
+  private emit(y: Float32Array): void {
+    if (y.length === 0) return;
+    this.samples += y.length;
+    this.out(y);
+  }
+}
+
 /** Opens `file` to be read as mono samples at `sampleRate` (see MonoInput). */
 export async function openMonoInput(file: string, sampleRate: number): Promise<MonoInput> {
   const f = await openAudioFile(file);
@@ -78,47 +142,123 @@ export async function openMonoInput(file: string, sampleRate: number): Promise<M
     estimatedSeconds: f.estimatedSeconds,
     close: () => f.close(),
     read: async (push) => {
-      let resampler: StreamResampler | null | undefined;
-      const block = new Float32Array(RESAMPLE_BLOCK);
-      let filled = 0;
-      const flush = () => {
-        if (filled === 0 || !resampler) return;
-        const y = resampler.push(block.subarray(0, filled));
-        filled = 0;
-        if (y.length) push(y);
-      };
-      let sinceCollect = 0;
-      const report = await f.read((p) => {
-        if (resampler === undefined) resampler = resamplerFor(file, p.sampleRate, sampleRate);
-        sinceCollect += p.channels[0]!.length * p.channels.length;
-        const fresh = resampler !== null || (f.format !== "wav" && f.format !== "au");
-        if (fresh && sinceCollect >= COLLECT_EVERY_SAMPLES) {
-          collectGarbage();
-          sinceCollect = 0;
-        }
-        const mono = mixToMono(p.channels);
-        if (!resampler) {
-          push(mono);
-          return;
-        }
-        for (let at = 0; at < mono.length; ) {
-          const n = Math.min(mono.length - at, block.length - filled);
-          block.set(mono.subarray(at, at + n), filled);
-          filled += n;
-          at += n;
-          if (filled === block.length) flush();
-        }
-      });
+      const mono = new ToModelRate(file, sampleRate, f.format === "mp3" || f.format === "flac", push);
+      const report = await f.read((p) => mono.piece(p));
       if (report.frames === 0)
         throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", file);
-      if (resampler) {
-        flush();
-        const y = resampler.end();
-        if (y.length) push(y);
-      }
+      mono.end();
       return report;
     },
   };
+}
+
+/** What a stream read by readStreamInput saw. */
+export interface StreamInputReport {
+  format: "wav" | "mp3" | "flac";
+  /** Mono samples at the model's rate delivered. */
+  samples: number;
+  /** WAV: bytes of an incomplete final sample frame (0 for a clean end). */
+  trailingBytes: number;
+  missing: MissingAudio | null;
+  damagedFrames: number;
+}
+
+/**
+ * Reads an audio stream (standard input) to its end, pushing mono samples at `sampleRate`.
+ * WAV streams go through the incremental WAV parser and must be at the model's rate (a live
+ * recorder can be told the rate); MP3 and FLAC streams are decoded frame by frame and resampled.
+ */
+export async function readStreamInput(
+  chunks: AsyncIterable<Uint8Array>,
+  source: string,
+  sampleRate: number,
+  push: (x: Float32Array) => void,
+): Promise<StreamInputReport> {
+  const it = chunks[Symbol.asyncIterator]();
+  // enough bytes to tell the format
+  let head: Uint8Array = new Uint8Array(0);
+  let done = false;
+  while (head.length < 4 && !done) {
+    const r = await it.next();
+    if (r.done) done = true;
+    else head = concatBytes(head, r.value);
+  }
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: async function* () {
+      if (head.length) yield head;
+      if (!done) for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    },
+  };
+  const kind = sniffFormat(head);
+  if (kind === "mp3" || kind === "flac") return readCompressedStream(rest, kind, source, sampleRate, push);
+  return readWavStream(rest, source, sampleRate, push);
+}
+
+async function readWavStream(
+  chunks: AsyncIterable<Uint8Array>,
+  source: string,
+  sampleRate: number,
+  push: (x: Float32Array) => void,
+): Promise<StreamInputReport> {
+  const parser = new WavStreamParser(source, { honourDataSize: true });
+  let checked = false;
+  for await (const chunk of chunks) {
+    const samples = parser.push(chunk);
+    if (!checked && parser.format) {
+      checked = true;
+      if (parser.format.sampleRate !== sampleRate)
+        throw new AudioDecodeError(
+          "BAD_HEADER",
+          `stream is ${parser.format.sampleRate} Hz but the model expects ${sampleRate} Hz; record at that rate (arecord -r ${sampleRate}) or convert first`,
+          source,
+        );
+    }
+    if (samples.length) push(samples);
+  }
+  if (!parser.format)
+    throw new AudioDecodeError("TRUNCATED", "the stream ended before a complete WAV header", source);
+  return {
+    format: "wav",
+    samples: parser.framesOut,
+    trailingBytes: parser.trailingBytes,
+    ...wavStreamReport(parser),
+  };
+}
+
+async function readCompressedStream(
+  chunks: AsyncIterable<Uint8Array>,
+  kind: "mp3" | "flac",
+  source: string,
+  sampleRate: number,
+  push: (x: Float32Array) => void,
+): Promise<StreamInputReport> {
+  const dec = await openCompressedDecoder(kind, source);
+  const mono = new ToModelRate(source, sampleRate, true, push);
+  try {
+    for await (const chunk of chunks) {
+      const p = await dec.push(chunk);
+      if (p) mono.piece(p);
+    }
+    const { piece, report } = await dec.end();
+    if (piece) mono.piece(piece);
+    mono.end();
+    return {
+      format: kind,
+      samples: mono.samples,
+      trailingBytes: 0,
+      missing: report.missing,
+      damagedFrames: report.damagedFrames,
+    };
+  } finally {
+    dec.free();
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 /** The resampler from the file's rate to the model's (null when they agree). */

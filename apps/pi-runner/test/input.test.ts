@@ -162,6 +162,28 @@ describe("input that is not whole: one behaviour in every mode", () => {
     expect(w.err).toBe("");
   });
 
+  it("stdin: MP3 and FLAC streams are decoded as they arrive, a cut one warned about the same way", () => {
+    const files = cutFiles();
+    for (const name of ["tone.mp3", "tone.flac"]) {
+      const whole = readFileSync(join(dir, name));
+      const w = run(["classify", "--model", model, "--threads", "1", "-"], whole);
+      expect(w.code, w.err).toBe(0);
+      expect(w.err).toBe("");
+      const end = lines(w.out).find((l) => l.end);
+      // as many samples at the model's rate as the file gives
+      const asFile = lines(run(["classify", "--model", model, "--threads", "1", join(dir, name)]).out)[0];
+      expect(end.samples / 22050).toBeCloseTo(asFile.seconds, 3);
+      const cutName = name.replace("tone", "cut");
+      const c = run(["classify", "--model", model, "--threads", "1", "-"], files[cutName]!.bytes);
+      expect(c.code).toBe(0);
+      expect(c.err).toMatch(/^warning: standard input: /);
+      expect(c.err).toMatch(files[cutName]!.missing);
+      const s = run(["classify", "--model", model, "--threads", "1", "--strict", "-"], files[cutName]!.bytes);
+      expect(s.code).toBe(1);
+      expect(s.err).toMatch(/--strict refuses/);
+    }
+  });
+
   it("eval warns for a cut clip and counts it; with --strict it is skipped", () => {
     const data = join(dir, "data");
     for (const label of ["a", "b"]) {
