@@ -1,0 +1,90 @@
+// Polyphase FIR resampling kernels, 128-bit SIMD.
+//
+// Output j sits at input time base_j + ph_j / up (ph_j < up); its taps are the `taps` input
+// samples from x + base_j (the host's buffer starts at the first tap of base 0). Rows of the
+// coefficient bank hold `taps` f32 (a multiple of 8), one row per phase. Successive outputs move
+// by down / up input samples: base += dq and ph += dr, carrying into base when ph reaches up.
+//
+// Each dot product keeps two f32x4 partial sums (taps 8k + 0..3 and 8k + 4..7) and adds them as
+// (l0 + l1) + (l2 + l3) of their lane sums; resample-scalar.ts performs the same operations in the
+// same order, so both builds give bit-identical output.
+
+@inline
+function dot(xp: usize, cp: usize, taps: i32): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  for (let k = 0; k < taps; k += 8) {
+    const o = <usize>k << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(xp + o), v128.load(cp + o)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(xp + o, 16), v128.load(cp + o, 16)));
+  }
+  const a = f32x4.add(a0, a1);
+  return (
+    f32x4.extract_lane(a, 0) +
+    f32x4.extract_lane(a, 1) +
+    (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3))
+  );
+}
+
+// Exact polyphase: one bank row per phase (up rows).
+export function polyphase(
+  x: usize,
+  out: usize,
+  nOut: i32,
+  base: i32,
+  ph: i32,
+  coef: usize,
+  taps: i32,
+  up: i32,
+  dq: i32,
+  dr: i32,
+): void {
+  const row = <usize>taps << 2;
+  for (let j = 0; j < nOut; j++) {
+    store<f32>(out + (<usize>j << 2), dot(x + (<usize>base << 2), coef + <usize>ph * row, taps));
+    base += dq;
+    ph += dr;
+    if (ph >= up) {
+      ph -= up;
+      base++;
+    }
+  }
+}
+
+// Interpolated polyphase, for ratios with too many phases: the bank holds P + 1 rows for the
+// fractions 0, 1/P, ... 1, and an output at fraction ph / up blends the two nearest rows' dot
+// products linearly.
+export function polyphaseInterp(
+  x: usize,
+  out: usize,
+  nOut: i32,
+  base: i32,
+  ph: i32,
+  coef: usize,
+  taps: i32,
+  up: i32,
+  dq: i32,
+  dr: i32,
+  rows: i32,
+): void {
+  const row = <usize>taps << 2;
+  const p64 = <i64>(rows - 1);
+  const up64 = <i64>up;
+  const invUp = <f32>(1.0 / <f64>up);
+  for (let j = 0; j < nOut; j++) {
+    const num = <i64>ph * p64;
+    const p = <i32>(num / up64);
+    const f = <f32>(<i32>(num - <i64>p * up64)) * invUp;
+    const xp = x + (<usize>base << 2);
+    const cp = coef + <usize>p * row;
+    const lo = dot(xp, cp, taps);
+    const hi = dot(xp, cp + row, taps);
+    store<f32>(out + (<usize>j << 2), lo + f * (hi - lo));
+    base += dq;
+    ph += dr;
+    if (ph >= up) {
+      ph -= up;
+      base++;
+    }
+  }
+}
