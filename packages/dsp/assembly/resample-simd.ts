@@ -10,6 +10,11 @@
 // same order, so both builds give bit-identical output.
 
 @inline
+function laneSum(a: v128): f32 {
+  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+}
+
+@inline
 function dot(xp: usize, cp: usize, taps: i32): f32 {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -18,15 +23,46 @@ function dot(xp: usize, cp: usize, taps: i32): f32 {
     a0 = f32x4.add(a0, f32x4.mul(v128.load(xp + o), v128.load(cp + o)));
     a1 = f32x4.add(a1, f32x4.mul(v128.load(xp + o, 16), v128.load(cp + o, 16)));
   }
-  const a = f32x4.add(a0, a1);
-  return (
-    f32x4.extract_lane(a, 0) +
-    f32x4.extract_lane(a, 1) +
-    (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3))
-  );
+  return laneSum(f32x4.add(a0, a1));
 }
 
-// Exact polyphase: one bank row per phase (up rows).
+// Four dot products with one coefficient row, inputs at x, x + step, x + 2 step, x + 3 step
+// bytes: each coefficient load serves four outputs. Every output is summed exactly as dot() does.
+@inline
+function dot4(xp: usize, step: usize, cp: usize, taps: i32, out: usize, outStep: usize): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  const xb = xp + step;
+  const xc = xb + step;
+  const xd = xc + step;
+  for (let k = 0; k < taps; k += 8) {
+    const o = <usize>k << 2;
+    const w0 = v128.load(cp + o);
+    const w1 = v128.load(cp + o, 16);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(xp + o), w0));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(xp + o, 16), w1));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(xb + o), w0));
+    b1 = f32x4.add(b1, f32x4.mul(v128.load(xb + o, 16), w1));
+    c0 = f32x4.add(c0, f32x4.mul(v128.load(xc + o), w0));
+    c1 = f32x4.add(c1, f32x4.mul(v128.load(xc + o, 16), w1));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(xd + o), w0));
+    d1 = f32x4.add(d1, f32x4.mul(v128.load(xd + o, 16), w1));
+  }
+  store<f32>(out, laneSum(f32x4.add(a0, a1)));
+  store<f32>(out + outStep, laneSum(f32x4.add(b0, b1)));
+  store<f32>(out + 2 * outStep, laneSum(f32x4.add(c0, c1)));
+  store<f32>(out + 3 * outStep, laneSum(f32x4.add(d0, d1)));
+}
+
+// Exact polyphase: one bank row per phase (up rows). Outputs j, j + up, j + 2 up, j + 3 up share a
+// phase and sit `down` input samples apart, so whole groups of 4 up outputs go phase by phase
+// through dot4; the rest one by one.
 export function polyphase(
   x: usize,
   out: usize,
@@ -40,7 +76,24 @@ export function polyphase(
   dr: i32,
 ): void {
   const row = <usize>taps << 2;
-  for (let j = 0; j < nOut; j++) {
+  const group = 4 * up;
+  const down = <usize>(dq * up + dr);
+  let j = 0;
+  for (; j + group <= nOut; j += group) {
+    // phase by phase through the group; (base, ph) walks its first up outputs
+    for (let r = 0; r < up; r++) {
+      dot4(x + (<usize>base << 2), down << 2, coef + <usize>ph * row, taps, out + (<usize>(j + r) << 2), <usize>up << 2);
+      base += dq;
+      ph += dr;
+      if (ph >= up) {
+        ph -= up;
+        base++;
+      }
+    }
+    // the group's other 3 up outputs, already written: skip them
+    base += 3 * <i32>down;
+  }
+  for (; j < nOut; j++) {
     store<f32>(out + (<usize>j << 2), dot(x + (<usize>base << 2), coef + <usize>ph * row, taps));
     base += dq;
     ph += dr;

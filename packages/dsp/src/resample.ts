@@ -3,7 +3,7 @@ import { instantiateKernel, type KernelFlavour, kernelFlavour, type WasmMemory }
 
 /** Quality knobs of the band-limited resampler. */
 export interface ResampleOptions {
-  /** Passband edge as a fraction of the lower Nyquist frequency (default 0.94). */
+  /** Passband edge as a fraction of the lower Nyquist frequency (default 0.92). */
   rolloff?: number;
   /** Stopband attenuation the Kaiser window is designed for, in dB (default 110). */
   attenuationDb?: number;
@@ -11,7 +11,7 @@ export interface ResampleOptions {
   flavour?: KernelFlavour;
 }
 
-const DEFAULT_ROLLOFF = 0.94;
+const DEFAULT_ROLLOFF = 0.92;
 const DEFAULT_ATTENUATION_DB = 110;
 /** Largest exact bank (phases x taps, f32); ratios with more phases interpolate between rows. */
 const MAX_EXACT_BANK = 1 << 21;
@@ -325,7 +325,7 @@ export class StreamResampler {
 }
 
 /**
- * Band-limited resampling by a polyphase Kaiser-windowed sinc (default: passband to 94 % of the
+ * Band-limited resampling by a polyphase Kaiser-windowed sinc (default: passband to 92 % of the
  * lower Nyquist frequency, 110 dB design attenuation from the lower Nyquist frequency up). Output
  * length is ceil(n * toRate / fromRate); the signal is taken as zero outside [0, n).
  */
