@@ -56,7 +56,7 @@ function checkRate(name: string, v: number): void {
     );
 }
 
-export function besselI0(x: number): number {
+function besselI0(x: number): number {
   let sum = 1;
   let term = 1;
   const q = (x * x) / 4;
