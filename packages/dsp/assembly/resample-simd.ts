@@ -141,3 +141,84 @@ export function polyphaseInterp(
     }
   }
 }
+
+// Float64 variants (ResampleOptions.precision "f64"): float64 coefficient rows, products and sums
+// of the float32 input. Four f64x2 partial sums: taps 8k + 0..1, 2..3, 4..5, 6..7.
+@inline
+function dot64(xp: usize, cp: usize, taps: i32): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let b0 = f64x2.splat(0);
+  let b1 = f64x2.splat(0);
+  for (let k = 0; k < taps; k += 8) {
+    const xo = xp + (<usize>k << 2);
+    const co = cp + (<usize>k << 3);
+    const v = v128.load(xo);
+    const w = v128.load(xo, 16);
+    a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(v), v128.load(co)));
+    a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), v128.load(co, 16)));
+    b0 = f64x2.add(b0, f64x2.mul(f64x2.promote_low_f32x4(w), v128.load(co, 32)));
+    b1 = f64x2.add(b1, f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(w, w, 2, 3, 0, 1)), v128.load(co, 48)));
+  }
+  const s = f64x2.add(a0, b0);
+  const t = f64x2.add(a1, b1);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + (f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1));
+}
+
+export function polyphase64(
+  x: usize,
+  out: usize,
+  nOut: i32,
+  base: i32,
+  ph: i32,
+  coef: usize,
+  taps: i32,
+  up: i32,
+  dq: i32,
+  dr: i32,
+): void {
+  const row = <usize>taps << 3;
+  for (let j = 0; j < nOut; j++) {
+    store<f32>(out + (<usize>j << 2), <f32>dot64(x + (<usize>base << 2), coef + <usize>ph * row, taps));
+    base += dq;
+    ph += dr;
+    if (ph >= up) {
+      ph -= up;
+      base++;
+    }
+  }
+}
+
+export function polyphaseInterp64(
+  x: usize,
+  out: usize,
+  nOut: i32,
+  base: i32,
+  ph: i32,
+  coef: usize,
+  taps: i32,
+  up: i32,
+  dq: i32,
+  dr: i32,
+  rows: i32,
+): void {
+  const row = <usize>taps << 3;
+  const p64 = <i64>(rows - 1);
+  const up64 = <i64>up;
+  for (let j = 0; j < nOut; j++) {
+    const num = <i64>ph * p64;
+    const p = <i32>(num / up64);
+    const f = <f64>(<i32>(num - <i64>p * up64)) / <f64>up;
+    const xp = x + (<usize>base << 2);
+    const cp = coef + <usize>p * row;
+    const lo = dot64(xp, cp, taps);
+    const hi = dot64(xp, cp + row, taps);
+    store<f32>(out + (<usize>j << 2), <f32>(lo + f * (hi - lo)));
+    base += dq;
+    ph += dr;
+    if (ph >= up) {
+      ph -= up;
+      base++;
+    }
+  }
+}

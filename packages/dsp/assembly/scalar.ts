@@ -265,4 +265,4 @@ export function firstNonFinite(ptr: usize, n: i32): i32 {
   return -1;
 }
 
-export { polyphase, polyphaseInterp } from "./resample-scalar";
+export { polyphase, polyphase64, polyphaseInterp, polyphaseInterp64 } from "./resample-scalar";

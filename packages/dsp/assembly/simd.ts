@@ -560,4 +560,4 @@ export function firstNonFinite(ptr: usize, n: i32): i32 {
   return -1;
 }
 
-export { polyphase, polyphaseInterp } from "./resample-simd";
+export { polyphase, polyphase64, polyphaseInterp, polyphaseInterp64 } from "./resample-simd";

@@ -9,6 +9,7 @@ import {
   decodeAudio,
   designResampleFilter,
   encodeWav,
+  type ResampleOptions,
   resample,
   resampleReference,
   StreamResampler,
@@ -144,8 +145,14 @@ function testSignal(n: number, seed = 1): Float32Array {
   });
 }
 
-function streamed(x: Float32Array, from: number, to: number, sizes: number[]): Float32Array {
-  const s = new StreamResampler(from, to);
+function streamed(
+  x: Float32Array,
+  from: number,
+  to: number,
+  sizes: number[],
+  opts: ResampleOptions = {},
+): Float32Array {
+  const s = new StreamResampler(from, to, opts);
   const parts: Float32Array[] = [];
   for (let p = 0, k = 0; p < x.length; k++) {
     const m = sizes[k % sizes.length]!;
@@ -195,6 +202,32 @@ describe("resampler against its float64 reference", () => {
       expect(worst).toBeLessThan(bound);
     });
 
+  it('precision "f64" (float64 coefficients and sums) is within 1e-7 of the reference', () => {
+    // only the float32 rounding of each output remains (below 6e-8 for |y| < 1)
+    for (const [from, to] of [
+      [44100, 22050],
+      [48000, 22050],
+      [44100, 22051],
+    ] as const) {
+      const x = testSignal(3000, to);
+      const y = resample(x, from, to, { precision: "f64" });
+      const ref = resampleReference(x, from, to);
+      let worst = 0;
+      for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!));
+      expect(worst).toBeLessThan(1e-7);
+    }
+  });
+
+  it('attenuationDb 160 with precision "f64" leaves aliases below -145 dB (44.1 -> 22.05 kHz)', () => {
+    let worst = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < 16; k++) {
+      const f = 11025 * 1.002 + ((22050 * 0.998 - 11025 * 1.002) * k) / 15;
+      const y = resample(tone(f, 44100, 0.25), 44100, 22050, { attenuationDb: 160, precision: "f64" });
+      worst = Math.max(worst, db(fit(y, 1000, 22050).rms / (0.5 / Math.SQRT2)));
+    }
+    expect(worst).toBeLessThan(-145);
+  });
+
   it("the SIMD and scalar kernel builds give bit-identical output", () => {
     const x = testSignal(20000);
     for (const [from, to] of [
@@ -203,9 +236,11 @@ describe("resampler against its float64 reference", () => {
       [8000, 22050],
       [44100, 22051],
     ] as const) {
-      const a = resample(x, from, to, { flavour: "simd" });
-      const b = resample(x, from, to, { flavour: "scalar" });
-      expect(firstDifference(a, b)).toBeNull();
+      for (const precision of ["f32", "f64"] as const) {
+        const a = resample(x, from, to, { flavour: "simd", precision });
+        const b = resample(x, from, to, { flavour: "scalar", precision });
+        expect(firstDifference(a, b)).toBeNull();
+      }
     }
   });
 
@@ -264,6 +299,18 @@ describe("StreamResampler", () => {
     ).toBeNull();
   });
 
+  it('streams with precision "f64" and the interpolated bank exactly like the whole signal', () => {
+    const x = testSignal(40_000, 9);
+    for (const [from, to] of [
+      [48000, 22050],
+      [44100, 22051],
+    ] as const) {
+      const opts = { precision: "f64" } as const;
+      const whole = resample(x, from, to, opts);
+      expect(firstDifference(streamed(x, from, to, [777, 5, 12_345], opts), whole)).toBeNull();
+    }
+  });
+
   it("returns only final outputs from push and the rest from end; push after end is refused", () => {
     const s = new StreamResampler(44100, 22050);
     expect(s.push(new Float32Array(100)).length).toBe(0); // still inside the filter's reach
@@ -305,5 +352,6 @@ describe("resampler edge cases and errors", () => {
     }
     expect(() => resample(x, 44100, 22050, { rolloff: 1.2 })).toThrow(/rolloff must be in \(0.5, 1\)/);
     expect(() => resample(x, 44100, 22050, { attenuationDb: 500 })).toThrow(/attenuationDb/);
+    expect(() => resample(x, 44100, 22050, { precision: "f16" as "f32" })).toThrow(/precision must be/);
   });
 });

@@ -167,8 +167,10 @@ async function tryImport<T>(name: string): Promise<T | null> {
 
 function contenders(): Contender[] {
   const ours =
-    (flavour: "simd" | "scalar", attenuationDb?: number) => async (from: number) => (x: Float32Array) =>
-      resample(x, from, TO, { flavour, ...(attenuationDb ? { attenuationDb } : {}) });
+    (flavour: "simd" | "scalar", extra: { attenuationDb?: number; precision?: "f64" } = {}) =>
+    async (from: number) =>
+    (x: Float32Array) =>
+      resample(x, from, TO, { flavour, ...extra });
   const lsr = (kind: "SRC_SINC_MEDIUM_QUALITY" | "SRC_SINC_BEST_QUALITY") => async (from: number) => {
     const mod = await tryImport<Partial<LibSamplerate> & { default?: LibSamplerate }>(LSR);
     if (!mod) return null;
@@ -182,7 +184,12 @@ function contenders(): Contender[] {
     {
       name: "ours, 160 dB design (SIMD)",
       note: "resample(x, from, to, { attenuationDb: 160 })",
-      make: ours("simd", 160),
+      make: ours("simd", { attenuationDb: 160 }),
+    },
+    {
+      name: "ours, 160 dB design, f64 (SIMD)",
+      note: 'resample(x, from, to, { attenuationDb: 160, precision: "f64" })',
+      make: ours("simd", { attenuationDb: 160, precision: "f64" }),
     },
     {
       name: "speex q10 (wasm SIMD)",
