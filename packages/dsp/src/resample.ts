@@ -184,36 +184,14 @@ type PolyphaseFn = (
   rows: number,
 ) => void;
 
+/** The resampling exports of the dsp kernel builds (assembly/resample-simd.ts, resample-scalar.ts). */
 interface ResampleExports {
   memory: WasmMemory;
   heapBase(): number;
-  polyphase64: PolyphaseFn;
+  polyphase: PolyphaseFn; // ignores `rows`
+  polyphaseInterp: PolyphaseFn;
+  polyphase64: PolyphaseFn; // ignores `rows`
   polyphaseInterp64: PolyphaseFn;
-  polyphase(
-    x: number,
-    out: number,
-    nOut: number,
-    base: number,
-    ph: number,
-    coef: number,
-    taps: number,
-    up: number,
-    dq: number,
-    dr: number,
-  ): void;
-  polyphaseInterp(
-    x: number,
-    out: number,
-    nOut: number,
-    base: number,
-    ph: number,
-    coef: number,
-    taps: number,
-    up: number,
-    dq: number,
-    dr: number,
-    rows: number,
-  ): void;
 }
 
 const CHUNK = 1 << 16; // input samples appended per kernel round
