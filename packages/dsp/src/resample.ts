@@ -316,7 +316,7 @@ export class StreamResampler {
     this.bufLen += x.length;
   }
 
-  /** Computes every pending output whose input time is at most lastBase + something below 1. */
+  /** Computes every pending output whose input time has integer part (base) at most lastBase. */
   private emit(lastBase: number): Float32Array {
     const f = this.filter!;
     if (lastBase < this.base) return EMPTY;
