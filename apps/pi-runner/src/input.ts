@@ -15,14 +15,12 @@ import {
   mixToMono,
   openAudioFile,
   openCompressedDecoder,
+  StreamResampler,
   sniffFormat,
 } from "@edge-audio/dsp";
 import { collectGarbage } from "./memory.js";
-import { StreamResampler } from "./stream-resample.js";
 import { WavStreamParser } from "./wav-stream.js";
 
-/** Samples gathered per resampler call (each call re-reads the filter's context on both sides). */
-const RESAMPLE_BLOCK = 1 << 16;
 /**
  * Decoded samples between garbage collections where pieces are new arrays (compressed decoders,
  * the resampler); WAV and .au at the model's rate reuse theirs and need none. V8 frees such buffers (outside its heap) only when a collection finds them dead,
@@ -73,13 +71,11 @@ export function checkInput(
 }
 
 /**
- * Decoded pieces to mono samples at the model's rate: channel mean, then the chunked resampler
- * (fed blocks of RESAMPLE_BLOCK) when the rates differ.
+ * Decoded pieces to mono samples at the model's rate: channel mean, then the dsp StreamResampler
+ * (bit-identical to resampling the whole signal) when the rates differ.
  */
 class ToModelRate {
   private resampler: StreamResampler | null | undefined;
-  private readonly block = new Float32Array(RESAMPLE_BLOCK);
-  private filled = 0;
   private sinceCollect = 0;
   /** Mono samples at the target rate pushed so far. */
   samples = 0;
@@ -100,30 +96,11 @@ class ToModelRate {
       this.sinceCollect = 0;
     }
     const mono = mixToMono(p.channels);
-    if (!this.resampler) {
-      this.emit(mono);
-      return;
-    }
-    for (let at = 0; at < mono.length; ) {
-      const n = Math.min(mono.length - at, this.block.length - this.filled);
-      this.block.set(mono.subarray(at, at + n), this.filled);
-      this.filled += n;
-      at += n;
-      if (this.filled === this.block.length) this.flush();
-    }
+    this.emit(this.resampler ? this.resampler.push(mono) : mono);
   }
 
   end(): void {
-    if (!this.resampler) return;
-    this.flush();
-    this.emit(this.resampler.end());
-  }
-
-  private flush(): void {
-    if (this.filled === 0 || !this.resampler) return;
-    const y = this.resampler.push(this.block.subarray(0, this.filled));
-    this.filled = 0;
-    this.emit(y);
+    if (this.resampler) this.emit(this.resampler.end());
   }
 
   private emit(y: Float32Array): void {

@@ -6,11 +6,18 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AudioDecodeError, decodeAudio, encodeWav, mixToMono, resample } from "@edge-audio/dsp";
+import {
+  AudioDecodeError,
+  decodeAudio,
+  encodeWav,
+  mixToMono,
+  resample,
+  StreamResampler,
+} from "@edge-audio/dsp";
 import { mulberry32 } from "@edge-audio/engine-wasm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { StreamResampler } from "../src/stream-resample.js";
+
 import { WavStreamError, WavStreamParser } from "../src/wav-stream.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
