@@ -20,6 +20,8 @@ import { checkInput, type MonoInput, openMonoInput } from "./input.js";
  * unless told otherwise: 25 minutes, about what 64 MiB of 22.05 kHz 16-bit mono WAV holds.
  */
 export const STREAM_SECONDS = 1500;
+/** Most spectrogram values allocated ahead of the audio on the strength of a header (64 MiB). */
+const MAX_GUESSED_VALUES = 2 ** 24;
 
 export class RunnerError extends Error {
   override name = "RunnerError";
@@ -159,7 +161,8 @@ export class Classifier {
     const hop = this.mel.hopLength;
     const expected =
       input.estimatedSeconds === null ? 0 : (input.estimatedSeconds * this.mel.sampleRate) / hop + 2;
-    const builder = new SpectrogramBuilder(this.mel, expected);
+    // the header's length is a guess, not a promise: the builder grows past it as audio arrives
+    const builder = new SpectrogramBuilder(this.mel, Math.min(expected, MAX_GUESSED_VALUES / this.mel.nMels));
     let msFeatures = 0;
     const report = await input.read((x) => {
       const t = performance.now();
