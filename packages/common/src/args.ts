@@ -28,6 +28,8 @@ export interface StringOption extends Common {
   required?: boolean;
   /** The value's name in messages, e.g. "M.eam" in "--model M.eam is required". */
   placeholder?: string;
+  /** The flag may be repeated; the value is then the list of every occurrence (empty when absent). */
+  multiple?: boolean;
 }
 export interface BooleanOption extends Common {
   type: "boolean";
@@ -71,21 +73,23 @@ export type ValueOf<S extends OptionSpec> = S extends BooleanOption
   ? boolean
   : S extends ThreadsOption
     ? number
-    : S extends { type: "string"; choices: readonly (infer C)[] }
-      ? S extends { default: string } | { required: true }
-        ? C
-        : C | undefined
-      : S extends StringOption
+    : S extends { type: "string"; multiple: true }
+      ? string[]
+      : S extends { type: "string"; choices: readonly (infer C)[] }
         ? S extends { default: string } | { required: true }
-          ? string
-          : string | undefined
-        : S extends IntegerOption | NumberOption
-          ? S extends { default: number }
-            ? number
-            : number | undefined
-          : S extends { default: readonly number[] }
-            ? number[]
-            : number[] | undefined;
+          ? C
+          : C | undefined
+        : S extends StringOption
+          ? S extends { default: string } | { required: true }
+            ? string
+            : string | undefined
+          : S extends IntegerOption | NumberOption
+            ? S extends { default: number }
+              ? number
+              : number | undefined
+            : S extends { default: readonly number[] }
+              ? number[]
+              : number[] | undefined;
 
 export interface StandardValues {
   help: boolean;
@@ -150,7 +154,8 @@ function checkBounds(flag: string, n: number, { min, max, above }: Bounds): numb
 
 function parseList(flag: string, text: string, one: (f: string, t: string) => number): number[] {
   const parts = text.split(",").map((s) => s.trim());
-  if (parts.some((p) => p === "")) throw new UsageError(`${flag} takes a comma-separated list, got "${text}"`);
+  if (parts.some((p) => p === ""))
+    throw new UsageError(`${flag} takes a comma-separated list, got "${text}"`);
   return parts.map((p) => one(flag, p));
 }
 
@@ -217,10 +222,14 @@ export function parseOptions<O extends OptionSpecs>(
   for (const k of Object.keys(options))
     if (k in STANDARD) throw new Error(`option --${k} is standard and cannot be redefined`);
   const specs: OptionSpecs = { ...STANDARD, ...options };
-  const nodeOptions: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  const nodeOptions: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [k, s] of Object.entries(specs))
-    nodeOptions[k] = { type: s.type === "boolean" ? "boolean" : "string", ...(s.short ? { short: s.short } : {}) };
-  let raw: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+    nodeOptions[k] = {
+      type: s.type === "boolean" ? "boolean" : "string",
+      ...(s.short ? { short: s.short } : {}),
+      ...(s.type === "string" && s.multiple ? { multiple: true } : {}),
+    };
+  let raw: { values: Record<string, RawValue>; positionals: string[] };
   try {
     raw = parseArgs({
       args: joinNegativeValues(argv, specs),
@@ -253,10 +262,12 @@ export function parseOptions<O extends OptionSpecs>(
   return { values: values as Values<O>, positionals: raw.positionals, warnings };
 }
 
+type RawValue = string | boolean | string[] | undefined;
+
 function convert(
   flag: string,
   s: OptionSpec,
-  v: string | boolean | undefined,
+  v: RawValue,
   cores: number | undefined,
   lenient: boolean,
 ): { value: unknown; warning?: string } {
@@ -264,6 +275,7 @@ function convert(
     case "boolean":
       return { value: v === true };
     case "string": {
+      if (s.multiple) return convertMultiple(flag, s, (v as string[] | undefined) ?? [], lenient);
       if (v === undefined) {
         if (s.required && !lenient) throw new UsageError(`${flag} ${s.placeholder ?? "VALUE"} is required`);
         return { value: s.default };
@@ -284,7 +296,8 @@ function convert(
       };
     case "number-list":
       return {
-        value: v === undefined ? s.default?.slice() : parseList(flag, String(v), (f, t) => parseNumber(f, t, s)),
+        value:
+          v === undefined ? s.default?.slice() : parseList(flag, String(v), (f, t) => parseNumber(f, t, s)),
       };
     case "threads": {
       const requested = v === undefined ? undefined : parseInteger(flag, String(v), { min: 1 });
@@ -292,6 +305,15 @@ function convert(
       return { value: c.threads, warning: c.warning };
     }
   }
+}
+
+function convertMultiple(flag: string, s: StringOption, v: string[], lenient: boolean): { value: string[] } {
+  if (v.length === 0 && s.required && !lenient)
+    throw new UsageError(`${flag} ${s.placeholder ?? "VALUE"} is required`);
+  for (const text of v)
+    if (s.choices && !s.choices.includes(text))
+      throw new UsageError(`${flag} must be one of ${s.choices.join(", ")}, got "${text}"`);
+  return { value: v };
 }
 
 /** A command's definition: what `parseCommand` needs to answer --help and --version itself. */
@@ -325,6 +347,7 @@ export function parseCommand<O extends OptionSpecs>(
       out.write(`${spec.help.trimEnd()}\n`);
       return null;
     }
+    if (e instanceof UsageError) e.command ??= spec.name;
     throw e;
   }
   if (parsed.values.help) {

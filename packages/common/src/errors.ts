@@ -8,6 +8,8 @@ export const EXIT_USAGE = 2;
 /** A bad command line: an unknown or malformed flag, a value out of bounds, a missing argument. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+  /** The (sub)command whose --help explains the fix, e.g. "edge-audio train"; set by parseCommand. */
+  command?: string;
 }
 
 /**

@@ -18,11 +18,17 @@ export {
   type StringOption,
   type ThreadsOption,
   threadsOption,
-  type Values,
   type ValueOf,
+  type Values,
 } from "./args.js";
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fileErrorMessage, InputError, UsageError } from "./errors.js";
-export { formatDuration, formatRate, ProgressBar, type ProgressOptions, type ProgressStream } from "./progress.js";
+export {
+  formatDuration,
+  formatRate,
+  ProgressBar,
+  type ProgressOptions,
+  type ProgressStream,
+} from "./progress.js";
 export { type ErrorReport, exitQuietlyOnClosedPipe, type RunOptions, reportError, runCli } from "./run.js";
 export { chooseThreads, coreCount, type ThreadChoice } from "./threads.js";
 export { packageVersion } from "./version.js";

@@ -35,8 +35,12 @@ export interface RunOptions {
  */
 export function reportError(name: string, e: unknown, opts: RunOptions = {}): ErrorReport {
   const text = e instanceof Error ? e.message : String(e);
-  if (e instanceof UsageError) return { code: EXIT_USAGE, message: `${name}: ${text} (see ${name} --help)` };
-  if (e instanceof InputError || opts.isInputError?.(e)) return { code: EXIT_USAGE, message: `${name}: ${text}` };
+  if (e instanceof UsageError)
+    return { code: EXIT_USAGE, message: `${name}: ${text} (see ${e.command ?? name} --help)` };
+  if (String((e as { code?: unknown })?.code).startsWith("ERR_PARSE_ARGS"))
+    return { code: EXIT_USAGE, message: `${name}: ${text.split("\n")[0]} (see ${name} --help)` };
+  if (e instanceof InputError || opts.isInputError?.(e))
+    return { code: EXIT_USAGE, message: `${name}: ${text}` };
   const file = fileErrorMessage(e);
   if (file) return { code: EXIT_USAGE, message: `${name}: ${file}` };
   return { code: EXIT_FAILURE, message: `${name}: ${text}` };

@@ -30,7 +30,9 @@ describe("numbers", () => {
   });
 
   it("checks bounds and names the flag and the bound", () => {
-    expect(() => parseInteger("--batch-size", "0", { min: 1 })).toThrow("--batch-size must be at least 1, got 0");
+    expect(() => parseInteger("--batch-size", "0", { min: 1 })).toThrow(
+      "--batch-size must be at least 1, got 0",
+    );
     expect(() => parseNumber("--lr", "0", { above: 0 })).toThrow("--lr must be more than 0, got 0");
     expect(() => parseNumber("--dropout", "1.5", { min: 0, max: 1 })).toThrow(
       "--dropout must be at most 1, got 1.5",
@@ -83,7 +85,9 @@ describe("parseOptions", () => {
   });
 
   it("says how to pass a value starting with a dash to a string flag", () => {
-    expect(() => parseOptions(["--model", "-x"], options, quietCtx)).toThrow(/--model needs a value.*--model=-VALUE/);
+    expect(() => parseOptions(["--model", "-x"], options, quietCtx)).toThrow(
+      /--model needs a value.*--model=-VALUE/,
+    );
   });
 
   it("refuses unknown flags, stray words, missing values and required flags", () => {
@@ -105,10 +109,19 @@ describe("parseOptions", () => {
     expect(err(["--model", "m", "--depths", "50,0"])).toBe("--depths must be at least 1, got 0");
   });
 
+  it("collects a repeated flag", () => {
+    const o = {
+      model: { type: "string", multiple: true, required: true, placeholder: "M.eam" },
+    } satisfies OptionSpecs;
+    const many: string[] = parseOptions(["--model", "a", "--model", "b"], o).values.model;
+    expect(many).toEqual(["a", "b"]);
+    expect(() => parseOptions([], o)).toThrow("--model M.eam is required");
+  });
+
   it("parses lists", () => {
-    expect(parseOptions(["--model", "m", "--depths", "18, 50,152"], options, quietCtx).values.depths).toEqual([
-      18, 50, 152,
-    ]);
+    expect(parseOptions(["--model", "m", "--depths", "18, 50,152"], options, quietCtx).values.depths).toEqual(
+      [18, 50, 152],
+    );
   });
 
   it("accepts positionals up to the stated count", () => {
@@ -142,7 +155,9 @@ describe("--threads", () => {
     expect(parseOptions([], opts, { cores: 3 }).values.threads).toBe(3);
   });
   it("refuses 0, negatives and non-integers", () => {
-    expect(() => parseOptions(["--threads", "0"], opts, { cores: 3 })).toThrow("--threads must be at least 1, got 0");
+    expect(() => parseOptions(["--threads", "0"], opts, { cores: 3 })).toThrow(
+      "--threads must be at least 1, got 0",
+    );
     expect(() => parseOptions(["--threads", "-1"], opts, { cores: 3 })).toThrow("at least 1");
     expect(() => parseOptions(["--threads", "1e3"], opts, { cores: 3 })).toThrow(/whole number/);
   });
@@ -152,7 +167,9 @@ describe("--threads", () => {
     expect(p.values.threads).toBe(2);
     expect(warned).toEqual(["--threads 1000 is more than the 2 cores of this machine; using 2"]);
     expect(p.warnings).toEqual(warned);
-    expect(parseOptions(["--threads", "2"], opts, { cores: 2, warn: (m) => warned.push(m) }).values.threads).toBe(2);
+    expect(
+      parseOptions(["--threads", "2"], opts, { cores: 2, warn: (m) => warned.push(m) }).values.threads,
+    ).toBe(2);
     expect(warned).toHaveLength(1);
   });
 });

@@ -36,10 +36,18 @@ describe("ProgressBar", () => {
   it("draws rate and ETA on a terminal", () => {
     let t = 0;
     const f = fakeStream(true);
-    const bar = new ProgressBar({ title: "epoch 1/3", total: 10, unit: "step", stream: f.stream, now: () => t });
+    const bar = new ProgressBar({
+      title: "epoch 1/3",
+      total: 10,
+      unit: "step",
+      stream: f.stream,
+      now: () => t,
+    });
     t = 2000;
     bar.update(4, "loss 1.50");
-    expect(f.out.at(-1)).toBe("\repoch 1/3 [##########--------------] 4/10 2.0 step/s ETA 3.0s loss 1.50\x1b[K");
+    expect(f.out.at(-1)).toBe(
+      "\repoch 1/3 [##########--------------] 4/10 2.0 step/s ETA 3.0s loss 1.50\x1b[K",
+    );
     t = 2050;
     bar.tick();
     expect(f.out).toHaveLength(1); // redraws are throttled

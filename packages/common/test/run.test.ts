@@ -1,10 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { exitQuietlyOnClosedPipe, InputError, packageVersion, reportError, UsageError } from "../src/index.js";
+import {
+  exitQuietlyOnClosedPipe,
+  InputError,
+  packageVersion,
+  reportError,
+  UsageError,
+} from "../src/index.js";
 
 describe("reportError", () => {
   it("maps usage, input and file errors to 2 and the rest to 1", () => {
@@ -12,6 +18,8 @@ describe("reportError", () => {
       code: 2,
       message: "tool: --x is wrong (see tool --help)",
     });
+    const sub = Object.assign(new UsageError("--y is wrong"), { command: "tool run" });
+    expect(reportError("tool", sub).message).toBe("tool: --y is wrong (see tool run --help)");
     expect(reportError("tool", new InputError("m.eam: not a model"))).toEqual({
       code: 2,
       message: "tool: m.eam: not a model",
@@ -20,9 +28,21 @@ describe("reportError", () => {
     expect(reportError("tool", enoent)).toEqual({ code: 2, message: "tool: a.wav: no such file or folder" });
     const eisdir = Object.assign(new Error("EISDIR"), { code: "EISDIR", path: "dir" });
     expect(reportError("tool", eisdir).message).toBe("tool: dir: is a folder, a file is expected");
+    const raw = Object.assign(new Error("Unknown option '--z'.\nmore"), {
+      code: "ERR_PARSE_ARGS_UNKNOWN_OPTION",
+    });
+    expect(reportError("tool", raw)).toEqual({
+      code: 2,
+      message: "tool: Unknown option '--z'. (see tool --help)",
+    });
     class FormatError extends Error {}
-    expect(reportError("tool", new FormatError("bad"), { isInputError: (e) => e instanceof FormatError }).code).toBe(2);
-    expect(reportError("tool", new Error("kernel failed"))).toEqual({ code: 1, message: "tool: kernel failed" });
+    expect(
+      reportError("tool", new FormatError("bad"), { isInputError: (e) => e instanceof FormatError }).code,
+    ).toBe(2);
+    expect(reportError("tool", new Error("kernel failed"))).toEqual({
+      code: 1,
+      message: "tool: kernel failed",
+    });
   });
 });
 
@@ -33,7 +53,9 @@ describe("closed stdout", () => {
     exitQuietlyOnClosedPipe([s], (c) => codes.push(c));
     s.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
     expect(codes).toEqual([0]);
-    expect(() => s.emit("error", Object.assign(new Error("disk full"), { code: "ENOSPC" }))).toThrow("disk full");
+    expect(() => s.emit("error", Object.assign(new Error("disk full"), { code: "ENOSPC" }))).toThrow(
+      "disk full",
+    );
   });
 
   it("ends `cmd | head -1` quietly with exit 0 (real pipe)", () => {
@@ -52,12 +74,19 @@ runCli("lines", async () => {
 });
 `,
     );
-    const r = spawnSync("sh", ["-c", `node ${JSON.stringify(script)} | head -1; echo "status=\${PIPESTATUS:-}"`], {
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      "sh",
+      ["-c", `node ${JSON.stringify(script)} | head -1; echo "status=\${PIPESTATUS:-}"`],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(r.stdout.split("\n")[0]).toBe("line 0");
     expect(r.stderr).toBe("");
-    const code = spawnSync("bash", ["-c", `set -o pipefail; node ${JSON.stringify(script)} | head -1 >/dev/null`]);
+    const code = spawnSync("bash", [
+      "-c",
+      `set -o pipefail; node ${JSON.stringify(script)} | head -1 >/dev/null`,
+    ]);
     expect(code.status).toBe(0);
   });
 });
