@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** edge-audio-engine: random model generation, model inspection and inference from the shell. */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArchName, RESNET_DEPTHS, type ResNetDepth } from "./arch.js";
 import {
   decimalNumber,
@@ -140,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
       };
       const seed = int(values.seed, "--seed", 1, 0);
       const t0 = performance.now();
+      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
       const { bytes } = writeRandomModel(out, cfg, seed);
       const res = { file: out, bytes, config: cfg, seed, ms: Math.round(performance.now() - t0) };
       if (values.json) process.stdout.write(`${JSON.stringify(res)}\n`);
