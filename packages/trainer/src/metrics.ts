@@ -96,12 +96,12 @@ export function epochTicks(n: number): number[] {
  */
 export function learningCurveSvg(epochs: number[], loss: Series[], acc: Series[], title: string): string {
   const W = 760;
-  const H = 316;
+  const H = 324;
   const panel = (all: Series[], x0: number, label: string, yMax?: number): string => {
     const series = all.filter((s) => s.values.some((v) => v !== null && Number.isFinite(v)));
     const pw = W / 2 - 60;
-    const ph = H - 106;
-    const top = 40;
+    const ph = H - 114;
+    const top = 48;
     const vals = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
     const hi = yMax ?? Math.max(1e-6, ...vals) * 1.05;
     const lo = 0;
@@ -174,7 +174,7 @@ export function confusionSvg(r: Report, labels: string[], title: string): string
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`;
   out += `<rect width="${W}" height="${H}" fill="white"/>`;
   out += `<defs><linearGradient id="share" x1="0" y1="1" x2="0" y2="0"><stop offset="0" stop-color="${shareColour(0)}"/><stop offset="1" stop-color="${shareColour(1)}"/></linearGradient></defs>`;
-  out += `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">$esc(title)</text>`;
+  out += `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`;
   r.confusion.forEach((row, i) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
     out += `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${esc(labels[i]!)}</text>`;

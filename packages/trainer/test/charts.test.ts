@@ -26,8 +26,9 @@ describe("learning-curve.svg", () => {
         { name: "val clip acc", color: "#2ca02c", values: [null, 0.5, null] },
         { name: "test clip acc", color: "#ff7f0e", values: [null, null, null] },
       ],
-      "t",
+      "run <1>",
     );
+    expect(svg).toContain(">run &lt;1&gt;</text>");
     expect(svg).not.toContain("test clip acc");
     for (const [name, color] of [
       ["train loss", "#d62728"],
@@ -46,7 +47,7 @@ describe("learning-curve.svg", () => {
 describe("confusion.svg", () => {
   const labels = ["synthetic-blues", "synthetic-classical", "synthetic-reggae-and-long-name"];
   const r = classificationReport([0, 1, 2, 2], [0, 2, 2, 1], labels);
-  const svg = confusionSvg(r, labels, "test clips");
+  const svg = confusionSvg(r, labels, "test clips (n=4) & more");
   const width = Number(/width="(\d+)"/.exec(svg)![1]);
 
   it("is wide enough for the last column label, rotated by -60 degrees", () => {
@@ -56,6 +57,10 @@ describe("confusion.svg", () => {
     expect(width).toBeGreaterThan(reach);
     const top = Number(last[2]);
     expect(top - last[3]!.length * 11 * 0.55 * Math.sin(Math.PI / 3)).toBeGreaterThan(20); // below the title
+  });
+
+  it("carries its title", () => {
+    expect(svg).toContain(">test clips (n=4) &amp; more</text>");
   });
 
   it("has a colour scale from 0 to 100 % of the true class's clips", () => {
