@@ -62,7 +62,9 @@ describe("PNG font", () => {
     const title = "jazz.00001.wav reggae JQVXYZ";
     const t = new Bitmap(textWidth(title) + 2, GLYPH_HEIGHT + 2);
     t.text(1, 1, title, INK);
-    [...title].forEach((ch, i) => expect(readCell(t, 1 + i * 6, 1), ch).toEqual([...glyphRows(ch)]));
+    [...title].forEach((ch, i) => {
+      expect(readCell(t, 1 + i * 6, 1), ch).toEqual([...glyphRows(ch)]);
+    });
   });
 
   it("draws characters outside printable ASCII as '?'", () => {
