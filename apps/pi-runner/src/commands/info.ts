@@ -1,0 +1,90 @@
+/** pi-runner info: what a model file holds, after checking its header and every tensor checksum. */
+import { Classifier } from "../classifier.js";
+import { parseCommandLine, requireRegularFile, UsageError } from "./args.js";
+import { mib } from "./format.js";
+import { COMMON_HELP, LOAD_OPTIONS, limitOptions } from "./model-options.js";
+
+export const INFO_HELP = `usage: pi-runner info M.eam [options]
+
+Prints the architecture, labels, Mel configuration, provenance, tensors and memory plan of a
+model file, after checking its header and every tensor checksum (as the engine's readModel does).
+
+options:
+  --threads N      engine threads for loading (default 1)
+  --max-memory MIB refuse models needing more memory (default 1024)
+  --max-work GOPS  refuse models needing more work per crop, in 10^9 operations (default 50)
+${COMMON_HELP}`;
+
+export async function infoCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine("info", args, LOAD_OPTIONS);
+  if (positionals.length !== 1) throw new UsageError("give exactly one model file: pi-runner info M.eam");
+  const path = requireRegularFile(positionals[0]!, "model file", "give a .eam model file");
+  const clf = await Classifier.open(path, values.threads === undefined ? 1 : Number(values.threads), {
+    verify: true,
+    ...limitOptions(values),
+  });
+  try {
+    const i = clf.model.info();
+    const h = clf.model.header;
+    const doc = {
+      file: path,
+      format: i.formatVersion,
+      fileBytes: i.fileBytes,
+      arch: i.arch,
+      labels: i.labels,
+      input: i.input,
+      output: i.output,
+      mel: clf.mel,
+      cropSeconds: clf.cropSeconds,
+      params: i.params,
+      macs: i.macs,
+      ops: i.ops,
+      memory: {
+        weightBytes: i.weightBytes,
+        arenaBytes: i.arenaBytes,
+        peakLiveBytes: i.peakLiveBytes,
+        wasmBytes: i.memoryBytes,
+      },
+      provenance: i.provenance,
+      metadata: Object.fromEntries([...h.metadata].filter(([k]) => !k.startsWith("eam."))),
+      tensors: h.tensors.length,
+      dtypes: countBy(h.tensors.map((t) => t.dtype)),
+    };
+    if (values.json) {
+      console.log(JSON.stringify(doc));
+      return 0;
+    }
+    console.log(
+      `file        ${doc.file} (${(i.fileBytes / 2 ** 20).toFixed(2)} MiB, format ${i.formatVersion})`,
+    );
+    console.log(`arch        ${JSON.stringify(i.arch)}`);
+    console.log(
+      `input       ${i.input.name} [${i.input.shape}] = ${clf.nMels} Mel bands x ${clf.cropFrames} frames (${clf.cropSeconds.toFixed(2)} s)`,
+    );
+    console.log(`output      ${i.output.name} [${i.output.shape}]`);
+    console.log(`labels      ${i.labels.join(", ")}`);
+    console.log(`mel         ${JSON.stringify(clf.mel)}`);
+    console.log(`params      ${(i.params / 1e6).toFixed(2)} M, ${(i.macs / 1e9).toFixed(3)} GMAC per crop`);
+    console.log(`ops         ${entries(i.ops.byKind)}`);
+    console.log(`tensors     ${doc.tensors} (${entries(doc.dtypes)})`);
+    console.log(
+      `memory      weights ${mib(i.weightBytes)}, activation arena ${mib(i.arenaBytes)} (largest live set ${mib(i.peakLiveBytes)}), wasm total ${mib(i.memoryBytes)}`,
+    );
+    console.log(`provenance  ${JSON.stringify(i.provenance)}`);
+  } finally {
+    await clf.dispose();
+  }
+  return 0;
+}
+
+function entries(o: Record<string, number>): string {
+  return Object.entries(o)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const x of xs) o[x] = (o[x] ?? 0) + 1;
+  return o;
+}
