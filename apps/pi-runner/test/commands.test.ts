@@ -309,6 +309,49 @@ describe("eval and the model's split", () => {
   });
 });
 
+describe("bench", () => {
+  it("reports load, first run, warm statistics and peak memory, in text and JSON", () => {
+    const j = run(["bench", "--model", model, "--threads", "1", "--warmup", "1", "--runs", "5", "--json"]);
+    expect(j.code, j.err).toBe(0);
+    const r = JSON.parse(j.out);
+    expect(r).toMatchObject({ model, threads: 1, warmup: 1, runs: 5 });
+    expect(r.loadMs).toBeGreaterThan(0);
+    expect(r.firstMs).toBeGreaterThan(0);
+    expect(r.ms.min).toBeGreaterThan(0);
+    expect(r.ms.min).toBeLessThanOrEqual(r.ms.median);
+    expect(r.ms.median).toBeLessThanOrEqual(r.ms.p90);
+    expect(r.peakRssMB).toBeGreaterThan(10);
+    expect(r.profile).toBeUndefined();
+    const t = run(["bench", "--model", model, "--threads", "1", "--runs", "3"]);
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/^load\s+[\d.]+ ms$/m);
+    expect(t.out).toMatch(/^first run\s+[\d.]+ ms$/m);
+    expect(t.out).toMatch(/^warm runs\s+3 after 3 warm-up: min [\d.]+ ms, median [\d.]+ ms, p90 [\d.]+ ms/m);
+    expect(t.out).toMatch(/^peak memory\s+[\d.]+ MiB resident$/m);
+  });
+
+  it("--profile gives the time per op family and the ten slowest layers", () => {
+    const j = run(["bench", "--model", model, "--threads", "2", "--runs", "4", "--profile", "--json"]);
+    expect(j.code, j.err).toBe(0);
+    const p = JSON.parse(j.out).profile;
+    expect(p.runs).toBe(4);
+    const families = p.families as { family: string; ms: number; percent: number; ops: number }[];
+    expect(families.map((f) => f.family)).toEqual(expect.arrayContaining(["conv", "add", "maxpool", "gap", "dense", "softmax"]));
+    // every op of the plan is counted once: ResNet-18 has 20 convolutions, 8 additions
+    expect(families.find((f) => f.family === "add")!.ops).toBe(8);
+    expect(families.reduce((a, f) => a + f.ms, 0)).toBeCloseTo(p.opMs, 2);
+    expect(families.reduce((a, f) => a + f.percent, 0)).toBeCloseTo(100, 0);
+    const layers = p.layers as { layer: string; ms: number; kernels: string[] }[];
+    expect(layers).toHaveLength(10);
+    for (let i = 1; i < layers.length; i++) expect(layers[i]!.ms).toBeLessThanOrEqual(layers[i - 1]!.ms);
+    expect(layers.every((l) => l.kernels.length > 0)).toBe(true);
+    const t = run(["bench", "--model", model, "--threads", "1", "--runs", "2", "--profile"]);
+    expect(t.out).toMatch(/^op family\s+ops\s+ms\s+%$/m);
+    expect(t.out).toMatch(/^ten slowest layers:$/m);
+    expect(t.out).toMatch(/^layer\s+op\s+kernels\s+ms\s+%$/m);
+  });
+});
+
 describe("flags and exit statuses of every command", () => {
   const commands = ["classify", "eval", "info", "bench"];
 
