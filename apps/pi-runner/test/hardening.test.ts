@@ -240,7 +240,7 @@ function fixCrc(b: Uint8Array): Uint8Array {
 }
 
 describe("corrupt model files through pi-runner info", () => {
-  it("each is refused with exit status 1 and one line naming the file and the section", () => {
+  it("each is refused with exit status 2 (an input error) and one line naming the file and the section", () => {
     const good = new Uint8Array(readFileSync(model));
     const h = readModelHeader(good);
     const t = h.tensors[3]!;
@@ -282,7 +282,7 @@ describe("corrupt model files through pi-runner info", () => {
       const f = join(dir, `${what.replace(/\W+/g, "-")}.eam`);
       writeFileSync(f, bytes);
       const r = run(["info", f]);
-      expect(r.code, what).toBe(1);
+      expect(r.code, what).toBe(2);
       expect(r.out, what).toBe("");
       const errLines = r.err.split("\n").filter(Boolean);
       expect(errLines, `${what}: ${r.err}`).toHaveLength(1);

@@ -6,16 +6,16 @@ import { statSync } from "node:fs";
 import { logMelSpectrogram, modelCrop } from "@edge-audio/dsp";
 import type { Classifier } from "../classifier.js";
 import { peakRssBytes } from "../memory.js";
-import { type OptionSpec, parseCommandLine, UsageError } from "./args.js";
+import { type OptionSpecs, parseCommandLine, UsageError } from "./args.js";
 import { round, table } from "./format.js";
 import { COMMON_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from "./model-options.js";
 
-export const BENCH_OPTIONS: Record<string, OptionSpec> = {
+export const BENCH_OPTIONS = {
   ...MODEL_OPTIONS,
-  warmup: { type: "int", min: 0, max: 100_000 },
-  runs: { type: "int", min: 1, max: 100_000 },
+  warmup: { type: "integer", min: 0, max: 100_000, default: 3 },
+  runs: { type: "integer", min: 1, max: 100_000, default: 20 },
   profile: { type: "boolean" },
-};
+} satisfies OptionSpecs;
 
 export const BENCH_HELP = `usage: pi-runner bench --model M.eam [options]
 
@@ -69,11 +69,13 @@ export interface Profile {
 }
 
 export async function benchCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine("bench", args, BENCH_OPTIONS);
+  const parsed = parseCommandLine("bench", args, BENCH_OPTIONS, BENCH_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length)
     throw new UsageError(`unexpected argument "${positionals[0]}"; give the model with --model`);
-  const warmup = values.warmup === undefined ? 3 : Number(values.warmup);
-  const runs = values.runs === undefined ? 20 : Number(values.runs);
+  const warmup = Number(values.warmup);
+  const runs = Number(values.runs);
   const t0 = performance.now();
   const clf = await openModel(values);
   const loadMs = performance.now() - t0;

@@ -7,19 +7,30 @@ import { type Classifier, type ClipResult, RunnerError } from "../classifier.js"
 import { argmax, topK } from "../crops.js";
 import { collectGarbage } from "../memory.js";
 import { WavStreamParser } from "../wav-stream.js";
-import { type OptionSpec, parseCommandLine, requireRegularFile, UsageError, type Values } from "./args.js";
+import {
+  numberValue,
+  type OptionSpecs,
+  optionalValue,
+  parseCommandLine,
+  requireRegularFile,
+  UsageError,
+  type Values,
+} from "./args.js";
 import { clock, csvRow, describe, round } from "./format.js";
 import { COMMON_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from "./model-options.js";
 import { mergeTimeline, type Segment, SegmentBuilder, type TimelineSpan, timelineText } from "./segments.js";
 
-export const CLASSIFY_OPTIONS: Record<string, OptionSpec> = {
+export const CLASSIFY_OPTIONS = {
   ...MODEL_OPTIONS,
-  top: { type: "int", min: 1 },
+  top: { type: "integer", min: 1 },
   stream: { type: "boolean" },
-  segments: { type: "optional-number", min: 0, exclusive: true },
+  segments: { type: "string" },
   csv: { type: "boolean" },
-  format: { type: "string" },
-};
+  format: { type: "string", choices: ["table", "json", "csv"] },
+} satisfies OptionSpecs;
+
+/** The value `--segments` alone stands for: one model window per segment. */
+const ONE_WINDOW = "window";
 
 export const CLASSIFY_HELP = `usage: pi-runner classify --model M.eam [options] FILE... | -
 
@@ -66,7 +77,14 @@ interface Reporter {
 }
 
 export async function classifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine("classify", args, CLASSIFY_OPTIONS);
+  const parsed = parseCommandLine(
+    "classify",
+    optionalValue(args, "--segments", ONE_WINDOW),
+    CLASSIFY_OPTIONS,
+    CLASSIFY_HELP,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const format = outputFormat(values);
   if (positionals.length === 0)
     throw new UsageError("give at least one audio file, or - to read a WAV stream from stdin");
@@ -111,10 +129,7 @@ export async function classifyCommand(args: string[]): Promise<number> {
 function outputFormat(v: Values): Format {
   const chosen = [v.json && "json", v.csv && "csv", typeof v.format === "string" && v.format].filter(Boolean);
   if (new Set(chosen).size > 1) throw new UsageError(`choose one output format, got ${chosen.join(" and ")}`);
-  const f = chosen[0] || (process.stdout.isTTY ? "table" : "json");
-  if (f !== "table" && f !== "json" && f !== "csv")
-    throw new UsageError(`--format must be table, json or csv, got "${f}"`);
-  return f;
+  return (chosen[0] || (process.stdout.isTTY ? "table" : "json")) as Format;
 }
 
 function topCount(v: Values, labels: number): number {
@@ -127,10 +142,11 @@ function topCount(v: Values, labels: number): number {
 /** Model windows per segment for --segments [SECONDS] (undefined without it). */
 function segmentWindows(v: Values, clf: Classifier): number | undefined {
   if (v.segments === undefined) return undefined;
-  if (v.segments === true) return 1;
+  if (v.segments === ONE_WINDOW) return 1;
+  const seconds = numberValue("--segments", String(v.segments), 0);
   const w = windowSeconds(clf);
-  const n = Math.round(Number(v.segments) / w);
-  if (Number(v.segments) < w - 1e-9)
+  const n = Math.round(seconds / w);
+  if (seconds < w - 1e-9)
     throw new UsageError(
       `--segments ${v.segments}: a segment is whole model windows of ${w.toFixed(2)} s; give ${w.toFixed(2)} or more`,
     );

@@ -5,16 +5,16 @@ import { type Clip, clipId, listClips } from "../dataset.js";
 import { collectGarbage, peakRssBytes } from "../memory.js";
 import { evaluate, formatConfusion } from "../metrics.js";
 import { Progress } from "../progress.js";
-import { InputError, type OptionSpec, parseCommandLine, UsageError, type Values } from "./args.js";
+import { InputError, type OptionSpecs, parseCommandLine, UsageError, type Values } from "./args.js";
 import { describe } from "./format.js";
 import { COMMON_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, warner } from "./model-options.js";
 
-export const EVAL_OPTIONS: Record<string, OptionSpec> = {
+export const EVAL_OPTIONS = {
   ...MODEL_OPTIONS,
-  data: { type: "string" },
-  split: { type: "string" },
-  limit: { type: "int", min: 1 },
-};
+  data: { type: "string", required: true, placeholder: "DIR" },
+  split: { type: "string", choices: ["test", "all"] },
+  limit: { type: "integer", min: 1 },
+} satisfies OptionSpecs;
 
 export const EVAL_HELP = `usage: pi-runner eval --model M.eam --data DIR [options]
 
@@ -39,15 +39,13 @@ interface EvalRow {
 }
 
 export async function evalCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine("eval", args, EVAL_OPTIONS);
+  const parsed = parseCommandLine("eval", args, EVAL_OPTIONS, EVAL_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length)
     throw new UsageError(`unexpected argument "${positionals[0]}"; give the folder with --data DIR`);
-  if (typeof values.data !== "string")
-    throw new UsageError("--data DIR is required (a folder of <label>/<audio file>)");
-  if (values.split !== undefined && values.split !== "all" && values.split !== "test")
-    throw new UsageError(`--split must be "all" or "test", got "${values.split}"`);
   const warn = warner(values);
-  const listing = listClips(values.data);
+  const listing = listClips(String(values.data));
   const t0 = performance.now();
   const clf = await openModel(values);
   const msLoad = performance.now() - t0;

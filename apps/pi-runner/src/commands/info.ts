@@ -1,8 +1,7 @@
 /** pi-runner info: what a model file holds, after checking its header and every tensor checksum. */
-import { Classifier } from "../classifier.js";
 import { parseCommandLine, requireRegularFile, UsageError } from "./args.js";
 import { mib } from "./format.js";
-import { COMMON_HELP, LOAD_OPTIONS, limitOptions } from "./model-options.js";
+import { COMMON_HELP, LOAD_HELP, LOAD_OPTIONS, loadClassifier } from "./model-options.js";
 
 export const INFO_HELP = `usage: pi-runner info M.eam [options]
 
@@ -10,19 +9,16 @@ Prints the architecture, labels, Mel configuration, provenance, tensors and memo
 model file, after checking its header and every tensor checksum (as the engine's readModel does).
 
 options:
-  --threads N      engine threads for loading (default 1)
-  --max-memory MIB refuse models needing more memory (default 1024)
-  --max-work GOPS  refuse models needing more work per crop, in 10^9 operations (default 50)
+${LOAD_HELP}
 ${COMMON_HELP}`;
 
 export async function infoCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine("info", args, LOAD_OPTIONS);
+  const parsed = parseCommandLine("info", args, LOAD_OPTIONS, INFO_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError("give exactly one model file: pi-runner info M.eam");
   const path = requireRegularFile(positionals[0]!, "model file", "give a .eam model file");
-  const clf = await Classifier.open(path, values.threads === undefined ? 1 : Number(values.threads), {
-    verify: true,
-    ...limitOptions(values),
-  });
+  const clf = await loadClassifier(path, values, { verify: true });
   try {
     const i = clf.model.info();
     const h = clf.model.header;
