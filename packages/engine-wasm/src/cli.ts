@@ -19,29 +19,40 @@ import { EamLimitError } from "./limits.js";
 import { loadModel } from "./model.js";
 import { randomCrop, writeRandomModel } from "./random.js";
 
-const HELP = `edge-audio-engine <command> [options]
-
-Commands:
-  random --out FILE [--depth 18|34|50|101|152] [--width W] [--classes N]
-         [--height MELS] [--frames FRAMES] [--channels C] [--seed S]
-      Write a ResNet with seeded random weights to a .eam file.
-  info FILE [--json]
-      Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.
-  run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct] [--repeat R] [--json]
-      Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
-      layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
-      --direct runs 3x3 convolutions directly instead of with Winograd F(2x2,3x3).
-
-Options:
-  --threads N  engine threads for run (default and most: the core count; more is lowered
-               to it with a warning; 0 is refused)
-  --json       machine-readable output
+const COMMON = `  --json       machine-readable output
   --quiet      print nothing on success (random)
   --version    the package version
   -h, --help   this help
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad command line or a model/input file that cannot be used.
 `;
+
+const RANDOM_HELP = `usage: edge-audio-engine random --out FILE [--depth 18|34|50|101|152] [--width W] [--classes N]
+         [--height MELS] [--frames FRAMES] [--channels C] [--seed S] [--json]
+      Write a ResNet with seeded random weights to a .eam file (folders are created).`;
+const INFO_HELP = `usage: edge-audio-engine info FILE [--json]
+      Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.`;
+const RUN_HELP = `usage: edge-audio-engine run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct]
+         [--repeat R] [--json]
+      Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
+      layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
+      --direct runs 3x3 convolutions directly instead of with Winograd F(2x2,3x3).
+      --threads N: engine threads (default and most: the core count; more is lowered to it
+      with a warning; 0 is refused).`;
+
+const HELP = `usage: edge-audio-engine <command> [options]
+
+Commands:
+${[RANDOM_HELP, INFO_HELP, RUN_HELP].map((h) => h.replace("usage: edge-audio-engine ", "  ")).join("\n")}
+
+Options:
+${COMMON}`;
+
+const COMMAND_HELP = {
+  random: `${RANDOM_HELP}\n\nOptions:\n${COMMON}`,
+  info: `${INFO_HELP}\n\nOptions:\n${COMMON}`,
+  run: `${RUN_HELP}\n\nOptions:\n${COMMON}`,
+};
 
 const NAME = "edge-audio-engine";
 const VERSION = packageVersion();
@@ -113,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command "${cmd}"; expected random, info or run`);
   const { values, positionals } = parseFlags(argv.slice(1), FLAGS[cmd]);
   if (values.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(COMMAND_HELP[cmd]);
     return 0;
   }
   if (values.version) {
