@@ -354,6 +354,32 @@ describe("bench", () => {
   });
 });
 
+describe("info", () => {
+  it("prints the architecture, Mel configuration and provenance as text, not raw JSON", () => {
+    const f = join(dir, "prov.eam");
+    const c = createRandomModel({ depth: 18, width: 0.125, numClasses: 10 }, 5);
+    c.labels = LABELS;
+    c.mel = defaultMelConfig() as unknown as Record<string, number | string | boolean | null>;
+    c.provenance = {
+      architecture: "resnet18",
+      notes: "line one\n\u001b[31mred",
+      tools: { "@edge-audio/trainer": "0.1.0" },
+    };
+    writeModel(f, c);
+    const r = run(["info", f]);
+    expect(r.code, r.err).toBe(0);
+    const line = (k: string) => r.out.split("\n").find((l) => l.startsWith(k)) ?? "";
+    expect(line("arch")).toMatch(/^arch\s+family resnet, depth 18, width 0\.125, /);
+    expect(line("mel")).toMatch(/^mel\s+sampleRate 22050, nFft 2048, hopLength 512, /);
+    expect(line("provenance")).toBe("provenance  architecture: resnet18");
+    expect(r.out).toContain("            tools: @edge-audio/trainer 0.1.0");
+    // text from the file with control characters is shown quoted, never sent to the terminal
+    expect(r.out).toContain('notes: "line one\\n\\u001b[31mred"');
+    expect(r.out).not.toContain("\u001b");
+    expect(r.out).not.toMatch(/\{"/);
+  });
+});
+
 describe("flags and exit statuses of every command", () => {
   const commands = ["classify", "eval", "info", "bench"];
 

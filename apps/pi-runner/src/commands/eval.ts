@@ -1,10 +1,10 @@
 /** pi-runner eval: accuracy, confusion, per-class scores, speed and memory over a labelled folder. */
 import { statSync } from "node:fs";
+import { ProgressBar } from "@edge-audio/common";
 import type { Classifier } from "../classifier.js";
 import { type Clip, clipId, listClips } from "../dataset.js";
 import { collectGarbage, peakRssBytes } from "../memory.js";
 import { evaluate, formatConfusion } from "../metrics.js";
-import { Progress } from "../progress.js";
 import { InputError, type OptionSpecs, parseCommandLine, UsageError, type Values } from "./args.js";
 import { describe } from "./format.js";
 import { COMMON_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, warner } from "./model-options.js";
@@ -57,12 +57,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     checkLabels(clf, clips, values.data);
     const skipped = listing.skipped.map((s) => ({ file: s.path, reason: `${s.path}: ${s.reason}` }));
     for (const s of skipped) warn(`skipped ${s.reason}`);
-    const progress = new Progress(
-      clips.length,
-      "eval",
-      process.stderr,
-      !values.quiet && (!values.json || Boolean(process.stderr.isTTY)),
-    );
+    const progress = new ProgressBar({
+      title: "eval",
+      total: clips.length,
+      unit: "clip",
+      quiet: Boolean(values.quiet),
+    });
     const rows: EvalRow[] = [];
     for (const clip of clips) {
       const c0 = performance.now();
@@ -78,6 +78,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       collectGarbage();
       progress.tick();
     }
+    progress.finish();
     if (rows.length === 0) throw new InputError(`${values.data}: no clip could be classified`);
     printReport(clf, values, { rows, skipped, split, msLoad });
   } finally {
