@@ -201,7 +201,7 @@ describe("classify output", () => {
       expect(timeline[i]!.start).toBe(timeline[i - 1]!.end);
       expect(timeline[i]!.label).not.toBe(timeline[i - 1]!.label);
     }
-    const expected = [];
+    const expected: unknown[] = [];
     for (const s of segs) if (expected.at(-1) !== s.label) expected.push(s.label);
     expect(timeline.map((t) => t.label)).toEqual(expected);
     expect(result.summary).toMatch(/^0:00–0:\d\d \w+/);
