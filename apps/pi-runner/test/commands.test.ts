@@ -247,6 +247,10 @@ describe("classify output", () => {
     expect(r.code).toBe(1);
     expect(jsonLines(r.out)[0]!.error).toMatch(/is a folder, not a audio file|is a folder/);
     expect(r.out + r.err).not.toMatch(/EISDIR/);
+    // a device that reads without end is refused without being read
+    r = run(["classify", "--model", model, "--json", "/dev/zero"]);
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.out)[0]!.error).toMatch(/\/dev\/zero: is not a regular file/);
     const fifo = join(dir, "pipe.wav");
     if (spawnSync("mkfifo", [fifo]).status === 0) {
       r = run(["classify", "--model", model, "--json", fifo]);
