@@ -14,7 +14,20 @@ export const EAM_FIXED_HEADER_BYTES = 64;
 
 export type DType = "f32" | "f16" | "i8" | "u8" | "i32";
 export const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, i8: 2, u8: 3, i32: 4 };
-export const DTYPE_BYTES: Record<DType, number> = { f32: 4, f16: 2, i8: 1, u8: 1, i32: 4 };
+/**
+ * Element types in wasm memory that never appear in a file: the int8 layers' i16 im2col rows and
+ * Winograd inputs.
+ */
+export type MemoryOnlyDType = "i16";
+/** Bytes of one element of every type, in a file or in wasm memory. */
+export const DTYPE_BYTES: Record<DType | MemoryOnlyDType, number> = {
+  f32: 4,
+  f16: 2,
+  i8: 1,
+  u8: 1,
+  i16: 2,
+  i32: 4,
+};
 const DTYPE_BY_CODE: DType[] = ["f32", "f16", "i8", "u8", "i32"];
 
 /** Typed array holding a tensor's elements (f16 as raw IEEE half bits). */

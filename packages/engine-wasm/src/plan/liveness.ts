@@ -4,7 +4,8 @@
  * its first input when that input dies there. Op index = index among the kernel calls; the graph
  * input is defined at -1, and the output and kept tensors live to the end (op count).
  */
-import { DTYPE_BYTES, type LoweredGraph, type TensorPlacement } from "./types.js";
+import { DTYPE_BYTES } from "../format.js";
+import type { LoweredGraph, TensorPlacement } from "./types.js";
 
 export interface Liveness {
   /** Tensors with memory of their own (address 0 until placed), in definition order. */

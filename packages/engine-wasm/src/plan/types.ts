@@ -299,8 +299,8 @@ export interface ParamBlock {
   out?: ActQuant;
 }
 
+/** Element type of an activation tensor in wasm memory (sizes: format.ts DTYPE_BYTES). */
 export type TensorDtype = "f32" | "i8" | "i16" | "i32";
-export const DTYPE_BYTES: Record<TensorDtype, number> = { f32: 4, i8: 1, i16: 2, i32: 4 };
 
 /**
  * INT8 3x3 convolutions run as Winograd F(2x2,3x3) from this many tiles up: below it, the
