@@ -150,7 +150,7 @@ export function resolveOp(op: OpTemplate, resolve: (ref: AddrRef) => number): Op
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(op))
     out[k] = typeof v === "object" && v !== null ? resolve(v as AddrRef) : v;
-  return out as OpRecord;
+  return out as unknown as OpRecord;
 }
 
 /** Writes an indirection buffer at `base`: for each output pixel and tap, an input pixel or the zero buffer. */

@@ -6,11 +6,19 @@
 export const ALIGN = 64;
 export const align = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
 
-/** One kernel invocation; every thread runs its own slice of it. */
+/** What every kernel call record has: the layer it belongs to, and whether one thread runs it whole. */
+export interface StepBase {
+  layer: string;
+  single: boolean;
+}
+
+/**
+ * One kernel invocation; every thread runs its own slice of it (`single`: thread 0 runs all
+ * of it). The lowering of every op and precision produces these.
+ */
 export type OpRecord =
-  | {
+  | (StepBase & {
       kind: "gemm";
-      layer: string;
       M: number;
       N: number;
       K: number;
@@ -20,11 +28,9 @@ export type OpRecord =
       c: number;
       cs: number;
       relu: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       kind: "igemm";
-      layer: string;
       M: number;
       N: number;
       K: number;
@@ -34,11 +40,9 @@ export type OpRecord =
       c: number;
       cs: number;
       relu: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       kind: "maxpool";
-      layer: string;
       ih: number;
       iw: number;
       c: number;
@@ -52,12 +56,10 @@ export type OpRecord =
       pl: number;
       x: number;
       y: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /** Winograd F(2x2,3x3) input transform: x -> V[16][T][C]. */
       kind: "wino_in";
-      layer: string;
       ih: number;
       iw: number;
       c: number;
@@ -66,12 +68,10 @@ export type OpRecord =
       x: number;
       v: number;
       vstride: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /** 16 GEMMs M_e = V_e U_e, one per Winograd position e. */
       kind: "bgemm";
-      layer: string;
       batch: number;
       M: number;
       N: number;
@@ -84,12 +84,10 @@ export type OpRecord =
       c: number;
       cs: number;
       cstride: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /** Winograd output transform + bias (+ReLU): M[16][T][C] -> y. */
       kind: "wino_out";
-      layer: string;
       oh: number;
       ow: number;
       c: number;
@@ -100,13 +98,11 @@ export type OpRecord =
       bias: number;
       y: number;
       relu: number;
-      single: boolean;
-    }
-  | { kind: "add"; layer: string; n: number; a: number; b: number; y: number; relu: number; single: boolean }
-  | {
+    })
+  | (StepBase & { kind: "add"; n: number; a: number; b: number; y: number; relu: number })
+  | (StepBase & {
       /** f32 activations x f16 weights (widened per cache block into per-thread scratch). */
       kind: "f16igemm";
-      layer: string;
       M: number;
       N: number;
       K: number;
@@ -118,15 +114,13 @@ export type OpRecord =
       relu: number;
       scratch: number;
       scratchStride: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /**
        * int8 -> i16 im2col rows (a - zx, zero padding) from the convolution geometry:
        * [M][kh * kw * kc2], or [M][kh * kw rounded to even] when `merge` (one input channel).
        */
       kind: "qim2col";
-      layer: string;
       M: number;
       ih: number;
       iw: number;
@@ -142,12 +136,10 @@ export type OpRecord =
       a: number;
       qp: number;
       merge: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /** i16 x int8 -> int32 GEMM on (tile-interleaved) im2col16 rows, float requantization epilogue. */
       kind: "qgemm";
-      layer: string;
       M: number;
       N: number;
       K: number;
@@ -161,15 +153,13 @@ export type OpRecord =
       /** Fused residual add: parameter block of the int8 residual (0: none), its address - c. */
       rq: number;
       rd: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /**
        * INT8 Winograd input transform: int8 x -> i16 V[E][T][kc2], F(2x2,3x3) (cols 2, E = 16)
        * or F(2x3,3x3) (cols 3, E = 20).
        */
       kind: "qwino_in";
-      layer: string;
       ih: number;
       iw: number;
       c: number;
@@ -180,16 +170,14 @@ export type OpRecord =
       v: number;
       vstride: number;
       qp: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       /**
        * Per panel of 8 output channels: weight transform into scratch, 16 (cols 3: 20) int32
        * GEMMs into scratch, then the output transform + qs8 epilogue into y (fused residual as
        * in qgemm).
        */
       kind: "qwino_gemm";
-      layer: string;
       cols: number;
       M: number;
       N: number;
@@ -207,23 +195,19 @@ export type OpRecord =
       qp: number;
       rq: number;
       rd: number;
-      single: boolean;
-    }
-  | { kind: "quant"; layer: string; n: number; x: number; y: number; qp: number; single: boolean }
-  | { kind: "dequant"; layer: string; n: number; x: number; y: number; qp: number; single: boolean }
-  | {
+    })
+  | (StepBase & { kind: "quant"; n: number; x: number; y: number; qp: number })
+  | (StepBase & { kind: "dequant"; n: number; x: number; y: number; qp: number })
+  | (StepBase & {
       kind: "dynparams";
-      layer: string;
       n: number;
       x: number;
       qp: number;
       pad: number;
       padBytes: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       kind: "qadd";
-      layer: string;
       n: number;
       a: number;
       b: number;
@@ -232,11 +216,9 @@ export type OpRecord =
       qb: number;
       qy: number;
       relu: number;
-      single: boolean;
-    }
-  | {
+    })
+  | (StepBase & {
       kind: "qmaxpool";
-      layer: string;
       ih: number;
       iw: number;
       c: number;
@@ -250,11 +232,10 @@ export type OpRecord =
       pl: number;
       x: number;
       y: number;
-      single: boolean;
-    }
-  | { kind: "qgap"; layer: string; hw: number; c: number; x: number; y: number; qp: number; single: boolean }
-  | { kind: "gap"; layer: string; hw: number; c: number; x: number; y: number; single: boolean }
-  | { kind: "softmax"; layer: string; n: number; x: number; y: number; single: boolean };
+    })
+  | (StepBase & { kind: "qgap"; hw: number; c: number; x: number; y: number; qp: number })
+  | (StepBase & { kind: "gap"; hw: number; c: number; x: number; y: number })
+  | (StepBase & { kind: "softmax"; n: number; x: number; y: number });
 
 /** Weight tensors to load: raw [k, n] f32 matrix + bias, packed at `dst`. */
 export interface WeightLoad {
