@@ -5,8 +5,8 @@
 // pool. SIMD and scalar branches do the same operations in the same order: integer parts are
 // exact, float parts use the same f32 operations, so both builds give bit-identical results.
 import { wino_patch_mask } from "./common";
-import { f32_igemm_run as igemm_simd } from "./gen/gemm-wasmsimd";
-import { f32_igemm_run as igemm_scalar } from "./gen/gemm-scalar";
+import { f32_igemm_run as igemm_simd } from "./gen/f32-igemm-wasmsimd";
+import { f32_igemm_run as igemm_scalar } from "./gen/f32-igemm-scalar";
 
 // ---------------------------------------------------------------------------------------------
 // f16 weights
