@@ -19,6 +19,7 @@ import {
   verifyTensorData,
 } from "./format.js";
 import { checkLimits, type ModelCost, modelCost } from "./limits.js";
+import { writeParamBlock } from "./param-block.js";
 import { type ActQuant, buildPlan, type Plan, type Precision, type WeightLoad } from "./plan.js";
 import {
   createMemory,
@@ -199,6 +200,7 @@ export class Model {
           threads,
           precision: q.precision,
           activations: q.activations,
+          kernel: probe,
         }),
       );
       const planned = plan;
@@ -696,15 +698,7 @@ export function scaleProblem(s: number): string | null {
 function writeQuantParams(plan: Plan, memory: WebAssembly.Memory): void {
   const dv = new DataView(memory.buffer);
   const u8 = new Uint8Array(memory.buffer);
-  for (const b of plan.paramBlocks) {
-    const s = Math.fround(b.scale);
-    dv.setFloat32(b.addr, s, true);
-    dv.setInt32(b.addr + 4, b.zeroPoint, true);
-    dv.setFloat32(b.addr + 8, Math.fround(1 / s), true);
-    dv.setInt32(b.addr + 12, b.out ? 1 : 0, true);
-    dv.setFloat32(b.addr + 16, b.out ? Math.fround(1 / Math.fround(b.out.scale)) : 0, true);
-    dv.setInt32(b.addr + 20, b.out ? b.out.zeroPoint : 0, true);
-  }
+  for (const b of plan.paramBlocks) writeParamBlock(dv, b.addr, b.scale, b.zeroPoint, b.out);
   for (const p of plan.pads) u8.fill(p.value & 0xff, p.addr, p.addr + p.bytes);
 }
 

@@ -13,6 +13,7 @@ import { addressResolver, fillIndirection, memoryMap, resolveOp } from "../dist/
 import { type Lifetime, largestOpBytes, peakLiveBytes, placeTensors } from "../dist/plan/placement.js";
 import type { ActQuant, LoweredGraph, PlanOptions, Precision } from "../dist/plan/types.js";
 import { mulberry32 } from "../dist/random.js";
+import { createMemory, instantiate, kernelModule } from "../dist/wasm.js";
 
 const conv = (name: string, input: string, relu: boolean): ConvSpec => ({
   op: "conv",
@@ -41,7 +42,8 @@ const graph: EamGraph = {
     { op: "softmax", name: "sm", input: "fc" },
   ],
 };
-const base: PlanOptions = { tile: 4, heapBase: 1000 };
+const kernel = instantiate(kernelModule("scalar"), createMemory(1 << 16));
+const base: PlanOptions = { tile: 4, heapBase: 1000, kernel };
 const kinds = (g: LoweredGraph) => g.nodes.map((n) => n.op?.kind ?? `alias ${n.output}`);
 const q = (scale: number): ActQuant => ({ scale, zeroPoint: -3 });
 const int8: PlanOptions = {

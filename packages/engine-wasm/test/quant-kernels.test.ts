@@ -5,9 +5,12 @@
  * must be bit-identical across all variants; each is checked against a float64 reference with
  * the bound stated below (and in the README).
  */
+
 import { describe, it } from "vitest";
 import { padding1d } from "../dist/arch.js";
 import { splitRange } from "../dist/executor.js";
+import { QP_BLOCK_BYTES } from "../dist/gen/layout.js";
+import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
 import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
@@ -29,14 +32,8 @@ class Arena extends GuardedArena {
   }
   /** Parameter block: scale, zero point, 1/scale, output mode, output 1/scale, output zero point. */
   qp(s: number, z: number, out?: { scale: number; zeroPoint: number }): number {
-    const a = this.alloc(32);
-    const dv = new DataView(this.memory.buffer);
-    dv.setFloat32(a, s, true);
-    dv.setInt32(a + 4, z, true);
-    dv.setFloat32(a + 8, Math.fround(1 / Math.fround(s)), true);
-    dv.setInt32(a + 12, out ? 1 : 0, true);
-    dv.setFloat32(a + 16, out ? Math.fround(1 / Math.fround(out.scale)) : 0, true);
-    dv.setInt32(a + 20, out ? out.zeroPoint : 0, true);
+    const a = this.alloc(QP_BLOCK_BYTES);
+    writeParamBlock(new DataView(this.memory.buffer), a, s, z, out);
     return a;
   }
 }

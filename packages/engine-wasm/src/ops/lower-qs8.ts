@@ -21,21 +21,13 @@ import {
 } from "./lowering.js";
 
 /**
- * A byte stride for 16 equally spaced buffers that are read together: a multiple of 64 that is
- * not a multiple of 512, so that the 16 addresses fall into distinct sets of a 64-set L1 cache.
- * `exact` mirrors the kernel's rule for its weight scratch (only + 64 on a multiple of 512).
+ * A byte stride for 16 equally spaced buffers that are read together (the host's layout of the
+ * Winograd input V, passed to the kernels): a multiple of 64 that is not a multiple of 512, so
+ * that the 16 addresses fall into distinct sets of a 64-set L1 cache.
  */
-export function setSpreadStride(bytes: number, exact = false): number {
-  const s = exact ? bytes : align(bytes);
+export function setSpreadStride(bytes: number): number {
+  const s = align(bytes);
   return s % 512 === 0 ? s + 64 : s;
-}
-
-/** Per-thread scratch of qs8_wino_gemm_run (assembly/quant.ts: qs8_wino_scratch_bytes). */
-export function qwinoScratchBytes(kc2: number, tiles: number, cols: number): number {
-  return (
-    (cols === 3 ? 5 : 16) * setSpreadStride((kc2 / 2) * 32, true) +
-    (cols === 3 ? 20 : 16) * setSpreadStride(tiles * 32, true)
-  );
 }
 
 /**
@@ -95,7 +87,7 @@ export function lowerQs8(s: Lowering, layer: LowLayer, dynamic: boolean, wi: num
   const { name, g, cout, single } = layer;
   const ks = g.kh * g.kw;
   const kc2 = (g.cin + 1) & ~1;
-  s.weights[wi]!.packedBytes = Math.ceil(cout / 8) * (64 + ks * kc2 * 8);
+  s.weights[wi]!.packedBytes = Math.ceil(cout / 8) * s.opts.kernel.qs8_panel_bytes(g.cin, ks);
   const gk = `g:${name}`;
   let x: string;
   if (dynamic) x = quantizeDynamic(s, layer, gk);
@@ -131,7 +123,8 @@ function lowerQwino(
   const vstride = setSpreadStride(Math.ceil(T / 4) * 4 * kc2 * 2);
   s.shapes.set(vName, [cols === 3 ? 20 : 16, vstride / 2]);
   s.dtypes.set(vName, "i16");
-  s.scratchStride.qwino = Math.max(s.scratchStride.qwino, align(qwinoScratchBytes(kc2, T, cols)));
+  const scratch = s.opts.kernel.qs8_wino_scratch_bytes(g.cin, T, cols);
+  s.scratchStride.qwino = Math.max(s.scratchStride.qwino, align(scratch));
   const input: OpTemplate = {
     kind: "qwino_in",
     layer: name,
@@ -185,7 +178,7 @@ function lowerQim2col(s: Lowering, layer: LowLayer, x: string, gk: string, wi: n
   if (merge) {
     wl.kc = ks;
     wl.ks = 1;
-    wl.packedBytes = Math.ceil(cout / 8) * (64 + ((ks + 1) & ~1) * 8);
+    wl.packedBytes = Math.ceil(cout / 8) * s.opts.kernel.qs8_panel_bytes(ks, 1);
   }
   const K16 = merge ? (ks + 1) & ~1 : ks * kc2;
   const aName = `${name}#im2col16`;

@@ -4,7 +4,9 @@
  * weights, per-thread scratch (f16, int8 Winograd), then the activation arena (which also holds
  * the raw tensors while loading). And the resolution of a lowered call's references to addresses.
  */
+
 import type { EamGraph } from "../format.js";
+import { QP_BLOCK_BYTES } from "../gen/layout.js";
 import {
   type AddrRef,
   ALIGN,
@@ -72,7 +74,7 @@ export function memoryMap(
   const blockAddr = new Map<string, number>();
   for (const key of g.blocks.keys()) {
     blockAddr.set(key, cur);
-    cur += 64;
+    cur += QP_BLOCK_BYTES;
   }
   for (const [key, pad] of g.pads) {
     blockAddr.set(key, cur);

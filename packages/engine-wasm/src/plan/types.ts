@@ -3,6 +3,8 @@
  * and the symbolic form of a call record that the lowering pass produces before any address
  * is known.
  */
+import type { KernelExports } from "../wasm.js";
+
 export const ALIGN = 64;
 export const align = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
 
@@ -364,7 +366,12 @@ export interface PlanOptions {
   precision?: ReadonlyMap<string, Precision>;
   /** INT8 parameters of activation tensors (static int8 layers need their inputs' and outputs'). */
   activations?: ReadonlyMap<string, ActQuant>;
+  /** The kernel module, whose size functions define the layouts it reads (packed panels, scratch). */
+  kernel: KernelLayout;
 }
+
+/** The kernel exports that give the sizes of the memory layouts the kernels define. */
+export type KernelLayout = Pick<KernelExports, "qs8_panel_bytes" | "qs8_wino_scratch_bytes">;
 
 /**
  * An address (or a size) of a call record that only the memory map knows: a tensor's, a
