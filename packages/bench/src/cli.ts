@@ -15,6 +15,14 @@ const SUITES: Record<string, { about: string; run: (o: SuiteArgs) => Promise<voi
     run: async (o) =>
       (await import("./dsp/run.js")).runDspBench({ quick: o.quick, out: o.out ?? "results/dsp.json" }),
   },
+  resample: {
+    about: "a mono song 44.1 and 48 -> 22.05 kHz vs sox, speex-wasm, libsamplerate-js, with alias levels",
+    run: async (o) =>
+      (await import("./dsp/resample.js")).runResampleBench({
+        quick: o.quick,
+        out: o.out ?? "results/resample.json",
+      }),
+  },
   compare: {
     about:
       "ResNet-152/50 on our engine (fp32, fp16, dynamic, int8) vs tfjs wasm/cpu/node and onnxruntime node/web",

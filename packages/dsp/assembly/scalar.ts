@@ -264,3 +264,5 @@ export function firstNonFinite(ptr: usize, n: i32): i32 {
   }
   return -1;
 }
+
+export { polyphase, polyphase64, polyphaseInterp, polyphaseInterp64 } from "./resample-scalar";

@@ -61,5 +61,12 @@ export {
   powerToDb,
   stftPowerReference,
 } from "./reference.js";
-export { type ResampleOptions, resample } from "./resample.js";
+export {
+  designResampleFilter,
+  type ResampleFilter,
+  type ResampleOptions,
+  resample,
+  StreamResampler,
+} from "./resample.js";
+export { resampleReference } from "./resample-reference.js";
 export { encodeWav } from "./wav.js";

@@ -42,7 +42,7 @@ interface KernelExports {
 export type KernelFlavour = "simd" | "scalar";
 
 // The few WebAssembly JS-API pieces used here (lib ES2022 does not declare them).
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
@@ -109,6 +109,18 @@ export function kernelFlavour(): KernelFlavour {
   return preferred;
 }
 
+/** A fresh instance of a kernel build (its own linear memory), typed by the caller's export list. */
+export function instantiateKernel<T extends { memory: WasmMemory }>(flavour: KernelFlavour): T {
+  const inst = new WA.Instance(loadModule(flavour), {
+    env: {
+      abort: () => {
+        throw new DspError("STATE", "dsp kernel aborted");
+      },
+    },
+  });
+  return inst.exports as unknown as T;
+}
+
 const align = (x: number, a = 16): number => Math.ceil(x / a) * a;
 const PAGE = 65536;
 
@@ -125,14 +137,7 @@ export class KernelPlan {
       throw new DspError("BAD_ARGUMENT", `the fast FFT needs a power-of-two size from 32 to 65536, got ${n}`);
     this.n = n;
     this.flavour = flavour;
-    const inst = new WA.Instance(loadModule(flavour), {
-      env: {
-        abort: () => {
-          throw new DspError("STATE", "dsp kernel aborted");
-        },
-      },
-    });
-    this.ex = inst.exports as unknown as KernelExports;
+    this.ex = instantiateKernel<KernelExports>(flavour);
     const H = n / 2;
     const M = n / 8;
     const nMels = fb ? fb.nMels : 0;

@@ -21,6 +21,7 @@ import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
 import { exportModel, HWIO_TO_OHWI, permute } from "../src/export/index.js";
 import { BuiltinOperator, TensorType } from "../src/export/tflite/schema.js";
+import { f32ToF16 } from "../src/f16.js";
 import { quantizeModel } from "../src/quantize.js";
 import { fieldInt, readTflite } from "./helpers/tflite-read.js";
 
@@ -38,6 +39,16 @@ const variant = async (mode: "fp16" | "dynamic" | "int8" | "int8-tensor" | "mixe
 const tensorNamed = (m: ReturnType<typeof readTflite>, name: string) =>
   m.tensors.find((t) => t.name === name)!;
 const opsOf = (m: ReturnType<typeof readTflite>, code: number) => m.ops.filter((o) => o.code === code);
+
+/** The type XNNPACK's delegate sees for a tensor: a DEQUANTIZE output of a FLOAT16 constant is FLOAT16. */
+function xnnpackType(m: ReturnType<typeof readTflite>, t: number): number {
+  const producer = m.ops.find((o) => o.outputs.includes(t));
+  if (producer?.code === BuiltinOperator.DEQUANTIZE) {
+    const src = m.tensors[producer.inputs[0]!]!;
+    if (src.type === TensorType.FLOAT16 && src.buffer > 0) return TensorType.FLOAT16;
+  }
+  return m.tensors[t]!.type;
+}
 
 function contentsOf(f: EamFile): ModelContents {
   return {
@@ -75,10 +86,15 @@ describe("export to TFLite", () => {
     expect(JSON.parse(m.metadata["edge-audio.labels"]!)).toHaveLength(10);
   });
 
-  it("fp16: FLOAT16 weights widened by DEQUANTIZE; dynamic: int8 weights with float activations", async () => {
+  it("fp16: FLOAT16 weights and biases widened by DEQUANTIZE; dynamic: int8 weights with float activations", async () => {
     const h = readTflite(exportModel(await variant("fp16"), { to: "tflite" }).data);
     expect(tensorNamed(h, "stem.conv.weight").type).toBe(TensorType.FLOAT16);
-    expect(opsOf(h, BuiltinOperator.DEQUANTIZE).length).toBe(21);
+    expect(tensorNamed(h, "stem.conv.bias").type).toBe(TensorType.FLOAT16);
+    expect(opsOf(h, BuiltinOperator.DEQUANTIZE).length).toBe(2 * 21);
+    // The bias is the float bias rounded to the nearest half.
+    const bias = readModel(await variant("fp16")).tensor("stem.conv.bias").data as Float32Array;
+    const half = new Uint16Array(h.buffers[tensorNamed(h, "stem.conv.bias").buffer]!.slice().buffer);
+    expect(Array.from(half)).toEqual(Array.from(bias, f32ToF16));
     const d = readTflite(exportModel(await variant("dynamic"), { to: "tflite" }).data);
     const w = tensorNamed(d, "stem.conv.weight");
     expect(w.type).toBe(TensorType.INT8);
@@ -87,6 +103,39 @@ describe("export to TFLite", () => {
     expect(tensorNamed(d, "stem.conv").type).toBe(TensorType.FLOAT32);
     const fc = opsOf(d, BuiltinOperator.FULLY_CONNECTED)[0]!;
     expect(fieldInt(d.bb, fc.options, 3, 1)).toBe(1); // asymmetric_quantize_inputs
+  });
+
+  it("every float conv and dense layer has filter and bias of one type, as XNNPACK takes them", async () => {
+    // XNNPACK's delegate reads a FLOAT16 -> FLOAT32 DEQUANTIZE that feeds only convs and dense
+    // layers as FLOAT16 (it folds it away) and refuses a layer whose filter and bias types differ;
+    // such a layer runs on TFLite's builtin kernels, several times slower.
+    for (const src of [fp32, await variant("fp16"), await variant("dynamic"), await variant("mixed")]) {
+      const m = readTflite(exportModel(src, { to: "tflite" }).data);
+      const layers = m.ops.filter(
+        (o) =>
+          (o.code === BuiltinOperator.CONV_2D || o.code === BuiltinOperator.FULLY_CONNECTED) &&
+          m.tensors[o.inputs[0]!]!.type === TensorType.FLOAT32,
+      );
+      expect(layers.length).toBeGreaterThan(0);
+      for (const o of layers) {
+        const filter = xnnpackType(m, o.inputs[1]!);
+        const what = `${m.tensors[o.outputs[0]!]!.name} in ${path.basename(src)}`;
+        expect(xnnpackType(m, o.inputs[2]!), what).toBe(
+          filter === TensorType.INT8 ? TensorType.FLOAT32 : filter,
+        );
+      }
+    }
+  });
+
+  it("refuses an fp16 bias beyond the range of half, naming the layer", async () => {
+    const c = contentsOf(readModel(await variant("fp16")));
+    const b = c.tensors.find((t) => t.name === "layer1.0.conv2.bias")!;
+    b.data = Float32Array.from(b.data as Float32Array, (v, i) => (i === 3 ? 1e5 : v));
+    const p = path.join(dir, "fp16-big-bias.eam");
+    writeModel(p, c);
+    expect(() => exportModel(p, { to: "tflite" })).toThrow(
+      /layer layer1\.0\.conv2: bias 100000 does not fit IEEE half/,
+    );
   });
 
   it("int8: our scales and zero points, int32 biases at sx * sw[c], QUANTIZE first, max pool keeps its input's parameters", async () => {

@@ -11,7 +11,7 @@ usage:
   edge-audio-quantize export --to tflite|onnx MODEL.eam --out FILE [--extra-output NAME,...] [--json]
 
   --to tflite    TensorFlow Lite / LiteRT flatbuffer: float CONV_2D etc. for f32 layers, FLOAT16
-                 weights + DEQUANTIZE for fp16, int8 weights with float input for dynamic, int8
+                 weights and biases + DEQUANTIZE for fp16, int8 weights with float input for dynamic, int8
                  tensors with the model's scales and zero points (per channel or per tensor),
                  int32 biases and QUANTIZE / DEQUANTIZE at the ends for int8; float input and output
   --to onnx      ONNX opset 13, QuantizeLinear / DequantizeLinear (QDQ) around the int8 layers,

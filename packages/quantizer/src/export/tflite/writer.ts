@@ -1,12 +1,17 @@
 /**
  * `.eam` -> `.tflite`. Each layer becomes the TFLite operator that computes what the engine
  * computes for its precision (docs/export.md has the table):
- * f32: float CONV_2D / FULLY_CONNECTED; f16: FLOAT16 weights + DEQUANTIZE (TFLite's fp16 form);
+ * f32: float CONV_2D / FULLY_CONNECTED; f16: FLOAT16 weights and bias, each through DEQUANTIZE
+ * (TFLite's fp16 form, as TensorFlow's converter writes it: XNNPACK takes a conv or dense layer
+ * only when its filter and bias have the same type, and it sees a FLOAT16 -> FLOAT32 DEQUANTIZE
+ * feeding a conv as FLOAT16, so a float bias beside half weights sends the layer to TFLite's slow
+ * builtin kernels);
  * dynamic: int8 weights with float input and output (TFLite's dynamic-range "hybrid" kernels,
  * asymmetric per-tensor input quantization); int8 / int4: int8 tensors with our scales and zero
  * points, int32 bias at scale sx * sw[c], QUANTIZE / DEQUANTIZE where a tensor changes
  * representation. Input and output stay float32.
  */
+import { toF16Array } from "../../f16.js";
 import { HWIO_TO_OHWI, IO_TO_OI, permute } from "../layout.js";
 import {
   type ActQuant,
@@ -132,6 +137,17 @@ class TfliteGraphBuilder {
   }
 }
 
+/** A FLOAT16 constant widened to float by its own DEQUANTIZE; returns the float tensor. */
+function halfConstant(g: TfliteGraphBuilder, name: string, shape: number[], bits: Uint16Array): number {
+  const half = g.tensor(name, shape, TensorType.FLOAT16, undefined, bytesOf(bits));
+  const wide = g.tensor(`${name}/dequantized`, shape, TensorType.FLOAT32);
+  g.op(BuiltinOperator.DEQUANTIZE, 3, [half], [wide], {
+    type: BuiltinOptions.DequantizeOptions,
+    fields: [],
+  });
+  return wide;
+}
+
 /** Weights in the target layout (OHWI for conv, [out, in] for dense), and their tensor index. */
 function weightTensor(g: TfliteGraphBuilder, l: PlannedLayer, w: LayerWeights): number {
   const perm = l.spec.op === "conv" ? HWIO_TO_OHWI : IO_TO_OI;
@@ -139,21 +155,7 @@ function weightTensor(g: TfliteGraphBuilder, l: PlannedLayer, w: LayerWeights): 
   const name = `${l.spec.name}.weight`;
   if (w.kind === "f32")
     return g.tensor(name, shape, TensorType.FLOAT32, undefined, bytesOf(permute(w.data, w.shape, perm)));
-  if (w.kind === "f16") {
-    const half = g.tensor(
-      name,
-      shape,
-      TensorType.FLOAT16,
-      undefined,
-      bytesOf(permute(w.bits, w.shape, perm)),
-    );
-    const wide = g.tensor(`${name}/dequantized`, shape, TensorType.FLOAT32);
-    g.op(BuiltinOperator.DEQUANTIZE, 3, [half], [wide], {
-      type: BuiltinOptions.DequantizeOptions,
-      fields: [],
-    });
-    return wide;
-  }
+  if (w.kind === "f16") return halfConstant(g, name, shape, permute(w.bits, w.shape, perm));
   const quant: TfliteQuant = { scale: w.scales, zeroPoint: new Int32Array(w.scales.length), axis: 0 };
   return g.tensor(name, shape, TensorType.INT8, quant, bytesOf(permute(w.q, w.shape, perm)));
 }
@@ -179,6 +181,25 @@ function int32Bias(
   return { data, scale };
 }
 
+/** Largest finite IEEE half. */
+const HALF_MAX = 65504;
+
+/**
+ * The bias of an f16 layer in half (rounded to nearest): XNNPACK refuses a conv or dense layer
+ * whose filter and bias types differ, so half weights take a half bias, as in TensorFlow's
+ * converter. The rounding (relative 2^-11) is the one difference from the engine, which adds the
+ * float bias.
+ */
+function halfBias(l: PlannedLayer): Uint16Array {
+  const b = l.bias!;
+  for (const v of b)
+    if (!(Math.abs(v) <= HALF_MAX))
+      throw new ExportError(
+        `layer ${l.spec.name}: bias ${v} does not fit IEEE half (|b| <= ${HALF_MAX}), which TFLite's fp16 form stores it in; quantize this layer as f32`,
+      );
+  return toF16Array(b);
+}
+
 function biasTensor(g: TfliteGraphBuilder, l: PlannedLayer, int8In: ActQuant | null): number {
   const name = `${l.spec.name}.bias`;
   const w = l.weights!;
@@ -189,6 +210,7 @@ function biasTensor(g: TfliteGraphBuilder, l: PlannedLayer, int8In: ActQuant | n
     const quant = { scale: sc, zeroPoint: new Int32Array(sc.length), axis: 0 };
     return g.tensor(name, [data.length], TensorType.INT32, quant, bytesOf(data));
   }
+  if (w.kind === "f16") return halfConstant(g, name, [l.bias!.length], halfBias(l));
   return g.tensor(name, [l.bias!.length], TensorType.FLOAT32, undefined, bytesOf(l.bias!));
 }
 
