@@ -110,6 +110,23 @@ export function qs8_panel_bytes(kc: i32, ks: i32): i32 {
 }
 
 /**
+ * Unpacks 4-bit weights, two per byte along the n columns of each of `rows` rows (two's
+ * complement, even column in the low nibble; a row takes ceil(n / 2) bytes), into int8 [rows][n].
+ */
+export function qs8_unpack_int4(rows: i32, n: i32, src: usize, dst: usize): void {
+  const half = (n + 1) >> 1;
+  for (let r = 0; r < rows; r++) {
+    const s = src + <usize>r * <usize>half;
+    const d = dst + <usize>r * <usize>n;
+    for (let c = 0; c < n; c++) {
+      const byte = <i32>load<u8>(s + <usize>(c >> 1));
+      const nib = c & 1 ? byte >> 4 : byte & 15;
+      store<i8>(d + <usize>c, <i8>(nib >= 8 ? nib - 16 : nib));
+    }
+  }
+}
+
+/**
  * Packs int8 weights [ks][kc][n] with per-column scales (f32 [n]) and f32 biases into panels of
  * 8 columns: scale f32[8], bias f32[8], then for each tap and each pair of input channels 16
  * bytes (column j: k, k+1 at bytes 2j, 2j+1). Channels are padded to an even count and columns

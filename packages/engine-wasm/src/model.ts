@@ -580,15 +580,7 @@ function loadWeights(
       readTensor(st, sAddr);
       checkScales(st, new Float32Array(memory.buffer, sAddr, w.n));
       const qAddr = sAddr + Math.ceil(st.nbytes / 64) * 64;
-      const half = Math.ceil(w.n / 2);
-      const q = new Int8Array(memory.buffer, qAddr, w.k * w.n);
-      for (let r = 0; r < w.k; r++) {
-        for (let c = 0; c < w.n; c++) {
-          const byte = u8[wAddr + r * half + (c >> 1)]!;
-          const nib = c & 1 ? byte >> 4 : byte & 15;
-          q[r * w.n + c] = nib >= 8 ? nib - 16 : nib;
-        }
-      }
+      k.qs8_unpack_int4(w.k, w.n, wAddr, qAddr);
       k.qs8_pack_weights(w.kc, w.ks, w.n, qAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
     } else if (w.dtype === "f16") {
       k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);

@@ -105,6 +105,7 @@ export interface KernelExports {
     scratch: number,
   ): void;
   qs8_panel_bytes(kc: number, ks: number): number;
+  qs8_unpack_int4(rows: number, n: number, src: number, dst: number): void;
   qs8_pack_weights(
     kc: number,
     ks: number,

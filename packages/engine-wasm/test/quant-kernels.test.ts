@@ -646,3 +646,34 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
     }
   });
 });
+
+describe("4-bit weight unpack (qs8_unpack_int4)", () => {
+  it("gives the two's complement nibbles, even column low, for odd and even widths, on both builds", () => {
+    const rand = mulberry32(41);
+    for (const [rows, n] of [
+      [1, 1],
+      [3, 7],
+      [5, 8],
+      [2, 33],
+    ] as const) {
+      const half = Math.ceil(n / 2);
+      const packed = Uint8Array.from({ length: rows * half }, () => Math.floor(rand() * 256));
+      const want = new Int8Array(rows * n);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < n; c++) {
+          const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
+          want[r * n + c] = nib >= 8 ? nib - 16 : nib;
+        }
+      for (const isa of ISAS) {
+        const ar = new Arena(rand);
+        const src = ar.bytes(packed);
+        const dst = ar.alloc(rows * n);
+        ar.k[isa].qs8_unpack_int4(rows, n, src, dst);
+        ar.checkGuards();
+        const got = ar.i8.slice(dst, dst + rows * n);
+        if (!Buffer.from(got.buffer).equals(Buffer.from(want.buffer)))
+          throw new Error(`${isa} ${rows}x${n}: differs`);
+      }
+    }
+  });
+});
