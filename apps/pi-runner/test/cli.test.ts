@@ -91,9 +91,10 @@ describe("pi-runner", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
-    expect(lines[0].window).toBe(0);
-    expect(lines.at(-1)).toMatchObject({ end: true, samples: 4 * 22050 });
+    expect(lines[0].segment).toBe(0);
+    expect(lines.at(-1)).toMatchObject({ file: "-", mode: "stdin", samples: 4 * 22050 });
     expect(lines[0].label).toBe(whole.label);
+    expect(lines.at(-1).label).toBe(whole.label);
   });
 
   it("ends cleanly when a stream stops mid-sample, and refuses a wrong sample rate", () => {
@@ -108,7 +109,9 @@ describe("pi-runner", () => {
   });
 
   it("evaluates a folder, and exactly the held-out clips with --split test", () => {
-    const all = JSON.parse(run(["eval", "--model", model, "--data", join(dir, "data"), "--json"]).out);
+    const all = JSON.parse(
+      run(["eval", "--model", model, "--data", join(dir, "data"), "--split", "all", "--json"]).out,
+    );
     expect(all.clips).toBe(4);
     expect(all.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(4);
     expect(all.peakRssMB).toBeGreaterThan(10);
@@ -129,9 +132,9 @@ describe("pi-runner", () => {
       expect(r.status, r.stderr).toBe(0);
       return r.stdout.split("\n").filter((l) => /Mark-Compact.*testing/.test(l)).length;
     };
-    expect(forced(["eval", "--model", model, "--data", join(dir, "data"), "--json"])).toBeGreaterThanOrEqual(
-      1 + 4,
-    );
+    expect(
+      forced(["eval", "--model", model, "--data", join(dir, "data"), "--split", "all", "--json"]),
+    ).toBeGreaterThanOrEqual(1 + 4);
     const files = ["blues.00000.wav", "blues.00001.wav"].map((f) => join(dir, "data", "blues", f));
     expect(forced(["classify", "--model", model, ...files])).toBeGreaterThanOrEqual(1 + 2);
   });
@@ -140,15 +143,16 @@ describe("pi-runner", () => {
     const trunc = join(dir, "trunc.eam");
     writeFileSync(trunc, readFileSync(model).subarray(0, 500));
     let r = run(["info", trunc]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain(trunc);
     expect(r.err).not.toMatch(/\n\s+at /);
     r = run(["eval", "--model", model, "--data", join(dir, "nowhere")]);
     expect(r.err).toMatch(/no such folder/);
     mkdirSync(join(dir, "data2", "polka"), { recursive: true });
     writeFileSync(join(dir, "data2", "polka", "p.wav"), encodeWav([tone(1, 22050, 300)], 22050));
-    r = run(["eval", "--model", model, "--data", join(dir, "data2")]);
+    r = run(["eval", "--model", model, "--data", join(dir, "data2"), "--split", "all"]);
     expect(r.err).toMatch(/polka are not classes/);
+    expect(r.code).toBe(2);
     r = run(["classify", "--model", model]);
     expect(r.code).toBe(2);
   });

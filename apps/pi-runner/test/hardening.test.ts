@@ -182,7 +182,7 @@ describe("audio edge cases through pi-runner classify", () => {
     const windows = lines(
       run(["classify", "--model", model, "--threads", "1", "--top", "10", "-"], { input: readFileSync(f) })
         .out,
-    ).filter((l) => l.window !== undefined);
+    ).filter((l) => l.segment !== undefined);
     expect(file.crops).toBe(windows.length);
     expect(windows.length).toBe(Math.floor((1 + Math.floor((20 * 22050) / 512)) / 130));
     for (const { label, p } of file.top) {
@@ -210,13 +210,13 @@ describe("classify - on streams that stop or carry bad samples", () => {
     expect(r.code).toBe(1);
     expect(r.err.trim().split("\n")).toHaveLength(1);
     expect(r.err).toMatch(/ended before a complete WAV header/);
-    // cut after 1.5 windows, in the middle of a sample: one window, then a clean end line
+    // cut after 1.5 windows, in the middle of a sample: one window, then the overall result
     const cut = 44 + 2 * Math.round(1.5 * 130 * 512) + 1;
     r = run(["classify", "--model", model, "--threads", "1", "-"], { input: full.subarray(0, cut) });
     expect(r.code).toBe(0);
     const out = lines(r.out);
-    expect(out.filter((l) => l.window !== undefined)).toHaveLength(1);
-    expect(out.at(-1)).toMatchObject({ end: true, samples: Math.round(1.5 * 130 * 512) });
+    expect(out.filter((l) => l.segment !== undefined)).toHaveLength(1);
+    expect(out.at(-1)).toMatchObject({ mode: "stdin", crops: 1, samples: Math.round(1.5 * 130 * 512) });
     expect(out.at(-1).warning).toMatch(/stopped mid-sample \(1 trailing bytes/);
     // an empty stream
     r = run(["classify", "--model", model, "--threads", "1", "-"], { input: new Uint8Array(0) });
@@ -240,7 +240,7 @@ function fixCrc(b: Uint8Array): Uint8Array {
 }
 
 describe("corrupt model files through pi-runner info", () => {
-  it("each is refused with exit status 1 and one line naming the file and the section", () => {
+  it("each is refused with exit status 2 (an input error) and one line naming the file and the section", () => {
     const good = new Uint8Array(readFileSync(model));
     const h = readModelHeader(good);
     const t = h.tensors[3]!;
@@ -282,7 +282,7 @@ describe("corrupt model files through pi-runner info", () => {
       const f = join(dir, `${what.replace(/\W+/g, "-")}.eam`);
       writeFileSync(f, bytes);
       const r = run(["info", f]);
-      expect(r.code, what).toBe(1);
+      expect(r.code, what).toBe(2);
       expect(r.out, what).toBe("");
       const errLines = r.err.split("\n").filter(Boolean);
       expect(errLines, `${what}: ${r.err}`).toHaveLength(1);
@@ -347,7 +347,7 @@ describe("model metadata is data", () => {
     expect(Object.getPrototypeOf(doc.metadata)).toBe(Object.prototype);
 
     const ev = run(["eval", "--model", hostile, "--data", data, "--split", "test"], { env });
-    expect(ev.code).toBe(1);
+    expect(ev.code).toBe(2);
     expect(ev.err).toMatch(/none of the \d+ held-out clips named by/);
     const cl = run(["classify", "--model", hostile, join(data, "a", "x.wav")], { env });
     expect(c.labels).toContain(JSON.parse(cl.out).label);

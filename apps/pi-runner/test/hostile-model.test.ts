@@ -88,7 +88,7 @@ describe("pi-runner info verifies exactly what readModel verifies", () => {
       ["classify", "--model", f, wav],
     ]) {
       const r = run(args);
-      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.code, args.join(" ")).toBe(2);
       expect(oneLine(r.err)).toBe(`pi-runner: ${f}: ${expected}`);
     }
   });
@@ -113,12 +113,12 @@ describe("--max-memory and --max-work", () => {
     for (const cmd of cmds) {
       expect(run(cmd).code, cmd.join(" ")).toBe(0);
       const mem = run([...cmd, "--max-memory", "1"]);
-      expect(mem.code, cmd.join(" ")).toBe(1);
+      expect(mem.code, cmd.join(" ")).toBe(2);
       expect(oneLine(mem.err)).toMatch(
         /needs [\d.]+ MiB of memory .*more than the limit of 1 MiB.*--max-memory MIB/,
       );
       const work = run([...cmd, "--max-work", "0.001"]);
-      expect(work.code).toBe(1);
+      expect(work.code).toBe(2);
       expect(oneLine(work.err)).toMatch(
         /needs [\d.]+ G operations per crop.*limit of 0\.00 G.*--max-work GOPS/,
       );
@@ -155,7 +155,7 @@ describe("meaningless outputs end the run", () => {
   it("a label count that differs from the output is refused (no class0..classN)", () => {
     const f = file("labels3.eam", encodeModel(model((c) => (c.labels = ["a", "b", "c"]))));
     const r = run(["classify", "--model", f, wav]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.out).toBe("");
     expect(oneLine(r.err)).toMatch(/3 labels .* 4 classes/);
   });
@@ -179,7 +179,7 @@ describe("deeply nested metadata", () => {
       ["info", f],
     ]) {
       const r = run(args);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       const line = oneLine(r.err);
       expect(line).not.toMatch(/call stack/);
       expect(line).toMatch(/"custom\.deep".*nested deeper than/);

@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import {
+  decimalNumber,
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  exitQuietlyOnClosedPipe,
+  packageVersion,
+  parseFlags,
+  UsageError,
+  wholeNumber,
+} from "./cli-args.js";
 import { type MelConfig, resolveMelConfig } from "./config.js";
 import { decodeAudioAsync } from "./decode.js";
 import { AudioDecodeError, DspError } from "./errors.js";
@@ -11,7 +21,7 @@ import { resample } from "./resample.js";
 import { synthDemoClip } from "./synth.js";
 import { encodeWav } from "./wav.js";
 
-class UsageError extends Error {}
+const VERSION = packageVersion();
 
 const MAIN_HELP = `usage: edge-audio-dsp <command> [options]
 
@@ -22,7 +32,8 @@ commands:
   demo [--out DIR] [--json]         synthesise a built-in clip and run mel on it
   help [COMMAND]                    show help
 
-Run 'edge-audio-dsp COMMAND --help' for the options of a command.`;
+Run 'edge-audio-dsp COMMAND --help' for the options of a command; --version prints the version.
+exit codes: 0 ok, 1 runtime failure, 2 bad command line or input file.`;
 
 const MEL_HELP = `usage: edge-audio-dsp mel FILE --png OUT.png [options]
 
@@ -33,15 +44,17 @@ Prints duration, sample rate, frame count and dB range.
 options:
   --png OUT.png     image to write (required; folders are created)
   --json            print the summary as JSON instead of text
-  --sr HZ           analysis sample rate (default 22050)
+  --quiet           print nothing on success
+  --sample-rate HZ  analysis sample rate (default 22050)
   --n-fft N         FFT size (default 2048)
   --hop N           hop length in samples (default 512)
   --n-mels N        number of Mel bands (default 128)
   --htk             HTK Mel scale instead of Slaney
   --top-db DB       dynamic range below the maximum, or 'none' (default 80)
+  --version         the package version
   -h, --help        this help
 
-exit codes: 0 ok, 1 the file could not be read or decoded, 2 bad command line.`;
+exit codes: 0 ok, 1 runtime failure, 2 bad command line or a file that cannot be read or decoded.`;
 
 const DEMO_HELP = `usage: edge-audio-dsp demo [--out DIR] [--json]
 
@@ -52,39 +65,15 @@ DIR/demo-mel.png and prints the same summary as 'mel'. Needs no input data.
 options:
   --out DIR     output folder (default out/demo)
   --json        print the summary as JSON
+  --quiet       print nothing on success
+  --version     the package version
   -h, --help    this help`;
 
-interface Parsed {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
+type Flags = ReturnType<typeof parseFlags>;
 
-function parse(args: string[], valued: string[], bools: string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "-h" || a === "--help") flags.set("help", true);
-    else if (a.startsWith("--")) {
-      const [name, inline] = a.slice(2).split("=", 2) as [string, string | undefined];
-      if (valued.includes(name)) {
-        const v = inline ?? args[++i];
-        if (v === undefined || v.startsWith("--")) throw new UsageError(`--${name} needs a value`);
-        flags.set(name, v);
-      } else if (bools.includes(name)) flags.set(name, true);
-      else throw new UsageError(`unknown option --${name}`);
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
-
-function intFlag(p: Parsed, name: string): number | undefined {
-  const v = p.flags.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-  return n;
+function intFlag(p: Flags, name: string): number | undefined {
+  const v = p.values[name];
+  return typeof v === "string" ? wholeNumber(`--${name}`, v, 1) : undefined;
 }
 
 interface Summary {
@@ -139,7 +128,8 @@ function analyse(
   };
 }
 
-function printSummary(s: Summary, json: boolean): void {
+function printSummary(s: Summary, json: boolean, quiet: boolean): void {
+  if (quiet) return;
   if (json) {
     console.log(JSON.stringify(s, null, 2));
     return;
@@ -159,30 +149,32 @@ function printSummary(s: Summary, json: boolean): void {
 }
 
 async function melCommand(args: string[]): Promise<void> {
-  const p = parse(args, ["png", "sr", "n-fft", "hop", "n-mels", "top-db"], ["json", "htk"]);
-  if (p.flags.has("help")) {
-    console.log(MEL_HELP);
-    return;
-  }
-  if (p.positional.length !== 1)
+  const p = parseFlags(args, {
+    png: "string",
+    "sample-rate": "string",
+    "n-fft": "string",
+    hop: "string",
+    "n-mels": "string",
+    "top-db": "string",
+    htk: "boolean",
+  });
+  if (p.values.help) return void console.log(MEL_HELP);
+  if (p.values.version) return void console.log(`edge-audio-dsp ${VERSION}`);
+  if (p.positionals.length !== 1)
     throw new UsageError(
-      p.positional.length === 0 ? "mel needs an input FILE" : "mel takes exactly one FILE",
+      p.positionals.length === 0 ? "mel needs an input FILE" : "mel takes exactly one FILE",
     );
-  const png = p.flags.get("png");
+  const png = p.values.png;
   if (typeof png !== "string") throw new UsageError("mel needs --png OUT.png");
-  const topRaw = p.flags.get("top-db");
+  const topRaw = p.values["top-db"];
   let topDb: number | null | undefined;
-  if (typeof topRaw === "string") {
-    topDb = topRaw === "none" ? null : Number(topRaw);
-    if (topDb !== null && !(Number.isFinite(topDb) && topDb >= 0))
-      throw new UsageError(`--top-db must be a non-negative number or 'none', got '${topRaw}'`);
-  }
+  if (typeof topRaw === "string") topDb = topRaw === "none" ? null : decimalNumber("--top-db", topRaw, 0);
   const overrides: Partial<MelConfig> = {
-    sampleRate: intFlag(p, "sr"),
+    sampleRate: intFlag(p, "sample-rate"),
     nFft: intFlag(p, "n-fft"),
     hopLength: intFlag(p, "hop"),
     nMels: intFlag(p, "n-mels"),
-    melScale: p.flags.has("htk") ? "htk" : undefined,
+    melScale: p.values.htk ? "htk" : undefined,
     topDb,
   };
   let config: MelConfig;
@@ -192,7 +184,7 @@ async function melCommand(args: string[]): Promise<void> {
     if (e instanceof DspError) throw new UsageError(e.message);
     throw e;
   }
-  const file = p.positional[0]!;
+  const file = p.positionals[0]!;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -210,17 +202,16 @@ async function melCommand(args: string[]): Promise<void> {
   }
   const decoded = await decodeAudioAsync(bytes, file);
   const title = file.split(/[\\/]/).pop() ?? file;
-  printSummary(analyse(file, decoded.channels, decoded.sampleRate, config, png, title), p.flags.has("json"));
+  const summary = analyse(file, decoded.channels, decoded.sampleRate, config, png, title);
+  printSummary(summary, Boolean(p.values.json), Boolean(p.values.quiet));
 }
 
 function demoCommand(args: string[]): void {
-  const p = parse(args, ["out"], ["json"]);
-  if (p.flags.has("help")) {
-    console.log(DEMO_HELP);
-    return;
-  }
-  if (p.positional.length > 0) throw new UsageError(`demo takes no arguments, got '${p.positional[0]}'`);
-  const out = (p.flags.get("out") as string | undefined) ?? "out/demo";
+  const p = parseFlags(args, { out: "string" });
+  if (p.values.help) return void console.log(DEMO_HELP);
+  if (p.values.version) return void console.log(`edge-audio-dsp ${VERSION}`);
+  if (p.positionals.length > 0) throw new UsageError(`demo takes no arguments, got '${p.positionals[0]}'`);
+  const out = (p.values.out as string | undefined) ?? "out/demo";
   mkdirSync(out, { recursive: true });
   const config = resolveMelConfig();
   const clip = synthDemoClip(10, config.sampleRate);
@@ -234,17 +225,25 @@ function demoCommand(args: string[]): void {
     join(out, "demo-mel.png"),
     "demo.wav (synthetic: drums, bass, C-Am-F-G chords)",
   );
-  if (!p.flags.has("json"))
+  if (!p.values.json && !p.values.quiet)
     console.log("synthetic demo clip: 120 bpm drums, bass and a C-Am-F-G chord progression");
-  printSummary(summary, p.flags.has("json"));
+  printSummary(summary, Boolean(p.values.json), Boolean(p.values.quiet));
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd === undefined || cmd === "-h" || cmd === "--help") {
+    if (cmd === undefined) {
+      console.error(MAIN_HELP);
+      return EXIT_USAGE;
+    }
+    if (cmd === "-h" || cmd === "--help") {
       console.log(MAIN_HELP);
-      return cmd === undefined ? 2 : 0;
+      return 0;
+    }
+    if (cmd === "--version") {
+      console.log(`edge-audio-dsp ${VERSION}`);
+      return 0;
     }
     if (cmd === "help") {
       console.log(rest[0] === "mel" ? MEL_HELP : rest[0] === "demo" ? DEMO_HELP : MAIN_HELP);
@@ -256,29 +255,21 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(
-        `edge-audio-dsp: ${e.message}\nrun 'edge-audio-dsp ${cmd === "mel" || cmd === "demo" ? `${cmd} ` : ""}--help' for usage`,
-      );
-      return 2;
+      const sub = cmd === "mel" || cmd === "demo" ? `${cmd} ` : "";
+      console.error(`edge-audio-dsp: ${e.message} (see edge-audio-dsp ${sub}--help)`);
+      return EXIT_USAGE;
     }
     if (e instanceof AudioDecodeError || e instanceof DspError) {
       console.error(`edge-audio-dsp: ${e.message}`);
-      return 1;
+      return EXIT_USAGE;
     }
-    const err = e as NodeJS.ErrnoException;
-    if (err && typeof err.code === "string" && typeof err.message === "string") {
-      console.error(`edge-audio-dsp: ${err.message}`);
-      return 1;
-    }
-    console.error(`edge-audio-dsp: internal error: ${String(e)}`);
+    console.error(`edge-audio-dsp: ${e instanceof Error ? e.message : String(e)}`);
     if (process.env.EDGE_AUDIO_DEBUG && e instanceof Error) console.error(e.stack);
-    return 70;
+    return EXIT_FAILURE;
   }
 }
 
-const invoked = process.argv[1] ? resolve(process.argv[1]) : "";
-if (invoked.endsWith("cli.js") && invoked === resolve(new URL(import.meta.url).pathname)) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+exitQuietlyOnClosedPipe();
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -72,17 +72,20 @@ describe.skipIf(!existsSync(CLI))("edge-audio-dsp command line", () => {
     writeFileSync(join(dir, "text.wav"), "not audio at all");
     writeFileSync(join(dir, "empty.au"), "");
     const cases: [string[], number, RegExp][] = [
-      [["mel", join(dir, "missing.wav"), "--png", join(dir, "o.png")], 1, /missing\.wav: no such file/],
+      [["mel", join(dir, "missing.wav"), "--png", join(dir, "o.png")], 2, /missing\.wav: no such file/],
       [
         ["mel", join(dir, "text.wav"), "--png", join(dir, "o.png")],
-        1,
+        2,
         /text\.wav: not a recognised audio file/,
       ],
-      [["mel", join(dir, "empty.au"), "--png", join(dir, "o.png")], 1, /empty\.au: the file is empty/],
+      [["mel", join(dir, "empty.au"), "--png", join(dir, "o.png")], 2, /empty\.au: the file is empty/],
       [["mel", join(dir, "text.wav")], 2, /needs --png/],
       [["mel"], 2, /needs an input FILE/],
-      [["mel", "a.wav", "--png", "o.png", "--n-mels", "x"], 2, /--n-mels must be a positive integer/],
-      [["mel", "a.wav", "--png", "o.png", "--sr", "1000", "--n-mels", "9000"], 2, /MelConfig.nMels/],
+      [["mel", "a.wav", "--png", "o.png", "--n-mels", "x"], 2, /--n-mels takes a whole number/],
+      [["mel", "a.wav", "--png", "o.png", "--hop", "0"], 2, /--hop must be at least 1, got 0/],
+      [["mel", "a.wav", "--png", "o.png", "--n-fft", "1e3"], 2, /--n-fft takes a whole number.*"1e3"/],
+      [["mel", "a.wav", "--png", "o.png", "--top-db", "-3"], 2, /--top-db must be at least 0, got -3/],
+      [["mel", "a.wav", "--png", "o.png", "--sample-rate", "1000", "--n-mels", "9000"], 2, /MelConfig.nMels/],
       [["frobnicate"], 2, /unknown command 'frobnicate'/],
       [["demo", "--bogus"], 2, /unknown option --bogus/],
     ];

@@ -1,111 +1,175 @@
 #!/usr/bin/env node
 /** edge-audio-engine: random model generation, model inspection and inference from the shell. */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
+import * as path from "node:path";
 import { parseArchName, RESNET_DEPTHS, type ResNetDepth } from "./arch.js";
+import {
+  decimalNumber,
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  exitQuietlyOnClosedPipe,
+  packageVersion,
+  parseFlags,
+  threadsFlag,
+  UsageError,
+  wholeNumber,
+} from "./cli-args.js";
 import { EamFormatError } from "./format.js";
+import { EamLimitError } from "./limits.js";
 import { loadModel } from "./model.js";
 import { randomCrop, writeRandomModel } from "./random.js";
 
-const HELP = `edge-audio-engine <command> [options]
+const COMMON = `  --json       machine-readable output
+  --quiet      print nothing on success (random)
+  --version    the package version
+  -h, --help   this help
 
-Commands:
-  random --out FILE [--depth 18|34|50|101|152] [--width W] [--classes N]
-         [--height MELS] [--frames FRAMES] [--channels C] [--seed S]
-      Write a ResNet with seeded random weights to a .eam file.
-  info FILE [--json]
-      Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.
-  run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct] [--repeat R] [--json]
+Exit codes: 0 ok, 1 runtime failure, 2 bad command line or a model/input file that cannot be used.
+`;
+
+const RANDOM_HELP = `usage: edge-audio-engine random --out FILE [--depth 18|34|50|101|152] [--width W] [--classes N]
+         [--height MELS] [--frames FRAMES] [--channels C] [--seed S] [--json]
+      Write a ResNet with seeded random weights to a .eam file (folders are created).`;
+const INFO_HELP = `usage: edge-audio-engine info FILE [--json]
+      Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.`;
+const RUN_HELP = `usage: edge-audio-engine run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct]
+         [--repeat R] [--json]
       Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
       layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
       --direct runs 3x3 convolutions directly instead of with Winograd F(2x2,3x3).
+      --threads N: engine threads (default and most: the core count; more is lowered to it
+      with a warning; 0 is refused).`;
+
+const HELP = `usage: edge-audio-engine <command> [options]
+
+Commands:
+${[RANDOM_HELP, INFO_HELP, RUN_HELP].map((h) => h.replace("usage: edge-audio-engine ", "  ")).join("\n")}
 
 Options:
-  --help     Show this help.
-  --json     Machine-readable output.
-`;
+${COMMON}`;
 
-function fail(msg: string): never {
-  process.stderr.write(`edge-audio-engine: ${msg}\n`);
-  process.exit(2);
-}
+const COMMAND_HELP = {
+  random: `${RANDOM_HELP}\n\nOptions:\n${COMMON}`,
+  info: `${INFO_HELP}\n\nOptions:\n${COMMON}`,
+  run: `${RUN_HELP}\n\nOptions:\n${COMMON}`,
+};
 
-function num(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n)) fail(`--${name} must be a number, got ${v}`);
+const NAME = "edge-audio-engine";
+const VERSION = packageVersion();
+
+const int = (v: string | boolean | undefined, flag: string, dflt: number, min = 1): number =>
+  typeof v === "string" ? wholeNumber(flag, v, min) : dflt;
+
+const positive = (v: string | boolean | undefined, flag: string, dflt: number): number => {
+  if (typeof v !== "string") return dflt;
+  const n = decimalNumber(flag, v, 0);
+  if (n === 0) throw new UsageError(`${flag} must be more than 0, got 0`);
   return n;
-}
+};
 
 function readCrop(file: string): Float32Array {
   const buf = fs.readFileSync(file);
-  if (file.endsWith(".json")) return Float32Array.from(JSON.parse(buf.toString("utf8")) as number[]);
-  if (buf.length % 4 !== 0) fail(`${file}: size ${buf.length} is not a multiple of 4 (float32)`);
+  if (file.endsWith(".json")) {
+    let values: unknown;
+    try {
+      values = JSON.parse(buf.toString("utf8"));
+    } catch (e) {
+      throw new InputError(`${file}: not JSON (${(e as Error).message}); give a JSON array of numbers`);
+    }
+    if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v)))
+      throw new InputError(`${file}: expected a JSON array of finite numbers`);
+    return Float32Array.from(values as number[]);
+  }
+  if (buf.length % 4 !== 0)
+    throw new InputError(`${file}: size ${buf.length} is not a multiple of 4 (float32)`);
   const out = new Float32Array(buf.length / 4);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
   for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
   return out;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      json: { type: "boolean" },
-      out: { type: "string", short: "o" },
-      depth: { type: "string" },
-      width: { type: "string" },
-      classes: { type: "string" },
-      height: { type: "string" },
-      frames: { type: "string" },
-      channels: { type: "string" },
-      seed: { type: "string" },
-      input: { type: "string" },
-      threads: { type: "string" },
-      isa: { type: "string" },
-      repeat: { type: "string" },
-      direct: { type: "boolean" },
-    },
-  });
-  const [cmd, file] = positionals;
-  if (values.help || !cmd) {
-    process.stdout.write(HELP);
-    return;
+/** A bad model or input file: exit 2, no pointer to --help. */
+class InputError extends Error {}
+
+const FLAGS = {
+  random: {
+    out: "string",
+    depth: "string",
+    width: "string",
+    classes: "string",
+    height: "string",
+    frames: "string",
+    channels: "string",
+    seed: "string",
+  },
+  info: {},
+  run: { input: "string", threads: "string", isa: "string", repeat: "string", direct: "boolean" },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0];
+  if (cmd === undefined) {
+    process.stderr.write(HELP);
+    return EXIT_USAGE;
   }
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (cmd === "--version") {
+    process.stdout.write(`${NAME} ${VERSION}\n`);
+    return 0;
+  }
+  if (cmd !== "random" && cmd !== "info" && cmd !== "run")
+    throw new UsageError(`unknown command "${cmd}"; expected random, info or run`);
+  const { values, positionals } = parseFlags(argv.slice(1), FLAGS[cmd]);
+  if (values.help) {
+    process.stdout.write(COMMAND_HELP[cmd]);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${NAME} ${VERSION}\n`);
+    return 0;
+  }
+  if (positionals.length > 1)
+    throw new UsageError(`${cmd} takes one FILE, got ${positionals.length} arguments`);
+  const file = positionals[0];
   switch (cmd) {
     case "random": {
-      const out = values.out ?? file;
-      if (!out) fail("random: --out FILE is required");
-      const d = values.depth ?? "18";
+      const out = (values.out as string | undefined) ?? file;
+      if (!out) throw new UsageError("random: --out FILE is required");
+      const d = (values.depth as string | undefined) ?? "18";
       const depth = (/^\d+$/.test(d) ? Number(d) : parseArchName(d)) as ResNetDepth;
-      if (!RESNET_DEPTHS.includes(depth)) fail(`--depth must be one of ${RESNET_DEPTHS.join(", ")}`);
+      if (!RESNET_DEPTHS.includes(depth))
+        throw new UsageError(`--depth must be one of ${RESNET_DEPTHS.join(", ")}, got "${d}"`);
       const cfg = {
         depth,
-        width: num(values.width, "width", 1),
-        numClasses: num(values.classes, "classes", 10),
-        inputHeight: num(values.height, "height", 128),
-        inputWidth: num(values.frames, "frames", 130),
-        inChannels: num(values.channels, "channels", 1),
+        width: positive(values.width, "--width", 1),
+        numClasses: int(values.classes, "--classes", 10),
+        inputHeight: int(values.height, "--height", 128),
+        inputWidth: int(values.frames, "--frames", 130),
+        inChannels: int(values.channels, "--channels", 1),
       };
-      const seed = num(values.seed, "seed", 1);
+      const seed = int(values.seed, "--seed", 1, 0);
       const t0 = performance.now();
+      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
       const { bytes } = writeRandomModel(out, cfg, seed);
       const res = { file: out, bytes, config: cfg, seed, ms: Math.round(performance.now() - t0) };
-      process.stdout.write(
-        values.json
-          ? `${JSON.stringify(res)}\n`
-          : `wrote ${out}: resnet${depth} width ${cfg.width}, ${bytes} bytes, seed ${seed}\n`,
-      );
-      return;
+      if (values.json) process.stdout.write(`${JSON.stringify(res)}\n`);
+      else if (!values.quiet)
+        process.stdout.write(
+          `wrote ${out}: resnet${depth} width ${cfg.width}, ${bytes} bytes, seed ${seed}\n`,
+        );
+      return 0;
     }
     case "info":
     case "run": {
-      if (!file) fail(`${cmd}: a model FILE is required`);
-      const threads = cmd === "info" ? 1 : num(values.threads, "threads", 0) || undefined;
+      if (!file) throw new UsageError(`${cmd}: a model FILE is required`);
+      const threads = cmd === "info" ? 1 : threadsFlag(values.threads as string | undefined, NAME);
       const isa = values.isa as "wasmsimd" | "scalar" | undefined;
-      if (isa && isa !== "wasmsimd" && isa !== "scalar") fail("--isa must be wasmsimd or scalar");
+      if (isa && isa !== "wasmsimd" && isa !== "scalar")
+        throw new UsageError(`--isa must be wasmsimd or scalar, got "${isa}"`);
+      const repeat = int(values.repeat, "--repeat", 1);
       const model = await loadModel(file, { threads, isa, winograd: !values.direct });
       try {
         const info = model.info();
@@ -135,12 +199,13 @@ async function main(argv: string[]): Promise<void> {
               ].join("\n") + "\n",
             );
           }
-          return;
+          return 0;
         }
         const n = model.inputSize;
-        const crop = values.input ? readCrop(values.input) : randomCrop(n);
-        if (crop.length !== n) fail(`input has ${crop.length} values, the model expects ${n}`);
-        const repeat = Math.max(1, num(values.repeat, "repeat", 1));
+        const input = values.input as string | undefined;
+        const crop = input ? readCrop(input) : randomCrop(n);
+        if (crop.length !== n)
+          throw new InputError(`${input}: ${crop.length} values, the model expects ${n}`);
         const times: number[] = [];
         let probs: Float32Array = new Float32Array(0);
         for (let i = 0; i < repeat; i++) {
@@ -158,7 +223,7 @@ async function main(argv: string[]): Promise<void> {
           loadMs: info.loadMs,
           threads: info.threads,
           isa: info.isa,
-          input: values.input ?? "random crop (seed 7)",
+          input: input ?? "random crop (seed 7)",
         };
         if (values.json) process.stdout.write(`${JSON.stringify(res)}\n`);
         else {
@@ -172,14 +237,42 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         await model.dispose();
       }
-      return;
+      return 0;
     }
-    default:
-      fail(`unknown command ${cmd} (see --help)`);
   }
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
-  if (e instanceof EamFormatError) fail(e.message);
-  fail(e instanceof Error ? e.message : String(e));
-});
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  EISDIR: "is a folder, a .eam file is expected",
+  ENOTDIR: "a part of the path is not a folder",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ELOOP: "too many symbolic links (a loop?)",
+  ENAMETOOLONG: "name too long",
+};
+
+const fileErrorOf = (e: unknown): string | undefined =>
+  FILE_ERRORS[String((e as NodeJS.ErrnoException)?.code)];
+
+/** The exit code for an error: 2 when the user can fix the command line or the file, else 1. */
+function exitCodeOf(e: unknown): number {
+  if (e instanceof UsageError || e instanceof InputError) return EXIT_USAGE;
+  if (e instanceof EamFormatError || e instanceof EamLimitError) return EXIT_USAGE;
+  return fileErrorOf(e) ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+exitQuietlyOnClosedPipe();
+const argv = process.argv.slice(2);
+main(argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const fileError = fileErrorOf(e);
+    const path = (e as NodeJS.ErrnoException)?.path ?? argv[1] ?? "";
+    const msg = fileError ? `${path}: ${fileError}` : e instanceof Error ? e.message : String(e);
+    const hint = e instanceof UsageError ? ` (see ${NAME} --help)` : "";
+    process.stderr.write(`${NAME}: ${msg}${hint}\n`);
+    if (process.env.EDGE_AUDIO_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exit(exitCodeOf(e));
+  },
+);

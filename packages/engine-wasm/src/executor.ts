@@ -270,8 +270,16 @@ export class Barrier {
 /**
  * Runs all steps of one thread with the plan's barriers. A failing step does not stop the
  * barrier protocol (the other threads would wait forever); the first error is returned.
+ * `stepMs` (profiling, main thread): adds each step's wall time, its barrier wait included, to
+ * `stepMs[i]`; without it no clock is read.
  */
-export function runSteps(steps: Step[], barrierAfter: boolean[], barrier: Barrier | null): unknown {
+export function runSteps(
+  steps: Step[],
+  barrierAfter: boolean[],
+  barrier: Barrier | null,
+  stepMs?: Float64Array,
+): unknown {
+  if (stepMs) return runStepsTimed(steps, barrierAfter, barrier, stepMs);
   let error: unknown;
   for (let i = 0; i < steps.length; i++) {
     if (error === undefined) {
@@ -282,6 +290,29 @@ export function runSteps(steps: Step[], barrierAfter: boolean[], barrier: Barrie
       }
     }
     if (barrier && barrierAfter[i]) barrier.wait();
+  }
+  return error;
+}
+
+/** runSteps with each step timed (see there). */
+function runStepsTimed(
+  steps: Step[],
+  barrierAfter: boolean[],
+  barrier: Barrier | null,
+  stepMs: Float64Array,
+): unknown {
+  let error: unknown;
+  for (let i = 0; i < steps.length; i++) {
+    const t0 = performance.now();
+    if (error === undefined) {
+      try {
+        steps[i]!();
+      } catch (e) {
+        error = e ?? new Error("kernel failed");
+      }
+    }
+    if (barrier && barrierAfter[i]) barrier.wait();
+    stepMs[i]! += performance.now() - t0;
   }
   return error;
 }

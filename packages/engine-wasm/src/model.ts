@@ -272,8 +272,10 @@ export class Model {
   /**
    * Runs the model on one crop: `input` in NHWC order without batch, i.e. for a log-Mel crop
    * with C = 1, `data[m * nFrames + t]`. Returns a new Float32Array (the softmax output).
+   * `profile.stepMs` (length `plan.ops.length`): each op's wall time on the main thread, barrier
+   * wait included, is added to its entry; the results are the same as without it.
    */
-  run(input: Float32Array): Float32Array {
+  run(input: Float32Array, profile?: { stepMs: Float64Array }): Float32Array {
     if (this.disposed) throw new Error("model is disposed");
     if (this.failure) throw this.failure;
     if (input.length !== this.inputSize)
@@ -282,6 +284,8 @@ export class Model {
       );
     const bad = firstNonFinite(input);
     if (bad >= 0) throw new Error(`input value ${bad} is ${input[bad]}; the input must be finite`);
+    if (profile && profile.stepMs.length !== this.steps.length)
+      throw new RangeError(`profile.stepMs needs ${this.steps.length} entries (one per op)`);
     this.f32.set(input, this.plan.input.addr >>> 2);
     const ctl = this.ctl;
     const b = this.ctlBase;
@@ -293,7 +297,7 @@ export class Model {
     if (this.failure) throw this.failure;
     let err: unknown;
     try {
-      err = runSteps(this.steps, this.plan.barrierAfter, this.barrier);
+      err = runSteps(this.steps, this.plan.barrierAfter, this.barrier, profile?.stepMs);
     } catch (e) {
       // a barrier gave up waiting: a worker stopped in the middle of the run
       this.failure = e instanceof Error ? e : new Error(String(e));

@@ -1,8 +1,20 @@
 #!/usr/bin/env node
 /** `edge-audio-quantize`: variant files, their evaluation and the Table 1 / Figure 3 report. */
-import { parseArgs } from "node:util";
+import {
+  type OptionSpecs,
+  ProgressBar,
+  packageVersion,
+  parseCommand,
+  runCli,
+  UsageError,
+} from "@edge-audio/common";
+import { AudioDecodeError, DspError } from "@edge-audio/dsp";
+import { EamFormatError, EamLimitError } from "@edge-audio/engine-wasm";
+import { DataError } from "./data.js";
 import { evaluateModel } from "./evaluate.js";
-import { type QuantizeResult, quantizeModel } from "./quantize.js";
+import { ExportUsageError, exportMain } from "./export/cli.js";
+import { ExportError } from "./export/plan.js";
+import { QuantizeError, type QuantizeResult, quantizeModel } from "./quantize.js";
 import { makeReport } from "./report.js";
 import { MODES, type Mode } from "./variants.js";
 
@@ -35,41 +47,30 @@ options:
   --calib-crops N    calibration crops (default 64)
   --prune S          magnitude pruning: fraction S of each weight tensor set to zero (stored
                      dense: size and speed do not change; the result says so)
-  --threads N        engine threads for calibration and evaluation (default 1)
+  --threads N        engine threads for calibration and evaluation (default and most: the core
+                     count; more is lowered to it with a warning)
   --json             machine-readable result on stdout
+  --quiet            no progress output
+  --version          the package version
   -h, --help         this text
 `;
 
-class UsageError extends Error {}
+const VERSION = packageVersion(import.meta.url);
 
-function progressBar(enabled: boolean) {
-  let last = "";
-  let lastDecile = -1;
-  const tty = Boolean(process.stderr.isTTY);
+/** One progress bar per stage ("calibrating", "fp16: eval", ...), each ended with a line. */
+function stageProgress(quiet: boolean) {
+  let current: { stage: string; bar: ProgressBar } | null = null;
   return (stage: string, done: number, total: number) => {
-    if (!enabled) return;
-    const frac = total ? done / total : 1;
-    const w = 24;
-    const bar = `[${"#".repeat(Math.round(frac * w))}${".".repeat(w - Math.round(frac * w))}]`;
-    const line = `${stage} ${bar} ${done}/${total}`;
-    if (tty) {
-      process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\x1b[K`);
-      if (done === total) process.stderr.write("\n");
-    } else {
-      const d = Math.floor(frac * 4);
-      if (stage !== last || d !== lastDecile) process.stderr.write(`${line}\n`);
-      last = stage;
-      lastDecile = d;
+    if (current?.stage !== stage) {
+      current = { stage, bar: new ProgressBar({ title: stage, total, unit: "crop", quiet }) };
+    }
+    current.bar.update(done);
+    if (done >= total) {
+      current.bar.finish(`${stage}: ${total} done`);
+      current = null;
     }
   };
 }
-
-const num = (v: string | undefined, name: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new UsageError(`${name} needs a number, got ${v}`);
-  return x;
-};
 
 function summary(r: QuantizeResult): string {
   const lines = [
@@ -98,118 +99,147 @@ function summary(r: QuantizeResult): string {
   return lines.join("\n");
 }
 
-async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "export") return (await import("./export/cli.js")).exportMain(argv.slice(1));
-  const cmd = argv[0] === "report" || argv[0] === "eval" ? argv[0] : "quantize";
-  const args = cmd === "quantize" ? argv : argv.slice(1);
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      model: { type: "string" },
-      mode: { type: "string" },
-      modes: { type: "string" },
-      out: { type: "string" },
-      data: { type: "string" },
-      split: { type: "string" },
-      calib: { type: "string" },
-      "calib-crops": { type: "string" },
-      range: { type: "string" },
-      "budget-size": { type: "string" },
-      "budget-accuracy": { type: "string" },
-      "min-bits": { type: "string" },
-      prune: { type: "string" },
-      threads: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help || argv.length === 0) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const json = Boolean(values.json);
-  const progress = progressBar(true);
-  const threads = num(values.threads, "--threads");
-  if (!values.model) throw new UsageError("--model M.eam is required");
-  if (values["budget-size"] && values["budget-accuracy"])
+const COMMON_OPTIONS = {
+  model: { type: "string", required: true, placeholder: "M.eam" },
+  threads: { type: "threads" },
+} satisfies OptionSpecs;
+const CALIB_OPTIONS = {
+  calib: { type: "string" },
+  "calib-crops": { type: "integer", min: 1 },
+  "budget-size": { type: "number", above: 0 },
+  "budget-accuracy": { type: "number", min: 0 },
+} satisfies OptionSpecs;
+const QUANTIZE_OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...CALIB_OPTIONS,
+  mode: { type: "string", choices: MODES, required: true, placeholder: MODES.join("|") },
+  out: { type: "string", required: true, placeholder: "OUT.eam" },
+  range: { type: "string", choices: ["auto", "minmax", "percentile", "mse"] as const, default: "auto" },
+  "min-bits": { type: "string", choices: ["4", "8"] as const },
+  prune: { type: "number", min: 0, max: 0.99 },
+} satisfies OptionSpecs;
+const REPORT_OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...CALIB_OPTIONS,
+  data: { type: "string", required: true, placeholder: "DIR" },
+  out: { type: "string", required: true, placeholder: "DIR" },
+  modes: { type: "string" },
+} satisfies OptionSpecs;
+const EVAL_OPTIONS = {
+  ...COMMON_OPTIONS,
+  data: { type: "string", required: true, placeholder: "DIR" },
+  split: { type: "string", choices: ["test", "all"] as const, default: "test" },
+} satisfies OptionSpecs;
+
+function checkBudgets(v: { "budget-size"?: number; "budget-accuracy"?: number }): void {
+  if (v["budget-size"] !== undefined && v["budget-accuracy"] !== undefined)
     throw new UsageError("give either --budget-size or --budget-accuracy, not both");
-  if (cmd === "eval") {
-    if (!values.data) throw new UsageError("eval needs --data DIR (a folder of <label>/<audio file>)");
-    const split = (values.split ?? "test") as "test" | "all";
-    if (split !== "test" && split !== "all") throw new UsageError("--split is test or all");
-    const r = await evaluateModel(values.model, values.data, {
-      split,
-      threads,
-      onProgress: json ? undefined : (d, t) => progress("eval", d, t),
-    });
-    if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
-    else
-      process.stdout.write(
-        `${r.model}: clip accuracy ${(r.clipAccuracy * 100).toFixed(1)} % (${r.clips} clips), crop accuracy ${(r.cropAccuracy * 100).toFixed(1)} % (${r.crops} crops), ${r.msPerCropMedian.toFixed(2)} ms per crop, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB, ${r.note}\n`,
-      );
-    return 0;
-  }
-  if (cmd === "report") {
-    if (!values.data)
-      throw new UsageError("report needs --data DIR (labelled audio; the model's test split is evaluated)");
-    if (!values.out)
-      throw new UsageError(
-        "report needs --out DIR for the variant files, report.md, report.json and the plot",
-      );
-    const modes = values.modes ? (values.modes.split(",") as Mode[]) : undefined;
-    for (const m of modes ?? [])
-      if (m !== "fp32" && !MODES.includes(m)) throw new UsageError(`unknown mode ${m}`);
-    const r = await makeReport({
-      model: values.model,
-      data: values.data,
-      out: values.out,
-      modes,
-      calib: values.calib,
-      calibCrops: num(values["calib-crops"], "--calib-crops"),
-      budgetAccuracy: num(values["budget-accuracy"], "--budget-accuracy"),
-      budgetSizeMB: num(values["budget-size"], "--budget-size"),
-      threads,
-      onProgress: progress,
-    });
-    if (json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    else
-      process.stdout.write(`${(await import("./report.js")).reportMarkdown(r)}\nwritten to ${values.out}\n`);
-    return 0;
-  }
-  const mode = values.mode as Mode | undefined;
-  if (!mode || !MODES.includes(mode)) throw new UsageError(`--mode must be one of ${MODES.join(", ")}`);
-  if (!values.out) throw new UsageError("--out OUT.eam is required");
-  const range = values.range ?? "auto";
-  if (!["auto", "minmax", "percentile", "mse"].includes(range))
-    throw new UsageError("--range is auto, minmax, percentile or mse");
-  const minBits = num(values["min-bits"], "--min-bits");
-  if (minBits !== undefined && minBits !== 4 && minBits !== 8) throw new UsageError("--min-bits is 4 or 8");
-  const r = await quantizeModel(values.model, mode, {
-    minBits: minBits as 4 | 8 | undefined,
-    out: values.out,
-    calib: values.calib,
-    calibCrops: num(values["calib-crops"], "--calib-crops"),
-    rangeMethod: range as "auto",
-    budgetSizeMB: num(values["budget-size"], "--budget-size"),
-    budgetAccuracy: num(values["budget-accuracy"], "--budget-accuracy"),
-    prune: num(values.prune, "--prune"),
-    threads,
-    onProgress: progress,
+}
+
+async function evalCommand(argv: string[]): Promise<number> {
+  const a = parseCommand(argv, {
+    name: "edge-audio-quantize eval",
+    help: HELP,
+    version: VERSION,
+    options: EVAL_OPTIONS,
   });
-  if (json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  if (!a) return 0;
+  const v = a.values;
+  const progress = stageProgress(v.quiet || v.json);
+  const r = await evaluateModel(v.model, v.data, {
+    split: v.split,
+    threads: v.threads,
+    onProgress: (d, t) => progress("eval", d, t),
+  });
+  if (v.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else
+    process.stdout.write(
+      `${r.model}: clip accuracy ${(r.clipAccuracy * 100).toFixed(1)} % (${r.clips} clips), crop accuracy ${(r.cropAccuracy * 100).toFixed(1)} % (${r.crops} crops), ${r.msPerCropMedian.toFixed(2)} ms per crop, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB, ${r.note}\n`,
+    );
+  return 0;
+}
+
+async function reportCommand(argv: string[]): Promise<number> {
+  const a = parseCommand(argv, {
+    name: "edge-audio-quantize report",
+    help: HELP,
+    version: VERSION,
+    options: REPORT_OPTIONS,
+  });
+  if (!a) return 0;
+  const v = a.values;
+  checkBudgets(v);
+  const modes = v.modes ? (v.modes.split(",").map((m) => m.trim()) as Mode[]) : undefined;
+  for (const m of modes ?? [])
+    if (m !== "fp32" && !MODES.includes(m))
+      throw new UsageError(`--modes lists modes among fp32, ${MODES.join(", ")}; got "${m}"`);
+  const r = await makeReport({
+    model: v.model,
+    data: v.data,
+    out: v.out,
+    modes,
+    calib: v.calib,
+    calibCrops: v["calib-crops"],
+    budgetAccuracy: v["budget-accuracy"],
+    budgetSizeMB: v["budget-size"],
+    threads: v.threads,
+    onProgress: stageProgress(v.quiet),
+  });
+  if (v.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  else process.stdout.write(`${(await import("./report.js")).reportMarkdown(r)}\nwritten to ${v.out}\n`);
+  return 0;
+}
+
+async function quantizeCommand(argv: string[]): Promise<number> {
+  const a = parseCommand(argv, {
+    name: "edge-audio-quantize",
+    help: HELP,
+    version: VERSION,
+    options: QUANTIZE_OPTIONS,
+  });
+  if (!a) return 0;
+  const v = a.values;
+  checkBudgets(v);
+  const r = await quantizeModel(v.model, v.mode as Mode, {
+    minBits: v["min-bits"] === undefined ? undefined : (Number(v["min-bits"]) as 4 | 8),
+    out: v.out,
+    calib: v.calib,
+    calibCrops: v["calib-crops"],
+    rangeMethod: v.range,
+    budgetSizeMB: v["budget-size"],
+    budgetAccuracy: v["budget-accuracy"],
+    prune: v.prune,
+    threads: v.threads,
+    onProgress: stageProgress(v.quiet),
+  });
+  if (v.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else process.stdout.write(`${summary(r)}\n`);
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    const usage =
-      e instanceof UsageError ||
-      e.constructor.name === "ExportUsageError" ||
-      (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    process.stderr.write(`edge-audio-quantize: ${e.message}${usage ? " (see --help)" : ""}\n`);
-    process.exit(2);
-  },
-);
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if (argv[0] === "export") return exportMain(argv.slice(1));
+  if (argv[0] === "report") return reportCommand(argv.slice(1));
+  if (argv[0] === "eval") return evalCommand(argv.slice(1));
+  return quantizeCommand(argv);
+}
+
+/** Errors about the model file, the audio or the command's arguments: the user can fix them (exit 2). */
+function isInputError(e: unknown): boolean {
+  return [
+    ExportUsageError,
+    ExportError,
+    QuantizeError,
+    DataError,
+    EamFormatError,
+    EamLimitError,
+    AudioDecodeError,
+    DspError,
+  ].some((c) => e instanceof c);
+}
+
+runCli("edge-audio-quantize", () => main(process.argv.slice(2)), { isInputError });

@@ -222,18 +222,39 @@ export function reportMarkdown(r: Report): string {
   return `${lines.join("\n")}`;
 }
 
+/** A ~5-tick axis over [lo, hi] within [0, 1] with a round step (0.5, 1, 2, 5, 10, 20 %). */
+export function accuracyAxis(values: number[]): { lo: number; hi: number; step: number } {
+  const v = values.filter(Number.isFinite);
+  if (!v.length) return { lo: 0, hi: 1, step: 0.2 };
+  const min = Math.min(...v);
+  const max = Math.max(...v);
+  const pad = Math.max(0.01, (max - min) * 0.15);
+  const span = Math.min(1, max - min + 2 * pad);
+  const step = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2].find((k) => span / k <= 6) ?? 0.2;
+  let lo = Math.max(0, Math.floor((min - pad) / step) * step);
+  let hi = Math.min(1, Math.ceil((max + pad) / step) * step);
+  if (hi - lo < 2 * step) {
+    if (hi + step <= 1) hi += step;
+    else lo = Math.max(0, lo - step);
+  }
+  return { lo: +lo.toFixed(4), hi: +hi.toFixed(4), step };
+}
+
 /**
- * Accuracy against file size, one colour per variant (the study's Figure 3): filled dots clip
- * accuracy, rings crop accuracy, a legend with the figures on the right.
+ * Accuracy against file size, one colour per variant (the study's Figure 3): dots clip accuracy,
+ * squares crop accuracy, the accuracy axis fitted to the data, a legend with the figures on the
+ * right. Markers that fall on the same spot are drawn nested (each one larger than the one in
+ * front), so that every variant stays visible.
  */
 export function accuracySizeSvg(r: Report): string {
   const W = 820;
   const H = 420;
-  const m = { l: 60, r: 290, t: 40, b: 50 };
+  const m = { l: 72, r: 290, t: 40, b: 50 };
   const xs = r.rows.map((x) => x.bytes / 1e6);
   const xmax = Math.max(...xs) * 1.08;
+  const axis = accuracyAxis(r.rows.flatMap((x) => [x.clipAccuracy, x.cropAccuracy]));
   const x = (v: number) => m.l + (v / xmax) * (W - m.l - m.r);
-  const y = (v: number) => H - m.b - v * (H - m.t - m.b);
+  const y = (v: number) => H - m.b - ((v - axis.lo) / (axis.hi - axis.lo)) * (H - m.t - m.b);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<title>Accuracy vs model size per variant</title>`,
@@ -242,10 +263,16 @@ export function accuracySizeSvg(r: Report): string {
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
   ];
-  for (let t = 0; t <= 10; t += 2) {
-    parts.push(`<line x1="${m.l - 4}" y1="${y(t / 10)}" x2="${W - m.r}" y2="${y(t / 10)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${m.l - 8}" y="${y(t / 10) + 4}" text-anchor="end">${t * 10} %</text>`);
+  const decimals = axis.step < 0.01 ? 1 : 0;
+  for (let t = axis.lo; t <= axis.hi + 1e-9; t += axis.step) {
+    parts.push(`<line x1="${m.l - 4}" y1="${y(t)}" x2="${W - m.r}" y2="${y(t)}" stroke="#ddd"/>`);
+    parts.push(
+      `<text x="${m.l - 8}" y="${y(t) + 4}" text-anchor="end">${(t * 100).toFixed(decimals)} %</text>`,
+    );
   }
+  parts.push(
+    `<text x="14" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(m.t + H - m.b) / 2})">accuracy</text>`,
+  );
   const raw = xmax / 6;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((k) => k * mag).find((k) => k >= raw) ?? raw;
@@ -255,17 +282,32 @@ export function accuracySizeSvg(r: Report): string {
   }
   parts.push(`<text x="${(W - m.r + m.l) / 2}" y="${H - 12}" text-anchor="middle">file size (MB)</text>`);
   const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+  const markers = r.rows.flatMap((row, i) => {
+    const c = colors[i % colors.length]!;
+    const cx = x(row.bytes / 1e6);
+    return [
+      { kind: "clip", c, cx, v: row.clipAccuracy },
+      { kind: "crop", c, cx, v: row.cropAccuracy },
+    ].filter((k) => Number.isFinite(k.v));
+  });
+  // Nesting: a marker within 8 px of earlier ones is drawn 2.5 px larger per earlier one.
+  const placed = markers.map((k, i) => {
+    const cy = y(k.v);
+    const before = markers.slice(0, i).filter((o) => Math.hypot(o.cx - k.cx, y(o.v) - cy) < 8).length;
+    return { ...k, cy, size: (k.kind === "clip" ? 5 : 4.5) + 2.5 * before };
+  });
+  for (const k of [...placed].sort((a, b) => b.size - a.size)) {
+    if (k.kind === "clip")
+      parts.push(`<circle cx="${k.cx}" cy="${k.cy}" r="${k.size}" fill="${k.c}" stroke="white"/>`);
+    else
+      parts.push(
+        `<rect x="${k.cx - k.size}" y="${k.cy - k.size}" width="${2 * k.size}" height="${2 * k.size}" fill="${k.c}" stroke="white"/>`,
+      );
+  }
   const lx = W - m.r + 20;
   parts.push(`<text x="${lx}" y="${m.t + 4}" font-weight="bold">variant: clip / crop accuracy, size</text>`);
   r.rows.forEach((row, i) => {
     const c = colors[i % colors.length]!;
-    const cx = x(row.bytes / 1e6);
-    if (Number.isFinite(row.cropAccuracy))
-      parts.push(
-        `<circle cx="${cx}" cy="${y(row.cropAccuracy)}" r="7" fill="none" stroke="${c}" stroke-width="2"/>`,
-      );
-    if (Number.isFinite(row.clipAccuracy))
-      parts.push(`<circle cx="${cx}" cy="${y(row.clipAccuracy)}" r="5" fill="${c}"/>`);
     const ly = m.t + 26 + i * 22;
     parts.push(`<circle cx="${lx + 6}" cy="${ly - 4}" r="5" fill="${c}"/>`);
     parts.push(
@@ -277,8 +319,9 @@ export function accuracySizeSvg(r: Report): string {
     `<circle cx="${lx + 6}" cy="${ly - 4}" r="5" fill="#555"/><text x="${lx + 18}" y="${ly}">clip accuracy</text>`,
   );
   parts.push(
-    `<circle cx="${lx + 6}" cy="${ly + 18}" r="7" fill="none" stroke="#555" stroke-width="2"/><text x="${lx + 18}" y="${ly + 22}">crop accuracy</text>`,
+    `<rect x="${lx + 1.5}" y="${ly + 13.5}" width="9" height="9" fill="#555"/><text x="${lx + 18}" y="${ly + 22}">crop accuracy</text>`,
   );
+  parts.push(`<text x="${lx}" y="${ly + 44}" fill="#555">markers on the same spot are drawn nested</text>`);
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
 }

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 /** The `edge-audio` command line: train, demo-data, export, demo. */
-import { parseArgs } from "node:util";
-import { MEL_NORMALIZATIONS, type MelConfig, type MelNormalization } from "@edge-audio/dsp";
+import { type OptionSpecs, packageVersion, parseCommand, runCli, UsageError } from "@edge-audio/common";
+import {
+  AudioDecodeError,
+  DspError,
+  MEL_NORMALIZATIONS,
+  type MelConfig,
+  type MelNormalization,
+} from "@edge-audio/dsp";
+import { EamFormatError, EamLimitError } from "@edge-audio/engine-wasm";
 import * as tf from "@tensorflow/tfjs";
 import { noAudioAugment } from "./augment-audio.js";
 import { BACKEND_NAMES, type BackendName } from "./backend.js";
@@ -64,7 +71,8 @@ training
   --backend node|wasm|cpu default: tfjs-node if installed, else wasm, else cpu
   --resume                continue from the run folder's last checkpoint
   --json                  print the result as JSON on stdout
-  --quiet                 no progress output`,
+  --quiet                 no progress output
+  --version               the package version`,
   "demo-data": `usage: edge-audio demo-data --out DIR [--clips-per-class N] [--seconds S] [--seed N] [--json]
 
 Writes the built-in SYNTHETIC demo corpus: 10 classes of generated music-like clips that differ
@@ -87,141 +95,108 @@ Generates the SYNTHETIC demo corpus in DIR/data, trains a small ResNet on it (DI
 exports DIR/model.eam. Takes a few minutes on two cores.`,
 };
 
-class UsageError extends Error {}
+const VERSION = packageVersion(import.meta.url);
 
-function normalizationOf(v: string): MelNormalization {
-  if (!(MEL_NORMALIZATIONS as readonly string[]).includes(v))
-    throw new UsageError(`--normalization must be one of ${MEL_NORMALIZATIONS.join(", ")}, got "${v}"`);
-  return v as MelNormalization;
-}
+const BACKEND_CHOICES = ["auto", ...BACKEND_NAMES] as const;
 
-function num(v: string | undefined, name: string, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} wants a number, got "${v}"`);
-  return n;
-}
-
-function backendOf(v: string | undefined): BackendName | "auto" {
-  if (v === undefined || v === "auto") return "auto";
-  if (!(BACKEND_NAMES as readonly string[]).includes(v))
-    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got "${v}"`);
-  return v as BackendName;
-}
+const TRAIN_OPTIONS = {
+  data: { type: "string", required: true, placeholder: "DIR" },
+  out: { type: "string", required: true, placeholder: "DIR" },
+  arch: { type: "string", default: "resnet18" },
+  width: { type: "number", above: 0 },
+  dropout: { type: "number", min: 0, max: 0.99 },
+  epochs: { type: "integer", min: 1 },
+  "batch-size": { type: "integer", min: 1 },
+  optimizer: { type: "string", choices: ["adam", "sgd"] as const, default: "adam" },
+  lr: { type: "number", above: 0 },
+  momentum: { type: "number", min: 0, max: 1 },
+  schedule: { type: "string", choices: ["cosine", "step", "constant"] as const, default: "cosine" },
+  "warmup-epochs": { type: "integer", min: 0 },
+  "weight-decay": { type: "number", min: 0 },
+  patience: { type: "integer", min: 0 },
+  "test-fraction": { type: "number", min: 0, max: 0.9 },
+  "val-fraction": { type: "number", min: 0, max: 0.9 },
+  folds: { type: "integer", min: 2 },
+  "test-list": { type: "string" },
+  "train-list": { type: "string" },
+  "val-list": { type: "string" },
+  "max-clips-per-class": { type: "integer", min: 1 },
+  "crop-seconds": { type: "number", above: 0 },
+  "crops-per-clip": { type: "integer", min: 0 },
+  cache: { type: "string" },
+  "no-cache": { type: "boolean" },
+  "n-mels": { type: "integer", min: 1 },
+  "n-fft": { type: "integer", min: 1 },
+  hop: { type: "integer", min: 1 },
+  "sample-rate": { type: "integer", min: 1 },
+  normalization: { type: "string", choices: MEL_NORMALIZATIONS },
+  "no-augment": { type: "boolean" },
+  mixup: { type: "number", min: 0 },
+  "spec-augment": { type: "integer", min: 0 },
+  "audio-variants": { type: "integer", min: 0 },
+  "noise-prob": { type: "number", min: 0, max: 1 },
+  "lowpass-prob": { type: "number", min: 0, max: 1 },
+  "gain-range": { type: "number", min: 0 },
+  seed: { type: "integer", min: 0 },
+  backend: { type: "string", choices: BACKEND_CHOICES, default: "auto" },
+  resume: { type: "boolean" },
+} satisfies OptionSpecs;
 
 async function cmdTrain(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: "string" },
-      out: { type: "string" },
-      arch: { type: "string" },
-      width: { type: "string" },
-      dropout: { type: "string" },
-      epochs: { type: "string" },
-      "batch-size": { type: "string" },
-      optimizer: { type: "string" },
-      lr: { type: "string" },
-      momentum: { type: "string" },
-      schedule: { type: "string" },
-      "warmup-epochs": { type: "string" },
-      "weight-decay": { type: "string" },
-      patience: { type: "string" },
-      "test-fraction": { type: "string" },
-      "val-fraction": { type: "string" },
-      folds: { type: "string" },
-      "test-list": { type: "string" },
-      "train-list": { type: "string" },
-      "val-list": { type: "string" },
-      "max-clips-per-class": { type: "string" },
-      "crop-seconds": { type: "string" },
-      "crops-per-clip": { type: "string" },
-      cache: { type: "string" },
-      "no-cache": { type: "boolean" },
-      "n-mels": { type: "string" },
-      "n-fft": { type: "string" },
-      hop: { type: "string" },
-      "sample-rate": { type: "string" },
-      normalization: { type: "string" },
-      "no-augment": { type: "boolean" },
-      mixup: { type: "string" },
-      "spec-augment": { type: "string" },
-      "audio-variants": { type: "string" },
-      "noise-prob": { type: "string" },
-      "lowpass-prob": { type: "string" },
-      "gain-range": { type: "string" },
-      seed: { type: "string" },
-      backend: { type: "string" },
-      resume: { type: "boolean" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const a = parseCommand(argv, {
+    name: "edge-audio train",
+    help: HELP.train,
+    version: VERSION,
+    options: TRAIN_OPTIONS,
   });
-  if (v.help) return void console.log(HELP.train);
-  if (!v.data)
-    throw new UsageError(
-      "train needs --data DIR (a folder of <label>/<audio file>); see `edge-audio train --help`",
-    );
-  if (!v.out) throw new UsageError("train needs --out DIR (the run folder, e.g. runs/my-run)");
+  if (!a) return;
+  const v = a.values;
   const d = defaultTrainOptions();
   const augment = v["no-augment"] ? noAugment() : defaultAugment();
-  if (v.mixup !== undefined) augment.mixupAlpha = num(v.mixup, "mixup", 0.2);
-  if (v["spec-augment"] !== undefined)
-    augment.freqMasks = augment.timeMasks = num(v["spec-augment"], "spec-augment", 2);
+  if (v.mixup !== undefined) augment.mixupAlpha = v.mixup;
+  if (v["spec-augment"] !== undefined) augment.freqMasks = augment.timeMasks = v["spec-augment"];
   const audioAugment = v["no-augment"] ? noAudioAugment() : d.audioAugment;
-  if (v["audio-variants"] !== undefined)
-    audioAugment.variants = num(v["audio-variants"], "audio-variants", 0);
-  if (v["noise-prob"] !== undefined) audioAugment.noiseProb = num(v["noise-prob"], "noise-prob", 0);
-  if (v["lowpass-prob"] !== undefined) audioAugment.lowpassProb = num(v["lowpass-prob"], "lowpass-prob", 0);
-  if (v["gain-range"] !== undefined) {
-    const g = Math.abs(num(v["gain-range"], "gain-range", 0));
-    audioAugment.gainDb = [-g, g];
-  }
-  const opt = v.optimizer ?? "adam";
-  if (opt !== "adam" && opt !== "sgd") throw new UsageError(`--optimizer must be adam or sgd, got "${opt}"`);
-  const sched = v.schedule ?? "cosine";
-  if (!["cosine", "step", "constant"].includes(sched))
-    throw new UsageError(`--schedule must be cosine, step or constant, got "${sched}"`);
+  if (v["audio-variants"] !== undefined) audioAugment.variants = v["audio-variants"];
+  if (v["noise-prob"] !== undefined) audioAugment.noiseProb = v["noise-prob"];
+  if (v["lowpass-prob"] !== undefined) audioAugment.lowpassProb = v["lowpass-prob"];
+  if (v["gain-range"] !== undefined) audioAugment.gainDb = [-v["gain-range"], v["gain-range"]];
   const mel: Partial<MelConfig> = {};
-  if (v["n-mels"]) mel.nMels = num(v["n-mels"], "n-mels", 128);
-  if (v["n-fft"]) mel.nFft = num(v["n-fft"], "n-fft", 2048);
-  if (v.hop) mel.hopLength = num(v.hop, "hop", 512);
-  if (v["sample-rate"]) mel.sampleRate = num(v["sample-rate"], "sample-rate", 22050);
-  if (v.normalization !== undefined) mel.normalization = normalizationOf(v.normalization);
+  if (v["n-mels"] !== undefined) mel.nMels = v["n-mels"];
+  if (v["n-fft"] !== undefined) mel.nFft = v["n-fft"];
+  if (v.hop !== undefined) mel.hopLength = v.hop;
+  if (v["sample-rate"] !== undefined) mel.sampleRate = v["sample-rate"];
+  if (v.normalization !== undefined) mel.normalization = v.normalization as MelNormalization;
   const result = await train({
     data: v.data,
     out: v.out,
-    arch: v.arch ?? "resnet18",
-    width: num(v.width, "width", d.width),
-    dropout: num(v.dropout, "dropout", d.dropout),
-    epochs: num(v.epochs, "epochs", d.epochs),
-    batchSize: num(v["batch-size"], "batch-size", d.batchSize),
-    optimizer: opt,
-    lr: num(v.lr, "lr", d.lr),
-    momentum: num(v.momentum, "momentum", d.momentum),
-    schedule: sched as "cosine",
-    warmupEpochs: num(v["warmup-epochs"], "warmup-epochs", d.warmupEpochs),
-    weightDecay: num(v["weight-decay"], "weight-decay", d.weightDecay),
-    patience: num(v.patience, "patience", d.patience),
-    testFraction: num(v["test-fraction"], "test-fraction", d.testFraction),
-    valFraction: num(v["val-fraction"], "val-fraction", d.valFraction),
-    folds: v.folds ? num(v.folds, "folds", 5) : undefined,
+    arch: v.arch,
+    width: v.width ?? d.width,
+    dropout: v.dropout ?? d.dropout,
+    epochs: v.epochs ?? d.epochs,
+    batchSize: v["batch-size"] ?? d.batchSize,
+    optimizer: v.optimizer,
+    lr: v.lr ?? d.lr,
+    momentum: v.momentum ?? d.momentum,
+    schedule: v.schedule,
+    warmupEpochs: v["warmup-epochs"] ?? d.warmupEpochs,
+    weightDecay: v["weight-decay"] ?? d.weightDecay,
+    patience: v.patience ?? d.patience,
+    testFraction: v["test-fraction"] ?? d.testFraction,
+    valFraction: v["val-fraction"] ?? d.valFraction,
+    folds: v.folds,
     testList: v["test-list"],
     trainList: v["train-list"],
     valList: v["val-list"],
-    maxClipsPerClass: v["max-clips-per-class"]
-      ? num(v["max-clips-per-class"], "max-clips-per-class", 0)
-      : undefined,
-    cropSeconds: num(v["crop-seconds"], "crop-seconds", d.cropSeconds),
-    cropsPerClip: num(v["crops-per-clip"], "crops-per-clip", d.cropsPerClip),
+    maxClipsPerClass: v["max-clips-per-class"],
+    cropSeconds: v["crop-seconds"] ?? d.cropSeconds,
+    cropsPerClip: v["crops-per-clip"] ?? d.cropsPerClip,
     cacheDir: v["no-cache"] ? null : (v.cache ?? d.cacheDir),
     mel,
     augment,
     audioAugment,
-    seed: num(v.seed, "seed", d.seed),
-    backend: backendOf(v.backend),
-    resume: Boolean(v.resume),
+    seed: v.seed ?? d.seed,
+    backend: v.backend as BackendName | "auto",
+    resume: v.resume,
     verbose: !v.quiet,
   });
   if (v.json) {
@@ -250,66 +225,65 @@ async function cmdTrain(argv: string[]): Promise<void> {
 }
 
 function cmdDemoData(argv: string[]): void {
-  const { values: v } = parseArgs({
-    args: argv,
+  const a = parseCommand(argv, {
+    name: "edge-audio demo-data",
+    help: HELP["demo-data"],
+    version: VERSION,
     options: {
-      out: { type: "string" },
-      "clips-per-class": { type: "string" },
-      seconds: { type: "string" },
-      seed: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      out: { type: "string", required: true, placeholder: "DIR" },
+      "clips-per-class": { type: "integer", min: 1, default: 12 },
+      seconds: { type: "number", above: 0, max: 600, default: 4 },
+      seed: { type: "integer", min: 0, default: 1 },
     },
   });
-  if (v.help) return void console.log(HELP["demo-data"]);
-  if (!v.out) throw new UsageError("demo-data needs --out DIR");
+  if (!a) return;
+  const v = a.values;
   const r = generateDemoCorpus({
     out: v.out,
-    clipsPerClass: num(v["clips-per-class"], "clips-per-class", 12),
-    seconds: num(v.seconds, "seconds", 4),
-    seed: num(v.seed, "seed", 1),
+    clipsPerClass: v["clips-per-class"],
+    seconds: v.seconds,
+    seed: v.seed,
   });
   if (v.json) console.log(JSON.stringify({ ...r, files: r.files.length }, null, 2));
-  else
+  else if (!v.quiet)
     console.log(
       `wrote ${r.files.length} SYNTHETIC clips (${r.labels.length} classes x ${r.clipsPerClass}, ${r.seconds} s) to ${r.out}`,
     );
 }
 
 function cmdExport(argv: string[]): void {
-  const { values: v } = parseArgs({
-    args: argv,
+  const a = parseCommand(argv, {
+    name: "edge-audio export",
+    help: HELP.export,
+    version: VERSION,
     options: {
-      run: { type: "string" },
-      out: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      run: { type: "string", required: true, placeholder: "DIR" },
+      out: { type: "string", required: true, placeholder: "FILE.eam" },
     },
   });
-  if (v.help) return void console.log(HELP.export);
-  if (!v.run) throw new UsageError("export needs --run DIR (a folder written by `edge-audio train`)");
-  if (!v.out) throw new UsageError("export needs --out FILE.eam");
+  if (!a) return;
+  const v = a.values;
   const r = exportRun(v.run, v.out);
   if (v.json) console.log(JSON.stringify(r, null, 2));
-  else
+  else if (!v.quiet)
     console.log(
       `wrote ${r.out}: ${r.tensors} tensors, ${r.params} parameters, ${r.bytes} bytes, ${r.labels.length} labels`,
     );
 }
 
 async function cmdDemo(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args: argv,
+  const a = parseCommand(argv, {
+    name: "edge-audio demo",
+    help: HELP.demo,
+    version: VERSION,
     options: {
-      out: { type: "string" },
-      backend: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      out: { type: "string", required: true, placeholder: "DIR" },
+      backend: { type: "string", choices: BACKEND_CHOICES, default: "auto" },
     },
   });
-  if (v.help) return void console.log(HELP.demo);
-  if (!v.out) throw new UsageError("demo needs --out DIR");
-  const r = await runDemoPipeline({ out: v.out, backend: backendOf(v.backend) });
+  if (!a) return;
+  const v = a.values;
+  const r = await runDemoPipeline({ out: v.out, backend: v.backend as BackendName | "auto" });
   if (v.json) console.log(JSON.stringify(r, null, 2));
   else
     console.log(
@@ -318,27 +292,30 @@ async function cmdDemo(argv: string[]): Promise<void> {
 }
 
 async function cmdBenchTrain(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args: argv,
+  const a = parseCommand(argv, {
+    name: "edge-audio bench-train",
+    help: HELP["bench-train"],
+    version: VERSION,
     options: {
-      backends: { type: "string" },
-      arch: { type: "string" },
-      width: { type: "string" },
-      "batch-size": { type: "string" },
-      steps: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      backends: { type: "string", default: "wasm,cpu" },
+      arch: { type: "string", default: "resnet18" },
+      width: { type: "number", above: 0, default: 0.25 },
+      "batch-size": { type: "integer", min: 1, default: 16 },
+      steps: { type: "integer", min: 1, default: 3 },
     },
   });
-  if (v.help) return void console.log(HELP["bench-train"]);
-  const backends = (v.backends ?? "wasm,cpu").split(",").map((b) => backendOf(b.trim()));
-  if (backends.includes("auto")) throw new UsageError("--backends lists explicit backends (node, wasm, cpu)");
+  if (!a) return;
+  const v = a.values;
+  const backends = v.backends.split(",").map((b) => b.trim());
+  for (const b of backends)
+    if (!(BACKEND_NAMES as readonly string[]).includes(b))
+      throw new UsageError(`--backends lists backends among ${BACKEND_NAMES.join(", ")}, got "${b}"`);
   const results = await measureTrainingThroughput({
     backends: backends as BackendName[],
-    arch: v.arch ?? "resnet18",
-    width: num(v.width, "width", 0.25),
-    batchSize: num(v["batch-size"], "batch-size", 16),
-    steps: num(v.steps, "steps", 3),
+    arch: v.arch,
+    width: v.width,
+    batchSize: v["batch-size"],
+    steps: v.steps,
   });
   if (v.json) return void console.log(JSON.stringify(results, null, 2));
   for (const r of results) {
@@ -352,48 +329,48 @@ async function cmdBenchTrain(argv: string[]): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   tf.enableProdMode();
-  try {
-    switch (cmd) {
-      case undefined:
-      case "--help":
-      case "-h":
-      case "help":
-        console.log(HELP.main);
-        return cmd === undefined ? 2 : 0;
-      case "train":
-        await cmdTrain(rest);
-        return 0;
-      case "demo-data":
-        cmdDemoData(rest);
-        return 0;
-      case "export":
-        cmdExport(rest);
-        return 0;
-      case "demo":
-        await cmdDemo(rest);
-        return 0;
-      case "bench-train":
-        await cmdBenchTrain(rest);
-        return 0;
-      case "robustness":
-        return await robustnessCommand(rest);
-      default:
-        throw new UsageError(
-          `unknown command "${cmd}"; expected train, demo-data, export, demo, bench-train or robustness (see edge-audio --help)`,
-        );
-    }
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (e instanceof UsageError || e instanceof DatasetError || err.code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`edge-audio: ${err.message}`);
+  switch (cmd) {
+    case undefined:
+      console.error(HELP.main);
       return 2;
-    }
-    console.error(`edge-audio: ${err.message}`);
-    if (process.env.EDGE_AUDIO_DEBUG) console.error(err.stack);
-    return 1;
+    case "--help":
+    case "-h":
+    case "help":
+      console.log(HELP.main);
+      return 0;
+    case "--version":
+      console.log(`edge-audio ${VERSION}`);
+      return 0;
+    case "train":
+      await cmdTrain(rest);
+      return 0;
+    case "demo-data":
+      cmdDemoData(rest);
+      return 0;
+    case "export":
+      cmdExport(rest);
+      return 0;
+    case "demo":
+      await cmdDemo(rest);
+      return 0;
+    case "bench-train":
+      await cmdBenchTrain(rest);
+      return 0;
+    case "robustness":
+      await robustnessCommand(rest, VERSION);
+      return 0;
+    default:
+      throw new UsageError(
+        `unknown command "${cmd}"; expected train, demo-data, export, demo, bench-train or robustness`,
+      );
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+/** Errors about the data, a model file or the Mel settings: the user can fix them (exit 2). */
+function isInputError(e: unknown): boolean {
+  return [DatasetError, EamFormatError, EamLimitError, AudioDecodeError, DspError].some(
+    (c) => e instanceof c,
+  );
+}
+
+runCli("edge-audio", () => main(process.argv.slice(2)), { isInputError });

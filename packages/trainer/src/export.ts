@@ -3,9 +3,11 @@
  * convolutions, the Mel configuration, labels, architecture and provenance (including the split
  * seed and the held-out clip list, so a runner can evaluate exactly those clips) inside.
  */
+
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { InputError } from "@edge-audio/common";
 import { type ArchConfig, graphFromArch, type TensorInput, writeModel } from "@edge-audio/engine-wasm";
 import { type BuiltModel, buildModel, exportWeights } from "./model.js";
 import { restoreModelWeights } from "./train.js";
@@ -31,11 +33,11 @@ export function readRunConfig(runDir: string): RunConfig {
   const file = join(runDir, "config.json");
   if (!existsSync(file)) {
     if (existsSync(join(runDir, "cv.json"))) {
-      throw new Error(
+      throw new InputError(
         `${runDir} is a cross-validation run; export one of its folds, e.g. --run ${join(runDir, "fold-1")}`,
       );
     }
-    throw new Error(`${file} does not exist; pass the folder written by \`edge-audio train --out DIR\``);
+    throw new InputError(`${file} does not exist; pass the folder written by \`edge-audio train --out DIR\``);
   }
   return JSON.parse(readFileSync(file, "utf8")) as RunConfig;
 }
@@ -45,7 +47,7 @@ export function loadRunModel(runDir: string): { built: BuiltModel; config: RunCo
   const config = readRunConfig(runDir);
   const weights = join(runDir, "model");
   if (!existsSync(join(weights, "weights.json"))) {
-    throw new Error(
+    throw new InputError(
       `${runDir} has no trained model (model/weights.json); the run did not finish — continue it with \`edge-audio train ... --resume\``,
     );
   }

@@ -9,7 +9,6 @@ export * from "./features.js";
 export * from "./metrics.js";
 export * from "./model.js";
 export * from "./pipeline.js";
-export * from "./progress.js";
 export { hashString, Rng } from "./rng.js";
 export * from "./robustness.js";
 export * from "./train.js";

@@ -1,7 +1,7 @@
 /** `edge-audio robustness`: the robustness suite from the command line. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand, UsageError } from "@edge-audio/common";
 import { CONDITIONS, robustnessMarkdown, robustnessSvg, runRobustness } from "./robustness.js";
 
 export const ROBUSTNESS_HELP = `usage: edge-audio robustness --model M.eam [--model M2.eam ...] --data DIR [options]
@@ -21,52 +21,45 @@ options:
   --conditions LIST   comma-separated subset of the conditions (clean always runs)
   --out DIR           write robustness.md, robustness.svg and robustness.json there
   --keep DIR          keep the degraded audio files in DIR (default: a temporary folder)
-  --threads N         engine threads (default: all cores)
+  --threads N         engine threads (default and most: the core count)
   --seed N            seed of the noise condition (default 1)
   --json              print the report as JSON on stdout
   --quiet             no progress output
+  --version           the package version
   -h, --help          this help`;
 
-class RobustnessUsageError extends Error {}
-
-function positiveInt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new RobustnessUsageError(`--${name} must be an integer >= 1, got "${v}"`);
-  return n;
-}
-
-/** Runs the command; returns the exit code (2 for a bad command line). */
-export async function robustnessCommand(argv: string[]): Promise<number> {
-  let v: ReturnType<typeof parse>;
-  try {
-    v = parse(argv);
-    if (v.help) {
-      console.log(ROBUSTNESS_HELP);
-      return 0;
-    }
-    if (!v.model?.length)
-      throw new RobustnessUsageError("robustness needs --model FILE.eam (repeat it to pool several models)");
-    if (!v.data)
-      throw new RobustnessUsageError("robustness needs --data DIR, the folder the model was trained from");
-    if (v.split !== undefined && v.split !== "test" && v.split !== "all")
-      throw new RobustnessUsageError(`--split must be "test" or "all", got "${v.split}"`);
-  } catch (e) {
-    console.error(`edge-audio robustness: ${(e as Error).message}`);
-    return 2;
-  }
+/** Runs the command (errors are thrown: UsageError for a bad command line). */
+export async function robustnessCommand(argv: string[], version: string): Promise<void> {
+  const a = parseCommand(argv, {
+    name: "edge-audio robustness",
+    help: ROBUSTNESS_HELP,
+    version,
+    options: {
+      model: { type: "string", multiple: true },
+      data: { type: "string", required: true, placeholder: "DIR" },
+      split: { type: "string", choices: ["test", "all"] as const, default: "test" },
+      conditions: { type: "string" },
+      out: { type: "string" },
+      keep: { type: "string" },
+      threads: { type: "threads" },
+      seed: { type: "integer", min: 0, default: 1 },
+    },
+  });
+  if (!a) return;
+  const v = a.values;
+  if (!v.model?.length)
+    throw new UsageError("--model FILE.eam is required (repeat it to pool several models)");
   const report = await runRobustness({
     models: v.model,
     data: v.data,
-    split: (v.split as "test" | "all" | undefined) ?? "test",
+    split: v.split,
     conditions: v.conditions
       ?.split(",")
       .map((s) => s.trim())
       .filter(Boolean),
     keepDir: v.keep,
-    threads: positiveInt(v.threads, "threads"),
-    seed: positiveInt(v.seed, "seed"),
+    threads: v.threads,
+    seed: v.seed,
     verbose: !v.quiet,
   });
   const md = robustnessMarkdown(report);
@@ -80,24 +73,4 @@ export async function robustnessCommand(argv: string[]): Promise<number> {
   }
   if (v.json) console.log(JSON.stringify(report, null, 2));
   else process.stdout.write(md);
-  return 0;
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      model: { type: "string", multiple: true },
-      data: { type: "string" },
-      split: { type: "string" },
-      conditions: { type: "string" },
-      out: { type: "string" },
-      keep: { type: "string" },
-      threads: { type: "string" },
-      seed: { type: "string" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  }).values;
 }

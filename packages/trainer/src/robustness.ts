@@ -7,10 +7,12 @@
  * MP3, limiter, 48 kHz and low-pass copies come from ffmpeg and sox; a condition whose tool is
  * not installed is skipped with a message.
  */
+
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ProgressBar } from "@edge-audio/common";
 import {
   encodeWav,
   evalCropOffsets,
@@ -25,7 +27,6 @@ import {
 import { loadModel, type Model } from "@edge-audio/engine-wasm";
 import { type Clip, DatasetError, scanDataset } from "./dataset.js";
 import { esc } from "./metrics.js";
-import { ProgressBar } from "./progress.js";
 import { hashString, Rng } from "./rng.js";
 
 export type Tool = "builtin" | "sox" | "ffmpeg";
@@ -307,12 +308,9 @@ export async function runRobustness(opts: RobustnessOptions): Promise<Robustness
         const clips = clipsFor(clf, opts.data, split);
         const active = conditions.filter((c) => !skipped.has(c.name));
         const dir = join(work, `model-${m + 1}`);
-        const bar = new ProgressBar(
-          `robustness ${path}`,
-          clips.length * active.length,
-          process.stderr,
-          opts.verbose !== false,
-        );
+        const title = `robustness ${path}`;
+        const total = clips.length * active.length;
+        const bar = new ProgressBar({ title, total, unit: "clip", quiet: opts.verbose === false });
         let done = 0;
         for (const clip of clips) {
           const row: ClipPrediction = { model: path, id: clip.id, label: clip.label, predicted: {} };
@@ -322,7 +320,7 @@ export async function runRobustness(opts: RobustnessOptions): Promise<Robustness
           }
           predictions.push(row);
         }
-        bar.finish(`${clips.length} clips x ${active.length} conditions`);
+        bar.finish(`${title}: ${clips.length} clips x ${active.length} conditions`);
       } finally {
         await clf.dispose();
       }

@@ -3,8 +3,10 @@
  * learning-rate schedule, decoupled weight decay, early stopping, checkpoints and resume),
  * evaluation and the run folder.
  */
+
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { formatDuration, ProgressBar } from "@edge-audio/common";
 import { type ArchConfig, defaultArchConfig, parseArchName, type ResNetDepth } from "@edge-audio/engine-wasm";
 import * as tf from "@tensorflow/tfjs";
 import { type AudioAugmentConfig, defaultAudioAugment } from "./augment-audio.js";
@@ -46,7 +48,6 @@ import {
   reportText,
 } from "./metrics.js";
 import { type BuiltModel, buildModel } from "./model.js";
-import { formatDuration, ProgressBar } from "./progress.js";
 import { hashString, Rng } from "./rng.js";
 
 export interface TrainOptions {
@@ -132,8 +133,6 @@ export interface EpochLog {
   trainLoss: number;
   trainAcc: number;
   valAcc: number | null;
-  testAcc: number | null;
-  testCropAcc: number | null;
   seconds: number;
   cropsPerSecond: number;
 }
@@ -271,10 +270,10 @@ export async function prepareData(opts: TrainOptions): Promise<Prepared> {
     hits: 0,
     misses: 0,
   };
-  const bar = new ProgressBar("features", clips.length, process.stderr, opts.verbose);
+  const bar = new ProgressBar({ title: "features", total: clips.length, unit: "clip", quiet: !opts.verbose });
   const augment = opts.audioAugment.variants > 0 ? { config: opts.audioAugment, seed: opts.seed } : null;
-  const { loaded, skipped } = await loadFeatures(clips, store, (d) => bar.update(d, ""), augment);
-  bar.finish(`${loaded.length} clips (${store.hits} cached, ${store.misses} computed)`);
+  const { loaded, skipped } = await loadFeatures(clips, store, (d) => bar.update(d), augment);
+  bar.finish(`features: ${loaded.length} clips (${store.hits} cached, ${store.misses} computed)`);
   for (const s of skipped) log(opts, `warning: skipping ${s.clip.path}: ${s.reason}`);
   if (loaded.length === 0)
     throw new DatasetError(
@@ -493,12 +492,8 @@ export async function trainOnSplit(
     }
     rng.shuffle(jobs);
     const steps = Math.ceil(jobs.length / opts.batchSize);
-    const bar = new ProgressBar(
-      `epoch ${epoch + 1}/${opts.epochs}`,
-      jobs.length,
-      process.stderr,
-      opts.verbose,
-    );
+    const title = `epoch ${epoch + 1}/${opts.epochs}`;
+    const bar = new ProgressBar({ title, total: steps, unit: "step", quiet: !opts.verbose });
     const t0 = performance.now();
     let lossSum = 0;
     let correct = 0;
@@ -543,14 +538,14 @@ export async function trainOnSplit(
         if (predsOut && argmax(predsOut, i * numClasses, numClasses) === h) correct++;
       });
       bar.update(
-        seen,
+        s + 1,
         `loss ${(lossSum / seen).toFixed(3)} acc ${((100 * correct) / seen).toFixed(1)}% lr ${lr.toExponential(1)}`,
       );
     }
     const seconds = (performance.now() - t0) / 1000;
     state.trainSeconds += seconds;
+    // Validation only: the test clips are scored once, after training, so that nothing is tuned on them.
     const v = evaluate(model, val, cropFrames, labels, prep.mel);
-    const te = evaluate(model, test, cropFrames, labels, prep.mel);
     walls.push((performance.now() - t0) / 1000);
     const entry: EpochLog = {
       epoch: epoch + 1,
@@ -558,16 +553,13 @@ export async function trainOnSplit(
       trainLoss: lossSum / seen,
       trainAcc: correct / seen,
       valAcc: v ? v.report.accuracy : null,
-      testAcc: te ? te.report.accuracy : null,
-      testCropAcc: te ? te.cropAcc : null,
       seconds,
       cropsPerSecond: seen / seconds,
     };
     state.log.push(entry);
     bar.finish(
-      `loss ${entry.trainLoss.toFixed(3)} train ${(100 * entry.trainAcc).toFixed(1)}%` +
-        (v ? ` val ${(100 * v.report.accuracy).toFixed(1)}%` : "") +
-        (te ? ` test ${(100 * te.report.accuracy).toFixed(1)}%` : "") +
+      `${title} loss ${entry.trainLoss.toFixed(3)} train ${(100 * entry.trainAcc).toFixed(1)}%` +
+        (v ? ` val ${(100 * v.report.accuracy).toFixed(1)}% (${val.length} clips)` : "") +
         `, ${entry.cropsPerSecond.toFixed(1)} crops/s` +
         (epoch + 1 < opts.epochs
           ? `, run ETA ${formatDuration((walls.reduce((a, b) => a + b, 0) / walls.length) * (opts.epochs - epoch - 1))}`
@@ -614,31 +606,36 @@ export async function trainOnSplit(
       [{ name: "train loss", color: "#d62728", values: state.log.map((e) => e.trainLoss) }],
       [
         { name: "train crop acc", color: "#1f77b4", values: state.log.map((e) => e.trainAcc) },
-        { name: "val clip acc", color: "#2ca02c", values: state.log.map((e) => e.valAcc) },
-        { name: "test clip acc", color: "#ff7f0e", values: state.log.map((e) => e.testAcc) },
+        ...(val.length
+          ? [{ name: "val clip acc", color: "#2ca02c", values: state.log.map((e) => e.valAcc) }]
+          : []),
       ],
       `resnet${prep.archConfig.depth} width ${prep.archConfig.width}: ${split.description}`,
     ),
   );
-  writeFileSync(join(runDir, "confusion.csv"), confusionCsv(report, labels));
-  writeFileSync(
-    join(runDir, "confusion.svg"),
-    confusionSvg(
-      report,
-      labels,
-      `test clips (n=${report.n}), accuracy ${(100 * report.accuracy).toFixed(1)} %`,
-    ),
-  );
+  if (te) {
+    writeFileSync(join(runDir, "confusion.csv"), confusionCsv(report, labels));
+    writeFileSync(
+      join(runDir, "confusion.svg"),
+      confusionSvg(
+        report,
+        labels,
+        `test clips (n=${report.n}), accuracy ${(100 * report.accuracy).toFixed(1)} %`,
+      ),
+    );
+  }
   const cropsPerSecond =
     state.log.reduce((a, e) => a + e.cropsPerSecond * e.seconds, 0) / Math.max(1e-9, state.trainSeconds);
   const metrics = {
-    testAccuracy: report.accuracy,
+    testAccuracy: te ? report.accuracy : null,
     testCropAccuracy: te?.cropAcc ?? null,
     macroF1: report.macroF1,
     perClass: report.perClass,
     confusion: report.confusion,
     labels,
-    testClips: test.map((c, i) => ({ id: c.id, label: c.label, predicted: labels[te!.predicted[i]!] })),
+    testClips: te
+      ? test.map((c, i) => ({ id: c.id, label: c.label, predicted: labels[te.predicted[i]!] }))
+      : [],
     epochsRun: state.epoch,
     modelEpoch: finalEpoch,
     trainSeconds: state.trainSeconds,
@@ -646,18 +643,21 @@ export async function trainOnSplit(
     backend: backend.name,
   };
   writeFileSync(join(runDir, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
-  writeFileSync(join(runDir, "report.txt"), `${reportText(report)}\n`);
+  if (te) writeFileSync(join(runDir, "report.txt"), `${reportText(report)}\n`);
   log(
     opts,
-    `${runDir}: test clip accuracy ${(100 * report.accuracy).toFixed(1)} % (${report.n} clips), crop accuracy ${te ? (100 * te.cropAcc).toFixed(1) : "-"} %, trained ${formatDuration(state.trainSeconds)}`,
+    te
+      ? `${runDir}: test clip accuracy ${(100 * report.accuracy).toFixed(1)} % (${report.n} clips), crop accuracy ${(100 * te.cropAcc).toFixed(1)} %, trained ${formatDuration(state.trainSeconds)}`
+      : `${runDir}: no test clips, so no test accuracy; trained ${formatDuration(state.trainSeconds)}`,
   );
   optimizer.dispose();
   model.dispose();
   return {
     runDir,
     labels,
-    testAccuracy: report.accuracy,
-    testCropAccuracy: te?.cropAcc ?? 0,
+    // NaN (null in JSON) when there are no test clips: there is no accuracy to report.
+    testAccuracy: te ? report.accuracy : Number.NaN,
+    testCropAccuracy: te?.cropAcc ?? Number.NaN,
     report,
     epochsRun: state.epoch,
     bestEpoch: finalEpoch,

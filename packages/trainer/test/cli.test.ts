@@ -33,13 +33,34 @@ describe("edge-audio command line (needs the build: npm run build)", () => {
     expect(b.err).toContain(empty);
     expect(b.err).toContain("<label>/<file>");
     const c = run("export", "--run", join(tmp, "nothing"), "--out", join(tmp, "m.eam"));
-    expect(c.code).toBe(1);
+    expect(c.code).toBe(2); // a bad input folder, not a runtime failure
     expect(c.err).toContain("config.json");
     expect(run("frobnicate").code).toBe(2);
     expect(run("train", "--data", empty, "--out", "x", "--backend", "gpu").err).toContain("--backend");
     const norm = run("train", "--data", empty, "--out", "x", "--normalization", "pcen");
     expect(norm.code).toBe(2);
     expect(norm.err).toContain("--normalization must be one of none, crop-max, crop-mean");
+  });
+  it("refuses out-of-bounds and malformed numbers before any work, naming the flag (exit 2)", () => {
+    const data = join(tmp, "never-read");
+    const cases: [string[], RegExp][] = [
+      [["--epochs", "-2"], /--epochs must be at least 1, got -2/],
+      [["--epochs", "0"], /--epochs must be at least 1, got 0/],
+      [["--batch-size", "0"], /--batch-size must be at least 1, got 0/],
+      [["--epochs", "1e3"], /--epochs takes a whole number \(digits only\), got "1e3"/],
+      [["--lr", "0"], /--lr must be more than 0/],
+      [["--dropout", "1.5"], /--dropout must be at most 0.99/],
+      [["--test-fraction", "abc"], /--test-fraction takes a number, got "abc"/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = run("train", "--data", data, "--out", join(tmp, "bounded"), ...flags);
+      expect(r.code, flags.join(" ")).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/ambiguous|divide by zero|\n\s+at /);
+    }
+    expect(existsSync(join(tmp, "bounded"))).toBe(false); // no run folder written
+    const neg = run("train", "--data", data, "--out", join(tmp, "bounded"), "--gain-range", "-6");
+    expect(neg.err).toMatch(/--gain-range must be at least 0, got -6/);
   });
   it("writes the synthetic demo corpus", () => {
     const r = run(

@@ -19,6 +19,7 @@ usage:
   --out FILE     where to write
   --extra-output NAME,...  also output these tensors as float (e.g. head.dense, the logits)
   --json         machine-readable result on stdout
+  --quiet        print nothing on success
   --version      the package version
   -h, --help     this text
 
@@ -55,6 +56,7 @@ export async function exportMain(args: string[]): Promise<number> {
       model: { type: "string" },
       "extra-output": { type: "string" },
       json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -83,7 +85,7 @@ export async function exportMain(args: string[]): Promise<number> {
   const r = exportModel(model, { to, out: values.out, extraOutputs });
   const { data: _data, ...result } = r;
   if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else {
+  else if (!values.quiet) {
     const layers = Object.entries(r.precision)
       .map(([k, n]) => `${k} ${n}`)
       .join(", ");

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `pi-runner` command. Committed (not built) so that npm links it at install time, before
+// `npm run build` writes dist/.
+import { existsSync } from "node:fs";
+
+const cli = new URL("../dist/cli.js", import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write("pi-runner: not built yet; run `npm run build` in the repository first\n");
+  process.exit(1);
+}
+await import(cli.href);
