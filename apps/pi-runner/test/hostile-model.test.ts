@@ -18,6 +18,7 @@ import {
   type ModelContents,
   readModel,
   readModelHeader,
+  type TensorInput,
 } from "@edge-audio/engine-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -63,7 +64,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("pi-runner info verifies exactly what readModel verifies", () => {
   it("a damaged tensor no layer uses is refused by info with readModel's own message", () => {
-    const extra = { name: "unused.extra", dtype: "f32", shape: [32], data: new Float32Array(32) } as const;
+    const extra: TensorInput = {
+      name: "unused.extra",
+      dtype: "f32",
+      shape: [32],
+      data: new Float32Array(32),
+    };
     const bytes = encodeModel(model((x) => x.tensors.push(extra)));
     const { dataOffset, tensors } = readModelHeader(bytes);
     bytes[dataOffset + tensors.at(-1)!.offset + 5]! ^= 0x01; // the last tensor: unused.extra

@@ -1,3 +1,4 @@
 export * from "./common";
-export * from "./gen/gemm-wasmsimd";
+export * from "./gen/f32-gemm-wasmsimd";
+export * from "./gen/f32-igemm-wasmsimd";
 export * from "./quant";

@@ -4,9 +4,10 @@
 // dequantize / dynamic range, int8 add with rescaling, int8 max pool and int8 global average
 // pool. SIMD and scalar branches do the same operations in the same order: integer parts are
 // exact, float parts use the same f32 operations, so both builds give bit-identical results.
+import { QP_INV_SCALE, QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE, QP_ZERO_POINT } from "./gen/layout";
 import { wino_patch_mask } from "./common";
-import { f32_igemm_run as igemm_simd } from "./gen/gemm-wasmsimd";
-import { f32_igemm_run as igemm_scalar } from "./gen/gemm-scalar";
+import { f32_igemm_run as igemm_simd } from "./gen/f32-igemm-wasmsimd";
+import { f32_igemm_run as igemm_scalar } from "./gen/f32-igemm-scalar";
 
 // ---------------------------------------------------------------------------------------------
 // f16 weights
@@ -98,13 +99,31 @@ export function f32_f16w_igemm_run(
 // ---------------------------------------------------------------------------------------------
 // qs8: signed 8-bit activations (affine, per tensor) and weights (symmetric, per output channel)
 
-// Quantization parameter block (qp), 32 bytes: scale f32, zero point i32, 1/scale f32, and for
-// a GEMM's output: output mode i32 at 12 (0: f32 output, 1: int8 output), then the output's
-// 1/scale f32 at 16 and zero point i32 at 20.
+// Quantization parameter block (qp): the fields and offsets of gen/layout.ts (QP_*, generated
+// with the host's copy from scripts/gen-layout.mjs): scale, zero point, 1/scale, and for a
+// GEMM's output the output mode (0: f32 output, 1: int8 output), the output's 1/scale and zero
+// point.
 
 /** Bytes of one packed qs8 panel: scale and bias (8 f32 each), then ks * kc2 / 2 pairs of 16 bytes. */
 export function qs8_panel_bytes(kc: i32, ks: i32): i32 {
   return 64 + ks * ((kc + 1) & ~1) * 8;
+}
+
+/**
+ * Unpacks 4-bit weights, two per byte along the n columns of each of `rows` rows (two's
+ * complement, even column in the low nibble; a row takes ceil(n / 2) bytes), into int8 [rows][n].
+ */
+export function qs8_unpack_int4(rows: i32, n: i32, src: usize, dst: usize): void {
+  const half = (n + 1) >> 1;
+  for (let r = 0; r < rows; r++) {
+    const s = src + <usize>r * <usize>half;
+    const d = dst + <usize>r * <usize>n;
+    for (let c = 0; c < n; c++) {
+      const byte = <i32>load<u8>(s + <usize>(c >> 1));
+      const nib = c & 1 ? byte >> 4 : byte & 15;
+      store<i8>(d + <usize>c, <i8>(nib >= 8 ? nib - 16 : nib));
+    }
+  }
 }
 
 /**
@@ -243,7 +262,7 @@ export function qs8_im2col16(
   m0: i32, m1: i32, ih: i32, iw: i32, c: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
   x: usize, a16: usize, qp: usize, merge: i32,
 ): void {
-  const zx = load<i32>(qp, 4);
+  const zx = load<i32>(qp, QP_ZERO_POINT);
   const ks = kh * kw;
   const kc2 = (c + 1) & ~1;
   const k16 = merge ? (ks + 1) & ~1 : ks * kc2;
@@ -359,7 +378,7 @@ function q16_epilogue(
   const scl = f32x4.mul(f32x4.mul(vsx, v128.load(hdr)), vf), sch = f32x4.mul(f32x4.mul(vsx, v128.load(hdr, 16)), vf);
   const bil = f32x4.mul(v128.load(hdr, 32), vf), bih = f32x4.mul(v128.load(hdr, 48), vf);
   const zb = qround_bias(i32x4.splat(zy));
-  const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
+  const vsr = f32x4.splat(rq ? load<f32>(rq, QP_SCALE) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, QP_ZERO_POINT) : 0);
   if (nc >= 8) {
     // Full panels: the rows inline, with the partial-panel paths folded away.
     epi_row_body(a0l, a0h, c, 8, scl, sch, bil, bih, relu, mode, zb, rq, rd, vsr, vzr);
@@ -482,7 +501,7 @@ function epi_row(
         // As q16_epilogue: 1/scale folded into the factors for int8 output.
         const f: f32 = mode == 1 ? inv : 1;
         let v = <f32>acc * ((sx * load<f32>(hdr + o)) * f) + load<f32>(hdr + 32 + o) * f;
-        if (rq) v = v + <f32>(<i32>load<i8>(cr + rd + <usize>jj) - load<i32>(rq, 4)) * (load<f32>(rq) * f);
+        if (rq) v = v + <f32>(<i32>load<i8>(cr + rd + <usize>jj) - load<i32>(rq, QP_ZERO_POINT)) * (load<f32>(rq, QP_SCALE) * f);
         if (relu) v = select<f32>(v, 0, v > 0);
         if (mode == 0) store<f32>(cr + o, v);
         else store<i8>(cr + <usize>jj, <i8>qround1(v, zy));
@@ -504,10 +523,10 @@ export function qs8_gemm16_run(
 ): void {
   const kp = qs8_k16(kc, ks) >> 1;
   const pb = <usize>qs8_panel_bytes(kc, ks);
-  const sx = load<f32>(qp);
-  const mode = load<i32>(qp, 12);
-  const inv = load<f32>(qp, 16);
-  const zy = load<i32>(qp, 20);
+  const sx = load<f32>(qp, QP_SCALE);
+  const mode = load<i32>(qp, QP_OUT_MODE);
+  const inv = load<f32>(qp, QP_OUT_INV_SCALE);
+  const zy = load<i32>(qp, QP_OUT_ZERO_POINT);
   const outBytes: usize = mode == 0 ? 4 : 1;
   let nb = <i32>(<usize>131072 / pb) * 8;
   if (nb < 8) nb = 8;
@@ -558,7 +577,7 @@ export function qs8_gemm16_run(
  * at (2ty - 1, 3tx - 1) into 20 matrices V[e], e = 5i + j.
  */
 export function qs8_wino_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32, qp: usize, cols: i32): void {
-  const zx = load<i32>(qp, 4);
+  const zx = load<i32>(qp, QP_ZERO_POINT);
   const kc2 = (c + 1) & ~1;
   const rowBytes = <usize>c;
   for (let t = t0; t < t1; t++) {
@@ -752,10 +771,10 @@ export function qs8_wino_gemm_run(
   const mscr = scratch + <usize>nu * ustride;
   // The output's parameters, for both output transforms: f32 (mode 0) or int8 output, and for
   // int8 1/scale folded into the factors (see q16_epilogue).
-  const sx = load<f32>(qp);
-  const mode = load<i32>(qp, 12);
-  const zy = load<i32>(qp, 20);
-  const f: f32 = mode == 1 ? load<f32>(qp, 16) : 1;
+  const sx = load<f32>(qp, QP_SCALE);
+  const mode = load<i32>(qp, QP_OUT_MODE);
+  const zy = load<i32>(qp, QP_OUT_ZERO_POINT);
+  const f: f32 = mode == 1 ? load<f32>(qp, QP_OUT_INV_SCALE) : 1;
   const ob: usize = mode == 0 ? 4 : 1;
   const orow = <usize>cout * ob;
   for (let n = n0; n < n1; n += 8) {
@@ -805,7 +824,7 @@ function wino_out_tiles(
     let ch = 0;
     if (ASC_FEATURE_SIMD) {
       const vsx = f32x4.splat(sx), vf = f32x4.splat(f), vzy = qround_bias(i32x4.splat(zy));
-      const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
+      const vsr = f32x4.splat(rq ? load<f32>(rq, QP_SCALE) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, QP_ZERO_POINT) : 0);
       for (; ch + 4 <= nch; ch += 4) {
         const o = <usize>ch << 2;
         const m00 = v128.load(mi + 0 * mstride + o), m01 = v128.load(mi + 1 * mstride + o), m02 = v128.load(mi + 2 * mstride + o), m03 = v128.load(mi + 3 * mstride + o);
@@ -875,7 +894,7 @@ function wino3_out_tiles(
     let ch = 0;
     if (ASC_FEATURE_SIMD) {
       const vsx = f32x4.splat(sx), vf = f32x4.splat(f), vzy = qround_bias(i32x4.splat(zy)), v3 = i32x4.splat(inv3);
-      const vsr = f32x4.splat(rq ? load<f32>(rq) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, 4) : 0);
+      const vsr = f32x4.splat(rq ? load<f32>(rq, QP_SCALE) * f : 0), vzr = i32x4.splat(rq ? load<i32>(rq, QP_ZERO_POINT) : 0);
       for (; ch + 4 <= nch; ch += 4) {
         const o = <usize>ch << 2;
         // A2^T down the rows, one column j of the 4x5 products at a time: a_j, b_j.
@@ -1131,7 +1150,7 @@ export function qs8_wino3_weights(kp: i32, g: usize, u: usize, ustride: usize, i
 // @ts-ignore: decorator
 @inline function store1(p: usize, acc: i32, sc: f32, bi: f32, relu: i32, mode: i32, f: f32, zy: i32, rq: usize, rd: usize): void {
   let v = <f32>acc * sc + bi;
-  if (rq) v = v + <f32>(<i32>load<i8>(p + rd) - load<i32>(rq, 4)) * (load<f32>(rq) * f);
+  if (rq) v = v + <f32>(<i32>load<i8>(p + rd) - load<i32>(rq, QP_ZERO_POINT)) * (load<f32>(rq, QP_SCALE) * f);
   if (relu) v = select<f32>(v, 0, v > 0);
   if (mode == 0) store<f32>(p, v);
   else store<i8>(p, <i8>qround1(v, zy));
@@ -1139,8 +1158,8 @@ export function qs8_wino3_weights(kp: i32, g: usize, u: usize, ustride: usize, i
 
 /** q = clamp(nearest(x * (1/scale)) + zp) for i in [i0, i1); qp as above. */
 export function qs8_quantize(i0: i32, i1: i32, x: usize, y: usize, qp: usize): void {
-  const inv = load<f32>(qp, 8);
-  const zp = load<i32>(qp, 4);
+  const inv = load<f32>(qp, QP_INV_SCALE);
+  const zp = load<i32>(qp, QP_ZERO_POINT);
   let i = i0;
   if (ASC_FEATURE_SIMD) {
     const vinv = f32x4.splat(inv), vzp = i32x4.splat(zp);
@@ -1156,8 +1175,8 @@ export function qs8_quantize(i0: i32, i1: i32, x: usize, y: usize, qp: usize): v
 
 /** y = scale * (q - zp) for i in [i0, i1). */
 export function qs8_dequantize(i0: i32, i1: i32, x: usize, y: usize, qp: usize): void {
-  const s = load<f32>(qp);
-  const zp = load<i32>(qp, 4);
+  const s = load<f32>(qp, QP_SCALE);
+  const zp = load<i32>(qp, QP_ZERO_POINT);
   for (let i = i0; i < i1; i++) store<f32>(y + (<usize>i << 2), <f32>(<i32>load<i8>(x + <usize>i) - zp) * s);
 }
 
@@ -1191,17 +1210,17 @@ export function qs8_dynamic_params(n: i32, x: usize, qp: usize, pad: usize, padB
     const z = nearest<f32>(<f32>-128 - lo / s);
     zp = z < -128 ? -128 : z > 127 ? 127 : <i32>z;
   }
-  store<f32>(qp, s);
-  store<i32>(qp, zp, 4);
-  store<f32>(qp, <f32>1 / s, 8);
+  store<f32>(qp, s, QP_SCALE);
+  store<i32>(qp, zp, QP_ZERO_POINT);
+  store<f32>(qp, <f32>1 / s, QP_INV_SCALE);
   memory.fill(pad, <u8>zp, <usize>padBytes);
 }
 
 /** Int8 add with rescaling: y = requant_y(sa (a - za) + sb (b - zb)) (+ReLU) for i in [i0, i1). */
 export function qs8_add(i0: i32, i1: i32, a: usize, b: usize, y: usize, qa: usize, qb: usize, qy: usize, relu: i32): void {
-  const sa = load<f32>(qa), za = load<i32>(qa, 4);
-  const sb = load<f32>(qb), zb = load<i32>(qb, 4);
-  const inv = load<f32>(qy, 8), zy = load<i32>(qy, 4);
+  const sa = load<f32>(qa, QP_SCALE), za = load<i32>(qa, QP_ZERO_POINT);
+  const sb = load<f32>(qb, QP_SCALE), zb = load<i32>(qb, QP_ZERO_POINT);
+  const inv = load<f32>(qy, QP_INV_SCALE), zy = load<i32>(qy, QP_ZERO_POINT);
   let i = i0;
   if (ASC_FEATURE_SIMD) {
     const vsa = f32x4.splat(sa), vza = i32x4.splat(za), vsb = f32x4.splat(sb), vzb = i32x4.splat(zb);
@@ -1269,8 +1288,8 @@ export function qs8_maxpool(
 
 /** Int8 global average pooling to f32: y[ch] = scale * (sum_p q - hw * zp) / hw, channels [c0, c1). */
 export function qs8_gap(hw: i32, c: i32, x: usize, y: usize, c0: i32, c1: i32, qp: usize): void {
-  const s = load<f32>(qp);
-  const zp = load<i32>(qp, 4);
+  const s = load<f32>(qp, QP_SCALE);
+  const zp = load<i32>(qp, QP_ZERO_POINT);
   const n = <f32>hw;
   for (let ch = c0; ch < c1; ch++) {
     let sum = 0;

@@ -5,7 +5,9 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-execFileSync(process.execPath, [path.join(root, "scripts", "gen-gemm.mjs")], { stdio: "inherit" });
+// The generated kernels are committed: check that they are what the generator makes.
+for (const gen of ["gen-gemm.mjs", "gen-layout.mjs"])
+  execFileSync(process.execPath, [path.join(root, "scripts", gen), "--check"], { stdio: "inherit" });
 fs.mkdirSync(path.join(root, "build"), { recursive: true });
 const asc = path.join(
   path.dirname(fileURLToPath(import.meta.resolve("assemblyscript/package.json"))),

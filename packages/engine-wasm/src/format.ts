@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import type { ArchConfig, ArchSpec, LayerSpec } from "./arch.js";
 import { crc32 } from "./crc32.js";
+import { isKnownOp, opDef } from "./ops/index.js";
 
 export const EAM_MAGIC = 0x464d4145; // "EAMF" read as a little-endian u32
 export const EAM_VERSION_MAJOR = 1;
@@ -14,7 +15,20 @@ export const EAM_FIXED_HEADER_BYTES = 64;
 
 export type DType = "f32" | "f16" | "i8" | "u8" | "i32";
 export const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, i8: 2, u8: 3, i32: 4 };
-export const DTYPE_BYTES: Record<DType, number> = { f32: 4, f16: 2, i8: 1, u8: 1, i32: 4 };
+/**
+ * Element types in wasm memory that never appear in a file: the int8 layers' i16 im2col rows and
+ * Winograd inputs.
+ */
+export type MemoryOnlyDType = "i16";
+/** Bytes of one element of every type, in a file or in wasm memory. */
+export const DTYPE_BYTES: Record<DType | MemoryOnlyDType, number> = {
+  f32: 4,
+  f16: 2,
+  i8: 1,
+  u8: 1,
+  i16: 2,
+  i32: 4,
+};
 const DTYPE_BY_CODE: DType[] = ["f32", "f16", "i8", "u8", "i32"];
 
 /** Typed array holding a tensor's elements (f16 as raw IEEE half bits). */
@@ -625,8 +639,6 @@ function readScalar(r: ByteReader, type: number, key: string): unknown {
   }
 }
 
-const KNOWN_OPS = new Set(["conv", "maxpool", "add", "gap", "dropout", "dense", "softmax"]);
-
 function checkGraph(g: unknown): EamGraph {
   const bad = (m: string): never => {
     throw new EamFormatError("graph", m);
@@ -647,7 +659,7 @@ function checkGraph(g: unknown): EamGraph {
   const defined = new Set([graph.input]);
   for (const [i, l] of graph.layers.entries()) {
     if (typeof l !== "object" || l === null || typeof l.name !== "string") bad(`layer ${i} has no name`);
-    if (!KNOWN_OPS.has(l.op)) bad(`layer ${l.name}: unsupported op "${l.op}" (a newer engine may be needed)`);
+    if (!isKnownOp(l.op)) bad(`layer ${l.name}: unsupported op "${l.op}" (a newer engine may be needed)`);
     checkLayerFields(l, bad);
     const ins = l.op === "add" ? l.inputs : [l.input];
     for (const x of ins) if (!defined.has(x)) bad(`layer ${l.name}: input "${x}" is not defined before it`);
@@ -693,31 +705,7 @@ function checkLayerFields(l: LayerSpec, bad: (m: string) => never): void {
   } else if (typeof f.input !== "string") {
     bad(`${where}: input must be a tensor name, got ${JSON.stringify(f.input)}`);
   }
-  switch (l.op) {
-    case "conv":
-      pair("kernel");
-      pair("stride");
-      count("filters");
-      padding();
-      flag("bn");
-      flag("relu");
-      break;
-    case "maxpool":
-      pair("pool");
-      pair("stride");
-      padding();
-      break;
-    case "add":
-      flag("relu");
-      break;
-    case "dense":
-      count("units");
-      break;
-    case "dropout":
-      if (typeof f.rate !== "number" || !(f.rate >= 0 && f.rate < 1))
-        bad(`${where}: rate must be a number in [0, 1), got ${JSON.stringify(f.rate)}`);
-      break;
-  }
+  opDef(l.op).validate({ fields: f, where, bad, pair, count, flag, padding });
 }
 
 /** Reads the fixed 64-byte header; returns the declared lengths. */

@@ -19,6 +19,7 @@ import {
   verifyTensorData,
 } from "./format.js";
 import { checkLimits, type ModelCost, modelCost } from "./limits.js";
+import { writeParamBlock } from "./param-block.js";
 import { type ActQuant, buildPlan, type Plan, type Precision, type WeightLoad } from "./plan.js";
 import {
   createMemory,
@@ -199,6 +200,7 @@ export class Model {
           threads,
           precision: q.precision,
           activations: q.activations,
+          kernel: probe,
         }),
       );
       const planned = plan;
@@ -582,15 +584,7 @@ function loadWeights(
       readTensor(st, sAddr);
       checkScales(st, new Float32Array(memory.buffer, sAddr, w.n));
       const qAddr = sAddr + Math.ceil(st.nbytes / 64) * 64;
-      const half = Math.ceil(w.n / 2);
-      const q = new Int8Array(memory.buffer, qAddr, w.k * w.n);
-      for (let r = 0; r < w.k; r++) {
-        for (let c = 0; c < w.n; c++) {
-          const byte = u8[wAddr + r * half + (c >> 1)]!;
-          const nib = c & 1 ? byte >> 4 : byte & 15;
-          q[r * w.n + c] = nib >= 8 ? nib - 16 : nib;
-        }
-      }
+      k.qs8_unpack_int4(w.k, w.n, wAddr, qAddr);
       k.qs8_pack_weights(w.kc, w.ks, w.n, qAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
     } else if (w.dtype === "f16") {
       k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
@@ -700,15 +694,7 @@ export function scaleProblem(s: number): string | null {
 function writeQuantParams(plan: Plan, memory: WebAssembly.Memory): void {
   const dv = new DataView(memory.buffer);
   const u8 = new Uint8Array(memory.buffer);
-  for (const b of plan.paramBlocks) {
-    const s = Math.fround(b.scale);
-    dv.setFloat32(b.addr, s, true);
-    dv.setInt32(b.addr + 4, b.zeroPoint, true);
-    dv.setFloat32(b.addr + 8, Math.fround(1 / s), true);
-    dv.setInt32(b.addr + 12, b.out ? 1 : 0, true);
-    dv.setFloat32(b.addr + 16, b.out ? Math.fround(1 / Math.fround(b.out.scale)) : 0, true);
-    dv.setInt32(b.addr + 20, b.out ? b.out.zeroPoint : 0, true);
-  }
+  for (const b of plan.paramBlocks) writeParamBlock(dv, b.addr, b.scale, b.zeroPoint, b.out);
   for (const p of plan.pads) u8.fill(p.value & 0xff, p.addr, p.addr + p.bytes);
 }
 

@@ -4,7 +4,11 @@ import { fileURLToPath } from "node:url";
 
 export type Isa = "wasmsimd" | "scalar";
 
-/** Raw exports of the kernel module (pointers are byte addresses in the shared memory). */
+/**
+ * Exports of the kernel module the host calls (pointers are byte addresses in the shared memory).
+ * The MRx8 tile kernels behind f32_gemm_run / f32_igemm_run are exported too but only called
+ * through those.
+ */
 export interface KernelExports {
   heap_base(): number;
   simd_enabled(): number;
@@ -82,8 +86,140 @@ export interface KernelExports {
     t0: number,
     t1: number,
   ): void;
-  // biome-ignore lint/suspicious/noExplicitAny: tile kernels are looked up by name
-  [name: string]: any;
+  // f16 weights and int8 (qs8) kernels, assembly/quant.ts
+  f16_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
+  f16_widen_panels(panels: number, k: number, src: number, dst: number): void;
+  f32_f16w_igemm_run(
+    tile: number,
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    kc: number,
+    ks: number,
+    ind: number,
+    w: number,
+    c: number,
+    cs: number,
+    relu: number,
+    scratch: number,
+  ): void;
+  qs8_panel_bytes(kc: number, ks: number): number;
+  qs8_unpack_int4(rows: number, n: number, src: number, dst: number): void;
+  qs8_pack_weights(
+    kc: number,
+    ks: number,
+    n: number,
+    src: number,
+    scales: number,
+    bias: number,
+    dst: number,
+    pairMajor: number,
+  ): void;
+  qs8_k16(kc: number, ks: number): number;
+  qs8_im2col16(
+    m0: number,
+    m1: number,
+    ih: number,
+    iw: number,
+    c: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    x: number,
+    a16: number,
+    qp: number,
+    merge: number,
+  ): void;
+  qs8_gemm16_run(
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    kc: number,
+    ks: number,
+    a16: number,
+    w: number,
+    c: number,
+    cs: number,
+    relu: number,
+    qp: number,
+    rq: number,
+    rd: number,
+  ): void;
+  qs8_wino_input(
+    ih: number,
+    iw: number,
+    c: number,
+    tw: number,
+    x: number,
+    v: number,
+    vstride: number,
+    t0: number,
+    t1: number,
+    qp: number,
+    cols: number,
+  ): void;
+  qs8_wino_weights(kp: number, g: number, u: number, ustride: number): void;
+  qs8_wino_scratch_bytes(cin: number, tiles: number, cols: number): number;
+  qs8_wino_gemm_run(
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    cin: number,
+    v: number,
+    vstride: number,
+    w: number,
+    scratch: number,
+    oh: number,
+    ow: number,
+    cout: number,
+    tw: number,
+    y: number,
+    relu: number,
+    qp: number,
+    rq: number,
+    rd: number,
+    cols: number,
+  ): void;
+  qs8_wino3_weights(kp: number, g: number, u: number, ustride: number, i: number): void;
+  qs8_quantize(i0: number, i1: number, x: number, y: number, qp: number): void;
+  qs8_dequantize(i0: number, i1: number, x: number, y: number, qp: number): void;
+  qs8_dynamic_params(n: number, x: number, qp: number, pad: number, padBytes: number): void;
+  qs8_add(
+    i0: number,
+    i1: number,
+    a: number,
+    b: number,
+    y: number,
+    qa: number,
+    qb: number,
+    qy: number,
+    relu: number,
+  ): void;
+  qs8_maxpool(
+    ih: number,
+    iw: number,
+    c: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    x: number,
+    y: number,
+    p0: number,
+    p1: number,
+  ): void;
+  qs8_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number, qp: number): void;
+  qs8_peak(iters: number, seed: number): number;
 }
 
 /** Tiles (MR of the MRx8 micro-kernels) present in both builds. */

@@ -103,7 +103,7 @@ describe("f32 GEMM micro-kernels (f32-gemm-MRx8)", () => {
 
 /** Indirection buffer of a conv, built independently of the planner. */
 function indirection(
-  ar: Arena,
+  ar: GuardedArena,
   x: number,
   h: number,
   w: number,

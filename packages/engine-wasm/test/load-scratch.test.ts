@@ -43,7 +43,7 @@ describe("load scratch placement", () => {
       expect(p.scratchBytes).toBeGreaterThan(p.arenaBytes);
       expect(belowUsed).toBeGreaterThan(0);
       // and the loaded model still computes the graph
-      const x = randomCrop(config.inputHeight ? config.inputHeight * config.inputWidth : 128 * 130, 9);
+      const x = randomCrop(m.inputSize, 9);
       const tensors = new Map(c.tensors.map((t) => [t.name, t.data]));
       const ref = refRunGraph(c.graph, (n) => tensors.get(n)!, x, []).get("head.softmax")!.data;
       expect(maxAbsDiff(m.run(x), ref)).toBeLessThan(1e-5);

@@ -5,9 +5,12 @@
  * must be bit-identical across all variants; each is checked against a float64 reference with
  * the bound stated below (and in the README).
  */
+
 import { describe, it } from "vitest";
 import { padding1d } from "../dist/arch.js";
 import { splitRange } from "../dist/executor.js";
+import { QP_BLOCK_BYTES } from "../dist/gen/layout.js";
+import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
 import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
@@ -29,14 +32,8 @@ class Arena extends GuardedArena {
   }
   /** Parameter block: scale, zero point, 1/scale, output mode, output 1/scale, output zero point. */
   qp(s: number, z: number, out?: { scale: number; zeroPoint: number }): number {
-    const a = this.alloc(32);
-    const dv = new DataView(this.memory.buffer);
-    dv.setFloat32(a, s, true);
-    dv.setInt32(a + 4, z, true);
-    dv.setFloat32(a + 8, Math.fround(1 / Math.fround(s)), true);
-    dv.setInt32(a + 12, out ? 1 : 0, true);
-    dv.setFloat32(a + 16, out ? Math.fround(1 / Math.fround(out.scale)) : 0, true);
-    dv.setInt32(a + 20, out ? out.zeroPoint : 0, true);
+    const a = this.alloc(QP_BLOCK_BYTES);
+    writeParamBlock(new DataView(this.memory.buffer), a, s, z, out);
     return a;
   }
 }
@@ -645,6 +642,37 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
           if (!(e <= QBOUNDS.gap)) throw new Error(`qs8-gap-${isa}: nmse ${e}`);
           ar.checkGuards();
         }
+      }
+    }
+  });
+});
+
+describe("4-bit weight unpack (qs8_unpack_int4)", () => {
+  it("gives the two's complement nibbles, even column low, for odd and even widths, on both builds", () => {
+    const rand = mulberry32(41);
+    for (const [rows, n] of [
+      [1, 1],
+      [3, 7],
+      [5, 8],
+      [2, 33],
+    ] as const) {
+      const half = Math.ceil(n / 2);
+      const packed = Uint8Array.from({ length: rows * half }, () => Math.floor(rand() * 256));
+      const want = new Int8Array(rows * n);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < n; c++) {
+          const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
+          want[r * n + c] = nib >= 8 ? nib - 16 : nib;
+        }
+      for (const isa of ISAS) {
+        const ar = new Arena(rand);
+        const src = ar.bytes(packed);
+        const dst = ar.alloc(rows * n);
+        ar.k[isa].qs8_unpack_int4(rows, n, src, dst);
+        ar.checkGuards();
+        const got = ar.i8.slice(dst, dst + rows * n);
+        if (!Buffer.from(got.buffer).equals(Buffer.from(want.buffer)))
+          throw new Error(`${isa} ${rows}x${n}: differs`);
       }
     }
   });

@@ -18,7 +18,7 @@ import { pruneMagnitude, settlePrecisions } from "../src/variants.js";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quantizer-"));
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const mel = resolveMelConfig({ nMels: 32 });
-const config = { depth: 18, width: 0.125, inputHeight: 32, inputWidth: 44, numClasses: 3 };
+const config = { depth: 18 as const, width: 0.125, inputHeight: 32, inputWidth: 44, numClasses: 3 };
 const fp32Path = path.join(dir, "m.eam");
 const base = createRandomModel(config, 5);
 // A model with a Mel configuration, labels and a stored split, as the trainer exports it.

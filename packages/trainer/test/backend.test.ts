@@ -36,7 +36,7 @@ async function filterGrad(
   );
   const y = tf.conv2d(x, w, stride, pad);
   const dy = tf.tensor(rand(y.size, 3), y.shape);
-  const g = tf.grad((ww: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(x, ww, stride, pad), dy)))(w);
+  const g = tf.grad((ww) => tf.sum(tf.mul(tf.conv2d(x, ww as tf.Tensor4D, stride, pad), dy)))(w);
   const out = (await g.data()) as Float32Array;
   tf.dispose([x, w, y, dy, g]);
   return out;
@@ -103,7 +103,7 @@ async function inputGrad(
   );
   const y = tf.conv2d(x, w, stride, pad);
   const dy = tf.tensor(rand(y.size, 6), y.shape);
-  const g = tf.grad((xx: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(xx, w, stride, pad), dy)))(x);
+  const g = tf.grad((xx) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, w, stride, pad), dy)))(x);
   const out = (await g.data()) as Float32Array;
   tf.dispose([x, w, y, dy, g]);
   return out;

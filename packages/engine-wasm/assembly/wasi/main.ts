@@ -27,7 +27,8 @@ import {
   rights,
 } from "bindings/wasi_snapshot_preview1";
 import { f32_gap, f32_maxpool, f32_pack_weights, f32_softmax, f32_vadd } from "../common";
-import { f32_gemm_run, f32_igemm_run } from "../gen/gemm-wasmsimd";
+import { f32_gemm_run } from "../gen/f32-gemm-wasmsimd";
+import { f32_igemm_run } from "../gen/f32-igemm-wasmsimd";
 
 const TILE = 4;
 
