@@ -1,3 +1,4 @@
+import { mulberry32 as rng } from "@edge-audio/common";
 import { describe, expect, it } from "vitest";
 import { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "../src/f16.js";
 import {
@@ -9,15 +10,6 @@ import {
 import { sqnrDb, top1Agreement } from "../src/metrics.js";
 import { RangeObserver } from "../src/observers.js";
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gauss(r: () => number) {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }

@@ -1,18 +1,12 @@
 /** Small seeded random number generators: every random choice in training and data is seeded. */
+import { mulberry32 } from "@edge-audio/common";
 
-/** mulberry32: a fast 32-bit generator with good enough statistics for augmentation. */
+/** Distributions over mulberry32, with good enough statistics for augmentation (seed 0 is remapped). */
 export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
   /** Uniform in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = mulberry32(seed >>> 0 || 0x9e3779b9);
   }
   /** Uniform in [lo, hi). */
   uniform(lo: number, hi: number): number {

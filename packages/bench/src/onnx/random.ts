@@ -1,19 +1,13 @@
-/** Small deterministic PRNG (mulberry32) with a Box-Muller normal, for reproducible weights. */
+import { mulberry32 } from "@edge-audio/common";
+
+/** Deterministic mulberry32 stream with a Box-Muller normal, for reproducible weights (seed 0 is remapped). */
 export class Rng {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
   private spare: number | null = null;
 
   constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed >>> 0 || 0x9e3779b9);
   }
 
   uniform(lo: number, hi: number): number {
