@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { argmax } from "@edge-audio/common";
 import {
   clampTopDbInPlace,
   evalCropOffsets,
@@ -12,7 +13,7 @@ import {
   SpectrogramBuilder,
 } from "@edge-audio/dsp";
 import { type LoadOptions, loadModel, type Model, verifyModel } from "@edge-audio/engine-wasm";
-import { argmax, meanProbs, topK } from "./crops.js";
+import { meanProbs, topK } from "./crops.js";
 import { checkInput, type MonoInput, openMonoInput } from "./input.js";
 
 /**

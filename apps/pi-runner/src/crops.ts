@@ -14,9 +14,3 @@ export function topK(probs: Float32Array, labels: string[], k: number): { label:
     .sort((a, b) => b.p - a.p)
     .slice(0, k);
 }
-
-export function argmax(v: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
-}

@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { argmax } from "@edge-audio/common";
 import { describe, expect, it } from "vitest";
-import { argmax, meanProbs, topK } from "../src/crops.js";
+import { meanProbs, topK } from "../src/crops.js";
 import { clipId, DatasetError, listClips } from "../src/dataset.js";
 import { evaluate, formatConfusion } from "../src/metrics.js";
 

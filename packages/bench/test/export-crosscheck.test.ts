@@ -15,9 +15,11 @@
  *   as written, the QDQ semantics) probabilities within 0.02; with them on (its fused int8
  *   kernels) top-1 equal on >= 15 of 16 crops and probabilities within 0.2 (measured 0.12).
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { argmax } from "@edge-audio/common";
 import {
   createRandomModel,
   loadModel,
@@ -51,7 +53,6 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 };
-const argmax = (x: ArrayLike<number>) => Array.from(x).indexOf(Math.max(...Array.from(x)));
 
 async function variantPath(mode: string): Promise<string> {
   if (mode === "fp32") return fp32;

@@ -1,3 +1,4 @@
+import { argmax } from "@edge-audio/common";
 import { type ArchConfig, defaultArchConfig, inferShapes, resnetSpec } from "@edge-audio/engine-wasm";
 import { hwioToOihw, writeResNetOnnx } from "@edge-audio/quantizer";
 import onnxProto from "onnx-proto";
@@ -21,12 +22,6 @@ async function runOnnx(bytes: Uint8Array, c: ArchConfig, crop: Float32Array, out
   const feeds = { input: new ort.Tensor("float32", crop, [1, c.inputHeight, c.inputWidth, c.inChannels]) };
   const result = await session.run(feeds, outputs);
   return outputs.map((o) => result[o]!);
-}
-
-function argmax(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
-  return best;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

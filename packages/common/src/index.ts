@@ -1,3 +1,4 @@
+export { argmax } from "./argmax.js";
 export {
   type BooleanOption,
   type CommandSpec,

@@ -3,7 +3,9 @@
  * clip prediction from the mean probabilities, per-crop logits (pre-softmax, read with `keep`),
  * engine time per crop, peak resident memory of this process.
  */
+
 import * as fs from "node:fs";
+import { argmax } from "@edge-audio/common";
 import { loadModel, readModelHeader } from "@edge-audio/engine-wasm";
 import { type Clip, clipCrops, DataError, listClips, splitClips } from "./data.js";
 import { logitsName } from "./quantize.js";
@@ -29,12 +31,6 @@ export interface EvalResult {
   quantMode: string;
   /** Per crop: clip index, true label index, logits. */
   cropLogits: { clip: number; label: number; logits: number[] }[];
-}
-
-function argmax(v: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
-  return b;
 }
 
 export async function evaluateModel(

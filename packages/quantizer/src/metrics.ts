@@ -1,4 +1,6 @@
 /** Signal-to-quantization-noise ratio in dB of `test` against `ref` (Infinity when identical). */
+import { argmax } from "@edge-audio/common";
+
 export function sqnrDb(ref: ArrayLike<number>, test: ArrayLike<number>): number {
   if (ref.length !== test.length) throw new Error(`length mismatch: ${ref.length} vs ${test.length}`);
   let s = 0;
@@ -9,12 +11,6 @@ export function sqnrDb(ref: ArrayLike<number>, test: ArrayLike<number>): number 
   }
   if (n === 0) return Number.POSITIVE_INFINITY;
   return 10 * Math.log10(s / n);
-}
-
-function argmax(v: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
-  return b;
 }
 
 /** Fraction of rows whose arg-max agrees. */

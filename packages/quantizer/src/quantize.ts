@@ -2,9 +2,11 @@
  * `quantizeModel`: FP32 `.eam` -> one variant file (fp16, dynamic, int8-tensor, int8, mixed), with
  * calibration and sensitivity runs through the engine itself.
  */
+
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
+import { argmax } from "@edge-audio/common";
 import { type EamFile, type EamGraph, encodeModel, loadModelFromBytes } from "@edge-audio/engine-wasm";
 import { activationRanges, type Calibration, calibrate } from "./calibrate.js";
 import { type Clip, clipCrops, DataError, splitClips } from "./data.js";
@@ -149,12 +151,6 @@ export async function runLogits(
   } finally {
     await m.dispose();
   }
-}
-
-function argmax(v: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
-  return b;
 }
 
 function compare(ref: Float32Array[], got: Float32Array[]): { agreement: number; sqnrDb: number } {

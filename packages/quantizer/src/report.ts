@@ -4,12 +4,14 @@
  * plot of its Figure 3. Each variant is evaluated in its own child process so that its peak
  * resident memory is its own.
  */
+
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { argmax } from "@edge-audio/common";
 import type { EvalResult } from "./evaluate.js";
 import { sqnrDb } from "./metrics.js";
 import { type QuantizeOptions, type QuantizeResult, quantizeModel } from "./quantize.js";
@@ -69,12 +71,6 @@ async function evalChild(model: string, data: string, threads: number): Promise<
     },
   );
   return JSON.parse(stdout) as EvalResult;
-}
-
-function argmax(v: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
-  return b;
 }
 
 export async function makeReport(opts: ReportOptions): Promise<Report> {

@@ -17,12 +17,6 @@ export interface Report {
   n: number;
 }
 
-export function argmax(a: ArrayLike<number>, offset = 0, n = a.length - offset): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (a[offset + i]! > a[offset + best]!) best = i;
-  return best;
-}
-
 export function classificationReport(truth: number[], predicted: number[], labels: string[]): Report {
   const k = labels.length;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));

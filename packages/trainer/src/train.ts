@@ -6,7 +6,7 @@
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatDuration, ProgressBar } from "@edge-audio/common";
+import { argmax, formatDuration, ProgressBar } from "@edge-audio/common";
 import { type ArchConfig, defaultArchConfig, parseArchName, type ResNetDepth } from "@edge-audio/engine-wasm";
 import * as tf from "@tensorflow/tfjs";
 import { type AudioAugmentConfig, defaultAudioAugment } from "./augment-audio.js";
@@ -39,7 +39,6 @@ import {
   type MelConfig,
 } from "./features.js";
 import {
-  argmax,
   classificationReport,
   confusionCsv,
   confusionSvg,

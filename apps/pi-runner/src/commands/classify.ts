@@ -2,8 +2,10 @@
  * pi-runner classify: files, WAV files read in chunks (--stream) and a WAV stream on stdin, with a
  * readable table on a terminal, JSON lines (--json) or CSV (--csv), and timelines (--segments).
  */
+
+import { argmax } from "@edge-audio/common";
 import { type Classifier, type ClipResult, RunnerError } from "../classifier.js";
-import { argmax, topK } from "../crops.js";
+import { topK } from "../crops.js";
 import { checkInput, openMonoInput, readStreamInput } from "../input.js";
 import { collectGarbage } from "../memory.js";
 import {

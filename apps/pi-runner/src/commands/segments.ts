@@ -2,7 +2,7 @@
  * Timelines: consecutive model windows grouped into segments of a chosen length, the top label of
  * each, and runs of equal labels merged into a summary such as "0:00–1:12 rock, 1:12–1:40 metal".
  */
-import { argmax } from "../crops.js";
+import { argmax } from "@edge-audio/common";
 import { clock } from "./format.js";
 
 export interface Segment {

@@ -6,9 +6,11 @@
  * count in the same run, output difference against our FP32 and the float64 reference, peak RSS
  * of the child, model bytes, load average.
  */
+
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { argmax } from "@edge-audio/common";
 import {
   countMacs,
   createRandomModel,
@@ -162,11 +164,6 @@ async function loadQuantizer(): Promise<QuantizerModule | string> {
   }
 }
 
-export const argmax = (x: ArrayLike<number>) => {
-  let b = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
-  return b;
-};
 export const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let m = 0;

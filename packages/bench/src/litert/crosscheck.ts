@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+import { existsSync, mkdirSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 /**
  * Exported models beside the engine, at full size: ResNet-152 / ResNet-50 (random weights, the
  * compare suite's files), each variant exported to TFLite (LiteRT.js, compat build) and ONNX
@@ -12,14 +16,11 @@
  * before them) and op by op (those convs' outputs kept, so each add reads rounded int8 inputs as
  * TFLite's do), and the largest logit difference.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { loadavg } from "node:os";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { argmax } from "@edge-audio/common";
 import { createRandomModel, loadModel, randomCrop, readModel, writeModel } from "@edge-audio/engine-wasm";
 import { exportModel, quantizeModel } from "@edge-audio/quantizer";
 import * as ort from "onnxruntime-node";
-import { argmax, maxDiff } from "../compare/run.js";
+import { maxDiff } from "../compare/run.js";
 import { LiteRtRunner } from "./runner.js";
 
 const VARIANTS = ["fp32", "fp16", "dynamic", "int8"];

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+import { mkdirSync } from "node:fs";
+import { loadavg } from "node:os";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
 /**
  * The study's INT8 collapse, checked on a trained model: each variant (FP32, our per-tensor
  * int8 `int8-tensor` = the study's setting, our per-channel `int8`) is exported to TFLite and run
@@ -7,13 +11,9 @@
  *   node dist/litert/heldout.js --model m.eam --data DIR [--modes fp32,int8-tensor,int8]
  *        [--calib-crops 64] [--work DIR] [--json]
  */
-import { mkdirSync } from "node:fs";
-import { loadavg } from "node:os";
-import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
+import { argmax } from "@edge-audio/common";
 import { loadModel, readModelHeader } from "@edge-audio/engine-wasm";
 import { clipCrops, exportModel, quantizeModel, splitClips } from "@edge-audio/quantizer";
-import { argmax } from "../compare/run.js";
 import { LiteRtRunner } from "./runner.js";
 
 const HELP = `usage: node dist/litert/heldout.js --model M.eam --data DIR [--modes fp32,int8-tensor,int8]

@@ -1,4 +1,9 @@
 #!/usr/bin/env node
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 /**
  * ONNX Runtime baselines: builds a random-weight ResNet from the shared arch, writes it as ONNX to
  * out/, and times onnxruntime-node and onnxruntime-web (each in its own child process, for peak
@@ -11,11 +16,7 @@
  * With --rounds K every configuration runs K times, interleaved (each time in a fresh child), and
  * the row keeps the round with the lowest median: on a shared machine that is the least disturbed.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, loadavg } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { argmax } from "@edge-audio/common";
 import {
   type ArchConfig,
   countMacs,
@@ -67,12 +68,6 @@ export interface OnnxBenchReport {
   rows: OnnxBenchRow[];
   models: { model: string; path: string; bytes: number; params: number; macs: number }[];
 }
-
-const argmax = (x: ArrayLike<number>) => {
-  let b = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
-  return b;
-};
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
