@@ -17,6 +17,7 @@ export {
   type ModelInfo,
   quantConfig,
 } from "./model.js";
+export type { Precision } from "./plan/types.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {

@@ -8,6 +8,7 @@ import {
   type EamGraph,
   type JsonObject,
   type ModelContents,
+  type Precision,
   readModel,
   type TensorInput,
   writeModel,
@@ -20,10 +21,10 @@ export type Mode = "fp32" | "fp16" | "dynamic" | "int8-tensor" | "int8" | "mixed
 export const MODES: Mode[] = ["fp16", "dynamic", "int8-tensor", "int8", "mixed"];
 
 /**
- * Precision of one layer. conv/dense: all five (int4: 4-bit weights, int8 activations, used by
- * mixed precision); add, maxpool, gap: f32 or int8.
+ * Precision of one layer (the engine's type). conv/dense: all five (int4: 4-bit weights, int8
+ * activations, used by mixed precision); add, maxpool, gap: f32 or int8.
  */
-export type Precision = "f32" | "f16" | "dynamic" | "int8" | "int4";
+export type { Precision };
 
 /** Affine INT8 parameters of one activation tensor: real = scale * (q - zeroPoint). */
 export interface ActivationQuant {
