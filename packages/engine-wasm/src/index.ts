@@ -1,6 +1,7 @@
 export * from "./arch.js";
 export { crc32 } from "./crc32.js";
 export { buildSteps, splitRange } from "./executor.js";
+export { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "./f16.js";
 export * from "./format.js";
 export {
   DEFAULT_MAX_MEMORY_BYTES,

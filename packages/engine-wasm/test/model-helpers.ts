@@ -3,33 +3,11 @@
  * ("Quantized models") describes (f16 / i8 / 4-bit weights, `quant.layers`, `quant.activations`
  * from the float64 reference), and renaming of a layer through the whole file.
  */
+import { toF16Array } from "../dist/f16.js";
 import type { ModelContents, TensorInput } from "../dist/format.js";
 import { refRunGraph } from "../dist/reference.js";
 
 export type ActParams = Record<string, { scale: number; zeroPoint: number }>;
-
-/** IEEE binary16 bits of x (round to nearest even). */
-export function toHalf(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0]!;
-  const sign = (u >>> 16) & 0x8000;
-  const e = ((u >>> 23) & 0xff) - 112;
-  let m = u & 0x7fffff;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    m |= 0x800000;
-    const sh = 14 - e;
-    const half = 1 << (sh - 1);
-    let h = m >>> sh;
-    const rest = m & ((1 << sh) - 1);
-    if (rest > half || (rest === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (m >>> 13);
-  const rest = m & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
 
 /** Symmetric per-output-channel 4-bit weights in [-7, 7], two per byte (even channel low). */
 export function quantizeInt4(t: TensorInput, name: string, asInt8 = false): TensorInput[] {
@@ -125,8 +103,7 @@ export function quantizedVariant(
   const tensors = fp32.tensors.flatMap((t): TensorInput[] => {
     const layer = t.name.endsWith(".weight") ? t.name.slice(0, -7) : "";
     const p = Object.hasOwn(layers, layer) ? layers[layer] : undefined;
-    if (p === "f16")
-      return [{ ...t, dtype: "f16" as const, data: Uint16Array.from(t.data as Float32Array, toHalf) }];
+    if (p === "f16") return [{ ...t, dtype: "f16" as const, data: toF16Array(t.data as Float32Array) }];
     if (p === "int8" || p === "dynamic") return [quantizeWeights(t)];
     if (p === "int4") return quantizeInt4(t, layer, int4AsInt8);
     return [t];

@@ -1,8 +1,8 @@
+export { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "@edge-audio/engine-wasm";
 export { activationNames, activationRanges, type Calibration, calibrate } from "./calibrate.js";
 export { type Clip, clipCrops, DataError, heldOut, listClips, splitClips } from "./data.js";
 export { type EvalResult, evaluateModel } from "./evaluate.js";
 export * from "./export/index.js";
-export { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "./f16.js";
 export {
   activationParams,
   axisStrides,

@@ -11,9 +11,9 @@ import {
   type Precision,
   readModel,
   type TensorInput,
+  toF16Array,
   writeModel,
 } from "@edge-audio/engine-wasm";
-import { toF16Array } from "./f16.js";
 import { activationParams, quantizeSymmetric } from "./int8.js";
 import type { RangeMethod } from "./observers.js";
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import {
   createRandomModel,
   type EamFile,
+  f32ToF16,
   type ModelContents,
   randomCrop,
   readModel,
@@ -21,7 +22,6 @@ import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
 import { exportModel, HWIO_TO_OHWI, permute } from "../src/export/index.js";
 import { BuiltinOperator, TensorType } from "../src/export/tflite/schema.js";
-import { f32ToF16 } from "../src/f16.js";
 import { quantizeModel } from "../src/quantize.js";
 import { fieldInt, readTflite } from "./helpers/tflite-read.js";
 

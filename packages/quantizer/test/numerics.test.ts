@@ -1,6 +1,6 @@
 import { mulberry32 as rng } from "@edge-audio/common";
+import { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "@edge-audio/engine-wasm";
 import { describe, expect, it } from "vitest";
-import { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "../src/f16.js";
 import {
   activationParams,
   dequantizeSymmetric,

@@ -11,7 +11,7 @@
  * points, int32 bias at scale sx * sw[c], QUANTIZE / DEQUANTIZE where a tensor changes
  * representation. Input and output stay float32.
  */
-import { toF16Array } from "../../f16.js";
+import { toF16Array } from "@edge-audio/engine-wasm";
 import { HWIO_TO_OHWI, IO_TO_OI, permute } from "../layout.js";
 import {
   type ActQuant,
