@@ -5,6 +5,7 @@
  */
 import { toF16Array } from "../dist/f16.js";
 import type { ModelContents, TensorInput } from "../dist/format.js";
+import { packInt4Weights, unpackInt4 } from "../dist/int4.js";
 import { refRunGraph } from "../dist/reference.js";
 
 export type ActParams = Record<string, { scale: number; zeroPoint: number }>;
@@ -14,24 +15,10 @@ export function quantizeInt4(t: TensorInput, name: string, asInt8 = false): Tens
   const w = t.data as Float32Array;
   const n = t.shape.at(-1)!;
   const half = Math.ceil(n / 2);
-  const max = new Float64Array(n);
-  for (let i = 0; i < w.length; i++) max[i % n] = Math.max(max[i % n]!, Math.abs(w[i]!));
-  const scales = Float32Array.from(max, (m) => (m > 0 ? m / 7 : 1));
-  const rows = w.length / n;
-  const packed = new Uint8Array(rows * half);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < n; c++) {
-      const q = Math.max(-7, Math.min(7, Math.round(w[r * n + c]! / scales[c]!)));
-      packed[r * half + (c >> 1)]! |= (q & 15) << ((c & 1) * 4);
-    }
+  const { packed, scales } = packInt4Weights(w, n);
   if (asInt8) {
     // The same 4-bit values stored as an ordinary per-channel i8 tensor.
-    const q = new Int8Array(w.length);
-    for (let r = 0; r < rows; r++)
-      for (let c = 0; c < n; c++) {
-        const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
-        q[r * n + c] = nib >= 8 ? nib - 16 : nib;
-      }
+    const q = unpackInt4(packed, w.length / n, n);
     return [
       {
         ...t,

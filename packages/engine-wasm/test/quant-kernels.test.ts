@@ -10,6 +10,7 @@ import { describe, it } from "vitest";
 import { padding1d } from "../dist/arch.js";
 import { splitRange } from "../dist/executor.js";
 import { QP_BLOCK_BYTES } from "../dist/gen/layout.js";
+import { unpackInt4 } from "../dist/int4.js";
 import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
 import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
@@ -658,12 +659,7 @@ describe("4-bit weight unpack (qs8_unpack_int4)", () => {
     ] as const) {
       const half = Math.ceil(n / 2);
       const packed = Uint8Array.from({ length: rows * half }, () => Math.floor(rand() * 256));
-      const want = new Int8Array(rows * n);
-      for (let r = 0; r < rows; r++)
-        for (let c = 0; c < n; c++) {
-          const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
-          want[r * n + c] = nib >= 8 ? nib - 16 : nib;
-        }
+      const want = unpackInt4(packed, rows, n);
       for (const isa of ISAS) {
         const ar = new Arena(rand);
         const src = ar.bytes(packed);

@@ -9,6 +9,7 @@ import {
   type JsonObject,
   type ModelContents,
   type Precision,
+  packInt4Weights,
   readModel,
   type TensorInput,
   toF16Array,
@@ -256,19 +257,9 @@ export function buildVariant(src: EamFile, spec: QuantSpec): ModelContents {
  */
 export function int4Tensors(name: string, layer: string, shape: number[], w: Float32Array): TensorInput[] {
   const n = shape.at(-1)!;
-  const half = Math.ceil(n / 2);
-  const rows = w.length / n;
-  const max = new Float64Array(n);
-  for (let i = 0; i < w.length; i++) max[i % n] = Math.max(max[i % n]!, Math.abs(w[i]!));
-  const scales = Float32Array.from(max, (m) => (m > 0 ? m / 7 : 1));
-  const packed = new Uint8Array(rows * half);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < n; c++) {
-      const q = Math.max(-7, Math.min(7, Math.round(w[r * n + c]! / scales[c]!)));
-      packed[r * half + (c >> 1)]! |= (q & 15) << ((c & 1) * 4);
-    }
+  const { packed, scales } = packInt4Weights(w, n);
   return [
-    { name, dtype: "u8", shape: [...shape.slice(0, -1), half], data: packed },
+    { name, dtype: "u8", shape: [...shape.slice(0, -1), Math.ceil(n / 2)], data: packed },
     { name: `${layer}.weight_scale`, dtype: "f32", shape: [n], data: scales },
   ];
 }
