@@ -23,6 +23,7 @@ export {
   type Values,
 } from "./args.js";
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fileErrorMessage, InputError, UsageError } from "./errors.js";
+export { type ClassificationReport, type ClassMetrics, classificationReport } from "./metrics.js";
 export {
   formatDuration,
   formatRate,

@@ -1,48 +1,11 @@
 /** Classification metrics and small SVG plots (no plotting dependency). */
+import type { ClassificationReport as Report } from "@edge-audio/common";
 
-export interface ClassMetrics {
-  label: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-export interface Report {
-  accuracy: number;
-  /** confusion[true][predicted] */
-  confusion: number[][];
-  perClass: ClassMetrics[];
-  macroF1: number;
-  n: number;
-}
-
-export function classificationReport(truth: number[], predicted: number[], labels: string[]): Report {
-  const k = labels.length;
-  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  let correct = 0;
-  truth.forEach((t, i) => {
-    confusion[t]![predicted[i]!]!++;
-    if (t === predicted[i]) correct++;
-  });
-  const perClass = labels.map((label, c) => {
-    const tp = confusion[c]![c]!;
-    const support = confusion[c]!.reduce((a, b) => a + b, 0);
-    const predictedC = confusion.reduce((a, row) => a + row[c]!, 0);
-    const precision = predictedC ? tp / predictedC : 0;
-    const recall = support ? tp / support : 0;
-    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    return { label, precision, recall, f1, support };
-  });
-  const present = perClass.filter((c) => c.support > 0);
-  return {
-    accuracy: truth.length ? correct / truth.length : 0,
-    confusion,
-    perClass,
-    macroF1: present.length ? present.reduce((a, c) => a + c.f1, 0) / present.length : 0,
-    n: truth.length,
-  };
-}
+export {
+  type ClassificationReport as Report,
+  type ClassMetrics,
+  classificationReport,
+} from "@edge-audio/common";
 
 export function reportText(r: Report): string {
   const w = Math.max(8, ...r.perClass.map((c) => c.label.length));
