@@ -1,22 +1,14 @@
 import { readdirSync, statSync } from "node:fs";
 import { extname, join, relative } from "node:path";
+import { AUDIO_EXTENSIONS, clipId, isFolder, labelFolderRoot } from "@edge-audio/dsp";
 
-export const AUDIO_EXTENSIONS = new Set([".wav", ".au", ".snd", ".mp3", ".flac"]);
+export { AUDIO_EXTENSIONS, clipId };
 
 export interface Clip {
   path: string;
   label: string;
   /** `label/name-without-extension`: identifies a clip whatever its format or folder layout. */
   id: string;
-}
-
-/** `label/name` of a clip path or id such as `blues/blues.00001.wav` (known audio extensions dropped). */
-export function clipId(pathOrId: string): string {
-  const parts = pathOrId.split(/[\\/]/);
-  const name = parts.at(-1) ?? "";
-  const ext = extname(name).toLowerCase();
-  const base = AUDIO_EXTENSIONS.has(ext) ? name.slice(0, -ext.length) : name;
-  return parts.length >= 2 ? `${parts.at(-2)}/${base}` : base;
 }
 
 export class DatasetError extends Error {
@@ -43,10 +35,9 @@ export interface ClipListing {
  * An empty folder is a DatasetError.
  */
 export function listClips(dir: string): ClipListing {
-  let root = dir;
   let st: ReturnType<typeof statSync>;
   try {
-    st = statSync(root);
+    st = statSync(dir);
   } catch {
     throw new DatasetError(
       `${dir}: no such folder; pass --data with a folder of <label>/<audio file> sub-folders`,
@@ -56,18 +47,12 @@ export function listClips(dir: string): ClipListing {
     throw new DatasetError(
       `${dir}: not a folder; pass --data with a folder of <label>/<audio file> sub-folders`,
     );
-  for (const inner of ["genres", "genres_original", "Data/genres_original"]) {
-    const candidate = join(dir, inner);
-    if (isDir(candidate)) {
-      root = candidate;
-      break;
-    }
-  }
+  const root = labelFolderRoot(dir);
   const clips: Clip[] = [];
   const skipped: SkippedEntry[] = [];
   for (const label of readNames(root, skipped)) {
     const labelDir = join(root, label);
-    if (label.startsWith(".") || !isDir(labelDir)) continue;
+    if (label.startsWith(".") || !isFolder(labelDir)) continue;
     for (const name of readNames(labelDir, skipped)) {
       const ext = extname(name).toLowerCase();
       if (!AUDIO_EXTENSIONS.has(ext)) continue;
@@ -115,12 +100,4 @@ function errnoText(e: unknown): string {
   if (code === "ELOOP") return "a symlink loop";
   if (code === "EACCES") return "permission denied";
   return `cannot be read (${code ?? (e as Error).message})`;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -9,6 +9,7 @@ export {
   validateMelConfig,
 } from "./config.js";
 export { cropFramesFor, evalCropOffsets, extractCrop } from "./crops.js";
+export { AUDIO_EXTENSIONS, clipId, isFolder, labelFolderRoot } from "./dataset.js";
 export {
   type DecodedAudio,
   decodeAudio,

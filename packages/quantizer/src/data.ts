@@ -2,12 +2,20 @@
  * Clips and crops for calibration and evaluation: a `<label>/<audio file>` folder (GTZAN layout),
  * the model's own Mel configuration, and the dsp evaluation crops (the ones the runner uses).
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
-import { evalCropOffsets, loadAudio, logMelSpectrogram, modelCrop, resolveMelConfig } from "@edge-audio/dsp";
+import {
+  AUDIO_EXTENSIONS,
+  clipId,
+  evalCropOffsets,
+  isFolder,
+  labelFolderRoot,
+  loadAudio,
+  logMelSpectrogram,
+  modelCrop,
+  resolveMelConfig,
+} from "@edge-audio/dsp";
 import type { EamHeader } from "@edge-audio/engine-wasm";
-
-const AUDIO = new Set([".wav", ".au", ".snd", ".mp3", ".flac"]);
 
 export interface Clip {
   path: string;
@@ -20,44 +28,22 @@ export class DataError extends Error {
   override name = "DataError";
 }
 
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 export function listClips(dir: string): Clip[] {
-  if (!isDir(dir))
+  if (!isFolder(dir))
     throw new DataError(`${dir}: no such folder; pass a folder of <label>/<audio file> sub-folders`);
-  let root = dir;
-  for (const inner of ["genres", "genres_original", "Data/genres_original"]) {
-    if (isDir(join(dir, inner))) {
-      root = join(dir, inner);
-      break;
-    }
-  }
+  const root = labelFolderRoot(dir);
   const clips: Clip[] = [];
   for (const label of readdirSync(root).sort()) {
     const ld = join(root, label);
-    if (label.startsWith(".") || !isDir(ld)) continue;
+    if (label.startsWith(".") || !isFolder(ld)) continue;
     for (const name of readdirSync(ld).sort()) {
       const ext = extname(name).toLowerCase();
-      if (!AUDIO.has(ext)) continue;
-      clips.push({ path: join(ld, name), label, id: `${label}/${name.slice(0, -ext.length)}` });
+      if (!AUDIO_EXTENSIONS.has(ext)) continue;
+      clips.push({ path: join(ld, name), label, id: clipId(`${label}/${name}`) });
     }
   }
   if (clips.length === 0) throw new DataError(`${dir}: no audio files in <label>/ sub-folders`);
   return clips;
-}
-
-function normId(id: string): string {
-  const parts = id.split(/[\\/]/);
-  const name = parts.at(-1) ?? "";
-  const ext = extname(name).toLowerCase();
-  const base = AUDIO.has(ext) ? name.slice(0, -ext.length) : name;
-  return parts.length >= 2 ? `${parts.at(-2)}/${base}` : base;
 }
 
 /** The trainer's held-out ids (test and validation) stored in the model's `trainer.split`. */
@@ -65,7 +51,7 @@ export function heldOut(h: Pick<EamHeader, "metadata">): { test: Set<string>; va
   const s = h.metadata.get("trainer.split") as { test?: unknown[]; val?: unknown[] } | undefined;
   if (!s || !Array.isArray(s.test)) return null;
   const ids = (a: unknown[] | undefined) =>
-    new Set((a ?? []).map((x) => normId(typeof x === "string" ? x : String((x as { id?: string }).id ?? x))));
+    new Set((a ?? []).map((x) => clipId(typeof x === "string" ? x : String((x as { id?: string }).id ?? x))));
   return { test: ids(s.test), val: ids(s.val) };
 }
 

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve } from "node:path";
+import { labelFolderRoot } from "@edge-audio/dsp";
 import { hashString, Rng } from "./rng.js";
 
 export const AUDIO_EXTENSIONS = [".wav", ".au", ".snd", ".mp3", ".flac", ".aiff", ".aif"];
@@ -44,11 +45,7 @@ export function resolveDataRoot(dir: string): string {
   if (!existsSync(abs)) throw new DatasetError(`data folder ${abs} does not exist; pass --data DIR`);
   if (!statSync(abs).isDirectory())
     throw new DatasetError(`--data ${abs} is a file; pass the folder that holds one sub-folder per label`);
-  for (const sub of ["genres", "genres_original", join("Data", "genres_original")]) {
-    const p = join(abs, sub);
-    if (existsSync(p) && statSync(p).isDirectory()) return p;
-  }
-  return abs;
+  return labelFolderRoot(abs);
 }
 
 /** Scans a folder of `<label>/<audio file>`; labels are the folder names in sorted order. */
