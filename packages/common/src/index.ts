@@ -31,7 +31,6 @@ export {
   type ProgressOptions,
   type ProgressStream,
 } from "./progress.js";
-export { mulberry32 } from "./random.js";
 export { type ErrorReport, exitQuietlyOnClosedPipe, type RunOptions, reportError, runCli } from "./run.js";
 export { chooseThreads, coreCount, type ThreadChoice } from "./threads.js";
 export { packageVersion } from "./version.js";

@@ -1,5 +1,4 @@
-import { mulberry32 as rng } from "@edge-audio/common";
-import { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "@edge-audio/engine-wasm";
+import { f16ToF32, f32ToF16, fromF16Array, mulberry32 as rng, toF16Array } from "@edge-audio/engine-wasm";
 import { describe, expect, it } from "vitest";
 import {
   activationParams,

@@ -1,5 +1,5 @@
 /** Small seeded random number generators: every random choice in training and data is seeded. */
-import { mulberry32 } from "@edge-audio/common";
+import { mulberry32 } from "@edge-audio/engine-wasm";
 
 /** Distributions over mulberry32, with good enough statistics for augmentation (seed 0 is remapped). */
 export class Rng {

@@ -1,4 +1,4 @@
-import { mulberry32 } from "@edge-audio/common";
+import { mulberry32 } from "@edge-audio/engine-wasm";
 
 /** Deterministic mulberry32 stream with a Box-Muller normal, for reproducible weights (seed 0 is remapped). */
 export class Rng {
