@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { InputError } from "@edge-audio/common";
+import { InputError, packageVersion } from "@edge-audio/common";
 import { type ArchConfig, graphFromArch, type TensorInput, writeModel } from "@edge-audio/engine-wasm";
 import { type BuiltModel, buildModel, exportWeights } from "./model.js";
 import { restoreModelWeights } from "./train.js";
@@ -109,7 +109,7 @@ export function exportRun(runDir: string, out: string): ExportResult {
         trainingData,
         date: new Date().toISOString(),
         tools: {
-          "@edge-audio/trainer": version("@edge-audio/trainer"),
+          "@edge-audio/trainer": packageVersion(import.meta.url),
           "@tensorflow/tfjs": version("@tensorflow/tfjs"),
         },
         notes:

@@ -174,6 +174,9 @@ describe("training smoke test, resume, export and engine parity", () => {
     expect(file.mel?.nMels).toBe(128);
     expect(file.mel?.normalization).toBe("crop-max");
     expect(file.provenance.trainingData).toContain("SYNTHETIC");
+    expect((file.provenance.tools as Record<string, string>)["@edge-audio/trainer"]).toMatch(
+      /^\d+\.\d+\.\d+/,
+    );
     expect((file.metadata.get("trainer.split") as { test: string[] }).test).toEqual(e.testClips);
 
     const { built, config } = loadRunModel(run);
