@@ -153,6 +153,16 @@ describe("WASI build refuses bad input", () => {
       /call 0 names unknown kernel 99/,
     ],
     [
+      "a kernel address outside memory",
+      (b) => {
+        const c = b.slice();
+        // first call's argument 6 (f32_gemm_run / f32_igemm_run: an input or indirection address)
+        new DataView(c.buffer).setUint32(64 + 4 * 8, 16, true);
+        return withCrc(c);
+      },
+      /call 0 argument 7 \(address 16\) lies outside its memory/,
+    ],
+    [
       "an output outside memory",
       (b) => {
         const c = b.slice();

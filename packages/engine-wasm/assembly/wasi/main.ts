@@ -64,6 +64,34 @@ const H_CALL_WORDS = 52;
 /** Argument count of each kernel id, in the order of WASI_KERNELS in src/wasi-run.ts. */
 const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7];
 
+/**
+ * Which arguments of each kernel are addresses (bit k: argument k), checked to lie in the plan's
+ * memory. Strides, counts and the residual distance are not addresses.
+ */
+const ADDRESS_ARGS: StaticArray<u32> = [
+  (1 << 6) | (1 << 8) | (1 << 9), // f32_gemm_run
+  (1 << 7) | (1 << 8) | (1 << 9), // f32_igemm_run
+  (1 << 4) | (1 << 5), // f32_wino_input
+  (1 << 4) | (1 << 6) | (1 << 7), // f32_wino_output
+  (1 << 10) | (1 << 11), // f32_maxpool
+  (1 << 2) | (1 << 3) | (1 << 4), // f32_vadd
+  (1 << 2) | (1 << 3), // f32_gap
+  (1 << 1) | (1 << 2), // f32_softmax
+  (1 << 7) | (1 << 8) | (1 << 9) | (1 << 12), // f32_f16w_igemm_run
+  (1 << 12) | (1 << 13) | (1 << 14), // qs8_im2col16
+  (1 << 6) | (1 << 7) | (1 << 8) | (1 << 11) | (1 << 12), // qs8_gemm16_run
+  (1 << 4) | (1 << 5) | (1 << 9), // qs8_wino_input
+  (1 << 5) | (1 << 7) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 16), // qs8_wino_gemm_run
+  (1 << 2) | (1 << 3) | (1 << 4), // qs8_quantize
+  (1 << 2) | (1 << 3) | (1 << 4), // qs8_dequantize
+  (1 << 1) | (1 << 2) | (1 << 3), // qs8_dynamic_params
+  (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7), // qs8_add
+  (1 << 10) | (1 << 11), // qs8_maxpool
+  (1 << 2) | (1 << 3) | (1 << 6), // qs8_gap
+];
+/** Address arguments that may be 0 (no fused residual). */
+const OPTIONAL_ADDRESS_ARGS: StaticArray<u32> = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 << 12, 0, 1 << 16, 0, 0, 0, 0, 0, 0];
+
 function fail(msg: string): void {
   process.stderr.write("engine-wasi: " + msg + "\n");
   process.exit(2);
@@ -184,14 +212,26 @@ function headerProblem(h: usize, size: u64): string {
   return "";
 }
 
-/** Checks that the call records (at `p`, `words` u32) are `calls` known kernels with their arities. */
-function callsProblem(p: usize, words: u32, calls: u32): string {
+/**
+ * Checks that the call records (at `p`, `words` u32) are `calls` known kernels with their
+ * arities, and that their address arguments lie in [base, mem).
+ */
+function callsProblem(p: usize, words: u32, calls: u32, base: u32, mem: u64): string {
   let i: u32 = 0;
   for (let n: u32 = 0; n < calls; n++) {
     if (i >= words) return "its call records end early";
     const id = load<u32>(p + (<usize>i << 2));
     if (id >= <u32>ARITY.length) return "call " + n.toString() + " names unknown kernel " + id.toString();
-    i += 1 + <u32>ARITY[id];
+    const arity = <u32>ARITY[id];
+    if (i + 1 + arity > words) return "its call records end early";
+    for (let k: u32 = 0; k < arity; k++) {
+      if (!((ADDRESS_ARGS[id] >>> k) & 1)) continue;
+      const a = load<u32>(p + (<usize>(i + 1 + k) << 2));
+      if (a == 0 && (OPTIONAL_ADDRESS_ARGS[id] >>> k) & 1) continue;
+      if (a < base || <u64>a >= mem)
+        return "call " + n.toString() + " argument " + k.toString() + " (address " + a.toString() + ") lies outside its memory";
+    }
+    i += 1 + arity;
   }
   return i == words ? "" : "its call records do not fill their section";
 }
@@ -325,7 +365,7 @@ function main(): void {
   const crc = crc32(crc32(0, h + H_FILE_BYTES, HEADER_BYTES - H_FILE_BYTES), callsAt, <usize>words * 4);
   if (crc32(crc, <usize>base, <usize>image) != load<u32>(h, H_CRC))
     fail(planPath + ": checksum mismatch, the plan file is damaged; make it again");
-  const badCalls = callsProblem(callsAt, words, load<u32>(h, H_CALLS));
+  const badCalls = callsProblem(callsAt, words, load<u32>(h, H_CALLS), base, mem);
   if (badCalls.length > 0) fail(planPath + ": " + badCalls);
   const inA = <usize>load<u32>(h, H_INPUT_ADDR);
   readInto(cf, cropPath, inA, <usize>inN * 4);
