@@ -333,59 +333,97 @@ function reserveMemory(base: u32, bytes: u64, planPath: string): void {
     fail(planPath + ": the plan needs " + bytes.toString() + " bytes of memory, which this runtime does not give");
 }
 
+/** Plan file header, read and checked by checkPlanFile. */
+const HEADER = memory.data(<i32>HEADER_BYTES, 64);
+const CHUNK_BYTES: u32 = 65536;
+const CHUNK = memory.data(<i32>CHUNK_BYTES, 64);
+
+/**
+ * First pass over the plan file, through a small buffer: its header, size and checksum, before
+ * any memory is reserved for it.
+ */
+function checkPlanFile(path: string): void {
+  const f = openFile(path);
+  const size = fileSize(f, path);
+  if (size >= <u64>HEADER_BYTES) readInto(f, path, HEADER, HEADER_BYTES);
+  const bad = headerProblem(HEADER, size);
+  if (bad.length > 0) fail(path + ": " + bad);
+  let crc = crc32(0, HEADER + H_FILE_BYTES, HEADER_BYTES - H_FILE_BYTES);
+  for (let done = <u64>HEADER_BYTES; done < size; ) {
+    const n = <u32>min(<u64>CHUNK_BYTES, size - done);
+    readInto(f, path, CHUNK, n);
+    crc = crc32(crc, CHUNK, n);
+    done += n;
+  }
+  fd_close(f);
+  if (crc != load<u32>(HEADER, H_CRC)) fail(path + ": checksum mismatch, the plan file is damaged; make it again");
+}
+
+/** Reserves the plan's memory and reads its call records (returned address) and memory image. */
+function loadPlan(path: string): usize {
+  const base = load<u32>(HEADER, H_BASE);
+  const mem = <u64>load<u32>(HEADER, H_MEMORY_BYTES);
+  const words = load<u32>(HEADER, H_CALL_WORDS);
+  // The call records go right after the plan's memory.
+  const callsAt = <usize>((mem + 63) & ~63);
+  const end = <u64>callsAt + <u64>words * 4;
+  if (end > 0xffff0000) fail(path + ": the plan needs more than 4 GiB of memory");
+  reserveMemory(base, end, path);
+  const f = openFile(path);
+  const image = <usize>load<u32>(HEADER, H_IMAGE_BYTES);
+  readInto(f, path, CHUNK, HEADER_BYTES);
+  readInto(f, path, callsAt, <usize>words * 4);
+  readInto(f, path, <usize>base, image);
+  fd_close(f);
+  // The same bytes as the first pass (the file may have changed in between).
+  let crc = crc32(0, CHUNK + H_FILE_BYTES, HEADER_BYTES - H_FILE_BYTES);
+  crc = crc32(crc32(crc, callsAt, <usize>words * 4), <usize>base, image);
+  if (memory.compare(CHUNK, HEADER, HEADER_BYTES) != 0 || crc != load<u32>(HEADER, H_CRC))
+    fail(path + ": the file changed while it was read; run again");
+  const bad = callsProblem(callsAt, words, load<u32>(HEADER, H_CALLS), base, mem);
+  if (bad.length > 0) fail(path + ": " + bad);
+  return callsAt;
+}
+
+/** Reads the crop into the plan's input tensor; it must have the input's size and be finite. */
+function readCrop(path: string): void {
+  const f = openFile(path);
+  const n = load<u32>(HEADER, H_INPUT_COUNT);
+  const bytes = fileSize(f, path);
+  if (bytes != <u64>n * 4)
+    fail(path + ": " + bytes.toString() + " bytes; the model takes " + n.toString() + " float32 values (" + (<u64>n * 4).toString() + " bytes)");
+  const at = <usize>load<u32>(HEADER, H_INPUT_ADDR);
+  readInto(f, path, at, <usize>n * 4);
+  fd_close(f);
+  for (let k: u32 = 0; k < n; k++) {
+    const x = load<f32>(at + (<usize>k << 2));
+    if (!isFinite(x)) fail(path + ": value " + k.toString() + " is " + x.toString() + "; the input must be finite");
+  }
+}
+
+/** Prints "index<TAB>probability<TAB>bits" per class; a non-finite output is refused. */
+function printOutput(planPath: string): void {
+  const at = <usize>load<u32>(HEADER, H_OUTPUT_ADDR);
+  const n = load<u32>(HEADER, H_OUTPUT_COUNT);
+  const lines = new Array<string>();
+  for (let k: u32 = 0; k < n; k++) {
+    const y = load<f32>(at + (<usize>k << 2));
+    if (!isFinite(y)) fail(planPath + ": the output is not finite (class " + k.toString() + "); the model's weights hold NaN or infinite values");
+    lines.push(k.toString() + "\t" + (<f64>y).toString() + "\t" + hex32(reinterpret<u32>(y)) + "\n");
+  }
+  process.stdout.write(lines.join(""));
+}
+
 function main(): void {
   const argv = process.argv;
   if (argv.length != 3) fail("usage: engine-wasi.wasm PLAN CROP.f32");
-  const planPath = argv[1];
-  const cropPath = argv[2];
   crcInit();
-  const pf = openFile(planPath);
-  const size = fileSize(pf, planPath);
-  const h = memory.data(<i32>HEADER_BYTES, 64);
-  if (size >= <u64>HEADER_BYTES) readInto(pf, planPath, h, HEADER_BYTES);
-  const bad = headerProblem(h, size);
-  if (bad.length > 0) fail(planPath + ": " + bad);
-  const base = load<u32>(h, H_BASE);
-  const mem = <u64>load<u32>(h, H_MEMORY_BYTES);
-  const words = load<u32>(h, H_CALL_WORDS);
-  const image = load<u32>(h, H_IMAGE_BYTES);
-  // Call records go right after the plan's memory.
-  const callsAt = <usize>((mem + 63) & ~63);
-  const end = <u64>callsAt + <u64>words * 4;
-  if (end > 0xffff0000) fail(planPath + ": the plan needs more than 4 GiB of memory");
-  const cf = openFile(cropPath);
-  const inN = load<u32>(h, H_INPUT_COUNT);
-  const cropBytes = fileSize(cf, cropPath);
-  if (cropBytes != <u64>inN * 4)
-    fail(cropPath + ": " + cropBytes.toString() + " bytes; the model takes " + inN.toString() + " float32 values (" + (<u64>inN * 4).toString() + " bytes)");
-  reserveMemory(base, end, planPath);
-  readInto(pf, planPath, callsAt, <usize>words * 4);
-  readInto(pf, planPath, <usize>base, <usize>image);
-  fd_close(pf);
-  const crc = crc32(crc32(0, h + H_FILE_BYTES, HEADER_BYTES - H_FILE_BYTES), callsAt, <usize>words * 4);
-  if (crc32(crc, <usize>base, <usize>image) != load<u32>(h, H_CRC))
-    fail(planPath + ": checksum mismatch, the plan file is damaged; make it again");
-  const badCalls = callsProblem(callsAt, words, load<u32>(h, H_CALLS), base, mem);
-  if (badCalls.length > 0) fail(planPath + ": " + badCalls);
-  const inA = <usize>load<u32>(h, H_INPUT_ADDR);
-  readInto(cf, cropPath, inA, <usize>inN * 4);
-  fd_close(cf);
-  for (let k: u32 = 0; k < inN; k++) {
-    const x = load<f32>(inA + (<usize>k << 2));
-    if (!isFinite(x)) fail(cropPath + ": value " + k.toString() + " is " + x.toString() + "; the input must be finite");
-  }
-  let p = callsAt;
-  const callsEnd = callsAt + (<usize>words << 2);
-  while (p < callsEnd) p = runCall(p);
-  const outA = <usize>load<u32>(h, H_OUTPUT_ADDR);
-  const outN = load<u32>(h, H_OUTPUT_COUNT);
-  let text = "";
-  for (let k: u32 = 0; k < outN; k++) {
-    const y = load<f32>(outA + (<usize>k << 2));
-    if (!isFinite(y)) fail(planPath + ": the output is not finite (class " + k.toString() + "); the model's weights hold NaN or infinite values");
-    text += k.toString() + "\t" + (<f64>y).toString() + "\t" + hex32(reinterpret<u32>(y)) + "\n";
-  }
-  process.stdout.write(text);
+  checkPlanFile(argv[1]);
+  const callsAt = loadPlan(argv[1]);
+  readCrop(argv[2]);
+  const callsEnd = callsAt + (<usize>load<u32>(HEADER, H_CALL_WORDS) << 2);
+  for (let p = callsAt; p < callsEnd; ) p = runCall(p);
+  printOutput(argv[1]);
 }
 
 main();
