@@ -8,6 +8,7 @@ import {
   EXIT_FAILURE,
   EXIT_USAGE,
   exitQuietlyOnClosedPipe,
+  type ParsedFlags,
   packageVersion,
   parseFlags,
   threadsFlag,
@@ -33,12 +34,14 @@ const RANDOM_HELP = `usage: edge-audio-engine random --out FILE [--depth 18|34|5
 const INFO_HELP = `usage: edge-audio-engine info FILE [--json]
       Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.`;
 const RUN_HELP = `usage: edge-audio-engine run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct]
-         [--repeat R] [--json]
+         [--repeat R] [--wasi [--save-plan PLAN]] [--json]
       Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
       layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
       --direct runs 3x3 convolutions directly instead of with Winograd F(2x2,3x3).
       --threads N: engine threads (default and most: the core count; more is lowered to it
-      with a warning; 0 is refused).`;
+      with a warning; 0 is refused).
+      --wasi runs the model's plan in the WASI build (build/engine-wasi.wasm) under node:wasi,
+      one thread, SIMD kernels; --save-plan PLAN keeps the plan file for another WASI runtime.`;
 
 const HELP = `usage: edge-audio-engine <command> [options]
 
@@ -103,7 +106,15 @@ const FLAGS = {
     seed: "string",
   },
   info: {},
-  run: { input: "string", threads: "string", isa: "string", repeat: "string", direct: "boolean" },
+  run: {
+    input: "string",
+    threads: "string",
+    isa: "string",
+    repeat: "string",
+    direct: "boolean",
+    wasi: "boolean",
+    "save-plan": "string",
+  },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -170,6 +181,8 @@ async function main(argv: string[]): Promise<number> {
       if (isa && isa !== "wasmsimd" && isa !== "scalar")
         throw new UsageError(`--isa must be wasmsimd or scalar, got "${isa}"`);
       const repeat = int(values.repeat, "--repeat", 1);
+      if (cmd === "run" && values.wasi) return runUnderWasi(file, values);
+      if (values["save-plan"] !== undefined) throw new UsageError("--save-plan needs --wasi");
       const model = await loadModel(file, { threads, isa, winograd: !values.direct });
       try {
         const info = model.info();
@@ -242,6 +255,51 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `run --wasi`: the model's plan under the WASI module (one thread, SIMD kernels). */
+async function runUnderWasi(file: string, values: ParsedFlags["values"]): Promise<number> {
+  for (const flag of ["threads", "isa", "repeat"])
+    if (values[flag] !== undefined)
+      throw new UsageError(`--${flag} does not apply to --wasi (one thread, SIMD kernels, one run)`);
+  const { classifyLoaded, wasiLoadOptions } = await import("./wasi-run.js");
+  const model = await loadModel(file, wasiLoadOptions(!values.direct));
+  try {
+    const n = model.inputSize;
+    const input = values.input as string | undefined;
+    const crop = input ? readCrop(input) : randomCrop(n);
+    if (crop.length !== n) throw new InputError(`${input}: ${crop.length} values, the model expects ${n}`);
+    const t = performance.now();
+    const probs = classifyLoaded(model, crop, values["save-plan"] as string | undefined);
+    const ms = performance.now() - t;
+    printProbabilities(model.info().labels, probs, values.json === true, {
+      input: input ?? "random crop (seed 7)",
+      runtime: "node:wasi",
+      ms,
+    });
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+/** Prints the top class and the five most probable (or all as JSON). */
+function printProbabilities(
+  labels: string[],
+  probs: Float32Array,
+  json: boolean,
+  extra: { input: string; runtime: string; ms: number },
+): void {
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
+  const top = labels[order[0]!];
+  if (json) {
+    const probabilities = Object.fromEntries(labels.map((l, i) => [l, probs[i]]));
+    process.stdout.write(`${JSON.stringify({ top, probabilities, ...extra })}\n`);
+    return;
+  }
+  process.stdout.write(`${top}\n`);
+  for (const i of order.slice(0, 5)) process.stdout.write(`  ${labels[i]}: ${probs[i]!.toFixed(4)}\n`);
+  process.stdout.write(`  ${extra.ms.toFixed(1)} ms (plan file and WASI run), ${extra.runtime}\n`);
+}
+
 const FILE_ERRORS: Record<string, string> = {
   ENOENT: "no such file or folder",
   EISDIR: "is a folder, a .eam file is expected",
@@ -259,6 +317,7 @@ const fileErrorOf = (e: unknown): string | undefined =>
 function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError || e instanceof InputError) return EXIT_USAGE;
   if (e instanceof EamFormatError || e instanceof EamLimitError) return EXIT_USAGE;
+  if (e instanceof Error && e.name === "WasiError") return EXIT_USAGE;
   return fileErrorOf(e) ? EXIT_USAGE : EXIT_FAILURE;
 }
 

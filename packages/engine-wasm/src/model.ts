@@ -58,6 +58,11 @@ export interface LoadOptions {
    * the Mel front-end the file declares. Default 5e10 (ResNet-152 on a 128x130 crop: 4.1e9).
    */
   maxWorkPerCrop?: number;
+  /**
+   * Lowest address of the model's wasm memory layout (default and least: the kernel module's
+   * heap base). The WASI plan file (src/wasi-run.ts) plans above the WASI module's own memory.
+   */
+  heapBase?: number;
 }
 
 export interface ModelInfo {
@@ -195,7 +200,7 @@ export class Model {
         buildPlan(header.graph, {
           keep: options.keep,
           tile,
-          heapBase: probe.heap_base(),
+          heapBase: Math.max(probe.heap_base(), options.heapBase ?? 0),
           winograd: options.winograd ?? true,
           threads,
           precision: q.precision,

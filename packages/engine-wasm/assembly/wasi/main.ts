@@ -1,12 +1,15 @@
-// Stand-alone WASI build of the engine: reads a .eam model and a crop, runs the same kernels as
-// the host build (single thread, 128-bit SIMD, tile 4x8) and prints the class probabilities.
+// Stand-alone WASI build of the engine: runs a plan file made by the host engine
+// (src/wasi-run.ts, `edge-audio-engine run FILE --wasi --save-plan PLAN`) on one crop with the
+// same kernels as the host's SIMD build, single thread, and prints the class probabilities.
 //
-//   engine-wasi.wasm MODEL.eam [CROP.f32]
+//   engine-wasi.wasm PLAN CROP.f32
 //
-// CROP.f32 is raw little-endian float32 in the layout data[mel * frames + frame]; without it a
-// deterministic pseudo-random crop (the host's randomCrop(n, 7)) is used. Paths are resolved
-// against the preopened directories. Output: one line per class "label<TAB>probability", then
-// "top<TAB>label".
+// The plan file holds the host's kernel call records and the memory image it loaded (packed
+// weights, parameter blocks, padding vectors, indirection buffers) at the addresses the host
+// planned, so this module parses no model file: the .eam reader stays in the host. CROP.f32 is
+// raw little-endian float32 in the layout data[mel * frames + frame]. Output: one line per class
+// "index<TAB>probability<TAB>float32 bits in hex". Paths resolve against the preopened
+// directories. Exit 2 with a one-line message on a bad plan or crop.
 
 import {
   errno,
@@ -16,21 +19,78 @@ import {
   fd_prestat_dir_name,
   fd_prestat_get,
   fd_read,
-
-
+  filestat,
   lookupflags,
   oflags,
   path_open,
   prestat,
-  filestat,
-
   rights,
 } from "bindings/wasi_snapshot_preview1";
-import { f32_gap, f32_maxpool, f32_pack_weights, f32_softmax, f32_vadd } from "../common";
+import { f32_gap, f32_maxpool, f32_softmax, f32_vadd, f32_wino_input, f32_wino_output } from "../common";
 import { f32_gemm_run } from "../gen/f32-gemm-wasmsimd";
 import { f32_igemm_run } from "../gen/f32-igemm-wasmsimd";
+import {
+  f32_f16w_igemm_run,
+  qs8_add,
+  qs8_dequantize,
+  qs8_dynamic_params,
+  qs8_gap,
+  qs8_gemm16_run,
+  qs8_im2col16,
+  qs8_maxpool,
+  qs8_quantize,
+  qs8_wino_gemm_run,
+  qs8_wino_input,
+} from "../quant";
 
-const TILE = 4;
+// Plan file layout (little-endian u32 words; src/wasi-run.ts writes it).
+const MAGIC0: u32 = 0x504d4145; // "EAMP"
+const MAGIC1: u32 = 0x314e414c; // "LAN1"
+const VERSION: u32 = 1;
+const HEADER_BYTES: u32 = 64;
+const H_VERSION = 8;
+const H_CRC = 12;
+const H_FILE_BYTES = 16;
+const H_BASE = 20;
+const H_MEMORY_BYTES = 24;
+const H_IMAGE_BYTES = 28;
+const H_INPUT_ADDR = 32;
+const H_INPUT_COUNT = 36;
+const H_OUTPUT_ADDR = 40;
+const H_OUTPUT_COUNT = 44;
+const H_CALLS = 48;
+const H_CALL_WORDS = 52;
+
+/** Argument count of each kernel id, in the order of WASI_KERNELS in src/wasi-run.ts. */
+const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7];
+
+/**
+ * Which arguments of each kernel are addresses (bit k: argument k), checked to lie in the plan's
+ * memory. Strides, counts and the residual distance are not addresses.
+ */
+const ADDRESS_ARGS: StaticArray<u32> = [
+  (1 << 6) | (1 << 8) | (1 << 9), // f32_gemm_run
+  (1 << 7) | (1 << 8) | (1 << 9), // f32_igemm_run
+  (1 << 4) | (1 << 5), // f32_wino_input
+  (1 << 4) | (1 << 6) | (1 << 7), // f32_wino_output
+  (1 << 10) | (1 << 11), // f32_maxpool
+  (1 << 2) | (1 << 3) | (1 << 4), // f32_vadd
+  (1 << 2) | (1 << 3), // f32_gap
+  (1 << 1) | (1 << 2), // f32_softmax
+  (1 << 7) | (1 << 8) | (1 << 9) | (1 << 12), // f32_f16w_igemm_run
+  (1 << 12) | (1 << 13) | (1 << 14), // qs8_im2col16
+  (1 << 6) | (1 << 7) | (1 << 8) | (1 << 11) | (1 << 12), // qs8_gemm16_run
+  (1 << 4) | (1 << 5) | (1 << 9), // qs8_wino_input
+  (1 << 5) | (1 << 7) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 16), // qs8_wino_gemm_run
+  (1 << 2) | (1 << 3) | (1 << 4), // qs8_quantize
+  (1 << 2) | (1 << 3) | (1 << 4), // qs8_dequantize
+  (1 << 1) | (1 << 2) | (1 << 3), // qs8_dynamic_params
+  (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7), // qs8_add
+  (1 << 10) | (1 << 11), // qs8_maxpool
+  (1 << 2) | (1 << 3) | (1 << 6), // qs8_gap
+];
+/** Address arguments that may be 0 (no fused residual). */
+const OPTIONAL_ADDRESS_ARGS: StaticArray<u32> = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 << 12, 0, 1 << 16, 0, 0, 0, 0, 0, 0];
 
 function fail(msg: string): void {
   process.stderr.write("engine-wasi: " + msg + "\n");
@@ -40,8 +100,8 @@ function fail(msg: string): void {
 // ---------------------------------------------------------------------------------------------
 // Files
 
+/** Opens `path` for reading through the preopened directory that holds it. */
 function openFile(path: string): fd {
-  // Find the preopened directory that contains the path (or use the first one for relative paths).
   let dirFd: fd = 0;
   let rel = path;
   const pre = memory.data(8);
@@ -52,7 +112,10 @@ function openFile(path: string): fd {
     fd_prestat_dir_name(f, changetype<usize>(buf), len);
     let name = String.UTF8.decode(buf);
     while (name.length > 1 && name.endsWith("/")) name = name.substring(0, name.length - 1);
-    if (dirFd == 0 && !path.startsWith("/")) {
+    if (!path.startsWith("/")) {
+      if (name == ".") rel = path;
+      else if (path.startsWith(name + "/")) rel = path.substring(name.length + 1);
+      else continue;
       dirFd = f;
       break;
     }
@@ -61,13 +124,13 @@ function openFile(path: string): fd {
       rel = path.substring(name.length + 1);
       break;
     }
-    if (name == "/" && path.startsWith("/")) {
+    if (name == "/") {
       dirFd = f;
       rel = path.substring(1);
       break;
     }
   }
-  if (dirFd == 0) fail("no preopened directory gives access to " + path);
+  if (dirFd == 0) fail(path + ": no preopened directory gives access to it (pass its folder with --dir)");
   const p = String.UTF8.encode(rel);
   const out = memory.data(4);
   const err = path_open(
@@ -81,37 +144,33 @@ function openFile(path: string): fd {
     0,
     out,
   );
-  if (err != errno.SUCCESS) fail("cannot open " + path + " (errno " + err.toString() + ")");
+  if (err != errno.SUCCESS) fail(path + ": cannot open it (WASI errno " + err.toString() + ")");
   return load<u32>(out);
 }
 
-/** Reads a whole file into unmanaged memory; returns [pointer, length]. */
-function readFile(path: string): StaticArray<usize> {
-  const f = openFile(path);
-  const st = new ArrayBuffer(64);
-  if (fd_filestat_get(f, changetype<filestat>(st)) != errno.SUCCESS) fail("cannot stat " + path);
-  const size = <usize>load<u64>(changetype<usize>(st), 32);
-  const ptr = heap.alloc(size + 64);
-  let done: usize = 0;
+function fileSize(f: fd, path: string): u64 {
+  const st = memory.data(64);
+  if (fd_filestat_get(f, changetype<filestat>(st)) != errno.SUCCESS) fail(path + ": cannot stat it");
+  return load<u64>(st, 32);
+}
+
+/** Reads exactly `n` bytes of `f` into unmanaged memory at `dst`. */
+function readInto(f: fd, path: string, dst: usize, n: usize): void {
   const iov = memory.data(8);
   const nread = memory.data(4);
-  while (done < size) {
-    store<u32>(iov, <u32>(ptr + done));
-    store<u32>(iov, <u32>(size - done), 4);
-    if (fd_read(f, iov, 1, nread) != errno.SUCCESS) fail("read error in " + path);
-    const n = load<u32>(nread);
-    if (n == 0) fail("unexpected end of " + path);
-    done += n;
+  let done: usize = 0;
+  while (done < n) {
+    store<u32>(iov, <u32>(dst + done));
+    store<u32>(iov, <u32>(n - done), 4);
+    if (fd_read(f, iov, 1, nread) != errno.SUCCESS) fail(path + ": read error");
+    const got = load<u32>(nread);
+    if (got == 0) fail(path + ": ends early");
+    done += got;
   }
-  fd_close(f);
-  const r = new StaticArray<usize>(2);
-  r[0] = ptr;
-  r[1] = size;
-  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
-// CRC-32 (IEEE)
+// CRC-32 (IEEE), to refuse a damaged plan before running it
 
 const CRC_TABLE = new StaticArray<u32>(256);
 function crcInit(): void {
@@ -121,410 +180,250 @@ function crcInit(): void {
     CRC_TABLE[n] = c;
   }
 }
-function crc32(ptr: usize, len: usize, crc: u32): u32 {
+function crc32(crc: u32, ptr: usize, len: usize): u32 {
   let c = ~crc;
   for (let i: usize = 0; i < len; i++) c = unchecked(CRC_TABLE[(c ^ load<u8>(ptr + i)) & 0xff]) ^ (c >>> 8);
   return ~c;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Minimal JSON (objects, arrays, strings, numbers, true/false/null)
+// Plan
 
-class JValue {
-  kind: i32 = 0; // 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object
-  num: f64 = 0;
-  str: string = "";
-  arr: JValue[] = [];
-  keys: string[] = [];
-  vals: JValue[] = [];
-  get(key: string): JValue | null {
-    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == key) return this.vals[i];
-    return null;
-  }
-  req(key: string): JValue {
-    const v = this.get(key);
-    if (v === null) {
-      fail("graph: missing field " + key);
-      return new JValue();
+/** Checks the header fields (at `h`) against the file size and each other; returns a problem or "". */
+function headerProblem(h: usize, size: u64): string {
+  if (size < <u64>HEADER_BYTES) return "too short for a plan file";
+  if (load<u32>(h) != MAGIC0 || load<u32>(h, 4) != MAGIC1) return "not a plan file (bad magic)";
+  const v = load<u32>(h, H_VERSION);
+  if (v != VERSION) return "plan format version " + v.toString() + ", this module reads version 1";
+  if (<u64>load<u32>(h, H_FILE_BYTES) != size) return "its size differs from the size its header records";
+  const base = <u64>load<u32>(h, H_BASE);
+  const mem = <u64>load<u32>(h, H_MEMORY_BYTES);
+  const image = <u64>load<u32>(h, H_IMAGE_BYTES);
+  const words = <u64>load<u32>(h, H_CALL_WORDS);
+  if (base & 63 || base + image > mem) return "its memory image lies outside its memory";
+  if (<u64>HEADER_BYTES + words * 4 + image != size) return "its sections do not add up to its size";
+  const inA = <u64>load<u32>(h, H_INPUT_ADDR);
+  const outA = <u64>load<u32>(h, H_OUTPUT_ADDR);
+  const inN = <u64>load<u32>(h, H_INPUT_COUNT);
+  const outN = <u64>load<u32>(h, H_OUTPUT_COUNT);
+  if (inA & 3 || inA < base || inA + inN * 4 > mem) return "its input tensor lies outside its memory";
+  if (outA & 3 || outA < base || outA + outN * 4 > mem || outN < 1)
+    return "its output tensor lies outside its memory";
+  return "";
+}
+
+/**
+ * Checks that the call records (at `p`, `words` u32) are `calls` known kernels with their
+ * arities, and that their address arguments lie in [base, mem).
+ */
+function callsProblem(p: usize, words: u32, calls: u32, base: u32, mem: u64): string {
+  let i: u32 = 0;
+  for (let n: u32 = 0; n < calls; n++) {
+    if (i >= words) return "its call records end early";
+    const id = load<u32>(p + (<usize>i << 2));
+    if (id >= <u32>ARITY.length) return "call " + n.toString() + " names unknown kernel " + id.toString();
+    const arity = <u32>ARITY[id];
+    if (i + 1 + arity > words) return "its call records end early";
+    for (let k: u32 = 0; k < arity; k++) {
+      if (!((ADDRESS_ARGS[id] >>> k) & 1)) continue;
+      const a = load<u32>(p + (<usize>(i + 1 + k) << 2));
+      if (a == 0 && (OPTIONAL_ADDRESS_ARGS[id] >>> k) & 1) continue;
+      if (a < base || <u64>a >= mem)
+        return "call " + n.toString() + " argument " + k.toString() + " (address " + a.toString() + ") lies outside its memory";
     }
-    return v;
+    i += 1 + arity;
   }
+  return i == words ? "" : "its call records do not fill their section";
 }
 
-class JsonParser {
-  pos: i32 = 0;
-  constructor(public s: string) {}
-  ws(): void {
-    while (this.pos < this.s.length) {
-      const c = this.s.charCodeAt(this.pos);
-      if (c == 32 || c == 9 || c == 10 || c == 13) this.pos++;
-      else break;
-    }
+/** Arguments of the call being run. */
+let ARGS: usize = 0;
+// @ts-ignore: decorator
+@inline function i(k: i32): i32 {
+  return load<i32>(ARGS + (<usize>k << 2));
+}
+// @ts-ignore: decorator
+@inline function u(k: i32): usize {
+  return <usize>load<u32>(ARGS + (<usize>k << 2));
+}
+
+/** Runs one call record: kernel id at `p`, then its arguments. Returns the next record. */
+function runCall(p: usize): usize {
+  const id = load<u32>(p);
+  const a = p + 4;
+  ARGS = a;
+  switch (id) {
+    case 0:
+      f32_gemm_run(i(0), i(1), i(2), i(3), i(4), i(5), u(6), u(7), u(8), u(9), u(10), i(11));
+      break;
+    case 1:
+      f32_igemm_run(i(0), i(1), i(2), i(3), i(4), i(5), i(6), u(7), u(8), u(9), u(10), i(11));
+      break;
+    case 2:
+      f32_wino_input(i(0), i(1), i(2), i(3), u(4), u(5), u(6), i(7), i(8));
+      break;
+    case 3:
+      f32_wino_output(i(0), i(1), i(2), i(3), u(4), u(5), u(6), u(7), i(8), i(9), i(10));
+      break;
+    case 4:
+      f32_maxpool(i(0), i(1), i(2), i(3), i(4), i(5), i(6), i(7), i(8), i(9), u(10), u(11), i(12), i(13));
+      break;
+    case 5:
+      f32_vadd(i(0), i(1), u(2), u(3), u(4), i(5));
+      break;
+    case 6:
+      f32_gap(i(0), i(1), u(2), u(3), i(4), i(5));
+      break;
+    case 7:
+      f32_softmax(i(0), u(1), u(2));
+      break;
+    case 8:
+      f32_f16w_igemm_run(i(0), i(1), i(2), i(3), i(4), i(5), i(6), u(7), u(8), u(9), u(10), i(11), u(12));
+      break;
+    case 9:
+      qs8_im2col16(i(0), i(1), i(2), i(3), i(4), i(5), i(6), i(7), i(8), i(9), i(10), i(11), u(12), u(13), u(14), i(15));
+      break;
+    case 10:
+      qs8_gemm16_run(i(0), i(1), i(2), i(3), i(4), i(5), u(6), u(7), u(8), u(9), i(10), u(11), u(12), u(13));
+      break;
+    case 11:
+      qs8_wino_input(i(0), i(1), i(2), i(3), u(4), u(5), u(6), i(7), i(8), u(9), i(10));
+      break;
+    case 12:
+      qs8_wino_gemm_run(
+        i(0), i(1), i(2), i(3), i(4), u(5), u(6), u(7), u(8), i(9), i(10), i(11), i(12), u(13), i(14), u(15), u(16), u(17), i(18),
+      );
+      break;
+    case 13:
+      qs8_quantize(i(0), i(1), u(2), u(3), u(4));
+      break;
+    case 14:
+      qs8_dequantize(i(0), i(1), u(2), u(3), u(4));
+      break;
+    case 15:
+      qs8_dynamic_params(i(0), u(1), u(2), u(3), i(4));
+      break;
+    case 16:
+      qs8_add(i(0), i(1), u(2), u(3), u(4), u(5), u(6), u(7), i(8));
+      break;
+    case 17:
+      qs8_maxpool(i(0), i(1), i(2), i(3), i(4), i(5), i(6), i(7), i(8), i(9), u(10), u(11), i(12), i(13));
+      break;
+    case 18:
+      qs8_gap(i(0), i(1), u(2), u(3), i(4), i(5), u(6));
+      break;
   }
-  value(): JValue {
-    this.ws();
-    const c = this.s.charCodeAt(this.pos);
-    const v = new JValue();
-    if (c == 123) {
-      v.kind = 5;
-      this.pos++;
-      this.ws();
-      if (this.s.charCodeAt(this.pos) == 125) {
-        this.pos++;
-        return v;
-      }
-      while (true) {
-        this.ws();
-        const k = this.string();
-        this.ws();
-        this.pos++; // ':'
-        v.keys.push(k);
-        v.vals.push(this.value());
-        this.ws();
-        const d = this.s.charCodeAt(this.pos++);
-        if (d == 125) break;
-      }
-    } else if (c == 91) {
-      v.kind = 4;
-      this.pos++;
-      this.ws();
-      if (this.s.charCodeAt(this.pos) == 93) {
-        this.pos++;
-        return v;
-      }
-      while (true) {
-        v.arr.push(this.value());
-        this.ws();
-        const d = this.s.charCodeAt(this.pos++);
-        if (d == 93) break;
-      }
-    } else if (c == 34) {
-      v.kind = 3;
-      v.str = this.string();
-    } else if (c == 116) {
-      v.kind = 1;
-      v.num = 1;
-      this.pos += 4;
-    } else if (c == 102) {
-      v.kind = 1;
-      this.pos += 5;
-    } else if (c == 110) {
-      this.pos += 4;
-    } else {
-      v.kind = 2;
-      const start = this.pos;
-      while (this.pos < this.s.length) {
-        const d = this.s.charCodeAt(this.pos);
-        if ((d >= 48 && d <= 57) || d == 45 || d == 43 || d == 46 || d == 101 || d == 69) this.pos++;
-        else break;
-      }
-      v.num = parseFloat(this.s.substring(start, this.pos));
-    }
-    return v;
-  }
-  string(): string {
-    this.pos++; // opening quote
-    let out = "";
-    let start = this.pos;
-    while (true) {
-      const c = this.s.charCodeAt(this.pos);
-      if (c == 34) break;
-      if (c == 92) {
-        out += this.s.substring(start, this.pos);
-        const e = this.s.charCodeAt(this.pos + 1);
-        if (e == 117) {
-          out += String.fromCharCode(<i32>parseInt(this.s.substring(this.pos + 2, this.pos + 6), 16));
-          this.pos += 6;
-        } else {
-          out += e == 110 ? "\n" : e == 116 ? "\t" : String.fromCharCode(e);
-          this.pos += 2;
-        }
-        start = this.pos;
-        continue;
-      }
-      this.pos++;
-    }
-    out += this.s.substring(start, this.pos);
-    this.pos++;
-    return out;
-  }
+  return a + (<usize>ARITY[id] << 2);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Model file
-
-class TensorRef {
-  constructor(
-    public name: string,
-    public dtype: u32,
-    public shape: i32[],
-    public ptr: usize,
-    public nbytes: usize,
-  ) {}
-}
-
-let filePtr: usize = 0;
-let fileLen: usize = 0;
-let rp: usize = 0;
-let headerEnd: usize = 0;
-
-function need(n: usize, what: string): void {
-  if (rp + n > headerEnd) fail("invalid .eam file (header): " + what + " runs past the header");
-}
-function rdU32(what: string): u32 {
-  need(4, what);
-  const v = load<u32>(filePtr + rp);
-  rp += 4;
-  return v;
-}
-function rdU64(what: string): u64 {
-  need(8, what);
-  const v = load<u64>(filePtr + rp);
-  rp += 8;
-  return v;
-}
-function rdStr(what: string): string {
-  const n = <usize>rdU64(what);
-  need(n, what);
-  const s = String.UTF8.decodeUnsafe(filePtr + rp, n);
-  rp += n;
+const HEX = "0123456789abcdef";
+function hex32(v: u32): string {
+  let s = "";
+  for (let k = 28; k >= 0; k -= 4) s += HEX.charAt(<i32>((v >>> (<u32>k)) & 15));
   return s;
 }
-function skipScalar(t: u32): void {
-  if (t == 0 || t == 1 || t == 7) rp += 1;
-  else if (t == 2 || t == 3) rp += 2;
-  else if (t == 4 || t == 5 || t == 6) rp += 4;
-  else if (t == 10 || t == 11 || t == 12) rp += 8;
-  else if (t == 8 || t == 13) rdStr("string");
-  else fail("invalid .eam file (metadata): unknown value type " + t.toString());
+
+/** Grows memory to hold `bytes`; the plan's region must start above what the runtime already uses. */
+function reserveMemory(base: u32, bytes: u64, planPath: string): void {
+  const used = <u64>memory.size() << 16;
+  if (used > <u64>base)
+    fail(planPath + ": the plan starts at " + base.toString() + ", below this module's own memory (" + used.toString() + " bytes); make it again with this version");
+  const pages = <i32>((bytes + 65535) >> 16) - memory.size();
+  if (pages > 0 && memory.grow(pages) < 0)
+    fail(planPath + ": the plan needs " + bytes.toString() + " bytes of memory, which this runtime does not give");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Execution
+/** Plan file header, read and checked by checkPlanFile. */
+const HEADER = memory.data(<i32>HEADER_BYTES, 64);
+const CHUNK_BYTES: u32 = 65536;
+const CHUNK = memory.data(<i32>CHUNK_BYTES, 64);
 
-class Act {
-  constructor(
-    public ptr: usize,
-    public h: i32,
-    public w: i32,
-    public c: i32,
-  ) {}
-  get size(): i32 {
-    return this.h * this.w * this.c;
+/**
+ * First pass over the plan file, through a small buffer: its header, size and checksum, before
+ * any memory is reserved for it.
+ */
+function checkPlanFile(path: string): void {
+  const f = openFile(path);
+  const size = fileSize(f, path);
+  if (size >= <u64>HEADER_BYTES) readInto(f, path, HEADER, HEADER_BYTES);
+  const bad = headerProblem(HEADER, size);
+  if (bad.length > 0) fail(path + ": " + bad);
+  let crc = crc32(0, HEADER + H_FILE_BYTES, HEADER_BYTES - H_FILE_BYTES);
+  for (let done = <u64>HEADER_BYTES; done < size; ) {
+    const n = <u32>min(<u64>CHUNK_BYTES, size - done);
+    readInto(f, path, CHUNK, n);
+    crc = crc32(crc, CHUNK, n);
+    done += n;
+  }
+  fd_close(f);
+  if (crc != load<u32>(HEADER, H_CRC)) fail(path + ": checksum mismatch, the plan file is damaged; make it again");
+}
+
+/** Reserves the plan's memory and reads its call records (returned address) and memory image. */
+function loadPlan(path: string): usize {
+  const base = load<u32>(HEADER, H_BASE);
+  const mem = <u64>load<u32>(HEADER, H_MEMORY_BYTES);
+  const words = load<u32>(HEADER, H_CALL_WORDS);
+  // The call records go right after the plan's memory.
+  const callsAt = <usize>((mem + 63) & ~63);
+  const end = <u64>callsAt + <u64>words * 4;
+  if (end > 0xffff0000) fail(path + ": the plan needs more than 4 GiB of memory");
+  reserveMemory(base, end, path);
+  const f = openFile(path);
+  const image = <usize>load<u32>(HEADER, H_IMAGE_BYTES);
+  readInto(f, path, CHUNK, HEADER_BYTES);
+  readInto(f, path, callsAt, <usize>words * 4);
+  readInto(f, path, <usize>base, image);
+  fd_close(f);
+  // The same bytes as the first pass (the file may have changed in between).
+  let crc = crc32(0, CHUNK + H_FILE_BYTES, HEADER_BYTES - H_FILE_BYTES);
+  crc = crc32(crc32(crc, callsAt, <usize>words * 4), <usize>base, image);
+  if (memory.compare(CHUNK, HEADER, HEADER_BYTES) != 0 || crc != load<u32>(HEADER, H_CRC))
+    fail(path + ": the file changed while it was read; run again");
+  const bad = callsProblem(callsAt, words, load<u32>(HEADER, H_CALLS), base, mem);
+  if (bad.length > 0) fail(path + ": " + bad);
+  return callsAt;
+}
+
+/** Reads the crop into the plan's input tensor; it must have the input's size and be finite. */
+function readCrop(path: string): void {
+  const f = openFile(path);
+  const n = load<u32>(HEADER, H_INPUT_COUNT);
+  const bytes = fileSize(f, path);
+  if (bytes != <u64>n * 4)
+    fail(path + ": " + bytes.toString() + " bytes; the model takes " + n.toString() + " float32 values (" + (<u64>n * 4).toString() + " bytes)");
+  const at = <usize>load<u32>(HEADER, H_INPUT_ADDR);
+  readInto(f, path, at, <usize>n * 4);
+  fd_close(f);
+  for (let k: u32 = 0; k < n; k++) {
+    const x = load<f32>(at + (<usize>k << 2));
+    if (!isFinite(x)) fail(path + ": value " + k.toString() + " is " + x.toString() + "; the input must be finite");
   }
 }
 
-function samePad(inSize: i32, k: i32, s: i32, same: bool): StaticArray<i32> {
-  const r = new StaticArray<i32>(2);
-  if (same) {
-    const out = (inSize + s - 1) / s;
-    const total = max(0, (out - 1) * s + k - inSize);
-    r[0] = out;
-    r[1] = total / 2;
-  } else {
-    r[0] = (inSize - k) / s + 1;
-    r[1] = 0;
+/** Prints "index<TAB>probability<TAB>bits" per class; a non-finite output is refused. */
+function printOutput(planPath: string): void {
+  const at = <usize>load<u32>(HEADER, H_OUTPUT_ADDR);
+  const n = load<u32>(HEADER, H_OUTPUT_COUNT);
+  const lines = new Array<string>();
+  for (let k: u32 = 0; k < n; k++) {
+    const y = load<f32>(at + (<usize>k << 2));
+    if (!isFinite(y)) fail(planPath + ": the output is not finite (class " + k.toString() + "); the model's weights hold NaN or infinite values");
+    lines.push(k.toString() + "\t" + (<f64>y).toString() + "\t" + hex32(reinterpret<u32>(y)) + "\n");
   }
-  return r;
-}
-
-function intPair(v: JValue, i: i32): i32 {
-  return <i32>v.arr[i].num;
+  process.stdout.write(lines.join(""));
 }
 
 function main(): void {
   const argv = process.argv;
-  if (argv.length < 2) fail("usage: engine-wasi MODEL.eam [CROP.f32]");
+  if (argv.length != 3) fail("usage: engine-wasi.wasm PLAN CROP.f32");
   crcInit();
-  const file = readFile(argv[1]);
-  filePtr = file[0];
-  fileLen = file[1];
-  if (fileLen < 64) fail("invalid .eam file (file): truncated");
-  if (load<u32>(filePtr) != 0x464d4145) fail("invalid .eam file (magic): not an .eam model file");
-  const major = load<u16>(filePtr, 4);
-  if (major > 1) fail("invalid .eam file (version): format version " + major.toString() + " is newer than this reader");
-  const kvCount = load<u32>(filePtr, 16);
-  const tensorCount = load<u32>(filePtr, 20);
-  headerEnd = <usize>load<u64>(filePtr, 24);
-  const dataOffset = <usize>load<u64>(filePtr, 32);
-  const declared = <usize>load<u64>(filePtr, 48);
-  if (declared != fileLen) fail("invalid .eam file (file): size " + fileLen.toString() + ", header declares " + declared.toString());
-  if (headerEnd > fileLen || dataOffset > fileLen) fail("invalid .eam file (header): bad lengths");
-  const hc = crc32(filePtr + 64, headerEnd - 64, crc32(filePtr, 60, 0));
-  if (hc != load<u32>(filePtr, 60)) fail("invalid .eam file (header): header checksum mismatch");
-
-  rp = 64;
-  let graphJson = "";
-  const labels: string[] = [];
-  for (let i: u32 = 0; i < kvCount; i++) {
-    const key = rdStr("key");
-    const t = rdU32("type");
-    if (t == 9) {
-      const et = rdU32("element type");
-      const n = <i32>rdU64("array length");
-      for (let j = 0; j < n; j++) {
-        if (key == "eam.labels" && et == 8) labels.push(rdStr("label"));
-        else skipScalar(et);
-      }
-    } else if (key == "eam.graph" && t == 13) {
-      graphJson = rdStr("graph");
-    } else {
-      skipScalar(t);
-    }
-  }
-  if (graphJson.length == 0) fail("invalid .eam file (metadata): eam.graph missing");
-  const tensors = new Map<string, TensorRef>();
-  for (let i: u32 = 0; i < tensorCount; i++) {
-    const name = rdStr("tensor name");
-    const dtype = rdU32("dtype");
-    const ndim = rdU32("rank");
-    const shape: i32[] = [];
-    for (let d: u32 = 0; d < ndim; d++) shape.push(<i32>rdU64("dim"));
-    const off = <usize>rdU64("offset");
-    const nbytes = <usize>rdU64("size");
-    const crc = rdU32("crc");
-    const q = rdU32("quant");
-    if (q != 0) {
-      rdU32("axis");
-      const cnt = <usize>rdU64("count");
-      rp += cnt * 8;
-    }
-    if (dataOffset + off + nbytes > fileLen) fail("invalid .eam file (tensors): " + name + " outside the file");
-    const ptr = filePtr + dataOffset + off;
-    if (crc32(ptr, nbytes, 0) != crc) fail("invalid .eam file (data): tensor " + name + ": checksum mismatch");
-    tensors.set(name, new TensorRef(name, dtype, shape, ptr, nbytes));
-  }
-
-  const graph = new JsonParser(graphJson).value();
-  const inShape = graph.req("inputShape");
-  const input = new Act(0, intPair(inShape, 0), intPair(inShape, 1), intPair(inShape, 2));
-  input.ptr = heap.alloc(<usize>input.size * 4 + 64);
-  if (argv.length >= 3) {
-    const crop = readFile(argv[2]);
-    if (crop[1] != <usize>input.size * 4)
-      fail("crop has " + (crop[1] / 4).toString() + " values, the model expects " + input.size.toString());
-    memory.copy(input.ptr, crop[0], crop[1]);
-  } else {
-    // mulberry32(7), the host's randomCrop(n, 7).
-    let a: u32 = 7;
-    for (let i = 0; i < input.size; i++) {
-      a += 0x6d2b79f5;
-      let t = a;
-      t = (t ^ (t >>> 15)) * (t | 1);
-      t ^= t + (t ^ (t >>> 7)) * (t | 61);
-      const r = <f64>(t ^ (t >>> 14)) / 4294967296.0;
-      store<f32>(input.ptr + (<usize>i << 2), <f32>(r * 2 - 1));
-    }
-  }
-  const zero = heap.alloc(65536);
-  memory.fill(zero, 0, 65536);
-
-  const env = new Map<string, Act>();
-  env.set(graph.req("input").str, input);
-  const layers = graph.req("layers").arr;
-  for (let li = 0; li < layers.length; li++) {
-    const l = layers[li];
-    const op = l.req("op").str;
-    const name = l.req("name").str;
-    if (op == "conv") {
-      const x = env.get(l.req("input").str);
-      const k = l.req("kernel");
-      const s = l.req("stride");
-      const same = l.req("padding").str == "same";
-      const kh = intPair(k, 0), kw = intPair(k, 1), sh = intPair(s, 0), sw = intPair(s, 1);
-      const cout = <i32>l.req("filters").num;
-      const ph = samePad(x.h, kh, sh, same);
-      const pw = samePad(x.w, kw, sw, same);
-      const wt = tensors.get(name + ".weight");
-      const bt = tensors.get(name + ".bias");
-      if (wt.dtype != 0 || wt.nbytes != <usize>(kh * kw * x.c * cout) * 4) fail("tensor " + wt.name + ": wrong dtype or shape");
-      const K = kh * kw * x.c;
-      const packed = heap.alloc(<usize>((cout + 7) >> 3) * <usize>(K + 1) * 32);
-      f32_pack_weights(K, cout, wt.ptr, bt.ptr, packed);
-      const y = new Act(0, ph[0], pw[0], cout);
-      y.ptr = heap.alloc(<usize>y.size * 4 + 64);
-      const M = y.h * y.w;
-      const relu = l.req("relu").num != 0 ? 1 : 0;
-      if (kh == 1 && kw == 1 && sh == 1 && sw == 1) {
-        f32_gemm_run(TILE, 0, M, 0, cout, x.c, x.ptr, <usize>x.c * 4, packed, y.ptr, <usize>cout * 4, relu);
-      } else {
-        const ks = kh * kw;
-        const ind = heap.alloc(<usize>M * <usize>ks * 4);
-        let o = ind;
-        for (let oy = 0; oy < y.h; oy++)
-          for (let ox = 0; ox < y.w; ox++)
-            for (let ky = 0; ky < kh; ky++)
-              for (let kx = 0; kx < kw; kx++) {
-                const iy = oy * sh - ph[1] + ky;
-                const ix = ox * sw - pw[1] + kx;
-                const inside = iy >= 0 && iy < x.h && ix >= 0 && ix < x.w;
-                store<u32>(o, inside ? <u32>(x.ptr + <usize>((iy * x.w + ix) * x.c) * 4) : <u32>zero);
-                o += 4;
-              }
-        f32_igemm_run(TILE, 0, M, 0, cout, x.c, ks, ind, packed, y.ptr, <usize>cout * 4, relu);
-        heap.free(ind);
-      }
-      heap.free(packed);
-      env.set(name, y);
-    } else if (op == "maxpool") {
-      const x = env.get(l.req("input").str);
-      const k = l.req("pool");
-      const s = l.req("stride");
-      const same = l.req("padding").str == "same";
-      const kh = intPair(k, 0), kw = intPair(k, 1), sh = intPair(s, 0), sw = intPair(s, 1);
-      const ph = samePad(x.h, kh, sh, same);
-      const pw = samePad(x.w, kw, sw, same);
-      const y = new Act(0, ph[0], pw[0], x.c);
-      y.ptr = heap.alloc(<usize>y.size * 4 + 64);
-      f32_maxpool(x.h, x.w, x.c, y.w, kh, kw, sh, sw, ph[1], pw[1], x.ptr, y.ptr, 0, y.h * y.w);
-      env.set(name, y);
-    } else if (op == "add") {
-      const ins = l.req("inputs");
-      const a = env.get(ins.arr[0].str);
-      const b = env.get(ins.arr[1].str);
-      const y = new Act(0, a.h, a.w, a.c);
-      y.ptr = heap.alloc(<usize>y.size * 4 + 64);
-      f32_vadd(0, y.size, a.ptr, b.ptr, y.ptr, l.req("relu").num != 0 ? 1 : 0);
-      env.set(name, y);
-    } else if (op == "gap") {
-      const x = env.get(l.req("input").str);
-      const y = new Act(0, 1, 1, x.c);
-      y.ptr = heap.alloc(<usize>x.c * 4 + 64);
-      f32_gap(x.h * x.w, x.c, x.ptr, y.ptr, 0, x.c);
-      env.set(name, y);
-    } else if (op == "dropout") {
-      env.set(name, env.get(l.req("input").str));
-    } else if (op == "dense") {
-      const x = env.get(l.req("input").str);
-      const units = <i32>l.req("units").num;
-      const wt = tensors.get(name + ".weight");
-      const bt = tensors.get(name + ".bias");
-      const packed = heap.alloc(<usize>((units + 7) >> 3) * <usize>(x.size + 1) * 32);
-      f32_pack_weights(x.size, units, wt.ptr, bt.ptr, packed);
-      const y = new Act(0, 1, 1, units);
-      y.ptr = heap.alloc(<usize>units * 4 + 64);
-      f32_gemm_run(TILE, 0, 1, 0, units, x.size, x.ptr, <usize>x.size * 4, packed, y.ptr, <usize>units * 4, 0);
-      heap.free(packed);
-      env.set(name, y);
-    } else if (op == "softmax") {
-      const x = env.get(l.req("input").str);
-      const y = new Act(0, x.h, x.w, x.c);
-      y.ptr = heap.alloc(<usize>y.size * 4 + 64);
-      f32_softmax(x.size, x.ptr, y.ptr);
-      env.set(name, y);
-    } else {
-      fail("invalid .eam file (graph): unsupported op " + op);
-    }
-  }
-  const out = env.get(graph.req("output").str);
-  let best = 0;
-  for (let i = 0; i < out.size; i++) {
-    const p = load<f32>(out.ptr + (<usize>i << 2));
-    if (p > load<f32>(out.ptr + (<usize>best << 2))) best = i;
-    const label = i < labels.length ? labels[i] : i.toString();
-    console.log(label + "\t" + (<f64>p).toString());
-  }
-  console.log("top\t" + (best < labels.length ? labels[best] : best.toString()));
+  checkPlanFile(argv[1]);
+  const callsAt = loadPlan(argv[1]);
+  readCrop(argv[2]);
+  const callsEnd = callsAt + (<usize>load<u32>(HEADER, H_CALL_WORDS) << 2);
+  for (let p = callsAt; p < callsEnd; ) p = runCall(p);
+  printOutput(argv[1]);
 }
 
 main();
