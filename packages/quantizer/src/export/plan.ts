@@ -15,6 +15,7 @@ import {
   inferShapes,
   type LayerSpec,
   quantConfig,
+  unpackInt4,
 } from "@edge-audio/engine-wasm";
 import type { Precision } from "../variants.js";
 
@@ -158,17 +159,14 @@ function readQuant(src: ModelSource): {
   }
 }
 
-/** Unpacks the 4-bit weights of an int4 layer (docs/format.md: two per byte along the output channels). */
-function unpackInt4(packed: Uint8Array, shape: number[], cout: number): Int8Array {
+/** The 4-bit weights of an int4 layer as int8 (docs/format.md: two per byte along the output channels). */
+function int4Values(packed: Uint8Array, shape: number[], cout: number, name: string): Int8Array {
   const half = shape.at(-1)!;
-  const rows = packed.length / half;
-  const q = new Int8Array(rows * cout);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < cout; c++) {
-      const nib = (packed[r * half + (c >> 1)]! >> ((c & 1) * 4)) & 15;
-      q[r * cout + c] = nib >= 8 ? nib - 16 : nib;
-    }
-  return q;
+  if (half !== Math.ceil(cout / 2))
+    throw new ExportError(
+      `${name}: 4-bit weights of ${cout} output channels take ${Math.ceil(cout / 2)} bytes per row, the tensor has ${half}; the file is inconsistent, quantize it again`,
+    );
+  return unpackInt4(packed, packed.length / half, cout);
 }
 
 function asTyped<T>(data: unknown, ctor: { new (...a: never[]): T }, what: string): T {
@@ -193,7 +191,7 @@ function layerWeights(src: ModelSource, layer: string, precision: Precision, sha
     const sc = `${layer}.weight_scale`;
     if (!src.tensorNames.has(sc)) throw new ExportError(`int4 layer ${layer} has no ${sc} tensor`);
     const scales = asTyped(src.tensor(sc).data, Float32Array, sc);
-    const q = unpackInt4(asTyped(t.data, Uint8Array, name), t.shape, cout);
+    const q = int4Values(asTyped(t.data, Uint8Array, name), t.shape, cout, name);
     return { kind: "i8", shape, q, scales, fromInt4: true };
   }
   const quant = t.quant;
