@@ -11,7 +11,7 @@ import { BENCH_HELP, benchCommand } from "./commands/bench.js";
 import { CLASSIFY_HELP, classifyCommand } from "./commands/classify.js";
 import { EVAL_HELP, evalCommand } from "./commands/eval.js";
 import { INFO_HELP, infoCommand } from "./commands/info.js";
-import { DatasetError } from "./dataset.js";
+import { isInputFailure } from "./input-errors.js";
 
 const MAIN_HELP = `pi-runner: audio classification on the device, without TensorFlow.
 
@@ -51,8 +51,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // A closed stdout (`pi-runner classify ... | head -1`) ends the run quietly with exit 0; errors
-// are one line on stderr; exit 2 for usage and input errors (DatasetError: a bad --data folder).
+// are one line on stderr; exit 2 for usage and input errors (a bad file, model or --data folder).
 runCli("pi-runner", () => main(process.argv.slice(2)), {
-  isInputError: (e) => e instanceof DatasetError,
+  isInputError: isInputFailure,
   debug: Boolean(process.env.PI_RUNNER_DEBUG || process.env.EDGE_AUDIO_DEBUG),
 });

@@ -69,7 +69,7 @@ describe("pi-runner", () => {
     const bad = join(dir, "broken.wav");
     writeFileSync(bad, readFileSync(good).subarray(0, 30));
     const r = run(["classify", "--model", model, "--threads", "1", "--top", "2", good, bad]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const lines = r.out
       .trim()
       .split("\n")
@@ -104,7 +104,7 @@ describe("pi-runner", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/stopped mid-sample/);
     const wrong = run(["classify", "--model", model, "-"], encodeWav([tone(1, 16000, 300)], 16000));
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(2);
     expect(wrong.err).toMatch(/16000 Hz but the model expects 22050 Hz/);
   });
 

@@ -167,7 +167,7 @@ describe("classify output", () => {
     const bad = join(dir, "broken.wav");
     writeFileSync(bad, readFileSync(good).subarray(0, 30));
     const r = run(["classify", "--model", model, "--csv", "--top", "2", good, bad]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const rows = r.out.trim().split("\n");
     expect(rows[0]).toBe("file,label,p,seconds,crops,mode,ms,label_1,p_1,label_2,p_2,error");
     expect(rows).toHaveLength(3);
@@ -244,17 +244,17 @@ describe("classify output", () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/none\.eam: no such file/);
     r = run(["classify", "--model", model, "--json", "--stream", data]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(jsonLines(r.out)[0]!.error).toMatch(/is a folder, not a audio file|is a folder/);
     expect(r.out + r.err).not.toMatch(/EISDIR/);
     // a device that reads without end is refused without being read
     r = run(["classify", "--model", model, "--json", "/dev/zero"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(jsonLines(r.out)[0]!.error).toMatch(/\/dev\/zero: is not a regular file/);
     const fifo = join(dir, "pipe.wav");
     if (spawnSync("mkfifo", [fifo]).status === 0) {
       r = run(["classify", "--model", model, "--json", fifo]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(jsonLines(r.out)[0]!.error).toMatch(/not a regular file/);
     }
   });

@@ -127,7 +127,7 @@ describe("audio edge cases through pi-runner classify", () => {
       const args = ["classify", "--model", model, "--threads", "1", "--top", "10"];
       if (mode === "stream") args.push("--stream");
       const r = run([...args, ...names.map((n) => join(dir, n))]);
-      expect(r.code).toBe(1); // some files are refused
+      expect(r.code).toBe(2); // some files are refused (an input error)
       expect(r.err).toBe("");
       const out = Object.fromEntries(lines(r.out).map((l) => [l.file.slice(dir.length + 1), l]));
       expect(Object.keys(out).sort()).toEqual(names.sort());
@@ -212,7 +212,7 @@ describe("classify - on streams that stop or carry bad samples", () => {
     const full = encodeWav([tone(5, 22050)], 22050);
     // cut inside the header: refused, one line on stderr
     let r = run(["classify", "--model", model, "--threads", "1", "-"], { input: full.subarray(0, 30) });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err.trim().split("\n")).toHaveLength(1);
     expect(r.err).toMatch(/ended before a complete WAV header/);
     // cut after 1.5 windows, in the middle of a sample: one window, then the overall result
@@ -225,11 +225,11 @@ describe("classify - on streams that stop or carry bad samples", () => {
     expect(out.at(-1).warning).toMatch(/stopped mid-sample \(1 trailing bytes/);
     // an empty stream
     r = run(["classify", "--model", model, "--threads", "1", "-"], { input: new Uint8Array(0) });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err.trim().split("\n")).toHaveLength(1);
     // float samples with a NaN: refused with one line naming the problem
     r = run(["classify", "--model", model, "--threads", "1", "-"], { input: files["nan.wav"] });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err.trim().split("\n"), r.err).toHaveLength(1);
     expect(r.err).toMatch(/NaN|non-finite|finite/i);
     expect(r.err).not.toMatch(/\s+at /);

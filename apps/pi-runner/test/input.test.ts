@@ -138,7 +138,7 @@ describe("input that is not whole: one behaviour in every mode", () => {
         expect(warning[0]).toContain(`warning: ${f}: `);
         expect(warning[0]).toMatch(c.missing);
         const s = run(["classify", "--model", model, "--threads", "1", ...extra, "--strict", f]);
-        expect(s.code).toBe(1);
+        expect(s.code).toBe(2);
         const [e] = lines(s.out);
         expect(e.error).toContain(f);
         expect(e.error).toMatch(c.missing);
@@ -223,7 +223,7 @@ describe("paths and bytes that are not audio files", () => {
     }
     for (const p of paths) {
       const r = run(["classify", "--model", model, "--threads", "1", p]);
-      expect(r.code, p).toBe(1);
+      expect(r.code, p).toBe(2);
       const [l] = lines(r.out);
       expect(l.error).toMatch(new RegExp(`${p}: is not a regular file`));
     }
@@ -238,7 +238,7 @@ describe("paths and bytes that are not audio files", () => {
     const f = join(dir, "junk.mp3");
     writeFileSync(f, junk);
     const r = run(["classify", "--model", model, "--threads", "1", f]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(lines(r.out)[0].error).toMatch(/junk\.mp3: holds no valid MPEG audio frame/);
     expect(r.err).toBe(""); // no decoder chatter
   });

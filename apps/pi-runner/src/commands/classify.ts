@@ -3,10 +3,11 @@
  * readable table on a terminal, JSON lines (--json) or CSV (--csv), and timelines (--segments).
  */
 
-import { argmax } from "@edge-audio/common";
+import { argmax, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "@edge-audio/common";
 import { type Classifier, type ClipResult, RunnerError } from "../classifier.js";
 import { topK } from "../crops.js";
 import { checkInput, openMonoInput, readStreamInput } from "../input.js";
+import { isInputFailure } from "../input-errors.js";
 import { collectGarbage } from "../memory.js";
 import {
   numberValue,
@@ -106,7 +107,8 @@ export async function classifyCommand(args: string[]): Promise<number> {
     const windowsPerSegment = segmentWindows(values, clf);
     const reporter = makeReporter(format, clf, k, positionals);
     const input: InputPolicy = { strict: values.strict === true, warn: warner(values) };
-    let failures = 0;
+    let inputFailures = 0;
+    let runFailures = 0;
     for (const file of positionals) {
       try {
         if (file === "-") reporter.result(await classifyStdin(clf, windowsPerSegment ?? 1, reporter, input));
@@ -121,12 +123,14 @@ export async function classifyCommand(args: string[]): Promise<number> {
       } catch (e) {
         // standard input is one stream: its failure ends the run (one line on stderr)
         if (file === "-") throw e;
-        failures++;
+        if (isInputFailure(e)) inputFailures++;
+        else runFailures++;
         reporter.error(file, describe(e, file));
       }
       collectGarbage();
     }
-    return failures ? 1 : 0;
+    // the other files are still classified; the status says the worst that happened
+    return runFailures ? EXIT_FAILURE : inputFailures ? EXIT_USAGE : EXIT_OK;
   } finally {
     await clf.dispose();
   }
