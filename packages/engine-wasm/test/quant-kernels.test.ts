@@ -13,7 +13,17 @@ import { QP_BLOCK_BYTES } from "../dist/gen/layout.js";
 import { unpackInt4 } from "../dist/int4.js";
 import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
-import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
+import {
+  nmse,
+  type QuantConvCase,
+  refConv2d,
+  refDynamicParams,
+  refMaxPool,
+  refQuantAdd,
+  refQuantConv,
+  refQuantGap,
+  refQuantize,
+} from "../dist/reference.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
 
 const SPLITS = [1, 3];
@@ -47,12 +57,6 @@ function sameBytes(a: ArrayLike<number>, b: ArrayLike<number>, what: string): vo
   for (let i = 0; i < a.length; i++)
     if (!Object.is(a[i], b[i])) throw new Error(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
 }
-
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-const clampI8 = (v: number) => Math.max(-128, Math.min(127, v));
 
 interface ConvGeom {
   h: number;
@@ -120,19 +124,10 @@ function indirection(ar: Arena, x: number, g: ConvGeom, elemBytes: number, zero:
   return ind;
 }
 
-interface QConvCase {
+interface QConvCase extends QuantConvCase {
   g: ConvGeom;
-  relu: number;
   int8Out: boolean;
-  X: Int8Array;
-  Wq: Int8Array;
-  sx: number;
-  zx: number;
-  sw: Float32Array;
-  bias: Float32Array;
   outQ: { scale: number; zeroPoint: number };
-  /** Fused residual (same shape as the output), or none. */
-  res?: { q: Int8Array; scale: number; zeroPoint: number };
 }
 
 function randomQConv(rand: () => number, g: ConvGeom, trial: number, residual: boolean): QConvCase {
@@ -155,39 +150,10 @@ function randomQConv(rand: () => number, g: ConvGeom, trial: number, residual: b
   };
 }
 
-/** float64 reference: real input (q - zx) sx, real weights q sw, padding = real zero, + residual. */
-function refQConv(q: QConvCase): Float64Array {
-  const { g } = q;
-  const xr = {
-    shape: [g.h, g.w, g.cin],
-    data: Float64Array.from(q.X, (v) => (v - q.zx) * Math.fround(q.sx)),
-  };
-  const wr = new Float64Array(q.Wq.length);
-  for (let i = 0; i < q.Wq.length; i++) wr[i] = q.Wq[i]! * q.sw[i % g.cout]!;
-  const out = refConv2d(
-    xr,
-    wr,
-    q.bias,
-    [g.kh, g.kw],
-    [g.sh, g.sw],
-    { top: g.pt, left: g.pl, oh: g.oh, ow: g.ow },
-    g.cout,
-    q.relu === 1 && !q.res,
-  ).data;
-  if (q.res) {
-    const { q: r, scale, zeroPoint } = q.res;
-    for (let i = 0; i < out.length; i++) {
-      const v = out[i]! + (r[i]! - zeroPoint) * Math.fround(scale);
-      out[i] = q.relu ? Math.max(0, v) : v;
-    }
-  }
-  return out;
-}
-
 function checkQConv(q: QConvCase, got: ArrayLike<number>, ref: Float64Array, what: string): void {
   if (q.int8Out) {
     for (let i = 0; i < ref.length; i++) {
-      const want = clampI8(roundHalfEven(ref[i]! / q.outQ.scale) + q.outQ.zeroPoint);
+      const want = refQuantize(ref[i]!, q.outQ.scale, q.outQ.zeroPoint);
       if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
         throw new Error(`${what}: element ${i} is ${got[i]}, want ${want}`);
     }
@@ -294,7 +260,7 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
       const g0 = st ? stemGeom(...st) : randomGeom(rand);
       // every eighth layer has one input channel (the stem's case: merged taps)
       const q = randomQConv(rand, trial % 8 === 7 || st ? { ...g0, cin: 1 } : g0, trial, trial % 5 === 4);
-      const ref = refQConv(q);
+      const ref = refQuantConv(q);
       let first: ArrayLike<number> | undefined;
       for (const isa of ISAS) {
         for (const T of SPLITS) {
@@ -337,7 +303,7 @@ describe("INT8 Winograd F(2x2,3x3) and F(2x3,3x3) (i16 transforms, int32 GEMMs p
         q.X.fill(trial % 12 === 5 ? 127 : -128);
         for (let i = 0; i < q.Wq.length; i++) q.Wq[i] = i % 2 ? 127 : -127;
       }
-      const ref = refQConv(q);
+      const ref = refQuantConv(q);
       ar.reset();
       const direct = runDirect(ar, "scalar", q, 1, true);
       checkQConv(q, direct, ref, `direct ${JSON.stringify(g)}`);
@@ -528,7 +494,7 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
           }
           const q = ar.i8.slice(y, y + n);
           for (let i = 0; i < n; i++) {
-            const want = clampI8(roundHalfEven(X[i]! / Math.fround(s)) + z);
+            const want = refQuantize(X[i]!, s, z);
             if (Math.abs(q[i]! - want) > QBOUNDS.int8Lsb)
               throw new Error(`quantize ${what}: ${i}: ${q[i]} vs ${want}`);
           }
@@ -548,14 +514,7 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
           const dq = ar.qp(1, 0);
           const pad = ar.alloc(40, true);
           k.qs8_dynamic_params(n, x, dq, pad, 40);
-          let lo = 0;
-          let hi = 0;
-          for (const v of X) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-          }
-          const ds = Math.fround(Math.fround(hi - lo) / 255);
-          const dz = clampI8(roundHalfEven(Math.fround(-128 - Math.fround(lo / ds))));
+          const { scale: ds, zeroPoint: dz } = refDynamicParams(X);
           const dv = new DataView(ar.memory.buffer);
           if (dv.getFloat32(dq, true) !== ds || dv.getInt32(dq + 4, true) !== dz)
             throw new Error(
@@ -576,12 +535,10 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
             if (i0 < i1) k.qs8_add(i0, i1, a, b, o, pa, pb, py, relu);
           }
           const got = ar.i8.slice(o, o + n);
+          const addRef = refQuantAdd(A, B, qa, qb, qy, relu === 1);
           for (let i = 0; i < n; i++) {
-            let v = (A[i]! - qa.z) * Math.fround(qa.s) + (B[i]! - qb.z) * Math.fround(qb.s);
-            if (relu) v = Math.max(0, v);
-            const want = clampI8(roundHalfEven(v / Math.fround(qy.s)) + qy.z);
-            if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
-              throw new Error(`qs8-add ${what}: ${i}: ${got[i]} vs ${want}`);
+            if (Math.abs(got[i]! - addRef[i]!) > QBOUNDS.int8Lsb)
+              throw new Error(`qs8-add ${what}: ${i}: ${got[i]} vs ${addRef[i]}`);
           }
           results.add!.push(got);
           ar.checkGuards();
@@ -616,10 +573,7 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
       ).data;
       const s = 0.01 + rand() * 0.1;
       const z = int(rand, -128, 127);
-      const gapRef = new Float64Array(c);
-      for (let p = 0; p < h * w; p++)
-        for (let ch = 0; ch < c; ch++) gapRef[ch] += (X[p * c + ch]! - z) * Math.fround(s);
-      for (let ch = 0; ch < c; ch++) gapRef[ch]! /= h * w;
+      const gapRef = refQuantGap(X, h * w, c, s, z);
       for (const isa of ISAS) {
         for (const T of SPLITS) {
           ar.reset();
