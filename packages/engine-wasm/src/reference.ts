@@ -12,6 +12,16 @@ export { refDense } from "./ops/dense.js";
 export { refGap } from "./ops/gap.js";
 export { refMaxPool } from "./ops/maxpool.js";
 export { refSoftmax } from "./ops/softmax.js";
+export {
+  clampI8,
+  type QuantConvCase,
+  refDynamicParams,
+  refQuantAdd,
+  refQuantConv,
+  refQuantGap,
+  refQuantize,
+  roundHalfEven,
+} from "./quant-reference.js";
 
 export interface RefTensor {
   shape: number[];

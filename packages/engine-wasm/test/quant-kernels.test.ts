@@ -13,8 +13,19 @@ import { QP_BLOCK_BYTES } from "../dist/gen/layout.js";
 import { unpackInt4 } from "../dist/int4.js";
 import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
-import { nmse, refConv2d, refMaxPool } from "../dist/reference.js";
+import {
+  nmse,
+  type QuantConvCase,
+  refConv2d,
+  refDynamicParams,
+  refMaxPool,
+  refQuantAdd,
+  refQuantConv,
+  refQuantGap,
+  refQuantize,
+} from "../dist/reference.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
+import { kernelShapes, NAMED_SHAPES, type ShapeLimits, winogradShapes } from "./kernel-shapes.js";
 
 const SPLITS = [1, 3];
 
@@ -48,12 +59,6 @@ function sameBytes(a: ArrayLike<number>, b: ArrayLike<number>, what: string): vo
     if (!Object.is(a[i], b[i])) throw new Error(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
 }
 
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-const clampI8 = (v: number) => Math.max(-128, Math.min(127, v));
-
 interface ConvGeom {
   h: number;
   w: number;
@@ -69,41 +74,11 @@ interface ConvGeom {
   ow: number;
 }
 
-function randomGeom(rand: () => number): ConvGeom {
-  const h = int(rand, 1, 9);
-  const w = int(rand, 1, 11);
-  const cin = int(rand, 1, 21);
-  const cout = int(rand, 1, 27);
-  const kh = int(rand, 1, 5);
-  const kw = int(rand, 1, 4);
-  const sh = int(rand, 1, 3);
-  const sw = int(rand, 1, 2);
-  const padding = rand() < 0.5 ? "same" : "valid";
-  const ph = padding1d(padding, h, kh, sh);
-  const pw = padding1d(padding, w, kw, sw);
-  if (ph.out < 1 || pw.out < 1) return randomGeom(rand);
-  return { h, w, cin, cout, kh, kw, sh, sw, pt: ph.before, pl: pw.before, oh: ph.out, ow: pw.out };
-}
+/** Random shapes of the quantized testers (kernel 1..5 x 1..4, stride 1..3). */
+const QLIMITS: ShapeLimits = { h: 9, w: 11, cin: 21, cout: 27, kh: 5, kw: 4, s: 3 };
 
-/** A one-channel 'same' convolution of an h x w map with a kh x kw kernel and stride s. */
-function stemGeom(h: number, w: number, kh: number, kw: number, s: number): ConvGeom {
-  const ph = padding1d("same", h, kh, s);
-  const pw = padding1d("same", w, kw, s);
-  return {
-    h,
-    w,
-    cin: 1,
-    cout: 11,
-    kh,
-    kw,
-    sh: s,
-    sw: s,
-    pt: ph.before,
-    pl: pw.before,
-    oh: ph.out,
-    ow: pw.out,
-  };
-}
+/** Named shapes come first in the table: only the random ones after them get varied. */
+const isRandom = (trial: number): boolean => trial >= NAMED_SHAPES.length;
 
 function indirection(ar: Arena, x: number, g: ConvGeom, elemBytes: number, zero: number): number {
   const ind = ar.alloc(g.oh * g.ow * g.kh * g.kw * 4);
@@ -120,19 +95,10 @@ function indirection(ar: Arena, x: number, g: ConvGeom, elemBytes: number, zero:
   return ind;
 }
 
-interface QConvCase {
+interface QConvCase extends QuantConvCase {
   g: ConvGeom;
-  relu: number;
   int8Out: boolean;
-  X: Int8Array;
-  Wq: Int8Array;
-  sx: number;
-  zx: number;
-  sw: Float32Array;
-  bias: Float32Array;
   outQ: { scale: number; zeroPoint: number };
-  /** Fused residual (same shape as the output), or none. */
-  res?: { q: Int8Array; scale: number; zeroPoint: number };
 }
 
 function randomQConv(rand: () => number, g: ConvGeom, trial: number, residual: boolean): QConvCase {
@@ -155,39 +121,10 @@ function randomQConv(rand: () => number, g: ConvGeom, trial: number, residual: b
   };
 }
 
-/** float64 reference: real input (q - zx) sx, real weights q sw, padding = real zero, + residual. */
-function refQConv(q: QConvCase): Float64Array {
-  const { g } = q;
-  const xr = {
-    shape: [g.h, g.w, g.cin],
-    data: Float64Array.from(q.X, (v) => (v - q.zx) * Math.fround(q.sx)),
-  };
-  const wr = new Float64Array(q.Wq.length);
-  for (let i = 0; i < q.Wq.length; i++) wr[i] = q.Wq[i]! * q.sw[i % g.cout]!;
-  const out = refConv2d(
-    xr,
-    wr,
-    q.bias,
-    [g.kh, g.kw],
-    [g.sh, g.sw],
-    { top: g.pt, left: g.pl, oh: g.oh, ow: g.ow },
-    g.cout,
-    q.relu === 1 && !q.res,
-  ).data;
-  if (q.res) {
-    const { q: r, scale, zeroPoint } = q.res;
-    for (let i = 0; i < out.length; i++) {
-      const v = out[i]! + (r[i]! - zeroPoint) * Math.fround(scale);
-      out[i] = q.relu ? Math.max(0, v) : v;
-    }
-  }
-  return out;
-}
-
 function checkQConv(q: QConvCase, got: ArrayLike<number>, ref: Float64Array, what: string): void {
   if (q.int8Out) {
     for (let i = 0; i < ref.length; i++) {
-      const want = clampI8(roundHalfEven(ref[i]! / q.outQ.scale) + q.outQ.zeroPoint);
+      const want = refQuantize(ref[i]!, q.outQ.scale, q.outQ.zeroPoint);
       if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
         throw new Error(`${what}: element ${i} is ${got[i]}, want ${want}`);
     }
@@ -281,20 +218,13 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
   it("convolutions of random shapes: f32 and int8 outputs, fused residuals, match float64; all variants bit-identical", () => {
     const rand = mulberry32(5);
     const ar = new Arena(rand);
-    // One input channel with wide kernels on wider maps (the stem's case: merged taps, whole
-    // rows of taps gathered at once inside the image), after the random shapes.
-    const stems: [number, number, number, number, number][] = [
-      [21, 26, 7, 7, 2],
-      [9, 30, 3, 8, 1],
-      [6, 19, 2, 5, 2],
-      [5, 17, 3, 6, 1],
-    ];
-    for (let trial = 0; trial < 40 + stems.length; trial++) {
-      const st = stems[trial - 40];
-      const g0 = st ? stemGeom(...st) : randomGeom(rand);
-      // every eighth layer has one input channel (the stem's case: merged taps)
-      const q = randomQConv(rand, trial % 8 === 7 || st ? { ...g0, cin: 1 } : g0, trial, trial % 5 === 4);
-      const ref = refQConv(q);
+    // The table's one-channel shapes (the stems: wide kernels on wider maps) run with merged
+    // taps, whole rows of taps gathered at once inside the image.
+    for (const [trial, g0] of kernelShapes(5, 40, QLIMITS).entries()) {
+      // every eighth random layer has one input channel (the stem's case: merged taps)
+      const g = isRandom(trial) && trial % 8 === 7 ? { ...g0, cin: 1 } : g0;
+      const q = randomQConv(rand, g, trial, trial % 5 === 4);
+      const ref = refQuantConv(q);
       let first: ArrayLike<number> | undefined;
       for (const isa of ISAS) {
         for (const T of SPLITS) {
@@ -314,30 +244,16 @@ describe("INT8 Winograd F(2x2,3x3) and F(2x3,3x3) (i16 transforms, int32 GEMMs p
   it("is bit-identical to the direct int8 convolution for random 3x3 'same' layers, both tile forms, every build and split", () => {
     const rand = mulberry32(15);
     const ar = new Arena(rand);
-    for (let trial = 0; trial < 30; trial++) {
-      const h = int(rand, 1, 11);
-      const w = int(rand, 1, 12);
-      const g: ConvGeom = {
-        h,
-        w,
-        cin: int(rand, 1, 40),
-        cout: int(rand, 1, 27),
-        kh: 3,
-        kw: 3,
-        sh: 1,
-        sw: 1,
-        pt: 1,
-        pl: 1,
-        oh: h,
-        ow: w,
-      };
+    const limits: ShapeLimits = { h: 11, w: 12, cin: 40, cout: 27, kh: 3, kw: 3, s: 1 };
+    for (const [trial, g] of winogradShapes(15, 30, limits).entries()) {
+      const { h, w } = g;
       const q = randomQConv(rand, g, trial, trial % 4 === 3);
       // Extreme inputs and weights now and then: the int32 arithmetic must stay exact.
       if (trial % 6 === 5) {
         q.X.fill(trial % 12 === 5 ? 127 : -128);
         for (let i = 0; i < q.Wq.length; i++) q.Wq[i] = i % 2 ? 127 : -127;
       }
-      const ref = refQConv(q);
+      const ref = refQuantConv(q);
       ar.reset();
       const direct = runDirect(ar, "scalar", q, 1, true);
       checkQConv(q, direct, ref, `direct ${JSON.stringify(g)}`);
@@ -406,10 +322,10 @@ describe("f16-weight IGEMM (f32-f16w-igemm, widened per cache block)", () => {
       const m = h & 0x3ff;
       return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
     };
-    for (let trial = 0; trial < 24; trial++) {
-      const g = randomGeom(rand);
-      // Wide enough layers now and then that the widening runs over several column blocks.
-      if (trial % 6 === 5) {
+    for (const [trial, s] of kernelShapes(9, 24, QLIMITS).entries()) {
+      const g = { ...s };
+      // Wide enough random layers now and then that the widening runs over several column blocks.
+      if (isRandom(trial) && trial % 6 === 5) {
         g.cout = 300 + int(rand, 0, 40);
         g.cin = 40;
       }
@@ -501,8 +417,9 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
   it("match float64 within the stated bounds, bit-identical across builds and splits", () => {
     const rand = mulberry32(77);
     const ar = new Arena(rand);
-    for (let trial = 0; trial < 30; trial++) {
-      const n = int(rand, 1, 300);
+    // Each shape's output length.
+    for (const [trial, sh] of kernelShapes(77, 20, QLIMITS).entries()) {
+      const n = sh.oh * sh.ow * sh.cout;
       const X = Float32Array.from({ length: n }, () => (rand() * 2 - 1) * 3 + (trial % 3 === 0 ? 2 : 0));
       const s = 0.005 + rand() * 0.05;
       const z = int(rand, -128, 127);
@@ -528,7 +445,7 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
           }
           const q = ar.i8.slice(y, y + n);
           for (let i = 0; i < n; i++) {
-            const want = clampI8(roundHalfEven(X[i]! / Math.fround(s)) + z);
+            const want = refQuantize(X[i]!, s, z);
             if (Math.abs(q[i]! - want) > QBOUNDS.int8Lsb)
               throw new Error(`quantize ${what}: ${i}: ${q[i]} vs ${want}`);
           }
@@ -548,14 +465,7 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
           const dq = ar.qp(1, 0);
           const pad = ar.alloc(40, true);
           k.qs8_dynamic_params(n, x, dq, pad, 40);
-          let lo = 0;
-          let hi = 0;
-          for (const v of X) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-          }
-          const ds = Math.fround(Math.fround(hi - lo) / 255);
-          const dz = clampI8(roundHalfEven(Math.fround(-128 - Math.fround(lo / ds))));
+          const { scale: ds, zeroPoint: dz } = refDynamicParams(X);
           const dv = new DataView(ar.memory.buffer);
           if (dv.getFloat32(dq, true) !== ds || dv.getInt32(dq + 4, true) !== dz)
             throw new Error(
@@ -576,12 +486,10 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
             if (i0 < i1) k.qs8_add(i0, i1, a, b, o, pa, pb, py, relu);
           }
           const got = ar.i8.slice(o, o + n);
+          const addRef = refQuantAdd(A, B, qa, qb, qy, relu === 1);
           for (let i = 0; i < n; i++) {
-            let v = (A[i]! - qa.z) * Math.fround(qa.s) + (B[i]! - qb.z) * Math.fround(qb.s);
-            if (relu) v = Math.max(0, v);
-            const want = clampI8(roundHalfEven(v / Math.fround(qy.s)) + qy.z);
-            if (Math.abs(got[i]! - want) > QBOUNDS.int8Lsb)
-              throw new Error(`qs8-add ${what}: ${i}: ${got[i]} vs ${want}`);
+            if (Math.abs(got[i]! - addRef[i]!) > QBOUNDS.int8Lsb)
+              throw new Error(`qs8-add ${what}: ${i}: ${got[i]} vs ${addRef[i]}`);
           }
           results.add!.push(got);
           ar.checkGuards();
@@ -595,18 +503,10 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
   it("int8 max pool is exact and int8 global average pool within 1e-12 NMSE", () => {
     const rand = mulberry32(31);
     const ar = new Arena(rand);
-    for (let trial = 0; trial < 24; trial++) {
-      const h = int(rand, 1, 12);
-      const w = int(rand, 1, 12);
-      const c = int(rand, 1, 40);
-      const kh = int(rand, 1, 3);
-      const kw = int(rand, 1, 3);
-      const sh = int(rand, 1, 2);
-      const sw = int(rand, 1, 2);
-      const padding = rand() < 0.5 ? "same" : "valid";
+    for (const shape of kernelShapes(31, 24, QLIMITS)) {
+      const { h, w, cin: c, kh, kw, sh, sw, padding } = shape;
       const ph = padding1d(padding, h, kh, sh);
       const pw = padding1d(padding, w, kw, sw);
-      if (ph.out < 1 || pw.out < 1) continue;
       const X = randI8(h * w * c, rand);
       const ref = refMaxPool(
         { shape: [h, w, c], data: Float64Array.from(X) },
@@ -616,10 +516,7 @@ describe("quantize, dequantize, dynamic range, int8 add, max pool, global averag
       ).data;
       const s = 0.01 + rand() * 0.1;
       const z = int(rand, -128, 127);
-      const gapRef = new Float64Array(c);
-      for (let p = 0; p < h * w; p++)
-        for (let ch = 0; ch < c; ch++) gapRef[ch] += (X[p * c + ch]! - z) * Math.fround(s);
-      for (let ch = 0; ch < c; ch++) gapRef[ch]! /= h * w;
+      const gapRef = refQuantGap(X, h * w, c, s, z);
       for (const isa of ISAS) {
         for (const T of SPLITS) {
           ar.reset();
