@@ -3,14 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultMelConfig, encodeWav } from "@edge-audio/dsp";
-import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
+import { encodeWav } from "@edge-audio/dsp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { LABELS, writeTestModel } from "./test-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, "../dist/cli.js");
 const shared = resolve(here, "../../../../shared/data");
-const LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
 
 let dir: string;
 let model: string;
@@ -30,18 +29,7 @@ beforeAll(() => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing; build first (npm run build)`);
   dir = mkdtempSync(join(tmpdir(), "pi-runner-"));
   model = join(dir, "r18.eam");
-  const c = createRandomModel({ depth: 18, width: 0.125, numClasses: 10 }, 3);
-  c.labels = LABELS;
-  c.mel = defaultMelConfig() as unknown as Record<string, number | string | boolean | null>;
-  c.metadata = {
-    "trainer.split": {
-      description: "test",
-      seed: 1,
-      test: ["blues/blues.00001", "rock/rock.00000"],
-      val: [],
-    },
-  };
-  writeModel(model, c);
+  writeTestModel(model, 3);
   for (const [g, f] of [
     ["blues", 220],
     ["rock", 440],

@@ -11,10 +11,10 @@ import { fileURLToPath } from "node:url";
 import { defaultMelConfig, encodeWav } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { LABELS, writeTestModel } from "./test-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, "../dist/cli.js");
-const LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
 const version = JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")).version as string;
 
 let dir: string;
@@ -57,18 +57,7 @@ beforeAll(() => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing; build first (npm run build)`);
   dir = mkdtempSync(join(tmpdir(), "pi-runner-commands-"));
   model = join(dir, "r18.eam");
-  const c = createRandomModel({ depth: 18, width: 0.125, numClasses: 10 }, 5);
-  c.labels = LABELS;
-  c.mel = defaultMelConfig() as unknown as Record<string, number | string | boolean | null>;
-  c.metadata = {
-    "trainer.split": {
-      description: "test",
-      seed: 1,
-      test: ["blues/blues.00001", "rock/rock.00000"],
-      val: [],
-    },
-  };
-  writeModel(model, c);
+  writeTestModel(model, 5);
   data = join(dir, "data");
   for (const [g, f] of [
     ["blues", 220],
