@@ -11,10 +11,11 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeAudio, encodeWav, kernelFlavour, resample } from "@edge-audio/dsp";
+import { decodeAudio, encodeWav, resample } from "@edge-audio/dsp";
+import { dspBenchEnvironment, loadAvgText } from "./environment.js";
 
 const TO = 22050;
 const CASES = [44100, 48000] as const;
@@ -290,16 +291,7 @@ function markdownTable(rows: ResampleRow[]): string {
 export async function runResampleBench(opts: { quick: boolean; out: string }): Promise<void> {
   const runs = opts.quick ? 2 : 5;
   const tones = opts.quick ? 12 : 40;
-  const env = {
-    node: process.version,
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
-    loadAvgAtStart: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" "),
-    kernel: kernelFlavour(),
-    date: new Date().toISOString(),
-  };
+  const env = dspBenchEnvironment();
   console.log(`resample benchmark: Node ${env.node}, ${env.cores} x ${env.cpu}, load ${env.loadAvgAtStart}`);
   console.log(
     `mono, single thread, to ${TO} Hz; ${runs} timed runs after one warm-up, median; ${tones} alias tones.\n`,
@@ -383,9 +375,7 @@ export async function runResampleBench(opts: { quick: boolean; out: string }): P
     );
     console.log("\ngoals:");
     for (const g of goals) for (const line of g.lines) console.log(`  ${line}`);
-    const loadAvgAtEnd = loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ");
+    const loadAvgAtEnd = loadAvgText();
     console.log(`\nload average: ${env.loadAvgAtStart} at start, ${loadAvgAtEnd} at end`);
     const result = { env, loadAvgAtEnd, song: song.source, rows, goals: goals.map((g) => g.json) };
     mkdirSync(dirname(opts.out), { recursive: true });

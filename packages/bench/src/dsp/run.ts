@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
-import { kernelFlavour } from "@edge-audio/dsp";
 import { benchClip, type Contender, fftContenders, logMelContenders } from "./contenders.js";
+import { dspBenchEnvironment, loadAvgText } from "./environment.js";
 
 const require = createRequire(import.meta.url);
 
@@ -95,17 +94,7 @@ function table(title: string, rows: Row[]): string {
 
 export async function runDspBench(opts: { quick: boolean; out: string }): Promise<void> {
   const maxTime = opts.quick ? 0.4 : 3;
-  const env = {
-    node: process.version,
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
-    // a string, so that the JSON file stays in the repository formatter's style
-    loadAvgAtStart: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" "),
-    kernel: kernelFlavour(),
-    date: new Date().toISOString(),
-  };
+  const env = dspBenchEnvironment();
   console.log(`dsp benchmarks: Node ${env.node}, ${env.cores} x ${env.cpu}, load ${env.loadAvgAtStart}`);
   console.log("single thread; the machine is shared, so compare the ratios measured in the same run.\n");
 
@@ -169,9 +158,7 @@ export async function runDspBench(opts: { quick: boolean; out: string }): Promis
     );
   const result = {
     env,
-    loadAvgAtEnd: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" "),
+    loadAvgAtEnd: loadAvgText(),
     clip: clip.source,
     fft: fftRows,
     fftMaxRelError: maxRelError,
