@@ -9,6 +9,24 @@ export type Isa = "wasmsimd" | "scalar";
  * The MRx8 tile kernels behind f32_gemm_run / f32_igemm_run are exported too but only called
  * through those.
  */
+/** The argument list the f32 and int8 max-pool kernels share. */
+type MaxpoolKernel = (
+  ih: number,
+  iw: number,
+  c: number,
+  ow: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  padTop: number,
+  padLeft: number,
+  x: number,
+  y: number,
+  p0: number,
+  p1: number,
+) => void;
+
 export interface KernelExports {
   heap_base(): number;
   simd_enabled(): number;
@@ -42,22 +60,7 @@ export interface KernelExports {
     relu: number,
   ): void;
   f32_vadd(i0: number, i1: number, a: number, b: number, y: number, relu: number): void;
-  f32_maxpool(
-    ih: number,
-    iw: number,
-    c: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    padTop: number,
-    padLeft: number,
-    x: number,
-    y: number,
-    p0: number,
-    p1: number,
-  ): void;
+  f32_maxpool: MaxpoolKernel;
   f32_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number): void;
   f32_softmax(n: number, x: number, y: number): void;
   f32_peak(iters: number, seed: number): number;
@@ -202,22 +205,7 @@ export interface KernelExports {
     qy: number,
     relu: number,
   ): void;
-  qs8_maxpool(
-    ih: number,
-    iw: number,
-    c: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    padTop: number,
-    padLeft: number,
-    x: number,
-    y: number,
-    p0: number,
-    p1: number,
-  ): void;
+  qs8_maxpool: MaxpoolKernel;
   qs8_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number, qp: number): void;
   qs8_peak(iters: number, seed: number): number;
 }
