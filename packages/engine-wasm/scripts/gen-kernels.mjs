@@ -42,8 +42,12 @@ function tsEntry(k) {
     tile: k.tile,
     isa: k.isa,
     args: argsOf(k).map((a) => a.name),
+    addresses: argsOf(k)
+      .filter((a) => a.type === "usize")
+      .map((a) => a.name),
     plan: k.plan,
     calledBy: k.calledBy ?? null,
+    buffers: (k.buffers ?? []).filter((b) => !b[5]).map((b) => b[0].slice(1)),
   };
   return `  ${JSON.stringify(fields)},`;
 }
@@ -64,8 +68,12 @@ export interface KernelEntry {
   tile: string;
   isa: readonly ("wasmsimd" | "scalar")[];
   args: readonly string[];
+  /** Arguments that are byte addresses, strides or distances (usize); the rest are i32 or f32. */
+  addresses: readonly string[];
   plan: boolean;
   calledBy: string | null;
+  /** Address arguments whose buffers the WASI module checks (plan kernels). */
+  buffers: readonly string[];
 }
 `);
   L.push(

@@ -43,7 +43,7 @@ export const LAYOUT = [
   {
     name: "qs8_panel_bytes",
     args: ["kc", "ks"],
-    bytes: "64 + ks * cdiv(kc, 2) * 32",
+    bytes: "64 + ks * cdiv(kc, 2) * 16",
     doc: "bytes of one packed qs8 panel (8 scales, 8 biases, ks taps of kc channel pairs x 8 columns)",
   },
   {
@@ -416,14 +416,17 @@ const PLAN_KERNELS = [
   },
 ];
 
-/** Kernels the host calls at load time (weight packing) and the layout sizes it asks for. */
+/**
+ * Kernels the host calls at load time (weight packing), module queries and peak loops: name,
+ * family, dtype, arguments, return type, and the kernel that calls it when the host does not.
+ */
 const LOAD_KERNELS = [
   ["heap_base", "module", "-", [], "usize"],
   ["simd_enabled", "module", "-", [], "i32"],
   ["f32_pack_weights", "f32-gemm", "f32", ["k", "n", "*src", "*bias", "*dst"]],
   ["f32_wino_pack_weights", "f32-wino", "f32", ["cin", "cout", "*src", "*dst"]],
   ["f16_pack_weights", "f16w-igemm", "f16", ["k", "n", "*src", "*bias", "*dst"]],
-  ["f16_widen_panels", "f16w-igemm", "f16 -> f32", ["panels", "k", "*src", "*dst"]],
+  ["f16_widen_panels", "f16w-igemm", "f16 -> f32", ["panels", "k", "*src", "*dst"], "void", "f32_f16w_igemm_run"],
   ["qs8_unpack_int4", "qs8-gemm16", "qs4 -> qs8", ["rows", "n", "*src", "*dst"]],
   [
     "qs8_pack_weights",
@@ -431,11 +434,19 @@ const LOAD_KERNELS = [
     "qs8",
     ["kc", "ks", "n", "*src", "*scales", "*bias", "*dst", "pairMajor"],
   ],
-  ["qs8_wino_weights", "qs8-wino", "qs8 -> i16", ["kp", "*g", "*u", "*ustride"]],
-  ["qs8_wino3_weights", "qs8-wino", "qs8 -> i16", ["kp", "*g", "*u", "*ustride", "i"]],
+  ["qs8_wino_weights", "qs8-wino", "qs8 -> i16", ["kp", "*g", "*u", "*ustride"], "void", "qs8_wino_gemm_run"],
+  ["qs8_wino3_weights", "qs8-wino", "qs8 -> i16", ["kp", "*g", "*u", "*ustride", "i"], "void", "qs8_wino_gemm_run"],
   ["f32_peak", "peak", "f32", ["iters", "seed:f32"], "f32"],
   ["qs8_peak", "peak", "qs8", ["iters", "seed"], "i32"],
-].map(([name, family, dtype, args, ret]) => ({ name, family, ukernel: name.replace(/_/g, "-"), dtype, args, ret }));
+].map(([name, family, dtype, args, ret = "void", calledBy]) => ({
+  name,
+  family,
+  ukernel: name.replace(/_/g, "-"),
+  dtype,
+  args,
+  ret,
+  ...(calledBy ? { calledBy } : {}),
+}));
 
 /** The AssemblyScript module (relative to assembly/gen) that defines a plan kernel. */
 function sourceOf(k) {

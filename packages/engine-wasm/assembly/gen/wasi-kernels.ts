@@ -119,7 +119,7 @@ function L_wino_mstride(v_tiles: f64): f64 {
   return (v_tiles * 32.0) % 512.0 != 0.0 ? v_tiles * 32.0 : v_tiles * 32.0 + 64.0;
 }
 function L_qs8_panel_bytes(v_kc: f64, v_ks: f64): f64 {
-  return 64.0 + v_ks * cdiv(v_kc, 2.0) * 32.0;
+  return 64.0 + v_ks * cdiv(v_kc, 2.0) * 16.0;
 }
 function L_qs8_k16(v_kc: f64, v_ks: f64): f64 {
   return v_ks * cdiv(v_kc, 2.0) * 2.0;

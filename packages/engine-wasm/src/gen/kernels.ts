@@ -10,8 +10,12 @@ export interface KernelEntry {
   tile: string;
   isa: readonly ("wasmsimd" | "scalar")[];
   args: readonly string[];
+  /** Arguments that are byte addresses, strides or distances (usize); the rest are i32 or f32. */
+  addresses: readonly string[];
   plan: boolean;
   calledBy: string | null;
+  /** Address arguments whose buffers the WASI module checks (plan kernels). */
+  buffers: readonly string[];
 }
 
 /** Exports of the kernel modules the host calls (addresses are byte offsets in the shared memory). */
@@ -37,14 +41,11 @@ export interface KernelExports {
   qs8_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number, qp: number): void;
   heap_base(): number;
   simd_enabled(): number;
-  f32_pack_weights(k: number, n: number, src: number, bias: number, dst: number): number;
-  f32_wino_pack_weights(cin: number, cout: number, src: number, dst: number): number;
-  f16_pack_weights(k: number, n: number, src: number, bias: number, dst: number): number;
-  f16_widen_panels(panels: number, k: number, src: number, dst: number): number;
-  qs8_unpack_int4(rows: number, n: number, src: number, dst: number): number;
-  qs8_pack_weights(kc: number, ks: number, n: number, src: number, scales: number, bias: number, dst: number, pairMajor: number): number;
-  qs8_wino_weights(kp: number, g: number, u: number, ustride: number): number;
-  qs8_wino3_weights(kp: number, g: number, u: number, ustride: number, i: number): number;
+  f32_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
+  f32_wino_pack_weights(cin: number, cout: number, src: number, dst: number): void;
+  f16_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
+  qs8_unpack_int4(rows: number, n: number, src: number, dst: number): void;
+  qs8_pack_weights(kc: number, ks: number, n: number, src: number, scales: number, bias: number, dst: number, pairMajor: number): void;
   f32_peak(iters: number, seed: number): number;
   qs8_peak(iters: number, seed: number): number;
   qs8_panel_bytes(kc: number, ks: number): number;
@@ -54,68 +55,68 @@ export interface KernelExports {
 
 /** Every export of the kernel modules beside `memory`. */
 export const KERNEL_MANIFEST = [
-  {"name":"f32_gemm_run","family":"f32-gemm","ukernel":"f32-gemm-MRx8","dtype":"f32","tile":"MRx8","isa":["wasmsimd","scalar"],"args":["tile","m0","m1","n0","n1","kc","a","as","w","c","cs","relu"],"plan":true,"calledBy":null},
-  {"name":"f32_igemm_run","family":"f32-igemm","ukernel":"f32-igemm-MRx8","dtype":"f32","tile":"MRx8","isa":["wasmsimd","scalar"],"args":["tile","m0","m1","n0","n1","kc","ks","ind","w","c","cs","relu"],"plan":true,"calledBy":null},
-  {"name":"f32_wino_input","family":"f32-wino","ukernel":"f32-wino-input-4x4","dtype":"f32","tile":"4x4","isa":["wasmsimd","scalar"],"args":["ih","iw","c","tw","x","v","vstride","t0","t1"],"plan":true,"calledBy":null},
-  {"name":"f32_wino_output","family":"f32-wino","ukernel":"f32-wino-output-2x2","dtype":"f32","tile":"2x2","isa":["wasmsimd","scalar"],"args":["oh","ow","c","tw","m","mstride","bias","y","relu","t0","t1"],"plan":true,"calledBy":null},
-  {"name":"f32_maxpool","family":"maxpool","ukernel":"f32-maxpool","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["ih","iw","c","ow","kh","kw","sh","sw","pt","pl","x","y","p0","p1"],"plan":true,"calledBy":null},
-  {"name":"f32_vadd","family":"vadd","ukernel":"f32-vadd","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","a","b","y","relu"],"plan":true,"calledBy":null},
-  {"name":"f32_gap","family":"gap","ukernel":"f32-gavgpool","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["hw","c","x","y","c0","c1"],"plan":true,"calledBy":null},
-  {"name":"f32_softmax","family":"softmax","ukernel":"f32-softmax","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["n","x","y"],"plan":true,"calledBy":null},
-  {"name":"f32_f16w_igemm_run","family":"f16w-igemm","ukernel":"f32-f16w-igemm-MRx8","dtype":"f32 x f16","tile":"MRx8","isa":["wasmsimd","scalar"],"args":["tile","m0","m1","n0","n1","kc","ks","ind","w","c","cs","relu","scratch"],"plan":true,"calledBy":null},
-  {"name":"qs8_im2col16","family":"qs8-gemm16","ukernel":"qs8-im2col16-x4","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["m0","m1","ih","iw","c","ow","kh","kw","sh","sw","pt","pl","x","a16","qp","merge"],"plan":true,"calledBy":null},
-  {"name":"qs8_gemm16_run","family":"qs8-gemm16","ukernel":"qs8-gemm16-4x8c2","dtype":"qs8","tile":"4x8c2","isa":["wasmsimd","scalar"],"args":["m0","m1","n0","n1","kc","ks","a16","w","c","cs","relu","qp","rq","rd"],"plan":true,"calledBy":null},
-  {"name":"qs8_wino_input","family":"qs8-wino","ukernel":"qs8-wino-input-4x4-4x5","dtype":"qs8","tile":"4x4 / 4x5","isa":["wasmsimd","scalar"],"args":["ih","iw","c","tw","x","v","vstride","t0","t1","qp","cols"],"plan":true,"calledBy":null},
-  {"name":"qs8_wino_gemm_run","family":"qs8-wino","ukernel":"qs8-wino-gemm16-4x8c2","dtype":"qs8","tile":"4x8c2","isa":["wasmsimd","scalar"],"args":["m0","m1","n0","n1","cin","v","vstride","w","scratch","oh","ow","cout","tw","y","relu","qp","rq","rd","cols"],"plan":true,"calledBy":null},
-  {"name":"qs8_quantize","family":"quantize","ukernel":"f32-qs8-vcvt","dtype":"f32 -> qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","x","y","qp"],"plan":true,"calledBy":null},
-  {"name":"qs8_dequantize","family":"quantize","ukernel":"qs8-f32-vcvt","dtype":"qs8 -> f32","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","x","y","qp"],"plan":true,"calledBy":null},
-  {"name":"qs8_dynamic_params","family":"quantize","ukernel":"f32-qs8-rminmax","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["n","x","qp","pad","padBytes"],"plan":true,"calledBy":null},
-  {"name":"qs8_add","family":"vadd","ukernel":"qs8-vadd","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","a","b","y","qa","qb","qy","relu"],"plan":true,"calledBy":null},
-  {"name":"qs8_maxpool","family":"maxpool","ukernel":"s8-maxpool","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["ih","iw","c","ow","kh","kw","sh","sw","pt","pl","x","y","p0","p1"],"plan":true,"calledBy":null},
-  {"name":"qs8_gap","family":"gap","ukernel":"qs8-f32-gavgpool","dtype":"qs8 -> f32","tile":"-","isa":["wasmsimd","scalar"],"args":["hw","c","x","y","c0","c1","qp"],"plan":true,"calledBy":null},
-  {"name":"heap_base","family":"module","ukernel":"heap-base","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":[],"plan":false,"calledBy":null},
-  {"name":"simd_enabled","family":"module","ukernel":"simd-enabled","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":[],"plan":false,"calledBy":null},
-  {"name":"f32_pack_weights","family":"f32-gemm","ukernel":"f32-pack-weights","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["k","n","src","bias","dst"],"plan":false,"calledBy":null},
-  {"name":"f32_wino_pack_weights","family":"f32-wino","ukernel":"f32-wino-pack-weights","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["cin","cout","src","dst"],"plan":false,"calledBy":null},
-  {"name":"f16_pack_weights","family":"f16w-igemm","ukernel":"f16-pack-weights","dtype":"f16","tile":"-","isa":["wasmsimd","scalar"],"args":["k","n","src","bias","dst"],"plan":false,"calledBy":null},
-  {"name":"f16_widen_panels","family":"f16w-igemm","ukernel":"f16-widen-panels","dtype":"f16 -> f32","tile":"-","isa":["wasmsimd","scalar"],"args":["panels","k","src","dst"],"plan":false,"calledBy":null},
-  {"name":"qs8_unpack_int4","family":"qs8-gemm16","ukernel":"qs8-unpack-int4","dtype":"qs4 -> qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["rows","n","src","dst"],"plan":false,"calledBy":null},
-  {"name":"qs8_pack_weights","family":"qs8-gemm16","ukernel":"qs8-pack-weights","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["kc","ks","n","src","scales","bias","dst","pairMajor"],"plan":false,"calledBy":null},
-  {"name":"qs8_wino_weights","family":"qs8-wino","ukernel":"qs8-wino-weights","dtype":"qs8 -> i16","tile":"-","isa":["wasmsimd","scalar"],"args":["kp","g","u","ustride"],"plan":false,"calledBy":null},
-  {"name":"qs8_wino3_weights","family":"qs8-wino","ukernel":"qs8-wino3-weights","dtype":"qs8 -> i16","tile":"-","isa":["wasmsimd","scalar"],"args":["kp","g","u","ustride","i"],"plan":false,"calledBy":null},
-  {"name":"f32_peak","family":"peak","ukernel":"f32-peak","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["iters","seed"],"plan":false,"calledBy":null},
-  {"name":"qs8_peak","family":"peak","ukernel":"qs8-peak","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["iters","seed"],"plan":false,"calledBy":null},
-  {"name":"qs8_panel_bytes","family":"layout","ukernel":"qs8-panel-bytes","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":["kc","ks"],"plan":false,"calledBy":null},
-  {"name":"qs8_k16","family":"layout","ukernel":"qs8-k16","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":["kc","ks"],"plan":false,"calledBy":null},
-  {"name":"qs8_wino_scratch_bytes","family":"layout","ukernel":"qs8-wino-scratch-bytes","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":["cin","tiles","cols"],"plan":false,"calledBy":null},
-  {"name":"f32_gemm_1x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-1x8-wasmsimd","dtype":"f32","tile":"1x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_2x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-2x8-wasmsimd","dtype":"f32","tile":"2x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_3x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-3x8-wasmsimd","dtype":"f32","tile":"3x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_4x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-4x8-wasmsimd","dtype":"f32","tile":"4x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_5x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-5x8-wasmsimd","dtype":"f32","tile":"5x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_6x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-6x8-wasmsimd","dtype":"f32","tile":"6x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_7x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-7x8-wasmsimd","dtype":"f32","tile":"7x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_1x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-1x8-scalar","dtype":"f32","tile":"1x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_2x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-2x8-scalar","dtype":"f32","tile":"2x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_3x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-3x8-scalar","dtype":"f32","tile":"3x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_4x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-4x8-scalar","dtype":"f32","tile":"4x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_5x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-5x8-scalar","dtype":"f32","tile":"5x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_6x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-6x8-scalar","dtype":"f32","tile":"6x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_gemm_7x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-7x8-scalar","dtype":"f32","tile":"7x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"plan":false,"calledBy":"f32_gemm_run"},
-  {"name":"f32_igemm_1x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-1x8-wasmsimd","dtype":"f32","tile":"1x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_2x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-2x8-wasmsimd","dtype":"f32","tile":"2x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_3x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-3x8-wasmsimd","dtype":"f32","tile":"3x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_4x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-4x8-wasmsimd","dtype":"f32","tile":"4x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_5x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-5x8-wasmsimd","dtype":"f32","tile":"5x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_6x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-6x8-wasmsimd","dtype":"f32","tile":"6x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_7x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-7x8-wasmsimd","dtype":"f32","tile":"7x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_1x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-1x8-scalar","dtype":"f32","tile":"1x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_2x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-2x8-scalar","dtype":"f32","tile":"2x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_3x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-3x8-scalar","dtype":"f32","tile":"3x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_4x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-4x8-scalar","dtype":"f32","tile":"4x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_5x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-5x8-scalar","dtype":"f32","tile":"5x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_6x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-6x8-scalar","dtype":"f32","tile":"6x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
-  {"name":"f32_igemm_7x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-7x8-scalar","dtype":"f32","tile":"7x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"plan":false,"calledBy":"f32_igemm_run"},
+  {"name":"f32_gemm_run","family":"f32-gemm","ukernel":"f32-gemm-MRx8","dtype":"f32","tile":"MRx8","isa":["wasmsimd","scalar"],"args":["tile","m0","m1","n0","n1","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":true,"calledBy":null,"buffers":["a","w","c"]},
+  {"name":"f32_igemm_run","family":"f32-igemm","ukernel":"f32-igemm-MRx8","dtype":"f32","tile":"MRx8","isa":["wasmsimd","scalar"],"args":["tile","m0","m1","n0","n1","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":true,"calledBy":null,"buffers":["ind","w","c"]},
+  {"name":"f32_wino_input","family":"f32-wino","ukernel":"f32-wino-input-4x4","dtype":"f32","tile":"4x4","isa":["wasmsimd","scalar"],"args":["ih","iw","c","tw","x","v","vstride","t0","t1"],"addresses":["x","v","vstride"],"plan":true,"calledBy":null,"buffers":["x","v"]},
+  {"name":"f32_wino_output","family":"f32-wino","ukernel":"f32-wino-output-2x2","dtype":"f32","tile":"2x2","isa":["wasmsimd","scalar"],"args":["oh","ow","c","tw","m","mstride","bias","y","relu","t0","t1"],"addresses":["m","mstride","bias","y"],"plan":true,"calledBy":null,"buffers":["m","bias","y"]},
+  {"name":"f32_maxpool","family":"maxpool","ukernel":"f32-maxpool","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["ih","iw","c","ow","kh","kw","sh","sw","pt","pl","x","y","p0","p1"],"addresses":["x","y"],"plan":true,"calledBy":null,"buffers":["x","y"]},
+  {"name":"f32_vadd","family":"vadd","ukernel":"f32-vadd","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","a","b","y","relu"],"addresses":["a","b","y"],"plan":true,"calledBy":null,"buffers":["a","b","y"]},
+  {"name":"f32_gap","family":"gap","ukernel":"f32-gavgpool","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["hw","c","x","y","c0","c1"],"addresses":["x","y"],"plan":true,"calledBy":null,"buffers":["x","y"]},
+  {"name":"f32_softmax","family":"softmax","ukernel":"f32-softmax","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["n","x","y"],"addresses":["x","y"],"plan":true,"calledBy":null,"buffers":["x","y"]},
+  {"name":"f32_f16w_igemm_run","family":"f16w-igemm","ukernel":"f32-f16w-igemm-MRx8","dtype":"f32 x f16","tile":"MRx8","isa":["wasmsimd","scalar"],"args":["tile","m0","m1","n0","n1","kc","ks","ind","w","c","cs","relu","scratch"],"addresses":["ind","w","c","cs","scratch"],"plan":true,"calledBy":null,"buffers":["ind","w","scratch","c"]},
+  {"name":"qs8_im2col16","family":"qs8-gemm16","ukernel":"qs8-im2col16-x4","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["m0","m1","ih","iw","c","ow","kh","kw","sh","sw","pt","pl","x","a16","qp","merge"],"addresses":["x","a16","qp"],"plan":true,"calledBy":null,"buffers":["x","a16","qp"]},
+  {"name":"qs8_gemm16_run","family":"qs8-gemm16","ukernel":"qs8-gemm16-4x8c2","dtype":"qs8","tile":"4x8c2","isa":["wasmsimd","scalar"],"args":["m0","m1","n0","n1","kc","ks","a16","w","c","cs","relu","qp","rq","rd"],"addresses":["a16","w","c","cs","qp","rq","rd"],"plan":true,"calledBy":null,"buffers":["a16","w","qp","c","rq"]},
+  {"name":"qs8_wino_input","family":"qs8-wino","ukernel":"qs8-wino-input-4x4-4x5","dtype":"qs8","tile":"4x4 / 4x5","isa":["wasmsimd","scalar"],"args":["ih","iw","c","tw","x","v","vstride","t0","t1","qp","cols"],"addresses":["x","v","vstride","qp"],"plan":true,"calledBy":null,"buffers":["x","v","qp"]},
+  {"name":"qs8_wino_gemm_run","family":"qs8-wino","ukernel":"qs8-wino-gemm16-4x8c2","dtype":"qs8","tile":"4x8c2","isa":["wasmsimd","scalar"],"args":["m0","m1","n0","n1","cin","v","vstride","w","scratch","oh","ow","cout","tw","y","relu","qp","rq","rd","cols"],"addresses":["v","vstride","w","scratch","y","qp","rq","rd"],"plan":true,"calledBy":null,"buffers":["v","w","scratch","qp","y","rq"]},
+  {"name":"qs8_quantize","family":"quantize","ukernel":"f32-qs8-vcvt","dtype":"f32 -> qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","x","y","qp"],"addresses":["x","y","qp"],"plan":true,"calledBy":null,"buffers":["x","y","qp"]},
+  {"name":"qs8_dequantize","family":"quantize","ukernel":"qs8-f32-vcvt","dtype":"qs8 -> f32","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","x","y","qp"],"addresses":["x","y","qp"],"plan":true,"calledBy":null,"buffers":["x","y","qp"]},
+  {"name":"qs8_dynamic_params","family":"quantize","ukernel":"f32-qs8-rminmax","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["n","x","qp","pad","padBytes"],"addresses":["x","qp","pad"],"plan":true,"calledBy":null,"buffers":["x","qp","pad"]},
+  {"name":"qs8_add","family":"vadd","ukernel":"qs8-vadd","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["i0","i1","a","b","y","qa","qb","qy","relu"],"addresses":["a","b","y","qa","qb","qy"],"plan":true,"calledBy":null,"buffers":["a","b","y","qa","qb","qy"]},
+  {"name":"qs8_maxpool","family":"maxpool","ukernel":"s8-maxpool","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["ih","iw","c","ow","kh","kw","sh","sw","pt","pl","x","y","p0","p1"],"addresses":["x","y"],"plan":true,"calledBy":null,"buffers":["x","y"]},
+  {"name":"qs8_gap","family":"gap","ukernel":"qs8-f32-gavgpool","dtype":"qs8 -> f32","tile":"-","isa":["wasmsimd","scalar"],"args":["hw","c","x","y","c0","c1","qp"],"addresses":["x","y","qp"],"plan":true,"calledBy":null,"buffers":["x","y","qp"]},
+  {"name":"heap_base","family":"module","ukernel":"heap-base","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":[],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"simd_enabled","family":"module","ukernel":"simd-enabled","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":[],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"f32_pack_weights","family":"f32-gemm","ukernel":"f32-pack-weights","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["k","n","src","bias","dst"],"addresses":["src","bias","dst"],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"f32_wino_pack_weights","family":"f32-wino","ukernel":"f32-wino-pack-weights","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["cin","cout","src","dst"],"addresses":["src","dst"],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"f16_pack_weights","family":"f16w-igemm","ukernel":"f16-pack-weights","dtype":"f16","tile":"-","isa":["wasmsimd","scalar"],"args":["k","n","src","bias","dst"],"addresses":["src","bias","dst"],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"f16_widen_panels","family":"f16w-igemm","ukernel":"f16-widen-panels","dtype":"f16 -> f32","tile":"-","isa":["wasmsimd","scalar"],"args":["panels","k","src","dst"],"addresses":["src","dst"],"plan":false,"calledBy":"f32_f16w_igemm_run","buffers":[]},
+  {"name":"qs8_unpack_int4","family":"qs8-gemm16","ukernel":"qs8-unpack-int4","dtype":"qs4 -> qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["rows","n","src","dst"],"addresses":["src","dst"],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"qs8_pack_weights","family":"qs8-gemm16","ukernel":"qs8-pack-weights","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["kc","ks","n","src","scales","bias","dst","pairMajor"],"addresses":["src","scales","bias","dst"],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"qs8_wino_weights","family":"qs8-wino","ukernel":"qs8-wino-weights","dtype":"qs8 -> i16","tile":"-","isa":["wasmsimd","scalar"],"args":["kp","g","u","ustride"],"addresses":["g","u","ustride"],"plan":false,"calledBy":"qs8_wino_gemm_run","buffers":[]},
+  {"name":"qs8_wino3_weights","family":"qs8-wino","ukernel":"qs8-wino3-weights","dtype":"qs8 -> i16","tile":"-","isa":["wasmsimd","scalar"],"args":["kp","g","u","ustride","i"],"addresses":["g","u","ustride"],"plan":false,"calledBy":"qs8_wino_gemm_run","buffers":[]},
+  {"name":"f32_peak","family":"peak","ukernel":"f32-peak","dtype":"f32","tile":"-","isa":["wasmsimd","scalar"],"args":["iters","seed"],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"qs8_peak","family":"peak","ukernel":"qs8-peak","dtype":"qs8","tile":"-","isa":["wasmsimd","scalar"],"args":["iters","seed"],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"qs8_panel_bytes","family":"layout","ukernel":"qs8-panel-bytes","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":["kc","ks"],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"qs8_k16","family":"layout","ukernel":"qs8-k16","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":["kc","ks"],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"qs8_wino_scratch_bytes","family":"layout","ukernel":"qs8-wino-scratch-bytes","dtype":"-","tile":"-","isa":["wasmsimd","scalar"],"args":["cin","tiles","cols"],"addresses":[],"plan":false,"calledBy":null,"buffers":[]},
+  {"name":"f32_gemm_1x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-1x8-wasmsimd","dtype":"f32","tile":"1x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_2x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-2x8-wasmsimd","dtype":"f32","tile":"2x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_3x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-3x8-wasmsimd","dtype":"f32","tile":"3x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_4x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-4x8-wasmsimd","dtype":"f32","tile":"4x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_5x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-5x8-wasmsimd","dtype":"f32","tile":"5x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_6x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-6x8-wasmsimd","dtype":"f32","tile":"6x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_7x8__wasmsimd","family":"f32-gemm","ukernel":"f32-gemm-7x8-wasmsimd","dtype":"f32","tile":"7x8","isa":["wasmsimd"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_1x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-1x8-scalar","dtype":"f32","tile":"1x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_2x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-2x8-scalar","dtype":"f32","tile":"2x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_3x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-3x8-scalar","dtype":"f32","tile":"3x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_4x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-4x8-scalar","dtype":"f32","tile":"4x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_5x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-5x8-scalar","dtype":"f32","tile":"5x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_6x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-6x8-scalar","dtype":"f32","tile":"6x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_gemm_7x8__scalar","family":"f32-gemm","ukernel":"f32-gemm-7x8-scalar","dtype":"f32","tile":"7x8","isa":["scalar"],"args":["mr","nc","kc","a","as","w","c","cs","relu"],"addresses":["a","as","w","c","cs"],"plan":false,"calledBy":"f32_gemm_run","buffers":[]},
+  {"name":"f32_igemm_1x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-1x8-wasmsimd","dtype":"f32","tile":"1x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_2x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-2x8-wasmsimd","dtype":"f32","tile":"2x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_3x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-3x8-wasmsimd","dtype":"f32","tile":"3x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_4x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-4x8-wasmsimd","dtype":"f32","tile":"4x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_5x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-5x8-wasmsimd","dtype":"f32","tile":"5x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_6x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-6x8-wasmsimd","dtype":"f32","tile":"6x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_7x8__wasmsimd","family":"f32-igemm","ukernel":"f32-igemm-7x8-wasmsimd","dtype":"f32","tile":"7x8","isa":["wasmsimd"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_1x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-1x8-scalar","dtype":"f32","tile":"1x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_2x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-2x8-scalar","dtype":"f32","tile":"2x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_3x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-3x8-scalar","dtype":"f32","tile":"3x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_4x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-4x8-scalar","dtype":"f32","tile":"4x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_5x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-5x8-scalar","dtype":"f32","tile":"5x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_6x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-6x8-scalar","dtype":"f32","tile":"6x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
+  {"name":"f32_igemm_7x8__scalar","family":"f32-igemm","ukernel":"f32-igemm-7x8-scalar","dtype":"f32","tile":"7x8","isa":["scalar"],"args":["mr","nc","kc","ks","ind","w","c","cs","relu"],"addresses":["ind","w","c","cs"],"plan":false,"calledBy":"f32_igemm_run","buffers":[]},
 ] as const satisfies readonly KernelEntry[];
 
 /** Kernels a plan calls, in WASI kernel-id order. */
@@ -136,7 +137,7 @@ const wino_mstride = (tiles: number): number => (tiles * 32) % 512 != 0 ? tiles 
 /** The layout sizes the host asks the kernels for, as the manifest states them. */
 export const LAYOUT_FORMULAS = {
   /** bytes of one packed qs8 panel (8 scales, 8 biases, ks taps of kc channel pairs x 8 columns) */
-  qs8_panel_bytes: (kc: number, ks: number): number => 64 + ks * cdiv(kc, 2) * 32,
+  qs8_panel_bytes: (kc: number, ks: number): number => 64 + ks * cdiv(kc, 2) * 16,
   /** elements of one im2col16 row (ks taps of kc channels rounded up to even) */
   qs8_k16: (kc: number, ks: number): number => ks * cdiv(kc, 2) * 2,
   /** per-thread scratch of qs8_wino_gemm_run for `tiles` tiles */
