@@ -5,7 +5,7 @@
 // Tiles, ISAs and kernel names come from the kernel manifest (scripts/kernel-manifest.mjs).
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { F32_GEMM_TILES as TILES, KERNELS, NR } from "./kernel-manifest.mjs";
+import { KERNELS, NR, F32_GEMM_TILES as TILES } from "./kernel-manifest.mjs";
 import { writeOrCheck } from "./write-generated.mjs";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");

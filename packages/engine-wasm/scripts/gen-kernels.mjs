@@ -6,6 +6,8 @@
 //   assembly/gen/wasi-kernels.ts   the WASI module's call table: arity, dispatch and the bounds
 //                                  check of each call of a plan file
 // `--check` fails when a committed file differs (run by the build and a test).
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { F32_GEMM_TILES, KERNELS, LAYOUT, LAYOUT_HELPERS, QP_FIELD_BYTES } from "./kernel-manifest.mjs";
@@ -52,9 +54,19 @@ function tsEntry(k) {
   return `  ${JSON.stringify(fields)},`;
 }
 
-/** A manifest expression as TypeScript over number arguments. */
+/** A manifest expression as TypeScript over number arguments (strict comparisons). */
 function tsExpr(e) {
-  return e.replace(/\b(cdiv|div)\(/g, "$1(");
+  return e.replace(/([!=])=/g, "$1==");
+}
+
+/** TypeScript text as the repository's formatter (biome, pinned) writes it. */
+function formatted(text, file) {
+  const biome = createRequire(import.meta.url).resolve("@biomejs/biome/bin/biome");
+  return execFileSync(process.execPath, [biome, "format", `--stdin-file-path=${file}`], {
+    input: text,
+    encoding: "utf8",
+    cwd: root,
+  });
 }
 
 function hostFile() {
@@ -90,7 +102,9 @@ export interface KernelEntry {
   L.push(`export const PLAN_KERNELS = ${JSON.stringify(planKernels.map((k) => k.name))} as const;`);
   L.push("export type PlanKernelName = (typeof PLAN_KERNELS)[number];\n");
   L.push("/** Kernel families (one tester each). */");
-  L.push(`export const KERNEL_FAMILIES = ${JSON.stringify([...new Set(KERNELS.map((k) => k.family))])} as const;`);
+  L.push(
+    `export const KERNEL_FAMILIES = ${JSON.stringify([...new Set(KERNELS.map((k) => k.family))])} as const;`,
+  );
   L.push("export type KernelFamily = (typeof KERNEL_FAMILIES)[number];\n");
   L.push("/** Tiles MR of the f32 MRx8 micro-kernels, in both builds. */");
   L.push(`export const F32_GEMM_TILES = ${JSON.stringify(F32_GEMM_TILES)} as const;\n`);
@@ -100,7 +114,9 @@ export interface KernelEntry {
   L.push("\n/** The layout sizes the host asks the kernels for, as the manifest states them. */");
   L.push("export const LAYOUT_FORMULAS = {");
   for (const l of LAYOUT)
-    L.push(`  /** ${l.doc} */\n  ${l.name}: (${l.args.map((a) => `${a}: number`).join(", ")}): number => ${tsExpr(l.bytes)},`);
+    L.push(
+      `  /** ${l.doc} */\n  ${l.name}: (${l.args.map((a) => `${a}: number`).join(", ")}): number => ${tsExpr(l.bytes)},`,
+    );
   L.push("};");
   return `${L.join("\n")}\n`;
 }
@@ -134,10 +150,13 @@ function asDispatch() {
   const L = ["/** Runs kernel `id` with the arguments at `a` (one u32 word each). */"];
   L.push("export function runKernel(id: u32, a: usize): void {");
   L.push("  switch (id) {");
-  planKernels.forEach((k, id) => {
-    const args = argsOf(k).map((x, i) => (x.type === "usize" ? `load<u32>(a, ${4 * i})` : `load<i32>(a, ${4 * i})`));
+  for (const [id, k] of planKernels.entries()) {
+    const args = argsOf(k).map((x, i) =>
+      x.type === "usize" ? `load<u32>(a, ${4 * i})` : `load<i32>(a, ${4 * i})`,
+    );
     L.push(`    case ${id}:\n      ${k.name}(${args.join(", ")});\n      break;`);
-  });
+  }
+
   L.push("  }");
   L.push("}");
   return L;
@@ -188,12 +207,14 @@ function asCheck(k) {
     L.push(`  const v_${x.name} = <f64>${load};`);
   });
   for (const x of args.filter((y) => y.type === "i32"))
-    L.push(`  if (!(v_${x.name} >= 0 && v_${x.name} <= ${2 ** 30}.0)) return countProblem("${x.name}", v_${x.name});`);
+    L.push(
+      `  if (!(v_${x.name} >= 0 && v_${x.name} <= ${2 ** 30}.0)) return countProblem("${x.name}", v_${x.name});`,
+    );
   for (const r of k.requires)
     L.push(`  if (!(${asExpr(r, names)})) return "its arguments break ${r.replace(/"/g, "'")}";`);
   const spans = k.buffers.map((_, j) => `lo${j} = 0.0, hi${j} = 0.0`).join(", ");
   L.push(`  let ${spans};`);
-  k.buffers.forEach((b, j) => L.push(...asBuffer(b, j, names)));
+  for (const [j, b] of k.buffers.entries()) L.push(...asBuffer(b, j, names));
   L.push(...asOverlaps(k.buffers));
   L.push(`  return "";`);
   L.push("}");
@@ -249,7 +270,9 @@ function wasiFile() {
   L.push(`/** Argument count of each kernel id. */`);
   L.push(`export const ARITY: StaticArray<i32> = [${planKernels.map((k) => k.args.length).join(", ")}];`);
   L.push(`/** Name of each kernel id, for messages. */`);
-  L.push(`export const KERNEL_NAMES: StaticArray<string> = [${planKernels.map((k) => `"${k.name}"`).join(", ")}];\n`);
+  L.push(
+    `export const KERNEL_NAMES: StaticArray<string> = [${planKernels.map((k) => `"${k.name}"`).join(", ")}];\n`,
+  );
   L.push(...asDispatch(), "");
   L.push(asHelpers, "");
   L.push(...asLayout(), "");
@@ -260,7 +283,8 @@ function wasiFile() {
  */`);
   L.push("export function callProblem(id: u32, a: usize, base: f64, mem: f64): string {");
   L.push("  switch (id) {");
-  planKernels.forEach((k, id) => L.push(`    case ${id}:\n      return check_${k.name}(a, base, mem);`));
+  for (const [id, k] of planKernels.entries())
+    L.push(`    case ${id}:\n      return check_${k.name}(a, base, mem);`);
   L.push("  }");
   L.push(`  return "unknown kernel";`);
   L.push("}");
@@ -270,7 +294,7 @@ function wasiFile() {
 writeOrCheck(
   root,
   [
-    ["src/gen/kernels.ts", hostFile()],
+    ["src/gen/kernels.ts", formatted(hostFile(), "src/gen/kernels.ts")],
     ["assembly/gen/wasi-kernels.ts", wasiFile()],
   ],
   "gen-kernels.mjs",

@@ -55,8 +55,7 @@ export const LAYOUT = [
   {
     name: "qs8_wino_scratch_bytes",
     args: ["cin", "tiles", "cols"],
-    bytes:
-      "(cols == 3 ? 5 : 16) * wino_ustride(cdiv(cin, 2)) + (cols == 3 ? 20 : 16) * wino_mstride(tiles)",
+    bytes: "(cols == 3 ? 5 : 16) * wino_ustride(cdiv(cin, 2)) + (cols == 3 ? 20 : 16) * wino_mstride(tiles)",
     doc: "per-thread scratch of qs8_wino_gemm_run for `tiles` tiles",
   },
 ];
@@ -226,7 +225,24 @@ const PLAN_KERNELS = [
     family: "qs8-gemm16",
     ukernel: "qs8-im2col16-x4",
     dtype: "qs8",
-    args: ["m0", "m1", "ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*a16", "*qp", "merge"],
+    args: [
+      "m0",
+      "m1",
+      "ih",
+      "iw",
+      "c",
+      "ow",
+      "kh",
+      "kw",
+      "sh",
+      "sw",
+      "pt",
+      "pl",
+      "*x",
+      "*a16",
+      "*qp",
+      "merge",
+    ],
     requires: [...small(GEOMETRY), "ow >= 1", "m0 >= 0 && m0 <= m1", "merge == 0 || (merge == 1 && c == 1)"],
     buffers: [
       ["*x", "r", "0", "ih * iw * c", "m0 < m1"],
@@ -426,7 +442,14 @@ const LOAD_KERNELS = [
   ["f32_pack_weights", "f32-gemm", "f32", ["k", "n", "*src", "*bias", "*dst"]],
   ["f32_wino_pack_weights", "f32-wino", "f32", ["cin", "cout", "*src", "*dst"]],
   ["f16_pack_weights", "f16w-igemm", "f16", ["k", "n", "*src", "*bias", "*dst"]],
-  ["f16_widen_panels", "f16w-igemm", "f16 -> f32", ["panels", "k", "*src", "*dst"], "void", "f32_f16w_igemm_run"],
+  [
+    "f16_widen_panels",
+    "f16w-igemm",
+    "f16 -> f32",
+    ["panels", "k", "*src", "*dst"],
+    "void",
+    "f32_f16w_igemm_run",
+  ],
   ["qs8_unpack_int4", "qs8-gemm16", "qs4 -> qs8", ["rows", "n", "*src", "*dst"]],
   [
     "qs8_pack_weights",
@@ -435,7 +458,14 @@ const LOAD_KERNELS = [
     ["kc", "ks", "n", "*src", "*scales", "*bias", "*dst", "pairMajor"],
   ],
   ["qs8_wino_weights", "qs8-wino", "qs8 -> i16", ["kp", "*g", "*u", "*ustride"], "void", "qs8_wino_gemm_run"],
-  ["qs8_wino3_weights", "qs8-wino", "qs8 -> i16", ["kp", "*g", "*u", "*ustride", "i"], "void", "qs8_wino_gemm_run"],
+  [
+    "qs8_wino3_weights",
+    "qs8-wino",
+    "qs8 -> i16",
+    ["kp", "*g", "*u", "*ustride", "i"],
+    "void",
+    "qs8_wino_gemm_run",
+  ],
   ["f32_peak", "peak", "f32", ["iters", "seed:f32"], "f32"],
   ["qs8_peak", "peak", "qs8", ["iters", "seed"], "i32"],
 ].map(([name, family, dtype, args, ret = "void", calledBy]) => ({
@@ -461,7 +491,14 @@ export const KERNELS = [
   ...PLAN_KERNELS.map((k) => withDefaults({ ...k, plan: true })),
   ...LOAD_KERNELS.map(withDefaults),
   ...LAYOUT.map((l) =>
-    withDefaults({ name: l.name, family: "layout", ukernel: l.name.replace(/_/g, "-"), dtype: "-", args: l.args, ret: "i32" }),
+    withDefaults({
+      name: l.name,
+      family: "layout",
+      ukernel: l.name.replace(/_/g, "-"),
+      dtype: "-",
+      args: l.args,
+      ret: "i32",
+    }),
   ),
   ...f32TileKernels().map(withDefaults),
 ];

@@ -85,7 +85,21 @@ function f32Calls(op: OpRecord, tile: number, T: number, t: number): KernelCall[
       if (m0 >= m1 || n0 >= n1) return NONE;
       const { batch, K, a, as, astride, w, wstride, c, cs, cstride } = op;
       return Array.from({ length: batch }, (_, e) =>
-        call("f32_gemm_run", tile, m0, m1, n0, n1, K, a + e * astride, as, w + e * wstride, c + e * cstride, cs, 0),
+        call(
+          "f32_gemm_run",
+          tile,
+          m0,
+          m1,
+          n0,
+          n1,
+          K,
+          a + e * astride,
+          as,
+          w + e * wstride,
+          c + e * cstride,
+          cs,
+          0,
+        ),
       );
     }
     case "wino_in": {
@@ -161,7 +175,28 @@ function qs8Calls(op: OpRecord, T: number, t: number): KernelCall[] | null {
       const { K, v, vstride, w, oh, ow, N, tw, y, relu, qp, rq, rd, cols } = op;
       const scratch = op.scratch + t * op.scratchStride;
       return [
-        call("qs8_wino_gemm_run", m0, m1, n0, n1, K, v, vstride, w, scratch, oh, ow, N, tw, y, relu, qp, rq, rd, cols),
+        call(
+          "qs8_wino_gemm_run",
+          m0,
+          m1,
+          n0,
+          n1,
+          K,
+          v,
+          vstride,
+          w,
+          scratch,
+          oh,
+          ow,
+          N,
+          tw,
+          y,
+          relu,
+          qp,
+          rq,
+          rd,
+          cols,
+        ),
       ];
     }
     case "quant":

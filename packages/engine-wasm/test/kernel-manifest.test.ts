@@ -27,9 +27,14 @@ describe("kernel manifest and the built modules", () => {
       const exported = WebAssembly.Module.exports(kernelModule(isa));
       const fns = exported.filter((e) => e.kind === "function").map((e) => e.name);
       expect(exported.filter((e) => e.kind !== "function").map((e) => e.name)).toEqual(["memory"]);
-      expect([...fns].sort()).toEqual(inIsa(isa).map((k) => k.name).sort());
+      expect([...fns].sort()).toEqual(
+        inIsa(isa)
+          .map((k) => k.name)
+          .sort(),
+      );
       const inst = exportsOf(isa);
-      for (const k of inIsa(isa)) expect(`${k.name}/${inst[k.name]!.length}`).toBe(`${k.name}/${k.args.length}`);
+      for (const k of inIsa(isa))
+        expect(`${k.name}/${inst[k.name]!.length}`).toBe(`${k.name}/${k.args.length}`);
     });
 
   it("the WASI kernel ids are the manifest's plan kernels with their arities", () => {
@@ -102,7 +107,8 @@ describe("module queries and peak loops (module, peak)", () => {
         let want = 0; // SIMD: all lanes equal, lane 0 ^ lane 3
         if (isa === "scalar") {
           const a = [seed, seed + 1, seed + 2, seed + 3];
-          for (let n = 0; n < iters; n++) for (let i = 0; i < 4; i++) a[i] = (a[i]! + Math.imul(a[i]!, seed)) | 0;
+          for (let n = 0; n < iters; n++)
+            for (let i = 0; i < 4; i++) a[i] = (a[i]! + Math.imul(a[i]!, seed)) | 0;
           want = a[0]! ^ a[1]! ^ a[2]! ^ a[3]!;
         }
         expect(k.qs8_peak!(iters, seed)).toBe(want);
@@ -120,7 +126,9 @@ describe("kernel testers", () => {
       const text = files.map(source).join("\n");
       for (const k of KERNEL_MANIFEST.filter((e) => e.family === family)) {
         const called = k.calledBy ?? k.name;
-        expect(`${k.name}: ${text.includes(`${called}!(`) || text.includes(`${called}(`)}`).toBe(`${k.name}: true`);
+        expect(`${k.name}: ${text.includes(`${called}!(`) || text.includes(`${called}(`)}`).toBe(
+          `${k.name}: true`,
+        );
       }
     });
 });

@@ -80,12 +80,13 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs the module on `bytes` in a child process. */
+/** Runs the module on `bytes` in a child process (killed after 30 s: a hang fails as exit -1). */
 function run(bytes: Uint8Array, what: string): Promise<Outcome> {
   const planPath = path.join(dir, `hostile-${runs++}.plan`);
   fs.writeFileSync(planPath, bytes);
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--no-warnings", RUNNER, planPath, cropPath], (err, _stdout, stderr) => {
+    const args = ["--no-warnings", RUNNER, planPath, cropPath];
+    execFile(process.execPath, args, { timeout: 30_000 }, (err, _stdout, stderr) => {
       fs.rmSync(planPath, { force: true });
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
       resolve({ what, code, stderr });
@@ -140,7 +141,9 @@ const argAt = (p: Plan, call: number, k: number) => 64 + 4 * (p.calls[call]! + 1
 
 /** The changed values tried on each argument: addresses and counts (kept to ~3 runs each). */
 function probes(p: Plan, entry: KernelEntry, k: number, v: number): number[] {
-  return entry.addresses.includes(entry.args[k]!) ? [0, p.mem - 1, 2 * v + 1] : [2 * v + 1, 2 ** 31, 2 ** 30 + 1];
+  return entry.addresses.includes(entry.args[k]!)
+    ? [0, p.mem - 1, 2 * v + 1]
+    : [2 * v + 1, 2 ** 31, 2 ** 30 + 1];
 }
 
 describe("WASI module on hostile plans", () => {
@@ -160,7 +163,8 @@ describe("WASI module on hostile plans", () => {
           cases.push([mutated(plan, argAt(plan, call, k), value), `${entry.args[k]}=${value >>> 0}`]);
       const outcomes = await runAll(cases);
       for (const r of outcomes) expectRunOrRefusal({ ...r, what: `${name} call ${call} ${r.what}` });
-      const outcome = (arg: string, value: number) => outcomes.find((r) => r.what === `${arg}=${value >>> 0}`)!;
+      const outcome = (arg: string, value: number) =>
+        outcomes.find((r) => r.what === `${arg}=${value >>> 0}`)!;
       for (const b of entry.buffers)
         expect(outcome(b, plan.mem - 1).stderr).toMatch(
           new RegExp(`call ${call} \\(${name}\\): argument ${b} reaches bytes \\[`),
@@ -205,6 +209,8 @@ describe("WASI module on hostile plans", () => {
     expect(cut).toBeLessThan(p.mem);
     const r = await run(mutated(p, 24, cut), "memory cut");
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/call \d+ \(\w+\): argument \w+ reaches bytes \[\d+, \d+\), outside the plan's memory/);
+    expect(r.stderr).toMatch(
+      /call \d+ \(\w+\): argument \w+ reaches bytes \[\d+, \d+\), outside the plan's memory/,
+    );
   });
 });

@@ -9,7 +9,9 @@
 // planned, so this module parses no model file: the .eam reader stays in the host. CROP.f32 is
 // raw little-endian float32 in the layout data[mel * frames + frame]. Output: one line per class
 // "index<TAB>probability<TAB>float32 bits in hex". Paths resolve against the preopened
-// directories. Exit 2 with a one-line message on a bad plan or crop.
+// directories. Exit 2 with a one-line message on a bad plan or crop. The kernel ids, their
+// dispatch and the bounds check of every call are generated from the kernel manifest
+// (scripts/kernel-manifest.mjs -> assembly/gen/wasi-kernels.ts).
 
 import {
   errno,
