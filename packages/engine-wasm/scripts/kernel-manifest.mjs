@@ -38,6 +38,23 @@ const nonEmpty = "m0 < m1 && n0 < n1";
 const gemmOut = (bytes) => ["*c", "w", `m0 * cs + n0 * ${bytes}`, `(m1 - 1) * cs + n1 * ${bytes}`, nonEmpty];
 const panels = (panel) => [`div(n0, 8) * ${panel}`, `cdiv(n1, 8) * ${panel}`];
 
+/** A max-pool kernel over NHWC elements of `bytes` bytes, output pixels [p0, p1). */
+function maxpool(name, ukernel, dtype, bytes) {
+  const e = bytes === 1 ? "" : ` * ${bytes}`;
+  return {
+    name,
+    family: "maxpool",
+    ukernel,
+    dtype,
+    args: ["ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*y", "p0", "p1"],
+    requires: [...small(GEOMETRY), "ow >= 1", "p0 >= 0 && p0 <= p1"],
+    buffers: [
+      ["*x", "r", "0", `ih * iw * c${e}`, "p0 < p1"],
+      ["*y", "w", `p0 * c${e}`, `p1 * c${e}`, "p0 < p1"],
+    ],
+  };
+}
+
 /** Layout sizes the host asks the kernels for (exports), with the formula the kernel computes. */
 export const LAYOUT = [
   {
@@ -154,18 +171,7 @@ const PLAN_KERNELS = [
       ["*y", "w", "0", "oh * ow * c * 4", "t0 < t1"],
     ],
   },
-  {
-    name: "f32_maxpool",
-    family: "maxpool",
-    ukernel: "f32-maxpool",
-    dtype: "f32",
-    args: ["ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*y", "p0", "p1"],
-    requires: [...small(GEOMETRY), "ow >= 1", "p0 >= 0 && p0 <= p1"],
-    buffers: [
-      ["*x", "r", "0", "ih * iw * c * 4", "p0 < p1"],
-      ["*y", "w", "p0 * c * 4", "p1 * c * 4", "p0 < p1"],
-    ],
-  },
+  maxpool("f32_maxpool", "f32-maxpool", "f32", 4),
   {
     name: "f32_vadd",
     family: "vadd",
@@ -405,18 +411,7 @@ const PLAN_KERNELS = [
       ["*qy", "p"],
     ],
   },
-  {
-    name: "qs8_maxpool",
-    family: "maxpool",
-    ukernel: "s8-maxpool",
-    dtype: "qs8",
-    args: ["ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*y", "p0", "p1"],
-    requires: [...small(GEOMETRY), "ow >= 1", "p0 >= 0 && p0 <= p1"],
-    buffers: [
-      ["*x", "r", "0", "ih * iw * c", "p0 < p1"],
-      ["*y", "w", "p0 * c", "p1 * c", "p0 < p1"],
-    ],
-  },
+  maxpool("qs8_maxpool", "s8-maxpool", "qs8", 1),
   {
     name: "qs8_gap",
     family: "gap",
