@@ -17,7 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const app = resolve(here, "..");
 const require = createRequire(import.meta.url);
 
-/** The files of a bundle folder, relative to it, that a launcher has to carry. */
+/** The runner's entry file inside a bundle folder. */
 export const BUNDLE_ENTRY = "dist/cli.cjs";
 
 /** Writes the bundle folder `dir` (default apps/pi-runner/bundle) and returns its file list. */
