@@ -1,4 +1,4 @@
-// Builds the kernel modules: 128-bit SIMD and scalar, both on an imported shared memory.
+// Builds the kernel modules: 128-bit SIMD, scalar and relaxed SIMD, all on an imported shared memory.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,6 +31,8 @@ const common = [
 const builds = [
   ["assembly/engine-simd.ts", "build/engine-simd.wasm", ["--enable", "simd"]],
   ["assembly/engine-scalar.ts", "build/engine-scalar.wasm", []],
+  // Relaxed-SIMD kernels, compiled by the host only after its self-check (src/relaxed.ts).
+  ["assembly/relaxed.ts", "build/engine-relaxed.wasm", ["--enable", "simd", "--enable", "relaxed-simd"]],
 ];
 for (const [src, out, extra] of builds) {
   execFileSync(

@@ -24,7 +24,9 @@ function arg(spec) {
   return { name, type };
 }
 const argsOf = (k) => k.args.map(arg);
-const hostKernels = KERNELS.filter((k) => !k.calledBy);
+const inRelaxed = (k) => k.isa.includes("wasmrelaxed");
+const hostKernels = KERNELS.filter((k) => !k.calledBy && !inRelaxed(k));
+const relaxedKernels = KERNELS.filter(inRelaxed);
 const planKernels = KERNELS.filter((k) => k.plan);
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +80,7 @@ export interface KernelEntry {
   ukernel: string;
   dtype: string;
   tile: string;
-  isa: readonly ("wasmsimd" | "scalar")[];
+  isa: readonly ("wasmsimd" | "scalar" | "wasmrelaxed")[];
   args: readonly string[];
   /** Arguments that are byte addresses, strides or distances (usize); the rest are i32 or f32. */
   addresses: readonly string[];
@@ -93,6 +95,10 @@ export interface KernelEntry {
   );
   L.push("export interface KernelExports {");
   for (const k of hostKernels) L.push(tsSignature(k));
+  L.push("}\n");
+  L.push("/** Exports of the relaxed-SIMD kernel module (build/engine-relaxed.wasm). */");
+  L.push("export interface RelaxedKernelExports {");
+  for (const k of relaxedKernels) L.push(tsSignature(k));
   L.push("}\n");
   L.push("/** Every export of the kernel modules beside `memory`. */");
   L.push("export const KERNEL_MANIFEST = [");

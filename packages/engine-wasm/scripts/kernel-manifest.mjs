@@ -473,6 +473,26 @@ const LOAD_KERNELS = [
   ...(calledBy ? { calledBy } : {}),
 }));
 
+// ---------------------------------------------------------------------------------------------
+// qs8 relaxed SIMD (build/engine-relaxed.wasm, compiled only after the host's self-check)
+
+/** ISA of the relaxed-SIMD module (i32x4.relaxed_dot_i8x16_i7x16_add_s). */
+export const RELAXED = ["wasmrelaxed"];
+/** Kernels of the relaxed-SIMD module: name, family, dtype, arguments, return type. */
+const RELAXED_KERNELS = [
+  ["relaxed_dot_check", "relaxed-check", "qs8 x u7", ["*a", "*b", "*c", "*out", "blocks"]],
+  ["qs8_relaxed_peak", "peak", "qs8 x u7", ["iters", "seed"], "i32"],
+].map(([name, family, dtype, args, ret = "void"]) => ({
+  name,
+  family,
+  ukernel: name.replace(/_/g, "-"),
+  dtype,
+  args,
+  ret,
+  isa: RELAXED,
+  source: "../relaxed",
+}));
+
 /** The AssemblyScript module (relative to assembly/gen) that defines a plan kernel. */
 function sourceOf(k) {
   if (k.generated) return `./${k.family}-wasmsimd`;
@@ -496,6 +516,7 @@ export const KERNELS = [
     }),
   ),
   ...f32TileKernels().map(withDefaults),
+  ...RELAXED_KERNELS.map(withDefaults),
 ];
 
 /** Kernel families, each with one tester (test/kernel-testers.ts). */

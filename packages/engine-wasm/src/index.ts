@@ -23,6 +23,14 @@ export type { Precision } from "./plan/types.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {
+  instantiateRelaxed,
+  type RelaxedKernelExports,
+  type RelaxedSimdStatus,
+  type RelaxedTierCheck,
+  relaxedKernelModule,
+  relaxedSimdStatus,
+} from "./relaxed.js";
+export {
   createMemory,
   GEMM_TILES,
   hostHasSimd,

@@ -20,6 +20,7 @@ export const KERNEL_TESTERS: Record<KernelFamily, readonly string[]> = {
   "qs8-wino": ["quant-kernels.test.ts"],
   quantize: ["quant-kernels.test.ts"],
   module: ["kernel-manifest.test.ts"],
-  peak: ["kernel-manifest.test.ts"],
+  peak: ["kernel-manifest.test.ts", "relaxed.test.ts"],
+  "relaxed-check": ["relaxed.test.ts"],
   layout: ["kernel-manifest.test.ts", "quant-kernels.test.ts"],
 };

@@ -8,7 +8,7 @@ export interface KernelEntry {
   ukernel: string;
   dtype: string;
   tile: string;
-  isa: readonly ("wasmsimd" | "scalar")[];
+  isa: readonly ("wasmsimd" | "scalar" | "wasmrelaxed")[];
   args: readonly string[];
   /** Arguments that are byte addresses, strides or distances (usize); the rest are i32 or f32. */
   addresses: readonly string[];
@@ -226,6 +226,12 @@ export interface KernelExports {
   qs8_panel_bytes(kc: number, ks: number): number;
   qs8_k16(kc: number, ks: number): number;
   qs8_wino_scratch_bytes(cin: number, tiles: number, cols: number): number;
+}
+
+/** Exports of the relaxed-SIMD kernel module (build/engine-relaxed.wasm). */
+export interface RelaxedKernelExports {
+  relaxed_dot_check(a: number, b: number, c: number, out: number, blocks: number): void;
+  qs8_relaxed_peak(iters: number, seed: number): number;
 }
 
 /** Every export of the kernel modules beside `memory`. */
@@ -1056,6 +1062,32 @@ export const KERNEL_MANIFEST = [
     calledBy: "f32_igemm_run",
     buffers: [],
   },
+  {
+    name: "relaxed_dot_check",
+    family: "relaxed-check",
+    ukernel: "relaxed-dot-check",
+    dtype: "qs8 x u7",
+    tile: "-",
+    isa: ["wasmrelaxed"],
+    args: ["a", "b", "c", "out", "blocks"],
+    addresses: ["a", "b", "c", "out"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "qs8_relaxed_peak",
+    family: "peak",
+    ukernel: "qs8-relaxed-peak",
+    dtype: "qs8 x u7",
+    tile: "-",
+    isa: ["wasmrelaxed"],
+    args: ["iters", "seed"],
+    addresses: [],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
 ] as const satisfies readonly KernelEntry[];
 
 /** Kernels a plan calls, in WASI kernel-id order. */
@@ -1098,6 +1130,7 @@ export const KERNEL_FAMILIES = [
   "module",
   "peak",
   "layout",
+  "relaxed-check",
 ] as const;
 export type KernelFamily = (typeof KERNEL_FAMILIES)[number];
 

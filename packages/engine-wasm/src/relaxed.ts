@@ -1,0 +1,300 @@
+/**
+ * Relaxed SIMD: detection and self-check of i32x4.relaxed_dot_i8x16_i7x16_add_s, and the
+ * relaxed kernel module (build/engine-relaxed.wasm) compiled only when the check passes.
+ *
+ * The instruction is exact for a second operand in [0, 127], but an engine may still get it
+ * wrong in one compiler tier (Node 20's baseline compiler Liftoff on x64 returns a wrong sum),
+ * and a function's results would then change when V8 tiers it up. So the check compiles the
+ * module once in each tier, Liftoff only and TurboFan only (V8 flags set just for that
+ * compilation), runs the instruction on edge cases in both and compares every lane with the
+ * exact integer result:
+ * - both exact: the kernels run with V8's normal tiering;
+ * - TurboFan exact, Liftoff not: V8's Liftoff is turned off for the rest of the process
+ *   (`--no-liftoff`, so every wasm function compiled from then on, of any module, is compiled by
+ *   TurboFan only) and the kernel module is the one the check ran in TurboFan;
+ * - TurboFan wrong, or the instruction absent: the relaxed kernels are not used.
+ * On Node 20 relaxed SIMD sits behind `--experimental-wasm-relaxed-simd`, set here at run time
+ * when the module does not validate without it.
+ */
+import * as fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as v8 from "node:v8";
+import type { RelaxedKernelExports } from "./gen/kernels.js";
+import { createMemory } from "./wasm.js";
+
+export type { RelaxedKernelExports };
+
+export type RelaxedTier = "liftoff" | "turbofan";
+
+/** One lane where the instruction's result differs from the exact one. */
+export interface RelaxedMismatch {
+  case: string;
+  lane: number;
+  got: number;
+  want: number;
+}
+
+/** The self-check in one compiler tier. */
+export interface RelaxedTierCheck {
+  tier: RelaxedTier;
+  /** Cases run (each checks 4 lanes). */
+  cases: number;
+  /** Lanes that differ from the exact result (the first 8). */
+  mismatches: RelaxedMismatch[];
+  /** Lanes that differ, in all. */
+  wrongLanes: number;
+}
+
+export interface RelaxedSimdStatus {
+  /** Whether the relaxed kernels may be used on this host. */
+  usable: boolean;
+  /** "native": the module validates as it is; "flag": after setting --experimental-wasm-relaxed-simd; null: not supported. */
+  enabledBy: "native" | "flag" | null;
+  /** The self-check per tier (empty when the instruction is absent). */
+  tiers: RelaxedTierCheck[];
+  /** How the relaxed module runs: normal V8 tiering, TurboFan only (Liftoff turned off), or not at all. */
+  runs: "tiering" | "turbofan-only" | null;
+  /** One sentence saying why. */
+  reason: string;
+}
+
+export function relaxedWasmPath(): string {
+  return fileURLToPath(new URL("../build/engine-relaxed.wasm", import.meta.url));
+}
+
+/** One self-check case: `blocks` 16-byte blocks of a (signed) and b (in [0, 127]), accumulator c. */
+interface DotCase {
+  name: string;
+  a: Int8Array;
+  b: Uint8Array;
+  c: Int32Array;
+}
+
+const I32_MIN = -2147483648;
+const I32_MAX = 2147483647;
+
+function filledCase(name: string, a: number, b: number, c: number, blocks = 1): DotCase {
+  return {
+    name,
+    a: new Int8Array(16 * blocks).fill(a),
+    b: new Uint8Array(16 * blocks).fill(b),
+    c: new Int32Array(4).fill(c),
+  };
+}
+
+/** A case of pseudo-random bytes (b in [0, 127]) and accumulators, from a seed. */
+function randomCase(name: string, seed: number, blocks: number): DotCase {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s;
+  };
+  const a = new Int8Array(16 * blocks).map(() => (next() >>> 24) - 128);
+  const b = new Uint8Array(16 * blocks).map(() => next() >>> 25);
+  const c = new Int32Array(4).map(() => next() | 0);
+  return { name, a, b, c };
+}
+
+/** Edge cases: 7-bit extremes, signs, the accumulator's wrap-around, per-lane patterns, long chains. */
+export function relaxedCheckCases(): DotCase[] {
+  const lanes: DotCase = {
+    name: "distinct bytes per lane (pairing and lane order)",
+    a: new Int8Array(16).map((_, i) => (i * 37 - 128) | 0),
+    b: new Uint8Array(16).map((_, i) => (i * 29 + 3) & 127),
+    c: new Int32Array([1, -2, 3, -4]),
+  };
+  const signs: DotCase = {
+    name: "alternating extremes",
+    a: new Int8Array(16).map((_, i) => (i % 2 ? 127 : -128)),
+    b: new Uint8Array(16).map((_, i) => (i % 3 ? 127 : 0)),
+    c: new Int32Array([0, 5, -5, 1 << 20]),
+  };
+  return [
+    filledCase("-128 x 127 (largest negative pair sums, no i16 saturation)", -128, 127, 0),
+    filledCase("127 x 127 (largest positive pair sums)", 127, 127, 0),
+    filledCase("-128 x 127 onto INT32_MIN (wraps)", -128, 127, I32_MIN),
+    filledCase("127 x 127 onto INT32_MAX (wraps)", 127, 127, I32_MAX),
+    filledCase("-1 x 1 onto -7 (sign, accumulator)", -1, 1, -7),
+    filledCase("x 0 (accumulator passes through)", -128, 0, 123456789),
+    filledCase("0 x 127", 0, 127, -1),
+    filledCase("-128 x 127, 40 blocks chained (accumulator wraps)", -128, 127, I32_MIN + 1000, 40),
+    lanes,
+    signs,
+    randomCase("random, 1 block", 1, 1),
+    randomCase("random, 7 blocks", 2, 7),
+    randomCase("random, 37 blocks", 3, 37),
+  ];
+}
+
+/** Exact lane results of a case: c + the sum of each lane's 4-byte dot products, modulo 2^32. */
+export function exactDot(t: DotCase): Int32Array {
+  const out = Int32Array.from(t.c);
+  for (let i = 0; i < t.a.length; i++) {
+    const lane = (i >> 2) & 3;
+    out[lane] = (out[lane]! + t.a[i]! * t.b[i]!) | 0;
+  }
+  return out;
+}
+
+const A_AT = 4096;
+const B_AT = A_AT + 4096;
+const C_AT = B_AT + 4096;
+const OUT_AT = C_AT + 64;
+
+/** Runs every case through relaxed_dot_check of an instance and compares it with exactDot. */
+function checkInstance(
+  k: RelaxedKernelExports,
+  mem: WebAssembly.Memory,
+  tier: RelaxedTier,
+): RelaxedTierCheck {
+  const cases = relaxedCheckCases();
+  const mismatches: RelaxedMismatch[] = [];
+  let wrongLanes = 0;
+  for (const t of cases) {
+    new Int8Array(mem.buffer, A_AT, t.a.length).set(t.a);
+    new Uint8Array(mem.buffer, B_AT, t.b.length).set(t.b);
+    new Int32Array(mem.buffer, C_AT, 4).set(t.c);
+    k.relaxed_dot_check(A_AT, B_AT, C_AT, OUT_AT, t.a.length / 16);
+    const got = new Int32Array(mem.buffer, OUT_AT, 4);
+    const want = exactDot(t);
+    for (let lane = 0; lane < 4; lane++)
+      if (got[lane] !== want[lane]) {
+        wrongLanes++;
+        if (mismatches.length < 8)
+          mismatches.push({ case: t.name, lane, got: got[lane]!, want: want[lane]! });
+      }
+  }
+  return { tier, cases: cases.length, mismatches, wrongLanes };
+}
+
+export function instantiateRelaxed(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): RelaxedKernelExports {
+  const inst = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`relaxed kernel aborted at ${line}:${col}`);
+      },
+    },
+  });
+  return inst.exports as unknown as RelaxedKernelExports;
+}
+
+/** The wasm bytes with a custom section appended, so that V8 compiles them anew (no module cache hit). */
+function withCustomSection(bytes: Uint8Array<ArrayBuffer>, name: string): Uint8Array<ArrayBuffer> {
+  const nameBytes = new TextEncoder().encode(name);
+  if (nameBytes.length > 127) throw new Error("custom section name too long");
+  const size = 1 + nameBytes.length;
+  if (size > 127) throw new Error("custom section too long");
+  const out = new Uint8Array(bytes.length + 2 + size);
+  out.set(bytes);
+  out.set([0, size, nameBytes.length], bytes.length);
+  out.set(nameBytes, bytes.length + 3);
+  return out;
+}
+
+/** V8 wasm tier flags the process was started with (command line or NODE_OPTIONS). */
+function startupTierFlags(): string[] {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+  return given.filter((f) => /^--(no-)?liftoff(-only)?$/.test(f));
+}
+
+function setTier(tier: RelaxedTier | "startup"): void {
+  if (tier === "liftoff") v8.setFlagsFromString("--liftoff --liftoff-only");
+  else if (tier === "turbofan") v8.setFlagsFromString("--no-liftoff-only --no-liftoff");
+  else {
+    v8.setFlagsFromString("--liftoff --no-liftoff-only");
+    for (const f of startupTierFlags()) v8.setFlagsFromString(f);
+  }
+}
+
+/** Compiles the bytes with only `tier` enabled and runs the self-check on the result. */
+function checkTier(
+  bytes: Uint8Array<ArrayBuffer>,
+  tier: RelaxedTier,
+): { module: WebAssembly.Module; check: RelaxedTierCheck } {
+  setTier(tier);
+  // Lazy compilation compiles each function at its first call, with the flags of that moment:
+  // the check calls it right away.
+  const module = new WebAssembly.Module(
+    tier === "liftoff" ? withCustomSection(bytes, "tier-check-liftoff") : bytes,
+  );
+  const mem = createMemory(1 << 16);
+  return { module, check: checkInstance(instantiateRelaxed(module, mem), mem, tier) };
+}
+
+function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabledBy"] {
+  if (WebAssembly.validate(bytes)) return "native";
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  return WebAssembly.validate(bytes) ? "flag" : null;
+}
+
+let checked: { status: RelaxedSimdStatus; module: WebAssembly.Module | null } | undefined;
+
+function runSelfCheck(): { status: RelaxedSimdStatus; module: WebAssembly.Module | null } {
+  const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(fs.readFileSync(relaxedWasmPath()));
+  const enabledBy = enableRelaxed(bytes);
+  if (enabledBy === null)
+    return {
+      status: {
+        usable: false,
+        enabledBy,
+        tiers: [],
+        runs: null,
+        reason: "this host's WebAssembly has no relaxed SIMD, even with --experimental-wasm-relaxed-simd",
+      },
+      module: null,
+    };
+  const liftoff = checkTier(bytes, "liftoff");
+  const turbofan = checkTier(bytes, "turbofan");
+  const tiers = [liftoff.check, turbofan.check];
+  const exact = (c: RelaxedTierCheck) => c.wrongLanes === 0;
+  if (!exact(turbofan.check)) {
+    setTier("startup");
+    return {
+      status: {
+        usable: false,
+        enabledBy,
+        tiers,
+        runs: null,
+        reason: "the optimizing tier (TurboFan) gives inexact results",
+      },
+      module: null,
+    };
+  }
+  if (exact(liftoff.check)) {
+    setTier("startup");
+    return {
+      status: { usable: true, enabledBy, tiers, runs: "tiering", reason: "exact in Liftoff and TurboFan" },
+      module: turbofan.module,
+    };
+  }
+  // Liftoff stays off: the module the check ran in TurboFan is the one the kernels use.
+  return {
+    status: {
+      usable: true,
+      enabledBy,
+      tiers,
+      runs: "turbofan-only",
+      reason: "exact in TurboFan, inexact in Liftoff: Liftoff is turned off for this process",
+    },
+    module: turbofan.module,
+  };
+}
+
+/**
+ * Runs the self-check once per process (the first call) and returns its outcome. The check
+ * changes V8 flags (see the module comment), so it runs only when asked for.
+ */
+export function relaxedSimdStatus(): RelaxedSimdStatus {
+  checked ??= runSelfCheck();
+  return checked.status;
+}
+
+/** The relaxed kernel module when the self-check passed, else null (runs the check if needed). */
+export function relaxedKernelModule(): WebAssembly.Module | null {
+  checked ??= runSelfCheck();
+  return checked.module;
+}
