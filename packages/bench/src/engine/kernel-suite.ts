@@ -17,9 +17,13 @@ import {
   defaultArchConfig,
   GEMM_TILES,
   instantiate,
+  instantiateRelaxed,
   kernelModule,
   loadModel,
+  type RelaxedSimdStatus,
   randomCrop,
+  relaxedKernelModule,
+  relaxedSimdStatus,
   resnetSpec,
   writeModel,
 } from "@edge-audio/engine-wasm";
@@ -70,6 +74,13 @@ export interface KernelReport {
   peakGflops: number;
   /** GOP/s of the register-only i32x4.dot_i16x8_s + add loop (qs8_peak); null if not exported. */
   peakGopsInt: number | null;
+  /**
+   * GOP/s of the register-only i32x4.relaxed_dot_i8x16_i7x16_add_s loop (qs8_relaxed_peak), 16
+   * products and 16 additions per instruction; null when the relaxed self-check did not pass.
+   */
+  peakGopsRelaxed: number | null;
+  /** The relaxed-SIMD self-check of this process (run after every other measurement). */
+  relaxed: RelaxedSimdStatus;
   rows: KernelRow[];
 }
 
@@ -355,6 +366,11 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
   const intAfter = intPeakOnce();
   if (intAfter !== null) peakGopsInt = Math.max(peakGopsInt ?? 0, intAfter);
   for (const r of rows) r.ofPeak = r.gops === null ? null : r.gops / peakFor(r.dtype);
+  // Last: the self-check may turn V8's Liftoff off for the rest of the process.
+  const relaxed = relaxedSimdStatus();
+  const peakGopsRelaxed = relaxedPeak(mem, iters, maxTime);
+  if (peakGopsRelaxed !== null)
+    log(`wasm relaxed-SIMD int8 dot-product peak: ${peakGopsRelaxed.toFixed(1)} GOP/s`);
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -365,13 +381,39 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
     depth,
     peakGflops,
     peakGopsInt,
+    peakGopsRelaxed,
+    relaxed,
     rows,
   };
+}
+
+/** GOP/s of qs8_relaxed_peak (best sample of two measurements), null without a usable relaxed module. */
+function relaxedPeak(mem: ReturnType<typeof createMemory>, iters: number, maxTime: number): number | null {
+  const mod = relaxedKernelModule();
+  if (mod === null) return null;
+  const k = instantiateRelaxed(mod, mem);
+  const once = () => {
+    const t = bench([{ name: "relaxed", fn: () => k.qs8_relaxed_peak(iters, 3) }], maxTime).get("relaxed")!;
+    return (10 * 32 * iters) / Math.min(...t.stats.sample) / 1e9;
+  };
+  return Math.max(once(), once());
+}
+
+/** The relaxed-SIMD line of the report: its peak, or why it is absent, and the self-check per tier. */
+function relaxedLine(r: KernelReport): string {
+  const tiers = r.relaxed.tiers.map(
+    (t) => `${t.tier} ${t.wrongLanes === 0 ? "exact" : `${t.wrongLanes} wrong lanes of ${4 * t.cases}`}`,
+  );
+  const check = `self-check: ${r.relaxed.reason}${tiers.length > 0 ? ` (${tiers.join(", ")})` : ""}`;
+  if (r.peakGopsRelaxed === null) return `Relaxed-SIMD int8 dot-product peak: not available; ${check}.`;
+  return `Relaxed-SIMD int8 dot-product peak (i32x4.relaxed_dot_i8x16_i7x16_add_s) ${r.peakGopsRelaxed.toFixed(1)} GOP/s${r.peakGopsInt === null ? "" : `, ${(r.peakGopsRelaxed / r.peakGopsInt).toFixed(2)}x the dot_i16x8_s peak`}; relaxed SIMD enabled ${r.relaxed.enabledBy === "flag" ? "by --experimental-wasm-relaxed-simd set at run time" : "natively"}, runs ${r.relaxed.runs}; ${check}.`;
 }
 
 export function kernelMarkdown(r: KernelReport): string {
   const lines = [
     `wasm SIMD f32 multiply-add peak ${r.peakGflops.toFixed(1)} GFLOP/s${r.peakGopsInt === null ? "" : `, int8 dot-product peak (i32x4.dot_i16x8_s + add) ${r.peakGopsInt.toFixed(1)} GOP/s`}; ${r.cores} x ${r.cpu}, Node ${r.node}, ${r.date}; load average ${r.loadAvgStart[0]!.toFixed(2)} -> ${r.loadAvgEnd[0]!.toFixed(2)}. Float kernels against the f32 peak, integer kernels (GOP/s) against the int8 peak; Winograd rows count the multiply-adds of the direct convolution, so they can exceed 100 %. 1 thread.`,
+    "",
+    relaxedLine(r),
     "",
     "| kernel | dtype | timed | ms per call | +- % | samples | GFLOP/s or GOP/s | of peak |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
