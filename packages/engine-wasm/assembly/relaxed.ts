@@ -42,3 +42,128 @@ export function qs8_relaxed_peak(iters: i32, seed: i32): i32 {
   const t = i32x4.add(s, i32x4.add(a8, a9));
   return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// qs8-rdot-4x8c4: int8 weights x 7-bit activations -> int32, 16 products per instruction.
+// The weights are the first (signed) operand, the activations the second, so every activation
+// byte must be in [0, 127]: post-ReLU activations quantized as unsigned 7-bit (zero point 0). A
+// row of activations is read as it is stored (K bytes at a + m * as, K a multiple of 4), so a
+// stride-1 1x1 convolution over an NHWC tensor needs no im2col.
+
+/** Bytes of one packed rdot panel: scale and bias (8 f32 each), then ceil(k / 4) blocks of 32 bytes. */
+export function qs8_rdot_panel_bytes(k: i32): i32 {
+  return 64 + ((k + 3) >> 2) * 32;
+}
+
+/**
+ * Packs int8 weights [k][n] with per-column scales (f32 [n]) and f32 biases into panels of 8
+ * columns: scale f32[8], bias f32[8], then per group of 4 rows (k, .., k+3) 32 bytes: columns
+ * 0-3 then 4-7, each column's 4 weights in k order (the lanes of relaxed_dot_i8x16_i7x16_add_s).
+ * Rows past k and columns past n are zero.
+ */
+export function qs8_rdot_pack_weights(k: i32, n: i32, src: usize, scales: usize, bias: usize, dst: usize): void {
+  const panels = (n + 7) >> 3;
+  const k4 = (k + 3) >> 2;
+  const pb = <usize>qs8_rdot_panel_bytes(k);
+  for (let p = 0; p < panels; p++) {
+    const d = dst + <usize>p * pb;
+    for (let j = 0; j < 8; j++) {
+      const col = (p << 3) + j;
+      store<f32>(d + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
+      store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
+    }
+    for (let q = 0; q < k4; q++) {
+      const o = d + 64 + (<usize>q << 5);
+      for (let j = 0; j < 8; j++) {
+        const col = (p << 3) + j;
+        for (let t = 0; t < 4; t++) {
+          const row = (q << 2) + t;
+          const v: i8 = col < n && row < k ? load<i8>(src + <usize>row * <usize>n + <usize>col) : 0;
+          store<i8>(o + (<usize>j << 2) + <usize>t, v);
+        }
+      }
+    }
+  }
+}
+
+/** Stores the first nc (< 8) int32 lanes of a row's two accumulators. */
+function store_partial(c: usize, lo: v128, hi: v128, nc: i32): void {
+  for (let j = 0; j < nc; j++) {
+    const v = j < 4 ? i32x4.extract_lane(lo, 0) : i32x4.extract_lane(hi, 0);
+    store<i32>(c + (<usize>j << 2), v);
+    if (j < 4) lo = i8x16.shuffle(lo, lo, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+    else hi = i8x16.shuffle(hi, hi, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function store_acc(c: usize, lo: v128, hi: v128, nc: i32): void {
+  if (nc >= 8) {
+    v128.store(c, lo);
+    v128.store(c, hi, 16);
+  } else store_partial(c, lo, hi, nc);
+}
+
+/**
+ * One panel (nc <= 8 columns) of up to 4 rows (rows past mr repeat the last row's pointer and
+ * are not stored): raw int32 acc[r][j] = sum over k of a[r][k] * w[k][j].
+ */
+// @ts-ignore: decorator
+@inline function rdot_panel(mr: i32, nc: i32, k4: i32, a: usize, as: usize, w: usize, c: usize, cs: usize): void {
+  const p0 = a;
+  const p1 = mr > 1 ? p0 + as : p0;
+  const p2 = mr > 2 ? p1 + as : p1;
+  const p3 = mr > 3 ? p2 + as : p2;
+  let a0l = i32x4.splat(0), a0h = a0l, a1l = a0l, a1h = a0l, a2l = a0l, a2h = a0l, a3l = a0l, a3h = a0l;
+  let wp = w;
+  for (let q = 0; q < k4; q++) {
+    const o = <usize>q << 2;
+    const wl = v128.load(wp);
+    const wh = v128.load(wp, 16);
+    wp += 32;
+    const x0 = v128.load32_splat(p0 + o);
+    a0l = i32x4.relaxed_dot_i8x16_i7x16_add_s(wl, x0, a0l);
+    a0h = i32x4.relaxed_dot_i8x16_i7x16_add_s(wh, x0, a0h);
+    const x1 = v128.load32_splat(p1 + o);
+    a1l = i32x4.relaxed_dot_i8x16_i7x16_add_s(wl, x1, a1l);
+    a1h = i32x4.relaxed_dot_i8x16_i7x16_add_s(wh, x1, a1h);
+    const x2 = v128.load32_splat(p2 + o);
+    a2l = i32x4.relaxed_dot_i8x16_i7x16_add_s(wl, x2, a2l);
+    a2h = i32x4.relaxed_dot_i8x16_i7x16_add_s(wh, x2, a2h);
+    const x3 = v128.load32_splat(p3 + o);
+    a3l = i32x4.relaxed_dot_i8x16_i7x16_add_s(wl, x3, a3l);
+    a3h = i32x4.relaxed_dot_i8x16_i7x16_add_s(wh, x3, a3h);
+  }
+  if (mr > 3) store_acc(c + 3 * cs, a3l, a3h, nc);
+  if (mr > 2) store_acc(c + 2 * cs, a2l, a2h, nc);
+  if (mr > 1) store_acc(c + cs, a1l, a1h, nc);
+  store_acc(c, a0l, a0h, nc);
+}
+
+/**
+ * qs8-rdot-4x8c4 driver, raw int32 output: C rows [m0, m1) in groups of 4, columns [n0, n1)
+ * (n0 a multiple of 8), C[m][j] = sum over k of a[m][k] * w[k][j] at c + m * cs + 4 * j, from
+ * 7-bit activation rows (a + m * as) and the panels of qs8_rdot_pack_weights(k). Each row is read
+ * in groups of 4 bytes, ceil(k / 4) * 4 bytes: the bytes past k meet zero weights but must be in
+ * [0, 127] too (zero padding of im2col rows, or the next channels of an NHWC row). Equal to qs8_gemm16_run's int32 accumulators (output mode 2) for the
+ * same weights and activations x with zero point 0.
+ */
+export function qs8_rdot_gemm_run(m0: i32, m1: i32, n0: i32, n1: i32, k: i32, a: usize, as: usize, w: usize, c: usize, cs: usize): void {
+  const k4 = (k + 3) >> 2;
+  const pb = <usize>qs8_rdot_panel_bytes(k);
+  // Blocks of columns whose panels fit in 128 KiB, as the 16-bit GEMM.
+  let nb = <i32>(<usize>131072 / pb) * 8;
+  if (nb < 8) nb = 8;
+  for (let nbs = n0; nbs < n1; nbs += nb) {
+    const ne = min(nbs + nb, n1);
+    for (let m = m0; m < m1; m += 4) {
+      const rows = min(4, m1 - m);
+      const am = a + <usize>m * as;
+      const cm = c + <usize>m * cs;
+      for (let n = nbs; n < ne; n += 8) {
+        const wp = w + <usize>(n >> 3) * pb;
+        rdot_panel(rows, min(8, ne - n), k4, am, as, wp + 64, cm + (<usize>n << 2), cs);
+      }
+    }
+  }
+}

@@ -478,17 +478,31 @@ const LOAD_KERNELS = [
 
 /** ISA of the relaxed-SIMD module (i32x4.relaxed_dot_i8x16_i7x16_add_s). */
 export const RELAXED = ["wasmrelaxed"];
-/** Kernels of the relaxed-SIMD module: name, family, dtype, arguments, return type. */
+/**
+ * Kernels of the relaxed-SIMD module: name, family, dtype, arguments, return type, tile (the
+ * micro-kernel's MRx8 and its K group for GEMMs).
+ */
 const RELAXED_KERNELS = [
   ["relaxed_dot_check", "relaxed-check", "qs8 x u7", ["*a", "*b", "*c", "*out", "blocks"]],
   ["qs8_relaxed_peak", "peak", "qs8 x u7", ["iters", "seed"], "i32"],
-].map(([name, family, dtype, args, ret = "void"]) => ({
+  ["qs8_rdot_panel_bytes", "qs8-rdot", "-", ["k"], "i32"],
+  ["qs8_rdot_pack_weights", "qs8-rdot", "qs8", ["k", "n", "*src", "*scales", "*bias", "*dst"]],
+  [
+    "qs8_rdot_gemm_run",
+    "qs8-rdot",
+    "qs8 x u7 -> i32",
+    ["m0", "m1", "n0", "n1", "k", "*a", "*as", "*w", "*c", "*cs"],
+    "void",
+    "4x8c4",
+  ],
+].map(([name, family, dtype, args, ret = "void", tile = "-"]) => ({
   name,
   family,
-  ukernel: name.replace(/_/g, "-"),
+  ukernel: tile === "-" ? name.replace(/_/g, "-") : `${family}-${tile}-wasmrelaxed`,
   dtype,
   args,
   ret,
+  tile,
   isa: RELAXED,
   source: "../relaxed",
 }));

@@ -19,6 +19,7 @@ export {
   type ModelInfo,
   quantConfig,
 } from "./model.js";
+export { writeParamBlock } from "./param-block.js";
 export type { Precision } from "./plan/types.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";

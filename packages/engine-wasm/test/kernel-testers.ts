@@ -22,5 +22,6 @@ export const KERNEL_TESTERS: Record<KernelFamily, readonly string[]> = {
   module: ["kernel-manifest.test.ts"],
   peak: ["kernel-manifest.test.ts", "relaxed.test.ts"],
   "relaxed-check": ["relaxed.test.ts"],
+  "qs8-rdot": ["relaxed.test.ts"],
   layout: ["kernel-manifest.test.ts", "quant-kernels.test.ts"],
 };

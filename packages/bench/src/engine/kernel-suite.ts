@@ -26,6 +26,7 @@ import {
   relaxedSimdStatus,
   resnetSpec,
   writeModel,
+  writeParamBlock,
 } from "@edge-audio/engine-wasm";
 
 const require = createRequire(import.meta.url);
@@ -369,8 +370,11 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
   // Last: the self-check may turn V8's Liftoff off for the rest of the process.
   const relaxed = relaxedSimdStatus();
   const peakGopsRelaxed = relaxedPeak(mem, iters, maxTime);
-  if (peakGopsRelaxed !== null)
+  if (peakGopsRelaxed !== null) {
     log(`wasm relaxed-SIMD int8 dot-product peak: ${peakGopsRelaxed.toFixed(1)} GOP/s`);
+    const gemms = onePointGemms(spec, arch.inputHeight, arch.inputWidth, quick);
+    rows.push(...relaxedGemmRows(k, mem, gemms, maxTime, peakGopsRelaxed, peakGopsInt));
+  }
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -397,6 +401,108 @@ function relaxedPeak(mem: ReturnType<typeof createMemory>, iters: number, maxTim
     return (10 * 32 * iters) / Math.min(...t.stats.sample) / 1e9;
   };
   return Math.max(once(), once());
+}
+
+/** Distinct (M, K, N) of the stride-1 1x1 convolutions of a ResNet (M = output pixels). */
+function onePointGemms(
+  spec: ReturnType<typeof resnetSpec>,
+  h: number,
+  w: number,
+  quick: boolean,
+): { m: number; k: number; n: number; layers: number }[] {
+  const size = new Map<string, [number, number]>([["input", [h, w]]]);
+  const channels = new Map<string, number>([["input", 1]]);
+  const found = new Map<string, { m: number; k: number; n: number; layers: number }>();
+  for (const l of spec.layers) {
+    const src = "input" in l ? l.input : l.inputs[0];
+    const [ih, iw] = size.get(src) ?? [1, 1];
+    const s = "stride" in l ? l.stride : [1, 1];
+    size.set(l.name, [Math.ceil(ih / s[0]), Math.ceil(iw / s[1])]);
+    const cin = channels.get(src) ?? 1;
+    channels.set(l.name, l.op === "conv" ? l.filters : l.op === "dense" ? l.units : cin);
+    if (l.op !== "conv" || l.kernel[0] !== 1 || l.kernel[1] !== 1 || s[0] !== 1 || s[1] !== 1) continue;
+    const [oh, ow] = size.get(l.name)!;
+    const key = `${oh * ow}x${cin}x${l.filters}`;
+    const g = found.get(key) ?? { m: oh * ow, k: cin, n: l.filters, layers: 0 };
+    g.layers++;
+    found.set(key, g);
+  }
+  const all = [...found.values()];
+  return quick ? all.slice(0, 3) : all;
+}
+
+/**
+ * qs8-rdot-4x8c4 (relaxed, int32 output, activations read in place) against qs8-gemm16-4x8c2
+ * (im2col16 widening, then the GEMM with f32 output at scale 1, the closest to raw int32 that
+ * its driver gives) on the same shapes; the relaxed rows against the relaxed peak, the 16-bit
+ * rows against the dot_i16x8_s peak.
+ */
+function relaxedGemmRows(
+  k: ReturnType<typeof instantiate>,
+  mem: ReturnType<typeof createMemory>,
+  gemms: { m: number; k: number; n: number; layers: number }[],
+  maxTime: number,
+  peakRelaxed: number,
+  peakInt: number | null,
+): KernelRow[] {
+  const rk = instantiateRelaxed(relaxedKernelModule()!, mem);
+  const u8 = new Uint8Array(mem.buffer);
+  const f32 = new Float32Array(mem.buffer);
+  const out: KernelRow[] = [];
+  for (const g of gemms) {
+    const X = 1 << 20;
+    const W = X + g.m * g.k + 4096;
+    const S = W + g.k * g.n + 4096;
+    const P = S + g.n * 8 + 4096;
+    const P16 = P + Math.ceil(g.n / 8) * rk.qs8_rdot_panel_bytes(g.k) + 4096;
+    const A16 = P16 + Math.ceil(g.n / 8) * k.qs8_panel_bytes(g.k, 1) + 4096;
+    const C = A16 + Math.ceil(g.m / 4) * 4 * g.k * 2 + 4096;
+    const QP = C + g.m * g.n * 4 + 4096;
+    if (QP + 64 > mem.buffer.byteLength) continue;
+    for (let i = 0; i < g.m * g.k; i++) u8[X + i] = (i * 37) & 127;
+    for (let i = 0; i < g.k * g.n; i++) u8[W + i] = (i * 91) & 255;
+    f32.fill(1, S >>> 2, (S >>> 2) + g.n);
+    f32.fill(0, (S >>> 2) + g.n, (S >>> 2) + 2 * g.n);
+    rk.qs8_rdot_pack_weights(g.k, g.n, W, S, S + 4 * g.n, P);
+    k.qs8_pack_weights(g.k, 1, g.n, W, S, S + 4 * g.n, P16, 0);
+    writeParamBlock(new DataView(mem.buffer), QP, 1, 0);
+    const res = bench(
+      [
+        { name: "rdot", fn: () => rk.qs8_rdot_gemm_run(0, g.m, 0, g.n, g.k, X, g.k, P, C, g.n * 4) },
+        {
+          name: "gemm16",
+          fn: () => {
+            k.qs8_im2col16(0, g.m, g.m, 1, g.k, 1, 1, 1, 1, 1, 0, 0, X, A16, QP, 0);
+            k.qs8_gemm16_run(0, g.m, 0, g.n, g.k, 1, A16, P16, C, g.n * 4, 0, QP, 0, 0);
+          },
+        },
+      ],
+      maxTime,
+    );
+    const ops = 2 * g.m * g.k * g.n;
+    const what = `GEMM ${g.m}x${g.k}x${g.n} (${g.layers} layer${g.layers === 1 ? "" : "s"})`;
+    for (const [name, kernel, peak] of [
+      ["rdot", "qs8-rdot-4x8c4-wasmrelaxed (int32 out, no im2col)", peakRelaxed],
+      ["gemm16", "qs8-gemm16-4x8c2-wasmsimd (im2col16 + GEMM, f32 out)", peakInt],
+    ] as const) {
+      const b = res.get(name)!;
+      const ms = b.stats.mean * 1000;
+      const gops = ops / ms / 1e6;
+      out.push({
+        kernel,
+        dtype: "qs8",
+        what,
+        unavailable: null,
+        msPerCall: ms,
+        rmePct: b.stats.rme,
+        samples: b.stats.sample.length,
+        ops,
+        gops,
+        ofPeak: peak === null ? null : gops / peak,
+      });
+    }
+  }
+  return out;
 }
 
 /** The relaxed-SIMD line of the report: its peak, or why it is absent, and the self-check per tier. */

@@ -232,6 +232,20 @@ export interface KernelExports {
 export interface RelaxedKernelExports {
   relaxed_dot_check(a: number, b: number, c: number, out: number, blocks: number): void;
   qs8_relaxed_peak(iters: number, seed: number): number;
+  qs8_rdot_panel_bytes(k: number): number;
+  qs8_rdot_pack_weights(k: number, n: number, src: number, scales: number, bias: number, dst: number): void;
+  qs8_rdot_gemm_run(
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    k: number,
+    a: number,
+    as: number,
+    w: number,
+    c: number,
+    cs: number,
+  ): void;
 }
 
 /** Every export of the kernel modules beside `memory`. */
@@ -1088,6 +1102,45 @@ export const KERNEL_MANIFEST = [
     calledBy: null,
     buffers: [],
   },
+  {
+    name: "qs8_rdot_panel_bytes",
+    family: "qs8-rdot",
+    ukernel: "qs8-rdot-panel-bytes",
+    dtype: "-",
+    tile: "-",
+    isa: ["wasmrelaxed"],
+    args: ["k"],
+    addresses: [],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "qs8_rdot_pack_weights",
+    family: "qs8-rdot",
+    ukernel: "qs8-rdot-pack-weights",
+    dtype: "qs8",
+    tile: "-",
+    isa: ["wasmrelaxed"],
+    args: ["k", "n", "src", "scales", "bias", "dst"],
+    addresses: ["src", "scales", "bias", "dst"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "qs8_rdot_gemm_run",
+    family: "qs8-rdot",
+    ukernel: "qs8-rdot-4x8c4-wasmrelaxed",
+    dtype: "qs8 x u7 -> i32",
+    tile: "4x8c4",
+    isa: ["wasmrelaxed"],
+    args: ["m0", "m1", "n0", "n1", "k", "a", "as", "w", "c", "cs"],
+    addresses: ["a", "as", "w", "c", "cs"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
 ] as const satisfies readonly KernelEntry[];
 
 /** Kernels a plan calls, in WASI kernel-id order. */
@@ -1131,6 +1184,7 @@ export const KERNEL_FAMILIES = [
   "peak",
   "layout",
   "relaxed-check",
+  "qs8-rdot",
 ] as const;
 export type KernelFamily = (typeof KERNEL_FAMILIES)[number];
 
