@@ -15,6 +15,7 @@ export {
   decodeAudio,
   decodeAudioAsync,
   decodeCompressedStream,
+  type PcmEncoding,
   type ShortFilePolicy,
   sniffFormat,
 } from "./decode.js";
@@ -93,4 +94,4 @@ export {
   openRegularFile,
 } from "./stream-file.js";
 export { SpectrogramBuilder } from "./stream-spectrogram.js";
-export { encodeWav } from "./wav.js";
+export { encodeWav, parseWavFmt, type WavFmt, wavEncoding } from "./wav.js";
