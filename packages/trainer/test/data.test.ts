@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { loadAudio } from "@edge-audio/dsp";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   cropFramesFor,
@@ -146,6 +147,22 @@ describe("demo corpus", () => {
     const ds = scanDataset(dir);
     expect(ds.labels).toEqual([...DEMO_LABELS]);
     expect(ds.labels.every((l) => l.startsWith("synthetic-"))).toBe(true);
+  });
+
+  it("writes 16-bit WAV that reads back within half a step of the synthesized samples", async () => {
+    const dir = join(tmp, "demo-roundtrip");
+    generateDemoCorpus({ out: dir, clipsPerClass: 1, seconds: 1, seed: 5 });
+    const x = synthesizeClip("synthetic-rock", 0, { seconds: 1, seed: 5 });
+    const y = await loadAudio(join(dir, "synthetic-rock", "synthetic-rock.00000.wav"), { sampleRate: 22050 });
+    expect(y.length).toBe(x.length);
+    // dsp's encoder scales by 32768, the inverse of the decoder's int / 32768, so the error is
+    // the rounding alone (a 32767 scale would shrink every positive sample by 1/32768 as well)
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = Math.max(-1, Math.min(32767 / 32768, x[i]!));
+      worst = Math.max(worst, Math.abs(y[i]! - v));
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 / 32768);
   });
 });
 
