@@ -1,7 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadAudio } from "@edge-audio/dsp";
+import { decodeAudioAsync, loadAudio, logMelSpectrogram, mixToMono, resample } from "@edge-audio/dsp";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   cropFramesFor,
@@ -207,6 +216,33 @@ describe("dataset folders", () => {
       expect(again.loaded[0]!.features.data).toEqual(first.loaded[0]!.features.data);
     },
   );
+
+  it("MP3 and FLAC clips give the features of the whole-file decode, bit for bit", async () => {
+    const fixtures = resolve(__dirname, "../../dsp/test/fixtures");
+    const root = join(tmp, "compressed");
+    for (const [label, name] of [
+      ["mp3s", "tone.mp3"],
+      ["flacs", "tone.flac"],
+    ] as const) {
+      mkdirSync(join(root, label), { recursive: true });
+      copyFileSync(join(fixtures, name), join(root, label, name));
+    }
+    const config = defaultMelConfig();
+    const { loaded, skipped } = await loadFeatures(scanDataset(root).clips, {
+      config,
+      cacheDir: null,
+      hits: 0,
+      misses: 0,
+    });
+    expect(skipped).toEqual([]);
+    expect(loaded).toHaveLength(2);
+    for (const clip of loaded) {
+      // the path loadAudio streams: all the bytes decoded at once, then mixed and resampled
+      const d = await decodeAudioAsync(readFileSync(clip.path), clip.path);
+      const mono = resample(mixToMono(d.channels), d.sampleRate, config.sampleRate);
+      expect(clip.features.data, clip.id).toEqual(logMelSpectrogram(mono, config).data);
+    }
+  });
 
   const au = resolve(__dirname, "../../../../shared/data/gtzan-au");
   if (!existsSync(au))
