@@ -130,7 +130,7 @@ export async function logMelSpectrogramFile(
   const c = resolveMelConfig(config);
   let data = new Float32Array(0);
   let nFrames = 0;
-  let mono = new Float32Array(0);
+  const mono = new MonoMixer();
   let msDecode = 0;
   let stream: MelStream | null = null;
   let t0 = performance.now();
@@ -146,17 +146,7 @@ export async function logMelSpectrogramFile(
       return true;
     },
     (channels, frames) => {
-      let x: Float32Array;
-      if (channels.length === 1) x = channels[0]!.subarray(0, frames);
-      else {
-        // mixToMono's arithmetic, sample by sample
-        if (mono.length < frames) mono = new Float32Array(frames);
-        x = mono.subarray(0, frames);
-        x.fill(0);
-        for (const ch of channels) for (let i = 0; i < frames; i++) x[i] = x[i]! + ch[i]!;
-        const k = 1 / channels.length;
-        for (let i = 0; i < frames; i++) x[i] = x[i]! * k;
-      }
+      const x = mono.mix(channels, frames);
       const t1 = performance.now();
       msDecode += t1 - t0;
       stream!.push(x);
@@ -177,11 +167,29 @@ export const MIN_RESAMPLE_RATE = 1000;
 export function mixToMono(channels: Float32Array[]): Float32Array {
   if (channels.length === 1) return channels[0]!;
   const n = channels[0]?.length ?? 0;
-  const out = new Float32Array(n);
+  return mixInto(channels, new Float32Array(n));
+}
+
+/** The channel mean of the first out.length samples of each channel, written into `out`. */
+function mixInto(channels: Float32Array[], out: Float32Array): Float32Array {
+  const n = out.length;
+  out.fill(0);
   for (const ch of channels) for (let i = 0; i < n; i++) out[i] = out[i]! + ch[i]!;
   const k = 1 / channels.length;
   for (let i = 0; i < n; i++) out[i] = out[i]! * k;
   return out;
+}
+
+/** mixToMono of runs of samples into one array reused from run to run (no garbage per run). */
+class MonoMixer {
+  private buf = new Float32Array(0);
+
+  /** The mono mix of the first `frames` samples; valid until the next call. */
+  mix(channels: Float32Array[], frames: number): Float32Array {
+    if (channels.length === 1) return channels[0]!.subarray(0, frames);
+    if (this.buf.length < frames) this.buf = new Float32Array(frames);
+    return mixInto(channels, this.buf.subarray(0, frames));
+  }
 }
 
 /** The format of a file from its first bytes (and its name, for MP3 without a frame-sync header). */
@@ -255,6 +263,7 @@ class PiecesAtRate {
   private resamplers: StreamResampler[] | null = null;
   private fileChannels = 0;
   private rate = 0;
+  private readonly mono = new MonoMixer();
 
   constructor(
     private readonly path: string,
@@ -267,7 +276,7 @@ class PiecesAtRate {
   piece(p: DecodedPiece): void {
     const sink = this.sink ?? this.start(p);
     const channels = Array.from({ length: this.fileChannels }, (_, c) => p.channels[c] ?? p.channels[0]!);
-    const run = this.opts.mono ? [mixToMono(channels)] : channels;
+    const run = this.opts.mono ? [this.mono.mix(channels, channels[0]!.length)] : channels;
     const rs = this.resamplers;
     sink.push(rs ? run.map((x, c) => rs[c]!.push(x)) : run);
   }
