@@ -4,11 +4,9 @@
  * Splits are made per clip, so crops of one clip never end up on both sides.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join, relative, resolve } from "node:path";
-import { labelFolderRoot } from "@edge-audio/dsp";
+import { extname, join, relative, resolve } from "node:path";
+import { AUDIO_EXTENSIONS, clipId, labelFolderRoot } from "@edge-audio/dsp";
 import { hashString, Rng } from "./rng.js";
-
-export const AUDIO_EXTENSIONS = [".wav", ".au", ".snd", ".mp3", ".flac", ".aiff", ".aif"];
 
 export interface Clip {
   /** Stable id: `<label>/<file name without extension>` (e.g. `blues/blues.00012`). */
@@ -33,7 +31,7 @@ export class DatasetError extends Error {
 }
 
 function isAudio(name: string): boolean {
-  return AUDIO_EXTENSIONS.includes(extname(name).toLowerCase()) && !name.startsWith(".");
+  return AUDIO_EXTENSIONS.has(extname(name).toLowerCase()) && !name.startsWith(".");
 }
 
 /**
@@ -73,7 +71,7 @@ export function scanDataset(dir: string): Dataset {
       loose.length
         ? `data folder ${root} holds ${loose.length} audio files but no label folders; ` +
             "put each class in its own sub-folder (<label>/<file>), as GTZAN does"
-        : `data folder ${root} holds no audio (${AUDIO_EXTENSIONS.join(" ")}) in label sub-folders; ` +
+        : `data folder ${root} holds no audio (${[...AUDIO_EXTENSIONS].join(" ")}) in label sub-folders; ` +
             "expected <label>/<file>, e.g. genres/blues/blues.00000.au, or generate demo data with `edge-audio demo-data --out DIR`",
     );
   }
@@ -87,7 +85,7 @@ export function scanDataset(dir: string): Dataset {
   byLabel.forEach(({ label, files }, labelIndex) => {
     for (const f of files) {
       clips.push({
-        id: `${label}/${basename(f, extname(f))}`,
+        id: clipId(`${label}/${f}`),
         path: join(root, label, f),
         label,
         labelIndex,
@@ -204,11 +202,12 @@ export function readClipList(file: string): string[] {
     .filter(Boolean);
 }
 
-/** File stem of a list entry: the last whitespace-separated field, without an audio extension. */
+/**
+ * File stem of a list entry: the file name in its last whitespace-separated field (after the last
+ * slash or backslash), without an audio extension.
+ */
 function stem(entry: string): string {
-  const name = basename(entry.trim().split(/\s+/).pop()!);
-  const ext = extname(name).toLowerCase();
-  return AUDIO_EXTENSIONS.includes(ext) ? name.slice(0, -ext.length) : name;
+  return clipId(entry.trim().split(/\s+/).pop()!).split("/").pop()!;
 }
 
 /**
