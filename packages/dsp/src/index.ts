@@ -9,7 +9,15 @@ export {
   validateMelConfig,
 } from "./config.js";
 export { cropFramesFor, evalCropOffsets, extractCrop } from "./crops.js";
-export { AUDIO_EXTENSIONS, clipId, isFolder, labelFolderRoot } from "./dataset.js";
+export {
+  AUDIO_EXTENSIONS,
+  clipId,
+  isFolder,
+  type LabelledAudio,
+  labelFolderRoot,
+  listLabelledAudio,
+  type SkippedEntry,
+} from "./dataset.js";
 export {
   type DecodedAudio,
   decodeAudio,
