@@ -22,3 +22,16 @@
 @inline export function a4_off(m: i32, j: i32, kp: i32): usize {
   return ((<usize>(m >> 2) * <usize>kp + <usize>j) << 4) + (<usize>(m & 3) << 2);
 }
+
+/**
+ * The 64-byte header of a packed qs8 panel of 8 columns from col0: their f32 scales, then their
+ * f32 biases (0 past column n).
+ */
+// @ts-ignore: decorator
+@inline export function store_panel_header(d: usize, col0: i32, n: i32, scales: usize, bias: usize): void {
+  for (let j = 0; j < 8; j++) {
+    const col = col0 + j;
+    store<f32>(d + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
+    store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
+  }
+}

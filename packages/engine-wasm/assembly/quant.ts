@@ -5,7 +5,7 @@
 // pool. SIMD and scalar branches do the same operations in the same order: integer parts are
 // exact, float parts use the same f32 operations, so both builds give bit-identical results.
 import { QP_INV_SCALE, QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE, QP_ZERO_POINT } from "./gen/layout";
-import { a4_off, wino_patch_mask } from "./inline";
+import { a4_off, store_panel_header, wino_patch_mask } from "./inline";
 import { f32_igemm_run as igemm_simd } from "./gen/f32-igemm-wasmsimd";
 import { f32_igemm_run as igemm_scalar } from "./gen/f32-igemm-scalar";
 
@@ -140,11 +140,7 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
   const pb = <usize>qs8_panel_bytes(kc, ks);
   for (let p = 0; p < panels; p++) {
     const d = dst + <usize>p * pb;
-    for (let j = 0; j < 8; j++) {
-      const col = (p << 3) + j;
-      store<f32>(d + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
-      store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
-    }
+    store_panel_header(d, p << 3, n, scales, bias);
     for (let t = 0; t < ks; t++) {
       for (let k = 0; k < kc2; k += 2) {
         const o = d + 64 + (<usize>(pairMajor ? (k >> 1) * ks + t : t * (kc2 >> 1) + (k >> 1)) << 4);

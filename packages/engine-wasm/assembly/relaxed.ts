@@ -6,6 +6,7 @@
 // module only after src/relaxed.ts has checked the instruction in every tier it will run
 // (relaxed_dot_check) and never calls it otherwise. Built with `--enable relaxed-simd` on the
 // engine's imported shared memory.
+import { store_panel_header } from "./inline";
 
 /**
  * acc = c; for each of `blocks` 16-byte blocks i: acc = relaxed_dot_add(a[i], b[i], acc);
@@ -67,11 +68,7 @@ export function qs8_rdot_pack_weights(k: i32, n: i32, src: usize, scales: usize,
   const pb = <usize>qs8_rdot_panel_bytes(k);
   for (let p = 0; p < panels; p++) {
     const d = dst + <usize>p * pb;
-    for (let j = 0; j < 8; j++) {
-      const col = (p << 3) + j;
-      store<f32>(d + (<usize>j << 2), col < n ? load<f32>(scales + (<usize>col << 2)) : 0);
-      store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
-    }
+    store_panel_header(d, p << 3, n, scales, bias);
     for (let q = 0; q < k4; q++) {
       const o = d + 64 + (<usize>q << 5);
       for (let j = 0; j < 8; j++) {

@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
 import type { RelaxedKernelExports } from "./gen/kernels.js";
-import { createMemory } from "./wasm.js";
+import { createMemory, instantiate } from "./wasm.js";
 
 export type { RelaxedKernelExports };
 
@@ -171,15 +171,7 @@ export function instantiateRelaxed(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
 ): RelaxedKernelExports {
-  const inst = new WebAssembly.Instance(module, {
-    env: {
-      memory,
-      abort(_msg: number, _file: number, line: number, col: number) {
-        throw new Error(`relaxed kernel aborted at ${line}:${col}`);
-      },
-    },
-  });
-  return inst.exports as unknown as RelaxedKernelExports;
+  return instantiate(module, memory) as unknown as RelaxedKernelExports;
 }
 
 /** The wasm bytes with a custom section appended, so that V8 compiles them anew (no module cache hit). */
