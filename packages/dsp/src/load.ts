@@ -136,13 +136,11 @@ export async function logMelSpectrogramFile(
       let x: Float32Array;
       if (channels.length === 1) x = channels[0]!.subarray(0, frames);
       else {
-        // mixToMono's arithmetic, sample by sample
         if (mono.length < frames) mono = new Float32Array(frames);
-        x = mono.subarray(0, frames);
-        x.fill(0);
-        for (const ch of channels) for (let i = 0; i < frames; i++) x[i] = x[i]! + ch[i]!;
-        const k = 1 / channels.length;
-        for (let i = 0; i < frames; i++) x[i] = x[i]! * k;
+        x = mixToMono(
+          channels.map((c) => c.subarray(0, frames)),
+          mono,
+        );
       }
       const t1 = performance.now();
       msDecode += t1 - t0;
@@ -160,11 +158,21 @@ export async function logMelSpectrogramFile(
 /** Lowest file sample rate loadAudio resamples from. */
 export const MIN_RESAMPLE_RATE = 1000;
 
-/** Channel mean. */
-export function mixToMono(channels: Float32Array[]): Float32Array {
+/**
+ * Channel mean: the one channel itself, or the mean written to the front of `into` when it is
+ * long enough (else to a new array).
+ */
+export function mixToMono(channels: Float32Array[], into?: Float32Array): Float32Array {
   if (channels.length === 1) return channels[0]!;
   const n = channels[0]?.length ?? 0;
-  const out = new Float32Array(n);
+  const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
+  if (channels.length === 2) {
+    // the general loop's arithmetic (a float32 sum, then the scale) in one pass
+    const [a, b] = channels as [Float32Array, Float32Array];
+    for (let i = 0; i < n; i++) out[i] = Math.fround(a[i]! + b[i]!) * 0.5;
+    return out;
+  }
+  out.fill(0);
   for (const ch of channels) for (let i = 0; i < n; i++) out[i] = out[i]! + ch[i]!;
   const k = 1 / channels.length;
   for (let i = 0; i < n; i++) out[i] = out[i]! * k;
