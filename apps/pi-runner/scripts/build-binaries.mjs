@@ -3,7 +3,7 @@
 // linux-x64 and linux-arm64 (Raspberry Pi 4/5 with a 64-bit OS).
 //
 // 1. esbuild bundles the runner (with @edge-audio/dsp and @edge-audio/engine-wasm) into one
-//    CommonJS file, and the engine's worker into another.
+//    CommonJS file, the engine's worker and eval's decoding thread into two more.
 // 2. The bundles and the four wasm modules become SEA assets of a small launcher. On first
 //    run the launcher unpacks them into a content-addressed folder under the temp directory
 //    (reused by later runs) and starts the bundle from there.
@@ -82,6 +82,12 @@ await build({
   entryPoints: [join(engineDir, "dist/worker.js")],
   outfile: join(stage, "dist/worker.js"),
 });
+// eval's decoding thread (src/decode-ahead.ts), beside the runner bundle
+await build({
+  ...common,
+  entryPoints: [join(app, "dist/decode-worker.js")],
+  outfile: join(stage, "dist/decode-worker.js"),
+});
 const wasm = [];
 for (const dir of [engineDir, dspDir]) {
   for (const f of readdirSync(join(dir, "build"))) {
@@ -92,7 +98,7 @@ for (const dir of [engineDir, dspDir]) {
 }
 
 // --- 2. launcher + SEA blob ----------------------------------------------------------------
-const assets = ["dist/cli.cjs", "dist/worker.js", ...wasm];
+const assets = ["dist/cli.cjs", "dist/worker.js", "dist/decode-worker.js", ...wasm];
 // the unpacked folder's package.json also names the runner, for \`pi-runner --version\`
 const runnerPackage = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
 const unpackedPackage = JSON.stringify({

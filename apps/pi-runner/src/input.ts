@@ -76,7 +76,7 @@ export function checkInput(
  * (bit-identical to resampling the whole signal) when the rates differ. The samples handed on
  * are views of reused buffers, valid during the call.
  */
-class ToModelRate {
+export class ToModelRate {
   private resampler: StreamResampler | null | undefined;
   private mono = new Float32Array(0);
   private sinceCollect = 0;
