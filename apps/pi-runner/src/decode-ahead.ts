@@ -1,10 +1,12 @@
 /**
  * Decoding one file ahead on a second thread: while the main thread resamples, builds the
  * spectrogram of and classifies clip i, a worker (decode-worker.ts) decodes clip i + 1 and mixes
- * it to mono. Used by `eval`, which reads many clips one after another. Only files whose header
- * declares at most `maxSamples` samples per channel are decoded ahead (the worker's samples wait
- * in memory until the main thread takes them); longer ones, and those of unknown length, are
- * declined and read on the main thread as before.
+ * it to mono. Used by `eval`, which reads many clips one after another. Only compressed files
+ * (named .mp3 or .flac) are decoded ahead: WAV and .au need no decoding worth a thread, whose
+ * heap costs about 20 MiB of resident memory, so a folder of them never starts one. Of those,
+ * only files whose header declares at most `maxSamples` samples per channel are decoded ahead
+ * (the worker's samples wait in memory until the main thread takes them); longer ones, and
+ * those of unknown length, are declined and read on the main thread as before.
  */
 import { Worker } from "node:worker_threads";
 import { AudioDecodeError, type AudioDecodeErrorCode, type AudioFileReport, type DecodedPiece } from "@edge-audio/dsp";
@@ -12,6 +14,9 @@ import { type MonoInput, ToModelRate } from "./input.js";
 
 /** Most samples per channel of a file decoded ahead: 2^21, 8 MiB of float32 (47 s at 44.1 kHz). */
 export const DECODE_AHEAD_SAMPLES = 1 << 21;
+
+/** Names of the files decoded ahead. */
+const COMPRESSED_NAME = /\.(mp3|flac)$/i;
 
 export interface AheadRequest {
   id: number;
@@ -75,14 +80,17 @@ export class DecodeAhead {
 
   /** Starts decoding `file` on the worker (after the files asked for before it). */
   request(file: string): void {
-    const w = this.start();
     const id = this.nextId++;
     const replies = new ReplyQueue();
-    this.byId.set(id, replies);
     const list = this.pending.get(file) ?? [];
     list.push({ id, replies });
     this.pending.set(file, list);
-    w.postMessage({ id, file, maxSamples: this.maxSamples } satisfies AheadRequest);
+    if (!COMPRESSED_NAME.test(file)) {
+      replies.put({ id, kind: "declined" });
+      return;
+    }
+    this.byId.set(id, replies);
+    this.start().postMessage({ id, file, maxSamples: this.maxSamples } satisfies AheadRequest);
   }
 
   /**

@@ -298,10 +298,10 @@ describe("front-end configurations and rates", () => {
 });
 
 describe("decoding ahead on a second thread (eval)", () => {
-  it("gives the main thread's result and warnings for every format, a cut MP3 included", async () => {
+  it("gives the main thread's result and warnings for MP3 and FLAC, a cut MP3 included; leaves WAV and .au to it", async () => {
     const mp3 = readFileSync(join(dir, "tone.mp3"));
     writeFileSync(join(dir, "ahead-cut.mp3"), mp3.subarray(0, Math.floor(mp3.length * 0.6)));
-    const names = ["tone.wav", "tone44.wav", "tone.au", "tone.mp3", "tone.flac", "ahead-cut.mp3"];
+    const names = ["tone.mp3", "tone.flac", "ahead-cut.mp3"];
     const ahead = new DecodeAhead(clf.mel.sampleRate);
     try {
       // all asked for at once: the worker runs ahead of the classification by several files
@@ -317,18 +317,22 @@ describe("decoding ahead on a second thread (eval)", () => {
         expect(got.warnings, n).toEqual(want.warnings);
       }
       expect((await clf.classifyFile(join(dir, "ahead-cut.mp3"))).warnings.join()).toMatch(/missing/);
+      for (const n of ["tone.wav", "tone.au"]) {
+        ahead.request(join(dir, n));
+        expect(await ahead.take(join(dir, n)), n).toBeNull();
+      }
     } finally {
       await ahead.close();
     }
   });
 
   it("refuses what the main thread refuses with its message; declines files of unknown or too long a duration", async () => {
-    const gone = join(dir, "ahead-gone.wav");
+    const gone = join(dir, "ahead-gone.mp3");
     const want = await clf.classifyFile(gone).then(
       () => "classified",
       (e: Error) => e.message,
     );
-    expect(want).toMatch(/ahead-gone\.wav: no such file/);
+    expect(want).toMatch(/ahead-gone\.mp3: no such file/);
     // random bytes named .mp3 declare no duration: left to the main thread
     const noise = join(dir, "ahead-noise.mp3");
     writeFileSync(noise, Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919 + 13) % 251));

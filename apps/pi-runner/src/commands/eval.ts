@@ -68,7 +68,7 @@ export async function evalCommand(args: string[]): Promise<number> {
       quiet: Boolean(values.quiet),
     });
     const rows: EvalRow[] = [];
-    // the next clip is decoded on a second thread while this one is classified
+    // the next MP3 or FLAC clip is decoded on a second thread while this one is classified
     const ahead = new DecodeAhead(clf.mel.sampleRate);
     try {
       if (clips[0]) ahead.request(clips[0].path);
