@@ -2,9 +2,9 @@
 // Builds single-file pi-runner executables (Node single-executable applications) for
 // linux-x64 and linux-arm64 (Raspberry Pi 4/5 with a 64-bit OS).
 //
-// 1. esbuild bundles the runner (with @edge-audio/dsp and @edge-audio/engine-wasm) into one
-//    CommonJS file, the engine's worker and eval's decoding thread into two more.
-// 2. The bundles and the four wasm modules become SEA assets of a small launcher. On first
+// 1. scripts/bundle.mjs bundles the runner (with @edge-audio/common, dsp and engine-wasm) into
+//    one CommonJS file and the engine's worker into another, as for the `pi-runner` command.
+// 2. The bundle folder's files (bundles, wasm modules, package.json) become SEA assets of a small launcher. On first
 //    run the launcher unpacks them into a content-addressed folder under the temp directory
 //    (reused by later runs) and starts the bundle from there.
 // 3. The SEA blob is injected with postject into a copy of Node: this machine's own Node for
@@ -15,7 +15,6 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -25,7 +24,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
+import { BUNDLE_ENTRY, bundleRunner } from "./bundle.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = resolve(here, "..");
@@ -58,54 +57,14 @@ if (process.platform !== "linux" || process.arch !== "x64") {
 
 const stage = join(out, "stage");
 rmSync(stage, { recursive: true, force: true });
-mkdirSync(join(stage, "dist"), { recursive: true });
-mkdirSync(join(stage, "build"), { recursive: true });
 
-// --- 1. bundles --------------------------------------------------------------------------
-const importMetaShim = {
-  define: { "import.meta.url": "__edge_audio_import_meta_url" },
-  banner: { js: 'const __edge_audio_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
-};
-const engineDir = dirname(dirname(require.resolve("@edge-audio/engine-wasm"))); // <pkg>/dist/index.js
-const dspDir = dirname(dirname(require.resolve("@edge-audio/dsp")));
-const common = {
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  logLevel: "warning",
-  ...importMetaShim,
-};
-await build({ ...common, entryPoints: [join(app, "dist/cli.js")], outfile: join(stage, "dist/cli.cjs") });
-await build({
-  ...common,
-  entryPoints: [join(engineDir, "dist/worker.js")],
-  outfile: join(stage, "dist/worker.js"),
-});
-// eval's decoding thread (src/decode-ahead.ts), beside the runner bundle
-await build({
-  ...common,
-  entryPoints: [join(app, "dist/decode-worker.js")],
-  outfile: join(stage, "dist/decode-worker.js"),
-});
-const wasm = [];
-for (const dir of [engineDir, dspDir]) {
-  for (const f of readdirSync(join(dir, "build"))) {
-    if (!f.endsWith(".wasm")) continue;
-    copyFileSync(join(dir, "build", f), join(stage, "build", f));
-    wasm.push(`build/${f}`);
-  }
-}
+// --- 1. bundles (scripts/bundle.mjs: the same folder the `pi-runner` command runs) ---------
+const bundled = await bundleRunner(stage);
 
 // --- 2. launcher + SEA blob ----------------------------------------------------------------
-const assets = ["dist/cli.cjs", "dist/worker.js", "dist/decode-worker.js", ...wasm];
-// the unpacked folder's package.json also names the runner, for \`pi-runner --version\`
-const runnerPackage = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
-const unpackedPackage = JSON.stringify({
-  name: runnerPackage.name,
-  version: runnerPackage.version,
-  type: "commonjs",
-});
+const assets = bundled;
+// the unpacked folder's package.json also names the runner, for `pi-runner --version`
+const unpackedPackage = readFileSync(join(stage, "package.json"), "utf8").trim();
 writeFileSync(
   join(stage, "launcher.cjs"),
   `"use strict";
@@ -132,7 +91,7 @@ if (!fs.existsSync(path.join(dir, "ok"))) {
   fs.writeFileSync(path.join(tmp, "ok"), "");
   try { fs.renameSync(tmp, dir); } catch { fs.rmSync(tmp, { recursive: true, force: true }); }
 }
-const entry = path.join(dir, "dist", "cli.cjs");
+const entry = path.join(dir, ${JSON.stringify(BUNDLE_ENTRY)});
 createRequire(entry)(entry);
 `,
 );

@@ -17,7 +17,8 @@ import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../../../..");
-const runner = join(root, "apps/pi-runner/dist/cli.js");
+// the `pi-runner` command and the executables run this bundle (apps/pi-runner/scripts/bundle.mjs)
+const runner = join(root, "apps/pi-runner/bundle/dist/cli.cjs");
 const quantizeCli = join(root, "packages/quantizer/dist/cli.js");
 
 const HELP = `usage: npm run bench:memory -w @edge-audio/bench [-- options]
