@@ -34,12 +34,18 @@ export async function bundleRunner(dir = join(app, "bundle")) {
     logLevel: "warning",
     // the engine and dsp find their wasm modules and the worker relative to import.meta.url
     define: { "import.meta.url": "__edge_audio_import_meta_url" },
-    banner: { js: 'const __edge_audio_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+    banner: {
+      js: 'const __edge_audio_import_meta_url = require("node:url").pathToFileURL(__filename).href;',
+    },
   };
   const engineDir = dirname(dirname(require.resolve("@edge-audio/engine-wasm"))); // <pkg>/dist/index.js
   const dspDir = dirname(dirname(require.resolve("@edge-audio/dsp")));
   await build({ ...options, entryPoints: [join(app, "dist/cli.js")], outfile: join(dir, BUNDLE_ENTRY) });
-  await build({ ...options, entryPoints: [join(engineDir, "dist/worker.js")], outfile: join(dir, "dist/worker.js") });
+  await build({
+    ...options,
+    entryPoints: [join(engineDir, "dist/worker.js")],
+    outfile: join(dir, "dist/worker.js"),
+  });
   await build({
     ...options,
     entryPoints: [join(app, "dist/decode-worker.js")],

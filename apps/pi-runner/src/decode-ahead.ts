@@ -9,7 +9,12 @@
  * those of unknown length, are declined and read on the main thread as before.
  */
 import { Worker } from "node:worker_threads";
-import { AudioDecodeError, type AudioDecodeErrorCode, type AudioFileReport, type DecodedPiece } from "@edge-audio/dsp";
+import {
+  AudioDecodeError,
+  type AudioDecodeErrorCode,
+  type AudioFileReport,
+  type DecodedPiece,
+} from "@edge-audio/dsp";
 import { type MonoInput, ToModelRate } from "./input.js";
 
 /** Most samples per channel of a file decoded ahead: 2^21, 8 MiB of float32 (47 s at 44.1 kHz). */
@@ -55,7 +60,12 @@ class ReplyQueue {
 }
 
 /** The error the worker saw, rebuilt so that it reads as it would have on the main thread. */
-function rebuildError(e: { name: string; message: string; code: string | undefined; file: string | undefined }): Error {
+function rebuildError(e: {
+  name: string;
+  message: string;
+  code: string | undefined;
+  file: string | undefined;
+}): Error {
   if (e.name === "AudioDecodeError" && e.code) {
     const err = new AudioDecodeError(e.code as AudioDecodeErrorCode, "", e.file);
     err.message = e.message;
@@ -140,7 +150,11 @@ export class DecodeAhead {
               mono.piece(piece);
             } else if (r.kind === "end") {
               if (r.report.frames === 0)
-                throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", file);
+                throw new AudioDecodeError(
+                  "EMPTY",
+                  "the file holds no audio samples (zero-length data)",
+                  file,
+                );
               mono.end();
               return r.report;
             } else if (r.kind === "error") throw rebuildError(r.error);
@@ -160,7 +174,16 @@ export class DecodeAhead {
     w.on("error", (e: Error) => {
       // every request still waiting fails with the worker's error
       for (const [id, q] of this.byId)
-        q.put({ id, kind: "error", error: { name: e.name, message: `decoding thread failed: ${e.message}`, code: undefined, file: undefined } });
+        q.put({
+          id,
+          kind: "error",
+          error: {
+            name: e.name,
+            message: `decoding thread failed: ${e.message}`,
+            code: undefined,
+            file: undefined,
+          },
+        });
     });
     this.worker = w;
     return w;

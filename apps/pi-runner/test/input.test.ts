@@ -13,9 +13,9 @@ import { fileURLToPath } from "node:url";
 import { defaultMelConfig, encodeWav, loadAudio } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Classifier } from "../src/classifier.js";
 // the built module: its worker is the built decode-worker.js beside it
 import { DecodeAhead } from "../dist/decode-ahead.js";
+import { Classifier } from "../src/classifier.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, "../dist/cli.js");
@@ -335,7 +335,10 @@ describe("decoding ahead on a second thread (eval)", () => {
     expect(want).toMatch(/ahead-gone\.mp3: no such file/);
     // random bytes named .mp3 declare no duration: left to the main thread
     const noise = join(dir, "ahead-noise.mp3");
-    writeFileSync(noise, Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919 + 13) % 251));
+    writeFileSync(
+      noise,
+      Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919 + 13) % 251),
+    );
     const ahead = new DecodeAhead(clf.mel.sampleRate);
     const small = new DecodeAhead(clf.mel.sampleRate, 1000);
     try {

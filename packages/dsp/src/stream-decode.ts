@@ -232,7 +232,8 @@ class Mpg123Frames {
 
   /** Feeds the input buffer and reads every sample it completes (MPEGDecoder.decode's loop). */
   private feed(): void {
-    const { _common, _decoder, _input, _output, _samplesDecodedPtr, _sampleRatePtr, _errorStringPtr } = this.d;
+    const { _common, _decoder, _input, _output, _samplesDecodedPtr, _sampleRatePtr, _errorStringPtr } =
+      this.d;
     const wasm = _common.wasm;
     const length = this.inputFill;
     this.inputFill = 0;

@@ -15,7 +15,15 @@
  * path, not the model, is what is measured.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,7 +114,21 @@ function bigModel(work: string, calib: string): string | null {
   log("audio-in: quantizing a ResNet-152 to int8 ...");
   const q = spawnSync(
     process.execPath,
-    [quantizeCli, "--model", fp32, "--mode", "int8", "--out", int8, "--calib", calib, "--calib-crops", "16", "--threads", "1"],
+    [
+      quantizeCli,
+      "--model",
+      fp32,
+      "--mode",
+      "int8",
+      "--out",
+      int8,
+      "--calib",
+      calib,
+      "--calib-crops",
+      "16",
+      "--threads",
+      "1",
+    ],
     { encoding: "utf8" },
   );
   if (q.status !== 0) throw new Error(`quantizer: ${q.stderr.trim().split("\n").at(-1)}`);
