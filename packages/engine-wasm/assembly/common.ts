@@ -2,6 +2,8 @@
 // constant: the SIMD build compiles the v128 branches, the scalar build the other ones, which
 // perform the same operations in the same order (so both give bit-identical results).
 
+import { wino_patch_mask } from "./inline";
+
 export function heap_base(): usize {
   return __heap_base;
 }
@@ -299,22 +301,6 @@ export function f32_wino_pack_weights(cin: i32, cout: i32, src: usize, dst: usiz
   store<f32>(d + (row * 4 + 1) * pb, (a + b + c) * h);
   store<f32>(d + (row * 4 + 2) * pb, (a - b + c) * h);
   store<f32>(d + (row * 4 + 3) * pb, c);
-}
-
-/**
- * Which pixels of the 4 x pw Winograd input patch at (y0, x0) lie inside an ih x iw image: bit
- * pw * i + j for pixel (i, j). (No memory scratch is used for the patch: threads share the memory.)
- */
-// @ts-ignore: decorator
-@inline export function wino_patch_mask(y0: i32, x0: i32, ih: i32, iw: i32, pw: i32): i32 {
-  let mask = 0;
-  for (let i = 0; i < 4; i++) {
-    for (let j = 0; j < pw; j++) {
-      const yy = y0 + i, xx = x0 + j;
-      if (yy >= 0 && yy < ih && xx >= 0 && xx < iw) mask |= 1 << (i * pw + j);
-    }
-  }
-  return mask;
 }
 
 /**

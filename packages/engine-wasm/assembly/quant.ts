@@ -5,7 +5,7 @@
 // pool. SIMD and scalar branches do the same operations in the same order: integer parts are
 // exact, float parts use the same f32 operations, so both builds give bit-identical results.
 import { QP_INV_SCALE, QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE, QP_ZERO_POINT } from "./gen/layout";
-import { wino_patch_mask } from "./common";
+import { a4_off, wino_patch_mask } from "./inline";
 import { f32_igemm_run as igemm_simd } from "./gen/f32-igemm-wasmsimd";
 import { f32_igemm_run as igemm_scalar } from "./gen/f32-igemm-scalar";
 
@@ -238,12 +238,6 @@ export function qs8_pack_weights(kc: i32, ks: i32, n: i32, src: usize, scales: u
 // (row m, pair j at ((m >> 2) * kp + j) * 16 + (m & 3) * 4). The micro-kernel then reads all four
 // rows through one pointer at fixed offsets: three fewer address updates per pair in its loop,
 // which is bound by how many operations it issues (7-9 % faster). Buffers hold whole tiles.
-
-/** Byte offset of pair j of row m in a tile-interleaved 16-bit buffer of kp pairs per row. */
-// @ts-ignore: decorator
-@inline export function a4_off(m: i32, j: i32, kp: i32): usize {
-  return ((<usize>(m >> 2) * <usize>kp + <usize>j) << 4) + (<usize>(m & 3) << 2);
-}
 
 /** Elements in one im2col16 row: ks taps of kc channels, kc rounded up to even (GEMM view). */
 export function qs8_k16(kc: i32, ks: i32): i32 {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 // The generated kernels are committed: check that they are what the generator makes.
-for (const gen of ["gen-gemm.mjs", "gen-layout.mjs"])
+for (const gen of ["gen-gemm.mjs", "gen-layout.mjs", "gen-kernels.mjs"])
   execFileSync(process.execPath, [path.join(root, "scripts", gen), "--check"], { stdio: "inherit" });
 fs.mkdirSync(path.join(root, "build"), { recursive: true });
 const asc = path.join(

@@ -2,15 +2,13 @@
 // in a 128-bit SIMD variant (wasmsimd) and a scalar variant with the same tiles and the same
 // accumulation order (bias, then k = 0, 1, ... with a separate multiply and add), so both give
 // bit-identical results.
-import * as fs from "node:fs";
+// Tiles, ISAs and kernel names come from the kernel manifest (scripts/kernel-manifest.mjs).
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { KERNELS, NR, F32_GEMM_TILES as TILES } from "./kernel-manifest.mjs";
+import { writeOrCheck } from "./write-generated.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const outDir = path.join(here, "..", "assembly", "gen");
-
-export const TILES = [1, 2, 3, 4, 5, 6, 7];
-const NR = 8;
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 function rowSetup(mr, base, stride, isIndirect) {
   const lines = [];
@@ -25,8 +23,15 @@ function rowSetup(mr, base, stride, isIndirect) {
   return lines;
 }
 
+/** The manifest's name of the MRx8 micro-kernel of a family and ISA. */
+function tileKernel(family, mr, isa) {
+  const k = KERNELS.find((e) => e.family === family && e.tile === `${mr}x${NR}` && e.isa[0] === isa);
+  if (!k) throw new Error(`scripts/kernel-manifest.mjs has no ${family} ${mr}x${NR} ${isa} kernel`);
+  return k.name;
+}
+
 function simdKernel(mr, indirect) {
-  const name = `f32_${indirect ? "igemm" : "gemm"}_${mr}x${NR}__wasmsimd`;
+  const name = tileKernel(indirect ? "f32-igemm" : "f32-gemm", mr, "wasmsimd");
   const L = [];
   L.push(
     indirect
@@ -78,7 +83,7 @@ function simdKernel(mr, indirect) {
 }
 
 function scalarKernel(mr, indirect) {
-  const name = `f32_${indirect ? "igemm" : "gemm"}_${mr}x${NR}__scalar`;
+  const name = tileKernel(indirect ? "f32-igemm" : "f32-gemm", mr, "scalar");
   const L = [];
   L.push(
     indirect
@@ -177,7 +182,7 @@ function driver(isa, indirect) {
     const args = indirect
       ? `rows, nc, kc, ks, ap, wp, cp, cs, relu`
       : `rows, nc, kc, ap, as, wp, cp, cs, relu`;
-    L.push(`          case ${mr}: f32_${fam}_${mr}x8__${isa}(${args}); break;`);
+    L.push(`          case ${mr}: ${tileKernel(`f32-${fam}`, mr, isa)}(${args}); break;`);
   }
   L.push(`          default: unreachable();`);
   L.push(`        }`);
@@ -216,17 +221,9 @@ function files() {
   return out;
 }
 
-// --check: fail when a committed file differs from what this script generates (run by the build).
-const check = process.argv.includes("--check");
-const stale = [];
-for (const [name, text] of files()) {
-  const file = path.join(outDir, name);
-  if (!check) fs.writeFileSync(file, text);
-  else if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text) stale.push(name);
-}
-if (stale.length > 0) {
-  console.error(
-    `assembly/gen/${stale.join(", assembly/gen/")}: differs from what scripts/gen-gemm.mjs generates; run \`node scripts/gen-gemm.mjs\` in packages/engine-wasm and commit the result`,
-  );
-  process.exit(1);
-}
+writeOrCheck(
+  root,
+  [...files()].map(([name, text]) => [`assembly/gen/${name}`, text]),
+  "gen-gemm.mjs",
+  process.argv.includes("--check"),
+);

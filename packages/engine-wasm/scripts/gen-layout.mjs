@@ -1,9 +1,9 @@
 // The memory layouts the host writes and the kernels read, in one table: generates
 // assembly/gen/layout.ts (AssemblyScript constants) and src/gen/layout.ts (host constants), both
 // committed. `--check` fails when a committed file differs (run by the build and a test).
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { writeOrCheck } from "./write-generated.mjs";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -11,7 +11,7 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
  * Quantization parameter block (one per int8 tensor, GEMM input and dynamic layer), byte
  * offsets: name, offset, element type, meaning.
  */
-const PARAM_BLOCK = [
+export const PARAM_BLOCK = [
   ["QP_SCALE", 0, "f32", "scale: real = scale * (q - zero point)"],
   ["QP_ZERO_POINT", 4, "i32", "zero point"],
   ["QP_INV_SCALE", 8, "f32", "1 / scale"],
@@ -42,18 +42,6 @@ function files() {
   ]);
 }
 
-const check = process.argv.includes("--check");
-const stale = [];
-for (const [name, text] of files()) {
-  const file = path.join(root, name);
-  if (!check) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, text);
-  } else if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text) stale.push(name);
-}
-if (stale.length > 0) {
-  console.error(
-    `${stale.join(", ")}: differs from what scripts/gen-layout.mjs generates; run \`node scripts/gen-layout.mjs\` in packages/engine-wasm and commit the result`,
-  );
-  process.exit(1);
-}
+// Run as a script (the kernel manifest imports PARAM_BLOCK from here).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  writeOrCheck(root, files(), "gen-layout.mjs", process.argv.includes("--check"));

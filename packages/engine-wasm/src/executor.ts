@@ -4,6 +4,7 @@
  * ops. Each output element is computed by exactly one thread with the same kernel arithmetic
  * and the same accumulation order, so results are bit-identical for any thread count.
  */
+import type { PlanKernelName } from "./gen/kernels.js";
 import type { OpRecord } from "./plan.js";
 import type { KernelExports } from "./wasm.js";
 
@@ -50,116 +51,132 @@ export type Step = () => void;
 
 const noop: Step = () => {};
 
-/** Thread t of T's step of an f32 (or f16-weight) op, or null for another op. */
-function f32Step(k: KernelExports, op: OpRecord, tile: number, T: number, t: number): Step | null {
+/**
+ * One kernel call: a plan kernel of the manifest (src/gen/kernels.ts, from
+ * scripts/kernel-manifest.mjs) and its arguments, typed by its manifest signature.
+ */
+export type KernelCall = {
+  [N in PlanKernelName]: { kernel: N; args: Parameters<KernelExports[N]> };
+}[PlanKernelName];
+
+function call<N extends PlanKernelName>(kernel: N, ...args: Parameters<KernelExports[N]>): KernelCall {
+  return { kernel, args } as KernelCall;
+}
+
+/** No call: this thread has no slice of the op. */
+const NONE: KernelCall[] = [];
+
+/** Thread t of T's kernel calls of an f32 (or f16-weight) op, or null for another op. */
+function f32Calls(op: OpRecord, tile: number, T: number, t: number): KernelCall[] | null {
   switch (op.kind) {
     case "gemm":
     case "igemm": {
       const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t);
-      if (m0 >= m1 || n0 >= n1) return noop;
+      if (m0 >= m1 || n0 >= n1) return NONE;
       if (op.kind === "gemm") {
         const { K, a, as, w, c, cs, relu } = op;
-        return () => k.f32_gemm_run(tile, m0, m1, n0, n1, K, a, as, w, c, cs, relu);
+        return [call("f32_gemm_run", tile, m0, m1, n0, n1, K, a, as, w, c, cs, relu)];
       }
       const { K, ks, ind, w, c, cs, relu } = op;
-      return () => k.f32_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu);
+      return [call("f32_igemm_run", tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu)];
     }
     case "bgemm": {
       const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t);
-      if (m0 >= m1 || n0 >= n1) return noop;
+      if (m0 >= m1 || n0 >= n1) return NONE;
       const { batch, K, a, as, astride, w, wstride, c, cs, cstride } = op;
-      return () => {
-        for (let e = 0; e < batch; e++)
-          k.f32_gemm_run(
-            tile,
-            m0,
-            m1,
-            n0,
-            n1,
-            K,
-            a + e * astride,
-            as,
-            w + e * wstride,
-            c + e * cstride,
-            cs,
-            0,
-          );
-      };
+      return Array.from({ length: batch }, (_, e) =>
+        call(
+          "f32_gemm_run",
+          tile,
+          m0,
+          m1,
+          n0,
+          n1,
+          K,
+          a + e * astride,
+          as,
+          w + e * wstride,
+          c + e * cstride,
+          cs,
+          0,
+        ),
+      );
     }
     case "wino_in": {
       const [t0, t1] = splitRange(op.tiles, T, t);
-      if (t0 >= t1) return noop;
+      if (t0 >= t1) return NONE;
       const { ih, iw, c, tw, x, v, vstride } = op;
-      return () => k.f32_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1);
+      return [call("f32_wino_input", ih, iw, c, tw, x, v, vstride, t0, t1)];
     }
     case "wino_out": {
       const [t0, t1] = splitRange(op.tiles, T, t);
-      if (t0 >= t1) return noop;
+      if (t0 >= t1) return NONE;
       const { oh, ow, c, tw, m, mstride, bias, y, relu } = op;
-      return () => k.f32_wino_output(oh, ow, c, tw, m, mstride, bias, y, relu, t0, t1);
+      return [call("f32_wino_output", oh, ow, c, tw, m, mstride, bias, y, relu, t0, t1)];
     }
     case "maxpool": {
       const [p0, p1] = splitRange(op.oh * op.ow, T, t);
-      if (p0 >= p1) return noop;
+      if (p0 >= p1) return NONE;
       const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y } = op;
-      return () => k.f32_maxpool(ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y, p0, p1);
+      return [call("f32_maxpool", ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y, p0, p1)];
     }
     case "add": {
       const [i0, i1] = splitRange(op.n, T, t, 16);
-      if (i0 >= i1) return noop;
+      if (i0 >= i1) return NONE;
       const { a, b, y, relu } = op;
-      return () => k.f32_vadd(i0, i1, a, b, y, relu);
+      return [call("f32_vadd", i0, i1, a, b, y, relu)];
     }
     case "gap": {
       const [c0, c1] = splitRange(op.c, T, t, 4);
-      if (c0 >= c1) return noop;
+      if (c0 >= c1) return NONE;
       const { hw, c, x, y } = op;
-      return () => k.f32_gap(hw, c, x, y, c0, c1);
+      return [call("f32_gap", hw, c, x, y, c0, c1)];
     }
     case "softmax": {
       const { n, x, y } = op;
-      return () => k.f32_softmax(n, x, y);
+      return [call("f32_softmax", n, x, y)];
     }
     case "f16igemm": {
       const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t);
-      if (m0 >= m1 || n0 >= n1) return noop;
+      if (m0 >= m1 || n0 >= n1) return NONE;
       const { K, ks, ind, w, c, cs, relu } = op;
       const scratch = op.scratch + t * op.scratchStride;
-      return () => k.f32_f16w_igemm_run(tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, scratch);
+      return [call("f32_f16w_igemm_run", tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, scratch)];
     }
     default:
       return null;
   }
 }
 
-/** Thread t of T's step of an int8 (qs8) op, or null for another op. */
-function qs8Step(k: KernelExports, op: OpRecord, T: number, t: number): Step | null {
+/** Thread t of T's kernel calls of an int8 (qs8) op, or null for another op. */
+function qs8Calls(op: OpRecord, T: number, t: number): KernelCall[] | null {
   switch (op.kind) {
     case "qim2col": {
       const [m0, m1] = splitRange(op.M, T, t);
-      if (m0 >= m1) return noop;
+      if (m0 >= m1) return NONE;
       const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a, qp, merge } = op;
-      return () => k.qs8_im2col16(m0, m1, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a, qp, merge);
+      return [call("qs8_im2col16", m0, m1, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a, qp, merge)];
     }
     case "qgemm": {
       const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t);
-      if (m0 >= m1 || n0 >= n1) return noop;
+      if (m0 >= m1 || n0 >= n1) return NONE;
       const { K, ks, a, w, c, cs, relu, qp, rq, rd } = op;
-      return () => k.qs8_gemm16_run(m0, m1, n0, n1, K, ks, a, w, c, cs, relu, qp, rq, rd);
+      return [call("qs8_gemm16_run", m0, m1, n0, n1, K, ks, a, w, c, cs, relu, qp, rq, rd)];
     }
     case "qwino_in": {
       const [t0, t1] = splitRange(op.tiles, T, t);
-      if (t0 >= t1) return noop;
+      if (t0 >= t1) return NONE;
       const { ih, iw, c, tw, x, v, vstride, qp, cols } = op;
-      return () => k.qs8_wino_input(ih, iw, c, tw, x, v, vstride, t0, t1, qp, cols);
+      return [call("qs8_wino_input", ih, iw, c, tw, x, v, vstride, t0, t1, qp, cols)];
     }
     case "qwino_gemm": {
       const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t, true);
-      if (m0 >= m1 || n0 >= n1) return noop;
+      if (m0 >= m1 || n0 >= n1) return NONE;
       const { K, v, vstride, w, oh, ow, N, tw, y, relu, qp, rq, rd, cols } = op;
       const scratch = op.scratch + t * op.scratchStride;
-      return () =>
-        k.qs8_wino_gemm_run(
+      return [
+        call(
+          "qs8_wino_gemm_run",
           m0,
           m1,
           n0,
@@ -179,42 +196,63 @@ function qs8Step(k: KernelExports, op: OpRecord, T: number, t: number): Step | n
           rq,
           rd,
           cols,
-        );
+        ),
+      ];
     }
     case "quant":
     case "dequant": {
       const [i0, i1] = splitRange(op.n, T, t, 16);
-      if (i0 >= i1) return noop;
+      if (i0 >= i1) return NONE;
       const { x, y, qp } = op;
-      return op.kind === "quant"
-        ? () => k.qs8_quantize(i0, i1, x, y, qp)
-        : () => k.qs8_dequantize(i0, i1, x, y, qp);
+      return [call(op.kind === "quant" ? "qs8_quantize" : "qs8_dequantize", i0, i1, x, y, qp)];
     }
     case "dynparams": {
       const { n, x, qp, pad, padBytes } = op;
-      return () => k.qs8_dynamic_params(n, x, qp, pad, padBytes);
+      return [call("qs8_dynamic_params", n, x, qp, pad, padBytes)];
     }
     case "qadd": {
       const [i0, i1] = splitRange(op.n, T, t, 16);
-      if (i0 >= i1) return noop;
+      if (i0 >= i1) return NONE;
       const { a, b, y, qa, qb, qy, relu } = op;
-      return () => k.qs8_add(i0, i1, a, b, y, qa, qb, qy, relu);
+      return [call("qs8_add", i0, i1, a, b, y, qa, qb, qy, relu)];
     }
     case "qmaxpool": {
       const [p0, p1] = splitRange(op.oh * op.ow, T, t);
-      if (p0 >= p1) return noop;
+      if (p0 >= p1) return NONE;
       const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y } = op;
-      return () => k.qs8_maxpool(ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y, p0, p1);
+      return [call("qs8_maxpool", ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, y, p0, p1)];
     }
     case "qgap": {
       const [c0, c1] = splitRange(op.c, T, t, 4);
-      if (c0 >= c1) return noop;
+      if (c0 >= c1) return NONE;
       const { hw, c, x, y, qp } = op;
-      return () => k.qs8_gap(hw, c, x, y, c0, c1, qp);
+      return [call("qs8_gap", hw, c, x, y, c0, c1, qp)];
     }
     default:
       return null;
   }
+}
+
+/** Thread `tid` of `threads`'s kernel calls of one op (none when it has no slice of it). */
+export function opCalls(op: OpRecord, tile: number, tid: number, threads: number): KernelCall[] {
+  if (op.single && tid !== 0) return NONE;
+  const T = op.single ? 1 : threads;
+  const t = op.single ? 0 : tid;
+  return f32Calls(op, tile, T, t) ?? qs8Calls(op, T, t) ?? NONE;
+}
+
+/** A step making `calls` through the kernel exports `k` (dispatch by manifest name). */
+function stepOf(k: KernelExports, calls: KernelCall[]): Step {
+  if (calls.length === 0) return noop;
+  const bound = calls.map((c) => {
+    const fn = k[c.kernel] as (...args: number[]) => void;
+    const args = c.args as number[];
+    return () => fn(...args);
+  });
+  if (bound.length === 1) return bound[0]!;
+  return () => {
+    for (const b of bound) b();
+  };
 }
 
 /** Builds the closures thread `tid` of `threads` runs, one per op (a no-op when it has no slice). */
@@ -225,12 +263,7 @@ export function buildSteps(
   tid: number,
   threads: number,
 ): Step[] {
-  return ops.map((op): Step => {
-    if (op.single && tid !== 0) return noop;
-    const T = op.single ? 1 : threads;
-    const t = op.single ? 0 : tid;
-    return f32Step(k, op, tile, T, t) ?? qs8Step(k, op, T, t) ?? noop;
-  });
+  return ops.map((op) => stepOf(k, opCalls(op, tile, tid, threads)));
 }
 
 /** Sense-reversing barrier over the control block; spins briefly, then sleeps. */

@@ -18,62 +18,38 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { WASI } from "node:wasi";
 import { crc32 } from "./crc32.js";
-import { buildSteps } from "./executor.js";
+import { opCalls } from "./executor.js";
+import { KERNEL_MANIFEST, PLAN_KERNELS, type PlanKernelName } from "./gen/kernels.js";
 import type { LoadOptions, Model } from "./model.js";
-import type { KernelExports } from "./wasm.js";
 
 export const WASI_WASM = fileURLToPath(new URL("../build/engine-wasi.wasm", import.meta.url));
 
 /** Where the plan's memory starts: above the WASI module's static data and its own small heap. */
 export const WASI_PLAN_BASE = 1 << 20;
 
-/** Kernels a call record may name, with their argument counts (assembly/wasi/main.ts: ARITY). */
-export const WASI_KERNELS: ReadonlyArray<readonly [keyof KernelExports, number]> = [
-  ["f32_gemm_run", 12],
-  ["f32_igemm_run", 12],
-  ["f32_wino_input", 9],
-  ["f32_wino_output", 11],
-  ["f32_maxpool", 14],
-  ["f32_vadd", 6],
-  ["f32_gap", 6],
-  ["f32_softmax", 3],
-  ["f32_f16w_igemm_run", 13],
-  ["qs8_im2col16", 16],
-  ["qs8_gemm16_run", 14],
-  ["qs8_wino_input", 11],
-  ["qs8_wino_gemm_run", 19],
-  ["qs8_quantize", 5],
-  ["qs8_dequantize", 5],
-  ["qs8_dynamic_params", 5],
-  ["qs8_add", 9],
-  ["qs8_maxpool", 14],
-  ["qs8_gap", 7],
-];
+/**
+ * Kernels a call record may name (id = index), with their argument counts: the plan kernels of
+ * the kernel manifest (scripts/kernel-manifest.mjs), which also generates the WASI module's table
+ * (assembly/gen/wasi-kernels.ts).
+ */
+export const WASI_KERNELS: ReadonlyArray<readonly [PlanKernelName, number]> = PLAN_KERNELS.map((name) => [
+  name,
+  KERNEL_MANIFEST.find((k) => k.name === name)!.args.length,
+]);
 
 const HEADER_BYTES = 64;
 const MAGIC = "EAMPLAN1";
 
-/** The kernel calls one thread makes running the model once, recorded instead of run. */
+/** The kernel calls one thread makes running the model once, as call records. */
 export function recordCalls(model: Model): number[] {
-  const ids = new Map(WASI_KERNELS.map(([name, arity], id) => [name as string, { id, arity }]));
   const words: number[] = [];
-  const recorder = new Proxy(
-    {},
-    {
-      get:
-        (_t, name: string) =>
-        (...args: number[]) => {
-          const k = ids.get(name);
-          if (!k) throw new Error(`kernel ${name} has no WASI call id`);
-          if (args.length !== k.arity) throw new Error(`kernel ${name} called with ${args.length} arguments`);
-          for (const a of args)
-            if (!Number.isInteger(a) || a < -(2 ** 31) || a >= 2 ** 32)
-              throw new Error(`kernel ${name} argument ${a} is not a 32-bit integer`);
-          words.push(k.id, ...args);
-        },
-    },
-  ) as KernelExports;
-  for (const step of buildSteps(recorder, model.plan.ops, model.plan.tile, 0, 1)) step();
+  for (const op of model.plan.ops)
+    for (const { kernel, args } of opCalls(op, model.plan.tile, 0, 1)) {
+      for (const a of args)
+        if (!Number.isInteger(a) || a < -(2 ** 31) || a >= 2 ** 32)
+          throw new Error(`kernel ${kernel} argument ${a} is not a 32-bit integer`);
+      words.push(PLAN_KERNELS.indexOf(kernel), ...args);
+    }
   return words;
 }
 

@@ -46,7 +46,13 @@ export function gapErrorBound(n: number, absSum: number, mean: number): number {
   return (gamma * absSum) / n + 2 * F32_U * Math.abs(mean);
 }
 
-function checkGapAgainst(got: Float32Array, x: Float32Array, hw: number, ref: Float64Array, what: string): void {
+function checkGapAgainst(
+  got: Float32Array,
+  x: Float32Array,
+  hw: number,
+  ref: Float64Array,
+  what: string,
+): void {
   const c = got.length;
   for (let ch = 0; ch < c; ch++) {
     let absSum = 0;

@@ -9,7 +9,9 @@
 // planned, so this module parses no model file: the .eam reader stays in the host. CROP.f32 is
 // raw little-endian float32 in the layout data[mel * frames + frame]. Output: one line per class
 // "index<TAB>probability<TAB>float32 bits in hex". Paths resolve against the preopened
-// directories. Exit 2 with a one-line message on a bad plan or crop.
+// directories. Exit 2 with a one-line message on a bad plan or crop. The kernel ids, their
+// dispatch and the bounds check of every call are generated from the kernel manifest
+// (scripts/kernel-manifest.mjs -> assembly/gen/wasi-kernels.ts).
 
 import {
   errno,
@@ -26,22 +28,7 @@ import {
   prestat,
   rights,
 } from "bindings/wasi_snapshot_preview1";
-import { f32_gap, f32_maxpool, f32_softmax, f32_vadd, f32_wino_input, f32_wino_output } from "../common";
-import { f32_gemm_run } from "../gen/f32-gemm-wasmsimd";
-import { f32_igemm_run } from "../gen/f32-igemm-wasmsimd";
-import {
-  f32_f16w_igemm_run,
-  qs8_add,
-  qs8_dequantize,
-  qs8_dynamic_params,
-  qs8_gap,
-  qs8_gemm16_run,
-  qs8_im2col16,
-  qs8_maxpool,
-  qs8_quantize,
-  qs8_wino_gemm_run,
-  qs8_wino_input,
-} from "../quant";
+import { ARITY, callProblem, KERNEL_COUNT, KERNEL_NAMES, runKernel } from "../gen/wasi-kernels";
 
 // Plan file layout (little-endian u32 words; src/wasi-run.ts writes it).
 const MAGIC0: u32 = 0x504d4145; // "EAMP"
@@ -60,37 +47,6 @@ const H_OUTPUT_ADDR = 40;
 const H_OUTPUT_COUNT = 44;
 const H_CALLS = 48;
 const H_CALL_WORDS = 52;
-
-/** Argument count of each kernel id, in the order of WASI_KERNELS in src/wasi-run.ts. */
-const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7];
-
-/**
- * Which arguments of each kernel are addresses (bit k: argument k), checked to lie in the plan's
- * memory. Strides, counts and the residual distance are not addresses.
- */
-const ADDRESS_ARGS: StaticArray<u32> = [
-  (1 << 6) | (1 << 8) | (1 << 9), // f32_gemm_run
-  (1 << 7) | (1 << 8) | (1 << 9), // f32_igemm_run
-  (1 << 4) | (1 << 5), // f32_wino_input
-  (1 << 4) | (1 << 6) | (1 << 7), // f32_wino_output
-  (1 << 10) | (1 << 11), // f32_maxpool
-  (1 << 2) | (1 << 3) | (1 << 4), // f32_vadd
-  (1 << 2) | (1 << 3), // f32_gap
-  (1 << 1) | (1 << 2), // f32_softmax
-  (1 << 7) | (1 << 8) | (1 << 9) | (1 << 12), // f32_f16w_igemm_run
-  (1 << 12) | (1 << 13) | (1 << 14), // qs8_im2col16
-  (1 << 6) | (1 << 7) | (1 << 8) | (1 << 11) | (1 << 12), // qs8_gemm16_run
-  (1 << 4) | (1 << 5) | (1 << 9), // qs8_wino_input
-  (1 << 5) | (1 << 7) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 16), // qs8_wino_gemm_run
-  (1 << 2) | (1 << 3) | (1 << 4), // qs8_quantize
-  (1 << 2) | (1 << 3) | (1 << 4), // qs8_dequantize
-  (1 << 1) | (1 << 2) | (1 << 3), // qs8_dynamic_params
-  (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7), // qs8_add
-  (1 << 10) | (1 << 11), // qs8_maxpool
-  (1 << 2) | (1 << 3) | (1 << 6), // qs8_gap
-];
-/** Address arguments that may be 0 (no fused residual). */
-const OPTIONAL_ADDRESS_ARGS: StaticArray<u32> = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 << 12, 0, 1 << 16, 0, 0, 0, 0, 0, 0];
 
 function fail(msg: string): void {
   process.stderr.write("engine-wasi: " + msg + "\n");
@@ -212,108 +168,34 @@ function headerProblem(h: usize, size: u64): string {
   return "";
 }
 
-/**
- * Checks that the call records (at `p`, `words` u32) are `calls` known kernels with their
- * arities, and that their address arguments lie in [base, mem).
- */
-function callsProblem(p: usize, words: u32, calls: u32, base: u32, mem: u64): string {
+/** Checks that the call records (at `p`, `words` u32) are `calls` known kernels with their arities. */
+function recordsProblem(p: usize, words: u32, calls: u32): string {
   let i: u32 = 0;
   for (let n: u32 = 0; n < calls; n++) {
     if (i >= words) return "its call records end early";
     const id = load<u32>(p + (<usize>i << 2));
-    if (id >= <u32>ARITY.length) return "call " + n.toString() + " names unknown kernel " + id.toString();
+    if (id >= KERNEL_COUNT) return "call " + n.toString() + " names unknown kernel " + id.toString();
     const arity = <u32>ARITY[id];
     if (i + 1 + arity > words) return "its call records end early";
-    for (let k: u32 = 0; k < arity; k++) {
-      if (!((ADDRESS_ARGS[id] >>> k) & 1)) continue;
-      const a = load<u32>(p + (<usize>(i + 1 + k) << 2));
-      if (a == 0 && (OPTIONAL_ADDRESS_ARGS[id] >>> k) & 1) continue;
-      if (a < base || <u64>a >= mem)
-        return "call " + n.toString() + " argument " + k.toString() + " (address " + a.toString() + ") lies outside its memory";
-    }
     i += 1 + arity;
   }
   return i == words ? "" : "its call records do not fill their section";
 }
 
-/** Arguments of the call being run. */
-let ARGS: usize = 0;
-// @ts-ignore: decorator
-@inline function i(k: i32): i32 {
-  return load<i32>(ARGS + (<usize>k << 2));
-}
-// @ts-ignore: decorator
-@inline function u(k: i32): usize {
-  return <usize>load<u32>(ARGS + (<usize>k << 2));
-}
-
-/** Runs one call record: kernel id at `p`, then its arguments. Returns the next record. */
-function runCall(p: usize): usize {
-  const id = load<u32>(p);
-  const a = p + 4;
-  ARGS = a;
-  switch (id) {
-    case 0:
-      f32_gemm_run(i(0), i(1), i(2), i(3), i(4), i(5), u(6), u(7), u(8), u(9), u(10), i(11));
-      break;
-    case 1:
-      f32_igemm_run(i(0), i(1), i(2), i(3), i(4), i(5), i(6), u(7), u(8), u(9), u(10), i(11));
-      break;
-    case 2:
-      f32_wino_input(i(0), i(1), i(2), i(3), u(4), u(5), u(6), i(7), i(8));
-      break;
-    case 3:
-      f32_wino_output(i(0), i(1), i(2), i(3), u(4), u(5), u(6), u(7), i(8), i(9), i(10));
-      break;
-    case 4:
-      f32_maxpool(i(0), i(1), i(2), i(3), i(4), i(5), i(6), i(7), i(8), i(9), u(10), u(11), i(12), i(13));
-      break;
-    case 5:
-      f32_vadd(i(0), i(1), u(2), u(3), u(4), i(5));
-      break;
-    case 6:
-      f32_gap(i(0), i(1), u(2), u(3), i(4), i(5));
-      break;
-    case 7:
-      f32_softmax(i(0), u(1), u(2));
-      break;
-    case 8:
-      f32_f16w_igemm_run(i(0), i(1), i(2), i(3), i(4), i(5), i(6), u(7), u(8), u(9), u(10), i(11), u(12));
-      break;
-    case 9:
-      qs8_im2col16(i(0), i(1), i(2), i(3), i(4), i(5), i(6), i(7), i(8), i(9), i(10), i(11), u(12), u(13), u(14), i(15));
-      break;
-    case 10:
-      qs8_gemm16_run(i(0), i(1), i(2), i(3), i(4), i(5), u(6), u(7), u(8), u(9), i(10), u(11), u(12), u(13));
-      break;
-    case 11:
-      qs8_wino_input(i(0), i(1), i(2), i(3), u(4), u(5), u(6), i(7), i(8), u(9), i(10));
-      break;
-    case 12:
-      qs8_wino_gemm_run(
-        i(0), i(1), i(2), i(3), i(4), u(5), u(6), u(7), u(8), i(9), i(10), i(11), i(12), u(13), i(14), u(15), u(16), u(17), i(18),
-      );
-      break;
-    case 13:
-      qs8_quantize(i(0), i(1), u(2), u(3), u(4));
-      break;
-    case 14:
-      qs8_dequantize(i(0), i(1), u(2), u(3), u(4));
-      break;
-    case 15:
-      qs8_dynamic_params(i(0), u(1), u(2), u(3), i(4));
-      break;
-    case 16:
-      qs8_add(i(0), i(1), u(2), u(3), u(4), u(5), u(6), u(7), i(8));
-      break;
-    case 17:
-      qs8_maxpool(i(0), i(1), i(2), i(3), i(4), i(5), i(6), i(7), i(8), i(9), u(10), u(11), i(12), i(13));
-      break;
-    case 18:
-      qs8_gap(i(0), i(1), u(2), u(3), i(4), i(5), u(6));
-      break;
+/**
+ * Runs the call records at [p, end) in turn, each after checking that every buffer it names
+ * (start and length, and the entries of its address tables) lies in the plan's memory
+ * [base, mem), so that a hostile plan is refused with a message instead of a trap. The check
+ * runs right before its call, on the memory the call will see.
+ */
+function runCalls(p: usize, end: usize, base: u32, mem: u64, planPath: string): void {
+  for (let n: u32 = 0; p < end; n++) {
+    const id = load<u32>(p);
+    const bad = callProblem(id, p + 4, <f64>base, <f64>mem);
+    if (bad.length > 0) fail(planPath + ": call " + n.toString() + " (" + KERNEL_NAMES[id] + "): " + bad);
+    runKernel(id, p + 4);
+    p += 4 + (<usize>ARITY[id] << 2);
   }
-  return a + (<usize>ARITY[id] << 2);
 }
 
 const HEX = "0123456789abcdef";
@@ -380,7 +262,7 @@ function loadPlan(path: string): usize {
   crc = crc32(crc32(crc, callsAt, <usize>words * 4), <usize>base, image);
   if (memory.compare(CHUNK, HEADER, HEADER_BYTES) != 0 || crc != load<u32>(HEADER, H_CRC))
     fail(path + ": the file changed while it was read; run again");
-  const bad = callsProblem(callsAt, words, load<u32>(HEADER, H_CALLS), base, mem);
+  const bad = recordsProblem(callsAt, words, load<u32>(HEADER, H_CALLS));
   if (bad.length > 0) fail(path + ": " + bad);
   return callsAt;
 }
@@ -422,7 +304,7 @@ function main(): void {
   const callsAt = loadPlan(argv[1]);
   readCrop(argv[2]);
   const callsEnd = callsAt + (<usize>load<u32>(HEADER, H_CALL_WORDS) << 2);
-  for (let p = callsAt; p < callsEnd; ) p = runCall(p);
+  runCalls(callsAt, callsEnd, load<u32>(HEADER, H_BASE), <u64>load<u32>(HEADER, H_MEMORY_BYTES), argv[1]);
   printOutput(argv[1]);
 }
 
