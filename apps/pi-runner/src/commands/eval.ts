@@ -36,6 +36,12 @@ ${MODEL_HELP}
                    classifying what is there with a warning
 ${COMMON_HELP}`;
 
+/**
+ * Clips asked of the decoding thread beyond the one being classified: with one, the two threads
+ * each waited about 20 ms a clip for the other (profiled); with two, either can run ahead.
+ */
+const CLIPS_AHEAD = 2;
+
 interface EvalRow {
   clip: Clip;
   predicted: string;
@@ -71,12 +77,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     // the next MP3 or FLAC clip is decoded on a second thread while this one is classified
     const ahead = new DecodeAhead(clf.mel.sampleRate);
     try {
-      if (clips[0]) ahead.request(clips[0].path);
+      for (const c of clips.slice(0, CLIPS_AHEAD)) ahead.request(c.path);
       // a clip's time runs from the end of the one before (its collection included): wall time,
       // with the decoding ahead that overlapped it
       let c0 = performance.now();
       for (const [i, clip] of clips.entries()) {
-        if (clips[i + 1]) ahead.request(clips[i + 1]!.path);
+        if (clips[i + CLIPS_AHEAD]) ahead.request(clips[i + CLIPS_AHEAD]!.path);
         let row: EvalRow | null = null;
         try {
           const input = await ahead.take(clip.path);
