@@ -1,8 +1,8 @@
 /**
- * Decoding one file ahead on a second thread: while the main thread resamples, builds the
- * spectrogram of and classifies clip i, a worker (decode-worker.ts) decodes clip i + 1 and mixes
- * it to mono. Used by `eval`, which reads many clips one after another. Only compressed files
- * (named .mp3 or .flac) are decoded ahead: WAV and .au need no decoding worth a thread, whose
+ * Decoding files ahead on a second thread: while the main thread resamples, builds the
+ * spectrogram of and classifies clip i, a worker (decode-worker.ts) decodes the clips asked for
+ * after it and mixes them to mono. Used by `eval`, which reads many clips one after another.
+ * Only compressed files (named .mp3 or .flac) are decoded ahead: WAV and .au need no decoding worth a thread, whose
  * heap costs about 20 MiB of resident memory, so a folder of them never starts one. Of those,
  * only files whose header declares at most `maxSamples` samples per channel are decoded ahead
  * (the worker's samples wait in memory until the main thread takes them); longer ones, and
