@@ -12,7 +12,7 @@ import {
   type DecodedPiece,
   MIN_RESAMPLE_RATE,
   type MissingAudio,
-  mixToMono,
+  MonoMixer,
   openAudioFile,
   openCompressedDecoder,
   StreamResampler,
@@ -78,7 +78,7 @@ export function checkInput(
  */
 export class ToModelRate {
   private resampler: StreamResampler | null | undefined;
-  private mono = new Float32Array(0);
+  private readonly mono = new MonoMixer();
   private sinceCollect = 0;
   /** Mono samples at the target rate pushed so far. */
   samples = 0;
@@ -99,8 +99,7 @@ export class ToModelRate {
       collectGarbage();
       this.sinceCollect = 0;
     }
-    if (p.channels.length > 1 && this.mono.length < n) this.mono = new Float32Array(n);
-    const mono = mixToMono(p.channels, this.mono);
+    const mono = this.mono.mix(p.channels, n);
     this.emit(this.resampler ? this.resampler.pushView(mono) : mono);
   }
 
