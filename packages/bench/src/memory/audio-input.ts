@@ -26,15 +26,14 @@ import {
 } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { defaultMelConfig, openAudioFile } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
+import { PI_RUNNER, QUANTIZE_CLI, REPO_ROOT } from "./paths.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "../../../..");
-const runner = join(root, "apps/pi-runner/dist/cli.js");
-const quantizeCli = join(root, "packages/quantizer/dist/cli.js");
+const root = REPO_ROOT;
+const runner = PI_RUNNER;
+const quantizeCli = QUANTIZE_CLI;
 const LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
 
 function log(msg: string): void {
