@@ -433,7 +433,8 @@ export async function decodeCompressedStream(
     const pieces: DecodedPiece[] = [];
     for (const b of parts) {
       const p = await dec.push(b);
-      if (p) pieces.push(p);
+      // the decoder may reuse the piece's arrays
+      if (p) pieces.push({ sampleRate: p.sampleRate, channels: p.channels.map((c) => c.slice()) });
     }
     const { piece, report } = await dec.end();
     if (piece) pieces.push(piece);

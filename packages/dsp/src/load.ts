@@ -173,6 +173,12 @@ export function mixToMono(channels: Float32Array[]): Float32Array {
 /** The channel mean of the first out.length samples of each channel, written into `out`. */
 function mixInto(channels: Float32Array[], out: Float32Array): Float32Array {
   const n = out.length;
+  if (channels.length === 2) {
+    // the general loop's arithmetic (a float32 sum, then the scale) in one pass
+    const [a, b] = channels as [Float32Array, Float32Array];
+    for (let i = 0; i < n; i++) out[i] = Math.fround(a[i]! + b[i]!) * 0.5;
+    return out;
+  }
   out.fill(0);
   for (const ch of channels) for (let i = 0; i < n; i++) out[i] = out[i]! + ch[i]!;
   const k = 1 / channels.length;
@@ -181,7 +187,7 @@ function mixInto(channels: Float32Array[], out: Float32Array): Float32Array {
 }
 
 /** mixToMono of runs of samples into one array reused from run to run (no garbage per run). */
-class MonoMixer {
+export class MonoMixer {
   private buf = new Float32Array(0);
 
   /** The mono mix of the first `frames` samples; valid until the next call. */
