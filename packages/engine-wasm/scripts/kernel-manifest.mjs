@@ -425,6 +425,38 @@ const PLAN_KERNELS = [
       ["*qp", "p"],
     ],
   },
+  // f32 Winograd F(4x4,3x3) (appended: plan kernel ids are positions in this list).
+  {
+    name: "f32_wino4_input",
+    family: "f32-wino",
+    ukernel: "f32-wino-input-6x6",
+    dtype: "f32",
+    tile: "6x6",
+    args: ["ih", "iw", "c", "tw", "*x", "*v", "*vstride", "t0", "t1"],
+    requires: [...small(["ih", "iw", "c"]), "tw >= 1", "t0 >= 0 && t0 <= t1"],
+    buffers: [
+      ["*x", "r", "0", "ih * iw * c * 4", "t0 < t1"],
+      ["*v", "w", "t0 * c * 4", "35 * vstride + t1 * c * 4", "t0 < t1"],
+    ],
+  },
+  {
+    name: "f32_wino4_output",
+    family: "f32-wino",
+    ukernel: "f32-wino-output-4x4",
+    dtype: "f32",
+    tile: "4x4",
+    args: ["oh", "ow", "c", "tw", "*m", "*mstride", "*bias", "*y", "relu", "t0", "t1"],
+    requires: [
+      ...small(["oh", "ow", "c"]),
+      "tw >= 1 && tw <= cdiv(ow, 4)",
+      "t0 >= 0 && t0 <= t1 && t1 <= tw * cdiv(oh, 4)",
+    ],
+    buffers: [
+      ["*m", "r", "t0 * c * 4", "35 * mstride + t1 * c * 4", "t0 < t1"],
+      ["*bias", "r", "0", "c * 4", "t0 < t1"],
+      ["*y", "w", "0", "oh * ow * c * 4", "t0 < t1"],
+    ],
+  },
 ];
 
 /**
@@ -436,6 +468,7 @@ const LOAD_KERNELS = [
   ["simd_enabled", "module", "-", [], "i32"],
   ["f32_pack_weights", "f32-gemm", "f32", ["k", "n", "*src", "*bias", "*dst"]],
   ["f32_wino_pack_weights", "f32-wino", "f32", ["cin", "cout", "*src", "*dst"]],
+  ["f32_wino4_pack_weights", "f32-wino", "f32", ["cin", "cout", "*src", "*dst"]],
   ["f16_pack_weights", "f16w-igemm", "f16", ["k", "n", "*src", "*bias", "*dst"]],
   [
     "f16_widen_panels",

@@ -19,7 +19,8 @@ export {
   type ModelInfo,
   quantConfig,
 } from "./model.js";
-export type { Precision } from "./plan/types.js";
+export { winogradTileFor } from "./ops/lower-f32.js";
+export type { Precision, WinogradTileChoice } from "./plan/types.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {
