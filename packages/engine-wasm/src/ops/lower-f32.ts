@@ -69,10 +69,12 @@ export function winogradTileFor(oh: number, ow: number, choice: WinogradTileChoi
 }
 
 /**
- * Fewest 4x4 tiles for F(4x4,3x3). Below it (ResNet-152's last stage, 4x5: 2 tiles) its GEMMs have
- * too few rows for weights 36/9 the size of the direct ones.
+ * Fewest 4x4 tiles for F(4x4,3x3): each transformed weight is used once per tile, and with 36/9
+ * the weight bytes a layer with few tiles streams its weights from memory. ResNet-152's 8x9
+ * layers (6 tiles, 9.4 MB of F(4x4) weights each) ran faster alone but made the whole network
+ * slower; its 16x17 layers (20 tiles) gain.
  */
-export const WINO4_MIN_TILES = 6;
+export const WINO4_MIN_TILES = 16;
 /** Largest ratio of F(4x4,3x3)'s multiplies to F(2x2,3x3)'s at which F(4x4) is chosen. */
 export const WINO4_MAX_WORK = 0.8;
 
