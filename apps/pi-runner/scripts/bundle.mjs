@@ -3,6 +3,7 @@
 // single-file executables run:
 //   bundle/dist/cli.cjs     the runner with @edge-audio/common, dsp and engine-wasm (esbuild, CommonJS)
 //   bundle/dist/worker.js   the engine's worker thread
+//   bundle/dist/decode-worker.js  eval's decoding thread (src/decode-ahead.ts)
 //   bundle/build/*.wasm     the engine's and the Mel front-end's WebAssembly modules
 //   bundle/package.json     the runner's name and version, for `pi-runner --version`
 // One file instead of some ninety ES modules: Node's ES module loader keeps a record, a source
@@ -45,7 +46,12 @@ export async function bundleRunner(dir = join(app, "bundle")) {
     entryPoints: [join(engineDir, "dist/worker.js")],
     outfile: join(dir, "dist/worker.js"),
   });
-  const files = [BUNDLE_ENTRY, "dist/worker.js"];
+  await build({
+    ...options,
+    entryPoints: [join(app, "dist/decode-worker.js")],
+    outfile: join(dir, "dist/decode-worker.js"),
+  });
+  const files = [BUNDLE_ENTRY, "dist/worker.js", "dist/decode-worker.js"];
   for (const pkgDir of [engineDir, dspDir]) {
     for (const f of readdirSync(join(pkgDir, "build"))) {
       if (!f.endsWith(".wasm")) continue;

@@ -145,7 +145,12 @@ export class Classifier {
    * refused with `strict`.
    */
   async classifyFile(file: string, opts: ClassifyFileOptions = {}): Promise<ClipResult> {
-    const input = await openMonoInput(file, this.mel.sampleRate);
+    return this.classifyInput(await openMonoInput(file, this.mel.sampleRate), opts);
+  }
+
+  /** classifyFile of an input already opened (by openMonoInput or DecodeAhead). */
+  async classifyInput(input: MonoInput, opts: ClassifyFileOptions = {}): Promise<ClipResult> {
+    const file = input.file;
     const long = (input.estimatedSeconds ?? 0) > STREAM_SECONDS;
     if (opts.stream === true || (opts.stream !== false && long)) {
       const r = await this.classifyInputStream(input, opts.strict === true);

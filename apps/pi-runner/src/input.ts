@@ -12,7 +12,7 @@ import {
   type DecodedPiece,
   MIN_RESAMPLE_RATE,
   type MissingAudio,
-  mixToMono,
+  MonoMixer,
   openAudioFile,
   openCompressedDecoder,
   StreamResampler,
@@ -22,8 +22,9 @@ import { collectGarbage } from "./memory.js";
 import { WavStreamParser } from "./wav-stream.js";
 
 /**
- * Decoded samples between garbage collections where pieces are new arrays (compressed decoders,
- * the resampler); WAV and .au at the model's rate reuse theirs and need none. V8 frees such buffers (outside its heap) only when a collection finds them dead,
+ * Decoded samples between garbage collections where pieces are new arrays (the FLAC decoder);
+ * WAV, .au and MP3 pieces, the channel mean and the resampler's output reuse their buffers and
+ * need none. V8 frees such buffers (outside its heap) only when a collection finds them dead,
  * and left alone it lets tens of MiB pile up over a long song (see collectGarbage).
  */
 const COLLECT_EVERY_SAMPLES = 1 << 17;
@@ -72,10 +73,12 @@ export function checkInput(
 
 /**
  * Decoded pieces to mono samples at the model's rate: channel mean, then the dsp StreamResampler
- * (bit-identical to resampling the whole signal) when the rates differ.
+ * (bit-identical to resampling the whole signal) when the rates differ. The samples handed on
+ * are views of reused buffers, valid during the call.
  */
-class ToModelRate {
+export class ToModelRate {
   private resampler: StreamResampler | null | undefined;
+  private readonly mono = new MonoMixer();
   private sinceCollect = 0;
   /** Mono samples at the target rate pushed so far. */
   samples = 0;
@@ -83,20 +86,21 @@ class ToModelRate {
   constructor(
     private readonly source: string,
     private readonly rate: number,
-    /** Whether the pieces are new arrays (compressed decoders), so garbage builds up. */
+    /** Whether the pieces are new arrays (the FLAC decoder), so garbage builds up. */
     private readonly freshPieces: boolean,
     private readonly out: (x: Float32Array) => void,
   ) {}
 
   piece(p: DecodedPiece): void {
     if (this.resampler === undefined) this.resampler = resamplerFor(this.source, p.sampleRate, this.rate);
-    this.sinceCollect += p.channels[0]!.length * p.channels.length;
-    if ((this.freshPieces || this.resampler) && this.sinceCollect >= COLLECT_EVERY_SAMPLES) {
+    const n = p.channels[0]!.length;
+    this.sinceCollect += n * p.channels.length;
+    if (this.freshPieces && this.sinceCollect >= COLLECT_EVERY_SAMPLES) {
       collectGarbage();
       this.sinceCollect = 0;
     }
-    const mono = mixToMono(p.channels);
-    this.emit(this.resampler ? this.resampler.push(mono) : mono);
+    const mono = this.mono.mix(p.channels, n);
+    this.emit(this.resampler ? this.resampler.pushView(mono) : mono);
   }
 
   end(): void {
@@ -119,7 +123,7 @@ export async function openMonoInput(file: string, sampleRate: number): Promise<M
     estimatedSeconds: f.estimatedSeconds,
     close: () => f.close(),
     read: async (push) => {
-      const mono = new ToModelRate(file, sampleRate, f.format === "mp3" || f.format === "flac", push);
+      const mono = new ToModelRate(file, sampleRate, f.format === "flac", push);
       const report = await f.read((p) => mono.piece(p));
       if (report.frames === 0)
         throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", file);
@@ -210,7 +214,7 @@ async function readCompressedStream(
   push: (x: Float32Array) => void,
 ): Promise<StreamInputReport> {
   const dec = await openCompressedDecoder(kind, source);
-  const mono = new ToModelRate(source, sampleRate, true, push);
+  const mono = new ToModelRate(source, sampleRate, kind === "flac", push);
   try {
     for await (const chunk of chunks) {
       const p = await dec.push(chunk);

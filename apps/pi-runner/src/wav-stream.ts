@@ -4,6 +4,7 @@
  * bogus value) as the data chunk size, so the data chunk is taken to run to the end of the stream.
  * Samples come out as mono float32 (channel mean), scaled int / 2^(bits-1).
  */
+import { AudioDecodeError, type PcmEncoding, parseWavFmt, type WavFmt, wavEncoding } from "@edge-audio/dsp";
 
 export class WavStreamError extends Error {
   override name = "WavStreamError";
@@ -17,9 +18,9 @@ export interface WavStreamFormat {
   encoding: "pcm" | "float";
 }
 
-const WAVE_FORMAT_PCM = 1;
-const WAVE_FORMAT_IEEE_FLOAT = 3;
-const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+const MAX_CHANNELS = 64;
+const MIN_RATE = 1000;
+const MAX_RATE = 768000;
 /** Largest non-data chunk we are willing to buffer while looking for "data". */
 const MAX_HEADER_CHUNK = 1 << 20;
 
@@ -157,29 +158,29 @@ export class WavStreamParser {
   }
 }
 
+/**
+ * The stream's format from its 'fmt ' chunk, read by dsp's parser (the one the file decoder uses,
+ * with its messages), within what a stream takes: 1 to 64 channels, 1 kHz to 768 kHz, PCM or float.
+ */
 function parseFmt(b: Uint8Array, source: string): WavStreamFormat {
-  const dv = view(b);
-  let tag = dv.getUint16(0, true);
-  const channels = dv.getUint16(2, true);
-  const sampleRate = dv.getUint32(4, true);
-  const bitsPerSample = dv.getUint16(14, true);
-  if (tag === WAVE_FORMAT_EXTENSIBLE) {
-    if (b.length < 40)
-      throw new WavStreamError(`${source}: WAVE_FORMAT_EXTENSIBLE "fmt " chunk is too short`);
-    tag = dv.getUint16(24, true);
+  let fmt: WavFmt;
+  let encoding: PcmEncoding;
+  try {
+    fmt = parseWavFmt(b, b.length, source);
+    encoding = wavEncoding(fmt, source);
+  } catch (e) {
+    if (e instanceof AudioDecodeError) throw new WavStreamError(e.message);
+    throw e;
   }
-  if (channels < 1 || channels > 64)
+  const { channels, sampleRate, bitsPerSample } = fmt;
+  if (channels > MAX_CHANNELS)
     throw new WavStreamError(`${source}: ${channels} channels is not a valid channel count`);
-  if (sampleRate < 1000 || sampleRate > 768000)
+  if (sampleRate < MIN_RATE || sampleRate > MAX_RATE)
     throw new WavStreamError(`${source}: sample rate ${sampleRate} Hz is out of range`);
-  if (tag === WAVE_FORMAT_PCM && [8, 16, 24, 32].includes(bitsPerSample)) {
-    return { sampleRate, channels, bitsPerSample, encoding: "pcm" };
-  }
-  if (tag === WAVE_FORMAT_IEEE_FLOAT && (bitsPerSample === 32 || bitsPerSample === 64)) {
-    return { sampleRate, channels, bitsPerSample, encoding: "float" };
-  }
+  if (encoding.kind === "pcm" || encoding.kind === "float")
+    return { sampleRate, channels, bitsPerSample, encoding: encoding.kind };
   throw new WavStreamError(
-    `${source}: unsupported WAV encoding (format tag ${tag}, ${bitsPerSample} bits); send PCM 8/16/24/32-bit or float WAV`,
+    `${source}: unsupported WAV encoding (format tag ${fmt.tag}, ${bitsPerSample} bits); send PCM 8/16/24/32-bit or float WAV`,
   );
 }
 

@@ -2,7 +2,8 @@
  * Input through pi-runner: every format is decoded in pieces and gives the whole-file result;
  * input that is not whole is classified with a warning (or refused with --strict) the same way in
  * file, --stream and stdin modes; paths that are not regular files, random bytes named .mp3, a
- * hop longer than the frame, and long low-rate files.
+ * hop longer than the frame, and long low-rate files; eval's decoding ahead on a second thread
+ * gives the same results and errors.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import { fileURLToPath } from "node:url";
 import { defaultMelConfig, encodeWav, loadAudio } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// the built module: its worker is the built decode-worker.js beside it
+import { DecodeAhead } from "../dist/decode-ahead.js";
 import { Classifier } from "../src/classifier.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -291,5 +294,64 @@ describe("front-end configurations and rates", () => {
     const [l] = lines(r.out);
     expect(l.mode).toBe("stream");
     expect(l.seconds).toBeCloseTo(26 * 60, 3);
+  });
+});
+
+describe("decoding ahead on a second thread (eval)", () => {
+  it("gives the main thread's result and warnings for MP3 and FLAC, a cut MP3 included; leaves WAV and .au to it", async () => {
+    const mp3 = readFileSync(join(dir, "tone.mp3"));
+    writeFileSync(join(dir, "ahead-cut.mp3"), mp3.subarray(0, Math.floor(mp3.length * 0.6)));
+    const names = ["tone.mp3", "tone.flac", "ahead-cut.mp3"];
+    const ahead = new DecodeAhead(clf.mel.sampleRate);
+    try {
+      // all asked for at once: the worker runs ahead of the classification by several files
+      for (const n of names) ahead.request(join(dir, n));
+      for (const n of names) {
+        const f = join(dir, n);
+        const input = await ahead.take(f);
+        expect(input, n).not.toBeNull();
+        const got = await clf.classifyInput(input!);
+        const want = await clf.classifyFile(f);
+        expect(got.crops, n).toBe(want.crops);
+        expect(Array.from(got.probs), n).toEqual(Array.from(want.probs));
+        expect(got.warnings, n).toEqual(want.warnings);
+      }
+      expect((await clf.classifyFile(join(dir, "ahead-cut.mp3"))).warnings.join()).toMatch(/missing/);
+      for (const n of ["tone.wav", "tone.au"]) {
+        ahead.request(join(dir, n));
+        expect(await ahead.take(join(dir, n)), n).toBeNull();
+      }
+    } finally {
+      await ahead.close();
+    }
+  });
+
+  it("refuses what the main thread refuses with its message; declines files of unknown or too long a duration", async () => {
+    const gone = join(dir, "ahead-gone.mp3");
+    const want = await clf.classifyFile(gone).then(
+      () => "classified",
+      (e: Error) => e.message,
+    );
+    expect(want).toMatch(/ahead-gone\.mp3: no such file/);
+    // random bytes named .mp3 declare no duration: left to the main thread
+    const noise = join(dir, "ahead-noise.mp3");
+    writeFileSync(
+      noise,
+      Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919 + 13) % 251),
+    );
+    const ahead = new DecodeAhead(clf.mel.sampleRate);
+    const small = new DecodeAhead(clf.mel.sampleRate, 1000);
+    try {
+      ahead.request(gone);
+      await expect(ahead.take(gone)).rejects.toThrow(want);
+      ahead.request(noise);
+      expect(await ahead.take(noise)).toBeNull();
+      small.request(join(dir, "tone.mp3"));
+      expect(await small.take(join(dir, "tone.mp3"))).toBeNull();
+      await expect(ahead.take(join(dir, "never-asked.wav"))).rejects.toThrow(/was not requested/);
+    } finally {
+      await ahead.close();
+      await small.close();
+    }
   });
 });

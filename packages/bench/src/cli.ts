@@ -82,6 +82,7 @@ compare options:
 audio-in options:
   --data DIR            folder of <label>/*.wav (default ../shared/data/gtzan-mini)
   --limit N             clips for the eval comparison (default 40)   --minutes M   song length (default 10)
+  --no-big              skip the eval ratio with a ResNet-152 int8
 
 kernels options:
   --depth N             ResNet whose conv shapes are timed (default 152)`;

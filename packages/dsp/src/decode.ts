@@ -5,6 +5,7 @@ import {
   openCompressedDecoder,
   type StreamDecodeReport,
 } from "./stream-decode.js";
+import { parseWavFmt, type WavFmt, wavEncoding, wavFmtBytesNeeded } from "./wav.js";
 
 /** Decoded audio: one Float32Array per channel, samples in [-1, 1). */
 export interface DecodedAudio {
@@ -203,46 +204,18 @@ function wavLayout(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const partial = bytes.length < total;
   let p = 12;
-  let fmt: {
-    tag: number;
-    channels: number;
-    rate: number;
-    blockAlign: number;
-    bits: number;
-    sub?: number;
-  } | null = null;
-  let validBits = 0;
+  let fmt: WavFmt | null = null;
   while (p + 8 <= total) {
     if (p + 8 > bytes.length) return null;
     const id = ascii(bytes, p, 4);
     let size = view.getUint32(p + 4, true);
     const body = p + 8;
     if (id === "fmt ") {
-      if (size >= 16 && body + 16 > bytes.length && partial) return null;
-      if (size < 16 || body + 16 > total)
-        throw new AudioDecodeError(
-          "BAD_HEADER",
-          `WAV 'fmt ' chunk is ${size} bytes; at least 16 are needed (the header is damaged)`,
-          file,
-        );
-      fmt = {
-        tag: view.getUint16(body, true),
-        channels: view.getUint16(body + 2, true),
-        rate: view.getUint32(body + 4, true),
-        blockAlign: view.getUint16(body + 12, true),
-        bits: view.getUint16(body + 14, true),
-      };
-      if (fmt.tag === 0xfffe) {
-        if (size >= 40 && body + 40 > bytes.length && partial) return null;
-        if (size < 40 || body + 40 > total)
-          throw new AudioDecodeError(
-            "BAD_HEADER",
-            "WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is shorter than 40 bytes (the header is damaged)",
-            file,
-          );
-        validBits = view.getUint16(body + 18, true);
-        fmt.sub = view.getUint16(body + 24, true);
-      }
+      const present = bytes.subarray(body, Math.min(body + size, bytes.length));
+      const need = wavFmtBytesNeeded(present);
+      // the head ends inside the chunk: the caller reads more
+      if (partial && size >= need && present.length < need) return null;
+      fmt = parseWavFmt(present, size, file);
     } else if (id === "data") {
       if (!fmt)
         throw new AudioDecodeError(
@@ -258,7 +231,7 @@ function wavLayout(
           `WAV 'data' chunk declares ${size} bytes but only ${remaining} follow; the file is truncated or its header lies about the length`,
           file,
         );
-      return wavSamples(body, size, Math.min(size, remaining), fmt, validBits, file);
+      return wavSamples(body, size, Math.min(size, remaining), fmt, file);
     }
     p = body + size + (size & 1);
   }
@@ -273,50 +246,19 @@ function wavSamples(
   start: number,
   size: number,
   present: number,
-  fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number; sub?: number },
-  validBits: number,
+  fmt: WavFmt,
   file: string | undefined,
 ): PcmLayout {
-  const tag = fmt.tag === 0xfffe ? fmt.sub! : fmt.tag;
-  const { channels, rate, bits } = fmt;
-  if (channels < 1) throw new AudioDecodeError("BAD_HEADER", "WAV header declares 0 channels", file);
-  if (rate < 1) throw new AudioDecodeError("BAD_HEADER", "WAV header declares a sample rate of 0 Hz", file);
-  let enc: PcmEncoding;
-  if (tag === 1) {
-    if (![8, 16, 24, 32].includes(bits))
-      throw new AudioDecodeError(
-        "UNSUPPORTED_ENCODING",
-        `WAV PCM with ${bits} bits per sample is not supported (8, 16, 24 and 32 are)`,
-        file,
-      );
-    if (validBits > bits)
-      throw new AudioDecodeError("BAD_HEADER", `valid bits ${validBits} > container ${bits}`, file);
-    enc = { kind: "pcm", bits: validBits || bits, container: bits, bigEndian: false, unsigned8: true };
-  } else if (tag === 3) {
-    if (bits !== 32 && bits !== 64)
-      throw new AudioDecodeError(
-        "UNSUPPORTED_ENCODING",
-        `WAV float with ${bits} bits per sample is not supported (32 and 64 are)`,
-        file,
-      );
-    enc = { kind: "float", bits, bigEndian: false };
-  } else if (tag === 6 && bits === 8) enc = { kind: "alaw" };
-  else if (tag === 7 && bits === 8) enc = { kind: "mulaw" };
-  else
-    throw new AudioDecodeError(
-      "UNSUPPORTED_ENCODING",
-      `WAV format tag 0x${tag.toString(16)} (${bits}-bit) is not supported; convert to PCM or float WAV (e.g. sox in.wav -e signed -b 16 out.wav)`,
-      file,
-    );
-  const frameBytes = bytesPerSample(enc) * channels;
+  const encoding = wavEncoding(fmt, file);
+  const frameBytes = bytesPerSample(encoding) * fmt.channels;
   return {
-    sampleRate: rate,
-    channels,
+    sampleRate: fmt.sampleRate,
+    channels: fmt.channels,
     frames: Math.floor(present / frameBytes),
     missingBytes: size - present,
     start,
     frameBytes,
-    encoding: enc,
+    encoding,
   };
 }
 
@@ -491,7 +433,8 @@ export async function decodeCompressedStream(
     const pieces: DecodedPiece[] = [];
     for (const b of parts) {
       const p = await dec.push(b);
-      if (p) pieces.push(p);
+      // the decoder may reuse the piece's arrays
+      if (p) pieces.push({ sampleRate: p.sampleRate, channels: p.channels.map((c) => c.slice()) });
     }
     const { piece, report } = await dec.end();
     if (piece) pieces.push(piece);

@@ -9,12 +9,21 @@ export {
   validateMelConfig,
 } from "./config.js";
 export { cropFramesFor, evalCropOffsets, extractCrop } from "./crops.js";
-export { AUDIO_EXTENSIONS, clipId, isFolder, labelFolderRoot } from "./dataset.js";
+export {
+  AUDIO_EXTENSIONS,
+  clipId,
+  isFolder,
+  type LabelledAudio,
+  labelFolderRoot,
+  listLabelledAudio,
+  type SkippedEntry,
+} from "./dataset.js";
 export {
   type DecodedAudio,
   decodeAudio,
   decodeAudioAsync,
   decodeCompressedStream,
+  type PcmEncoding,
   type ShortFilePolicy,
   sniffFormat,
 } from "./decode.js";
@@ -50,6 +59,7 @@ export {
   loadAudioChannels,
   logMelSpectrogramFile,
   MIN_RESAMPLE_RATE,
+  MonoMixer,
   mixToMono,
 } from "./load.js";
 export {
@@ -93,4 +103,4 @@ export {
   openRegularFile,
 } from "./stream-file.js";
 export { SpectrogramBuilder } from "./stream-spectrogram.js";
-export { encodeWav } from "./wav.js";
+export { encodeWav, parseWavFmt, type WavFmt, wavEncoding } from "./wav.js";

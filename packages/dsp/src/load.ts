@@ -1,11 +1,24 @@
 import { readFile } from "node:fs/promises";
 import { clipTopDb, type MelConfig, resolveMelConfig } from "./config.js";
-import { type DecodedAudio, decodeAudioAsync, decodePcmFrames, type PcmLayout } from "./decode.js";
+import {
+  type DecodedAudio,
+  decodeAudioAsync,
+  decodePcmFrames,
+  type PcmLayout,
+  sniffFormat,
+} from "./decode.js";
 import { AudioDecodeError } from "./errors.js";
 import { frameCount } from "./filters.js";
 import { clampTopDbInPlace, type MelSpectrogram, MelStream } from "./logmel.js";
-import { type ResampleOptions, resample } from "./resample.js";
-import { openRegularFile, pcmFileLayout, readAt, readError } from "./stream-file.js";
+import { type ResampleOptions, resample, StreamResampler } from "./resample.js";
+import {
+  type DecodedPiece,
+  openAudioFile,
+  openRegularFile,
+  pcmFileLayout,
+  readAt,
+  readError,
+} from "./stream-file.js";
 
 export interface LoadOptions {
   /** Target sample rate in Hz (default 22050); null keeps the file's rate. */
@@ -117,7 +130,7 @@ export async function logMelSpectrogramFile(
   const c = resolveMelConfig(config);
   let data = new Float32Array(0);
   let nFrames = 0;
-  let mono = new Float32Array(0);
+  const mono = new MonoMixer();
   let msDecode = 0;
   let stream: MelStream | null = null;
   let t0 = performance.now();
@@ -133,17 +146,7 @@ export async function logMelSpectrogramFile(
       return true;
     },
     (channels, frames) => {
-      let x: Float32Array;
-      if (channels.length === 1) x = channels[0]!.subarray(0, frames);
-      else {
-        // mixToMono's arithmetic, sample by sample
-        if (mono.length < frames) mono = new Float32Array(frames);
-        x = mono.subarray(0, frames);
-        x.fill(0);
-        for (const ch of channels) for (let i = 0; i < frames; i++) x[i] = x[i]! + ch[i]!;
-        const k = 1 / channels.length;
-        for (let i = 0; i < frames; i++) x[i] = x[i]! * k;
-      }
+      const x = mono.mix(channels, frames);
       const t1 = performance.now();
       msDecode += t1 - t0;
       stream!.push(x);
@@ -164,30 +167,181 @@ export const MIN_RESAMPLE_RATE = 1000;
 export function mixToMono(channels: Float32Array[]): Float32Array {
   if (channels.length === 1) return channels[0]!;
   const n = channels[0]?.length ?? 0;
-  const out = new Float32Array(n);
+  return mixInto(channels, new Float32Array(n));
+}
+
+/** The channel mean of the first out.length samples of each channel, written into `out`. */
+function mixInto(channels: Float32Array[], out: Float32Array): Float32Array {
+  const n = out.length;
+  if (channels.length === 2) {
+    // the general loop's arithmetic (a float32 sum, then the scale) in one pass
+    const [a, b] = channels as [Float32Array, Float32Array];
+    for (let i = 0; i < n; i++) out[i] = Math.fround(a[i]! + b[i]!) * 0.5;
+    return out;
+  }
+  out.fill(0);
   for (const ch of channels) for (let i = 0; i < n; i++) out[i] = out[i]! + ch[i]!;
   const k = 1 / channels.length;
   for (let i = 0; i < n; i++) out[i] = out[i]! * k;
   return out;
 }
 
+/** mixToMono of runs of samples into one array reused from run to run (no garbage per run). */
+export class MonoMixer {
+  private buf = new Float32Array(0);
+
+  /** The mono mix of the first `frames` samples; valid until the next call. */
+  mix(channels: Float32Array[], frames: number): Float32Array {
+    if (channels.length === 1) return channels[0]!.subarray(0, frames);
+    if (this.buf.length < frames) this.buf = new Float32Array(frames);
+    return mixInto(channels, this.buf.subarray(0, frames));
+  }
+}
+
+/** The format of a file from its first bytes (and its name, for MP3 without a frame-sync header). */
+async function sniffFile(path: string): Promise<ReturnType<typeof sniffFormat>> {
+  const { fh, size } = await openRegularFile(path);
+  try {
+    const head = new Uint8Array(Math.min(size, 16));
+    return sniffFormat(head.subarray(0, await readAt(fh, head, 0)), path);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Refuses to resample from a rate below MIN_RESAMPLE_RATE: a damaged header can declare 1 Hz, and
+ * resampling that to 22050 Hz would multiply the sample count by 22050 (gigabytes from a small
+ * file). No real recording is below 1 kHz.
+ */
+function checkSourceRate(path: string, rate: number, target: number | null): void {
+  if (target !== null && target !== rate && rate < MIN_RESAMPLE_RATE)
+    throw new AudioDecodeError(
+      "BAD_HEADER",
+      `the header declares a sample rate of ${rate} Hz; rates below ${MIN_RESAMPLE_RATE} Hz are refused (the header is probably damaged)`,
+      path,
+    );
+}
+
+/** Channels of samples appended run by run into arrays grown as needed. */
+class SampleSink {
+  private data: Float32Array[];
+  private length = 0;
+
+  constructor(channels: number, capacity: number) {
+    this.data = Array.from({ length: channels }, () => new Float32Array(capacity));
+  }
+
+  /** Appends one run, the same length in every channel. */
+  push(run: Float32Array[]): void {
+    const n = run[0]!.length;
+    if (this.length + n > this.data[0]!.length)
+      this.grow(Math.max(this.length + n, this.data[0]!.length * 1.5));
+    for (let c = 0; c < this.data.length; c++) this.data[c]!.set(run[c]!, this.length);
+    this.length += n;
+  }
+
+  /** The samples: views of the arrays when they are nearly full, exact copies otherwise. */
+  channels(): Float32Array[] {
+    const slack = this.data[0]!.length - this.length;
+    return this.data.map((d) =>
+      slack <= this.length / 16 ? d.subarray(0, this.length) : d.slice(0, this.length),
+    );
+  }
+
+  private grow(capacity: number): void {
+    this.data = this.data.map((d) => {
+      const next = new Float32Array(Math.ceil(capacity));
+      next.set(d.subarray(0, this.length));
+      return next;
+    });
+  }
+}
+
+/**
+ * Decoded pieces of one stream to channels at the target rate: mixed to mono when asked, then
+ * resampled by StreamResampler, which gives the whole-signal resampler's output bit for bit. The
+ * first piece sets the channel count and the rate for the whole stream, as the whole-file decoder
+ * does when it joins the pieces.
+ */
+class PiecesAtRate {
+  private sink: SampleSink | null = null;
+  private resamplers: StreamResampler[] | null = null;
+  private fileChannels = 0;
+  private rate = 0;
+  private readonly mono = new MonoMixer();
+
+  constructor(
+    private readonly path: string,
+    private readonly target: number | null,
+    private readonly opts: LoadOptions,
+    /** Samples per channel expected at the target rate (a good guess saves regrowing). */
+    private readonly expected: number,
+  ) {}
+
+  piece(p: DecodedPiece): void {
+    const sink = this.sink ?? this.start(p);
+    const channels = Array.from({ length: this.fileChannels }, (_, c) => p.channels[c] ?? p.channels[0]!);
+    const run = this.opts.mono ? [this.mono.mix(channels, channels[0]!.length)] : channels;
+    const rs = this.resamplers;
+    sink.push(rs ? run.map((x, c) => rs[c]!.push(x)) : run);
+  }
+
+  end(): DecodedAudio {
+    if (!this.sink)
+      throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", this.path);
+    if (this.resamplers) this.sink.push(this.resamplers.map((r) => r.end()));
+    return { sampleRate: this.target ?? this.rate, channels: this.sink.channels() };
+  }
+
+  private start(p: DecodedPiece): SampleSink {
+    this.rate = p.sampleRate;
+    this.fileChannels = p.channels.length;
+    const out = this.opts.mono ? 1 : this.fileChannels;
+    checkSourceRate(this.path, this.rate, this.target);
+    const { target } = this;
+    if (target !== null && target !== this.rate)
+      this.resamplers = Array.from(
+        { length: out },
+        () => new StreamResampler(this.rate, target, this.opts.resampler),
+      );
+    this.sink = new SampleSink(out, this.expected);
+    return this.sink;
+  }
+}
+
+/**
+ * loadAudioChannels for MP3 and FLAC, piece by piece as the file is read: the result equals
+ * decoding the whole file first, while neither its bytes nor its audio at the file's rate are
+ * ever held whole.
+ */
+async function loadCompressedFile(
+  path: string,
+  target: number | null,
+  opts: LoadOptions,
+): Promise<DecodedAudio> {
+  const file = await openAudioFile(path);
+  const outRate = target ?? file.sampleRate ?? 0;
+  const expected = Math.ceil((file.estimatedSeconds ?? 0) * outRate * 1.01) + 4096;
+  const pieces = new PiecesAtRate(path, target, opts, expected);
+  await file.read((p) => pieces.piece(p));
+  return pieces.end();
+}
+
 /**
  * Reads and decodes a file (WAV, .au, MP3, FLAC) and returns all channels, resampled to
  * opts.sampleRate (default 22050; null keeps the file rate), mixed to mono when opts.mono.
+ * MP3 and FLAC are decoded, mixed and resampled as they are read (loadCompressedFile); WAV and
+ * .au are converted as they are read, then mixed and resampled.
  */
 export async function loadAudioChannels(path: string, opts: LoadOptions = {}): Promise<DecodedAudio> {
+  const target = opts.sampleRate === undefined ? 22050 : opts.sampleRate;
+  const kind = await sniffFile(path);
+  if (kind === "mp3" || kind === "flac") return loadCompressedFile(path, target, opts);
   const decoded = (await decodePcmFile(path)) ?? (await decodeAudioAsync(await readBytes(path), path));
   if (decoded.channels.length === 0 || decoded.channels[0]!.length === 0)
     throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", path);
-  const target = opts.sampleRate === undefined ? 22050 : opts.sampleRate;
-  // A damaged header can declare 1 Hz; resampling that to 22050 Hz would multiply the sample count
-  // by 22050 (gigabytes from a small file). No real recording is below 1 kHz.
-  if (target !== null && target !== decoded.sampleRate && decoded.sampleRate < MIN_RESAMPLE_RATE)
-    throw new AudioDecodeError(
-      "BAD_HEADER",
-      `the header declares a sample rate of ${decoded.sampleRate} Hz; rates below ${MIN_RESAMPLE_RATE} Hz are refused (the header is probably damaged)`,
-      path,
-    );
+  checkSourceRate(path, decoded.sampleRate, target);
   let channels = opts.mono ? [mixToMono(decoded.channels)] : decoded.channels;
   if (target !== null && target !== decoded.sampleRate)
     channels = channels.map((ch) => resample(ch, decoded.sampleRate, target, opts.resampler));

@@ -94,6 +94,8 @@ export interface MpegScanReport {
 }
 
 export class MpegFrameScanner {
+  /** Storage the bytes in hand (buf) live in, reused from push to push. */
+  private store = new Uint8Array(0);
   private buf = new Uint8Array(0);
   private pos = 0;
   /** Bytes of an ID3v2 tag still to skip. */
@@ -133,12 +135,19 @@ export class MpegFrameScanner {
     return { frames, report: { ...this.report } };
   }
 
+  /**
+   * Moves the bytes not yet scanned to the front of the buffer (overwriting the frames handed out
+   * before) and appends the new ones; the buffer grows only when they do not fit.
+   */
   private append(bytes: Uint8Array): void {
-    const rest = this.buf.subarray(this.pos);
-    const next = new Uint8Array(rest.length + bytes.length);
-    next.set(rest, 0);
-    next.set(bytes, rest.length);
-    this.buf = next;
+    const rest = this.buf.length - this.pos;
+    if (rest + bytes.length > this.store.length) {
+      const grown = new Uint8Array(Math.max(rest + bytes.length, this.store.length * 2));
+      grown.set(this.buf.subarray(this.pos));
+      this.store = grown;
+    } else this.store.copyWithin(0, this.pos, this.buf.length);
+    this.store.set(bytes, rest);
+    this.buf = this.store.subarray(0, rest + bytes.length);
     this.pos = 0;
   }
 

@@ -234,6 +234,8 @@ export class StreamResampler {
   private base = 0;
   private ph = 0;
   private ended = false;
+  /** Output of the current call, reused from call to call. */
+  private out = EMPTY;
 
   constructor(fromRate: number, toRate: number, opts: ResampleOptions = {}) {
     this.fromRate = fromRate;
@@ -271,19 +273,27 @@ export class StreamResampler {
 
   /** Feeds input samples; returns the output samples that became final. */
   push(x: Float32Array): Float32Array {
+    return this.pushView(x).slice();
+  }
+
+  /**
+   * push() without the copy: the output is a view of the resampler's own buffer (or of `x` when
+   * the rates agree), valid until the next call.
+   */
+  pushView(x: Float32Array): Float32Array {
     if (this.ended) throw new DspError("STATE", "StreamResampler: push() after end(); make a new resampler");
     if (!this.filter) {
       this.received += x.length;
-      return x.slice();
+      return x;
     }
-    const pieces: Float32Array[] = [];
+    let n = 0;
     for (let off = 0; off < x.length; off += CHUNK) {
       this.append(x.subarray(off, off + CHUNK));
       this.received += Math.min(CHUNK, x.length - off);
       // final: every sample the kernel reads (base - firstTap ... + taps) has arrived
-      pieces.push(this.emit(this.received - this.filter.taps + this.filter.firstTap));
+      n = this.emit(this.received - this.filter.taps + this.filter.firstTap, n);
     }
-    return pieces.length ? concat(pieces) : EMPTY;
+    return this.out.subarray(0, n);
   }
 
   /** Flushes the remaining outputs; there are ceil(n * toRate / fromRate) in all for n inputs. */
@@ -294,7 +304,8 @@ export class StreamResampler {
     }
     this.ended = true;
     this.append(new Float32Array(this.filter.taps));
-    return this.emit(this.received - 1);
+    const n = this.emit(this.received - 1, 0);
+    return this.out.slice(0, n);
   }
 
   private mem(): Float32Array {
@@ -316,25 +327,36 @@ export class StreamResampler {
     this.bufLen += x.length;
   }
 
-  /** Computes every pending output whose input time has integer part (base) at most lastBase. */
-  private emit(lastBase: number): Float32Array {
+  /**
+   * Computes every pending output whose input time has integer part (base) at most lastBase,
+   * writing them to the output buffer from index `at`; returns the index after the last.
+   */
+  private emit(lastBase: number, at: number): number {
     const f = this.filter!;
-    if (lastBase < this.base) return EMPTY;
+    if (lastBase < this.base) return at;
     const count = Math.ceil(((lastBase - this.base + 1) * f.up - this.ph) / f.down);
-    const out = new Float32Array(count);
+    this.reserve(at + count);
     const dq = Math.floor(f.down / f.up);
     const dr = f.down % f.up;
     for (let done = 0; done < count; ) {
       const n = Math.min(OUT_BATCH, count - done);
       const x = this.bufPtr + (this.base - f.firstTap - this.bufStart) * 4;
       this.run!(x, this.outPtr, n, 0, this.ph, this.bankPtr, f.taps, f.up, dq, dr, f.rows);
-      out.set(this.mem().subarray(this.outPtr / 4, this.outPtr / 4 + n), done);
+      this.out.set(this.mem().subarray(this.outPtr / 4, this.outPtr / 4 + n), at + done);
       const t = this.ph + n * f.down;
       this.base += Math.floor(t / f.up);
       this.ph = t % f.up;
       done += n;
     }
-    return out;
+    return at + count;
+  }
+
+  /** Grows the output buffer to hold `n` samples, keeping what it holds. */
+  private reserve(n: number): void {
+    if (n <= this.out.length) return;
+    const grown = new Float32Array(Math.max(n, this.out.length * 2));
+    grown.set(this.out);
+    this.out = grown;
   }
 }
 

@@ -33,7 +33,10 @@ export interface StreamDecodeReport {
 }
 
 export interface CompressedStreamDecoder {
-  /** Decodes the next bytes of the stream; null when they complete no audio yet. */
+  /**
+   * Decodes the next bytes of the stream; null when they complete no audio yet. The piece's
+   * arrays may be reused by the next push() or end(): copy what is kept.
+   */
   push(bytes: Uint8Array): Promise<DecodedPiece | null>;
   /** Ends the stream: the last samples and the report. Throws when the stream held no audio. */
   end(): Promise<{ piece: DecodedPiece | null; report: StreamDecodeReport }>;
@@ -54,6 +57,16 @@ function quietly<T>(f: () => T): T {
   }
 }
 
+/** Index of the first sample outside [-1, 1) (NaN included), or the length when there is none. */
+function firstOutOfRange(ch: Float32Array): number {
+  const n = ch.length;
+  for (let i = 0; i < n; i++) {
+    const v = ch[i]!;
+    if (!(v >= -1 && v <= MAX_BELOW_ONE)) return i;
+  }
+  return n;
+}
+
 /**
  * Refuses non-finite samples and clamps the rest into [-1, 1) in place; returns how many were
  * clamped. (A damaged frame can decode to values far outside the range.)
@@ -61,7 +74,7 @@ function quietly<T>(f: () => T): T {
 function checkSamples(what: string, channels: Float32Array[], at: number, file: string | undefined): number {
   let clamped = 0;
   for (const [ci, ch] of channels.entries())
-    for (let i = 0; i < ch.length; i++) {
+    for (let i = firstOutOfRange(ch); i < ch.length; i++) {
       const v = ch[i]!;
       if (v >= -1 && v <= MAX_BELOW_ONE) continue;
       if (!Number.isFinite(v))
@@ -115,18 +128,147 @@ class PieceCounter {
   }
 }
 
+/** The parts of mpg123-decoder's MPEGDecoder (1.0.x) that decoding without copies drives directly. */
+interface Mpg123Parts {
+  _common: {
+    wasm: {
+      mpeg_decoder_feed(decoder: number, input: number, length: number): number;
+      mpeg_decoder_read(
+        decoder: number,
+        output: number,
+        outputLength: number,
+        samplesDecoded: number,
+        sampleRate: number,
+        errorString: number,
+      ): number;
+    };
+  };
+  _decoder: number;
+  _input: { ptr: number; len: number; buf: Uint8Array };
+  _output: { ptr: number; len: number; buf: Float32Array };
+  _samplesDecodedPtr: { ptr: number; buf: Uint32Array };
+  _sampleRatePtr: { ptr: number; buf: Uint32Array };
+  _errorStringPtr: { ptr: number };
+}
+
+function mpg123Parts(dec: object): Mpg123Parts {
+  const d = dec as Partial<Mpg123Parts>;
+  if (
+    typeof d._common?.wasm?.mpeg_decoder_feed !== "function" ||
+    typeof d._common.wasm.mpeg_decoder_read !== "function" ||
+    !(d._input?.buf instanceof Uint8Array) ||
+    !(d._output?.buf instanceof Float32Array) ||
+    !d._samplesDecodedPtr ||
+    !d._sampleRatePtr ||
+    !d._errorStringPtr
+  )
+    throw new Error(
+      "mpg123-decoder: this version's decoder is laid out differently from 1.0.x, which @edge-audio/dsp drives directly; install mpg123-decoder 1.0.x",
+    );
+  return d as Mpg123Parts;
+}
+
+/** A growable pair of channel buffers that decoded samples are appended to, reused from piece to piece. */
+class ChannelBuffers {
+  private data = [new Float32Array(1 << 16), new Float32Array(1 << 16)];
+  length = 0;
+
+  append(left: Float32Array, right: Float32Array): void {
+    const need = this.length + left.length;
+    if (need > this.data[0]!.length)
+      this.data = this.data.map((c) => {
+        const grown = new Float32Array(Math.max(need, c.length * 2));
+        grown.set(c.subarray(0, this.length));
+        return grown;
+      });
+    this.data[0]!.set(left, this.length);
+    this.data[1]!.set(right, this.length);
+    this.length = need;
+  }
+
+  /** The samples appended since the last take, as views valid until the next append. */
+  take(keepChannels: number): Float32Array[] {
+    const n = this.length;
+    this.length = 0;
+    return this.data.slice(0, keepChannels).map((c) => c.subarray(0, n));
+  }
+}
+
+/**
+ * MP3 frames decoded by mpg123 without the copies of MPEGDecoder.decode: the frames are written
+ * into the decoder's input buffer and fed in pieces as large as that buffer (as decode() feeds
+ * one concatenation of them), and each read's samples are copied once, from the decoder's output
+ * buffer into reused channel buffers.
+ */
+class Mpg123Frames {
+  private readonly out = new ChannelBuffers();
+  private inputFill = 0;
+  errors = 0;
+  sampleRate = 0;
+
+  constructor(private readonly d: Mpg123Parts) {}
+
+  /** Decodes the frames; their samples as views valid until the next call. */
+  decode(frames: Uint8Array[], keepChannels: number): DecoderOutput {
+    const errorsBefore = this.errors;
+    const room = this.d._input.len;
+    for (const frame of frames)
+      for (let at = 0; at < frame.length; ) {
+        const n = Math.min(room - this.inputFill, frame.length - at);
+        this.d._input.buf.set(frame.subarray(at, at + n), this.inputFill);
+        this.inputFill += n;
+        at += n;
+        if (this.inputFill === room) this.feed();
+      }
+    if (this.inputFill > 0) this.feed();
+    const channelData = this.out.take(keepChannels);
+    return {
+      channelData,
+      samplesDecoded: channelData[0]!.length,
+      sampleRate: this.sampleRate,
+      errors: Array.from({ length: this.errors - errorsBefore }),
+    };
+  }
+
+  /** Feeds the input buffer and reads every sample it completes (MPEGDecoder.decode's loop). */
+  private feed(): void {
+    const { _common, _decoder, _input, _output, _samplesDecodedPtr, _sampleRatePtr, _errorStringPtr } =
+      this.d;
+    const wasm = _common.wasm;
+    const length = this.inputFill;
+    this.inputFill = 0;
+    if (wasm.mpeg_decoder_feed(_decoder, _input.ptr, length) === -10) return; // MPG123_NEED_MORE
+    for (;;) {
+      _samplesDecodedPtr.buf[0] = 0;
+      const error = wasm.mpeg_decoder_read(
+        _decoder,
+        _output.ptr,
+        _output.len,
+        _samplesDecodedPtr.ptr,
+        _sampleRatePtr.ptr,
+        _errorStringPtr.ptr,
+      );
+      const n = _samplesDecodedPtr.buf[0]!;
+      if (n > 0) this.out.append(_output.buf.subarray(0, n), _output.buf.subarray(n, 2 * n));
+      this.sampleRate = _sampleRatePtr.buf[0]!;
+      if (error === -11) continue; // MPG123_NEW_FORMAT
+      if (error === -10) return; // MPG123_NEED_MORE
+      if (error) this.errors++;
+    }
+  }
+}
+
 async function openMp3(file: string | undefined): Promise<CompressedStreamDecoder> {
   const { MPEGDecoder } = await import("mpg123-decoder");
   const dec = new MPEGDecoder();
   await dec.ready;
+  const mpg123 = new Mpg123Frames(mpg123Parts(dec));
   const scanner = new MpegFrameScanner();
   const count = new PieceCounter("MP3", file);
   const decodeFrames = (frames: Uint8Array[]): DecodedPiece | null => {
     if (frames.length === 0) return null;
-    const bytes = frames.length === 1 ? frames[0]! : concatBytes(frames);
-    const r = quietly(() => dec.decode(bytes));
     // the decoder always returns two channels; keep one for mono streams
-    return count.take(r, scanner.header?.mono ? 1 : 2);
+    return count.take(mpg123.decode(frames, scanner.header?.mono ? 1 : 2), 2);
   };
   return {
     push: async (bytes) => decodeFrames(scanner.push(bytes)),

@@ -2,14 +2,12 @@
  * Clips and crops for calibration and evaluation: a `<label>/<audio file>` folder (GTZAN layout),
  * the model's own Mel configuration, and the dsp evaluation crops (the ones the runner uses).
  */
-import { readdirSync } from "node:fs";
-import { extname, join } from "node:path";
 import {
-  AUDIO_EXTENSIONS,
   clipId,
   evalCropOffsets,
   isFolder,
   labelFolderRoot,
+  listLabelledAudio,
   loadAudio,
   logMelSpectrogram,
   modelCrop,
@@ -28,20 +26,11 @@ export class DataError extends Error {
   override name = "DataError";
 }
 
+/** The clips of a `<label>/<audio file>` folder (dsp's listLabelledAudio; unreadable entries left out). */
 export function listClips(dir: string): Clip[] {
   if (!isFolder(dir))
     throw new DataError(`${dir}: no such folder; pass a folder of <label>/<audio file> sub-folders`);
-  const root = labelFolderRoot(dir);
-  const clips: Clip[] = [];
-  for (const label of readdirSync(root).sort()) {
-    const ld = join(root, label);
-    if (label.startsWith(".") || !isFolder(ld)) continue;
-    for (const name of readdirSync(ld).sort()) {
-      const ext = extname(name).toLowerCase();
-      if (!AUDIO_EXTENSIONS.has(ext)) continue;
-      clips.push({ path: join(ld, name), label, id: clipId(`${label}/${name}`) });
-    }
-  }
+  const { clips } = listLabelledAudio(labelFolderRoot(dir));
   if (clips.length === 0) throw new DataError(`${dir}: no audio files in <label>/ sub-folders`);
   return clips;
 }

@@ -4,11 +4,9 @@
  * Splits are made per clip, so crops of one clip never end up on both sides.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join, relative, resolve } from "node:path";
-import { labelFolderRoot } from "@edge-audio/dsp";
+import { extname, relative, resolve } from "node:path";
+import { AUDIO_EXTENSIONS, clipId, labelFolderRoot, listLabelledAudio } from "@edge-audio/dsp";
 import { hashString, Rng } from "./rng.js";
-
-export const AUDIO_EXTENSIONS = [".wav", ".au", ".snd", ".mp3", ".flac", ".aiff", ".aif"];
 
 export interface Clip {
   /** Stable id: `<label>/<file name without extension>` (e.g. `blues/blues.00012`). */
@@ -33,7 +31,7 @@ export class DatasetError extends Error {
 }
 
 function isAudio(name: string): boolean {
-  return AUDIO_EXTENSIONS.includes(extname(name).toLowerCase()) && !name.startsWith(".");
+  return AUDIO_EXTENSIONS.has(extname(name).toLowerCase()) && !name.startsWith(".");
 }
 
 /**
@@ -48,52 +46,30 @@ export function resolveDataRoot(dir: string): string {
   return labelFolderRoot(abs);
 }
 
-/** Scans a folder of `<label>/<audio file>`; labels are the folder names in sorted order. */
+/**
+ * Scans a folder of `<label>/<audio file>` (dsp's listLabelledAudio; entries that are not
+ * readable regular files are left out); labels are the names of the folders holding audio, sorted.
+ */
 export function scanDataset(dir: string): Dataset {
   const root = resolveDataRoot(dir);
-  const labelDirs = readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith("."))
-    .map((d) => d.name)
-    .sort();
-  const byLabel: Array<{ label: string; files: string[] }> = [];
-  for (const label of labelDirs) {
-    const files = readdirSync(join(root, label), { withFileTypes: true })
-      .filter(
-        (f) =>
-          isAudio(f.name) &&
-          (f.isFile() || (f.isSymbolicLink() && statSync(join(root, label, f.name)).isFile())),
-      )
-      .map((f) => f.name)
-      .sort();
-    if (files.length) byLabel.push({ label, files });
-  }
-  if (byLabel.length === 0) {
+  const { clips: files } = listLabelledAudio(root);
+  const labels = [...new Set(files.map((f) => f.label))];
+  if (labels.length === 0) {
     const loose = readdirSync(root).filter(isAudio);
     throw new DatasetError(
       loose.length
         ? `data folder ${root} holds ${loose.length} audio files but no label folders; ` +
             "put each class in its own sub-folder (<label>/<file>), as GTZAN does"
-        : `data folder ${root} holds no audio (${AUDIO_EXTENSIONS.join(" ")}) in label sub-folders; ` +
+        : `data folder ${root} holds no audio (${[...AUDIO_EXTENSIONS].join(" ")}) in label sub-folders; ` +
             "expected <label>/<file>, e.g. genres/blues/blues.00000.au, or generate demo data with `edge-audio demo-data --out DIR`",
     );
   }
-  if (byLabel.length < 2) {
+  if (labels.length < 2) {
     throw new DatasetError(
-      `data folder ${root} has only one label folder (${byLabel[0]!.label}); a classifier needs at least two`,
+      `data folder ${root} has only one label folder (${labels[0]}); a classifier needs at least two`,
     );
   }
-  const labels = byLabel.map((b) => b.label);
-  const clips: Clip[] = [];
-  byLabel.forEach(({ label, files }, labelIndex) => {
-    for (const f of files) {
-      clips.push({
-        id: `${label}/${basename(f, extname(f))}`,
-        path: join(root, label, f),
-        label,
-        labelIndex,
-      });
-    }
-  });
+  const clips = files.map((f) => ({ ...f, labelIndex: labels.indexOf(f.label) }));
   return { root, labels, clips };
 }
 
@@ -204,11 +180,12 @@ export function readClipList(file: string): string[] {
     .filter(Boolean);
 }
 
-/** File stem of a list entry: the last whitespace-separated field, without an audio extension. */
+/**
+ * File stem of a list entry: the file name in its last whitespace-separated field (after the last
+ * slash or backslash), without an audio extension.
+ */
 function stem(entry: string): string {
-  const name = basename(entry.trim().split(/\s+/).pop()!);
-  const ext = extname(name).toLowerCase();
-  return AUDIO_EXTENSIONS.includes(ext) ? name.slice(0, -ext.length) : name;
+  return clipId(entry.trim().split(/\s+/).pop()!).split("/").pop()!;
 }
 
 /**

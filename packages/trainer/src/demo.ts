@@ -7,8 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { encodeWav } from "@edge-audio/dsp";
 import { hashString, Rng } from "./rng.js";
-import { writeWav16 } from "./wav.js";
 
 export interface DemoCorpusOptions {
   /** Output folder; created if needed. */
@@ -490,7 +490,7 @@ export function generateDemoCorpus(options: DemoCorpusOptions): DemoCorpusResult
     mkdirSync(dir, { recursive: true });
     for (let i = 0; i < clipsPerClass; i++) {
       const file = join(dir, `${label}.${String(i).padStart(5, "0")}.wav`);
-      writeWav16(file, synthesizeClip(label, i, { seconds, sampleRate, seed }), sampleRate);
+      writeFileSync(file, encodeWav([synthesizeClip(label, i, { seconds, sampleRate, seed })], sampleRate));
       files.push(file);
     }
   }

@@ -3,17 +3,15 @@
  * with), cached on disk keyed by the file's content hash and the configuration.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   clipTopDb,
-  decodeAudioAsync,
   defaultMelConfig as dspDefaultMelConfig,
+  loadAudio,
   logMelSpectrogram,
   type MelConfig,
   type MelNormalization,
-  mixToMono,
-  resample,
 } from "@edge-audio/dsp";
 import { type AudioAugmentConfig, augmentKey, augmentSamples, variantRng } from "./augment-audio.js";
 import type { Clip } from "./dataset.js";
@@ -61,15 +59,6 @@ export function configHash(config: MelConfig): string {
   return createHash("sha256").update(stableJson(spectrogram)).digest("hex").slice(0, 16);
 }
 
-/** Decodes a file, mixes to mono, resamples to the configuration's rate. */
-async function decodeMono(bytes: Uint8Array, path: string, sampleRate: number): Promise<Float32Array> {
-  const audio = await decodeAudioAsync(bytes, path);
-  if (!audio.channels.length || audio.channels[0]!.length === 0)
-    throw new Error("the file holds no audio samples");
-  const mono = mixToMono(audio.channels);
-  return audio.sampleRate === sampleRate ? mono : resample(mono, audio.sampleRate, sampleRate);
-}
-
 export interface FeatureStore {
   config: MelConfig;
   cacheDir: string | null;
@@ -107,15 +96,22 @@ function spectrogram(samples: Float32Array, config: MelConfig): Features {
   return { data: Float32Array.from(f.data), nMels: f.nMels, nFrames: f.nFrames };
 }
 
+/** SHA-256 of a file's bytes, read in pieces (a long song is never held whole). */
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
+  return hash.digest("hex");
+}
+
 /** What a clip's features are made from: its bytes' hash and the spectrogram configuration. */
-function cacheBase(bytes: Uint8Array, store: FeatureStore): string | null {
+async function cacheBase(path: string, store: FeatureStore): Promise<string | null> {
   if (!store.cacheDir) return null;
-  const key = `${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}-${configHash(store.config)}`;
+  const key = `${(await fileSha256(path)).slice(0, 32)}-${configHash(store.config)}`;
   return join(store.cacheDir, key);
 }
 
 /**
- * Features of one clip. Reads the file, hashes its bytes, and returns the cached features for
+ * Features of one clip. Hashes the file's bytes and returns the cached features for
  * (content, configuration) when present; computes and stores them otherwise.
  */
 export async function clipFeatures(clip: Clip, store: FeatureStore): Promise<Features> {
@@ -125,15 +121,15 @@ export async function clipFeatures(clip: Clip, store: FeatureStore): Promise<Fea
 /**
  * The clean features of a clip followed by those of its audio-augmented copies (augmentSamples
  * with the copy's own seed), each cached under the clip's content hash, the configuration and
- * the copy's recipe. The file is decoded once, and only when something is not cached.
+ * the copy's recipe. The file is decoded once, and only when something is not cached, by dsp's
+ * loadAudio (mono at the configuration's rate; MP3 and FLAC decoded and resampled as they are read).
  */
 export async function clipFeatureCopies(
   clip: Clip,
   store: FeatureStore,
   augment: { config: AudioAugmentConfig; seed: number } | null,
 ): Promise<Features[]> {
-  const bytes = readFileSync(clip.path);
-  const base = cacheBase(bytes, store);
+  const base = await cacheBase(clip.path, store);
   const copies = augment?.config.variants ?? 0;
   const files = [base && `${base}.f32`];
   for (let v = 1; v <= copies; v++) {
@@ -145,7 +141,7 @@ export async function clipFeatureCopies(
   const out = files.map(readCached);
   store.hits += out.filter(Boolean).length;
   if (out.every(Boolean)) return out as Features[];
-  const samples = await decodeMono(bytes, clip.path, store.config.sampleRate);
+  const samples = await loadAudio(clip.path, { sampleRate: store.config.sampleRate, mono: true });
   for (let v = 0; v < out.length; v++) {
     if (out[v]) continue;
     const x =

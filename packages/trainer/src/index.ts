@@ -12,4 +12,3 @@ export * from "./pipeline.js";
 export { hashString, Rng } from "./rng.js";
 export * from "./robustness.js";
 export * from "./train.js";
-export { encodeWav16, writeWav16 } from "./wav.js";

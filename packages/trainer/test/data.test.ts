@@ -1,6 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { decodeAudioAsync, loadAudio, logMelSpectrogram, mixToMono, resample } from "@edge-audio/dsp";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   cropFramesFor,
@@ -147,6 +157,22 @@ describe("demo corpus", () => {
     expect(ds.labels).toEqual([...DEMO_LABELS]);
     expect(ds.labels.every((l) => l.startsWith("synthetic-"))).toBe(true);
   });
+
+  it("writes 16-bit WAV that reads back within half a step of the synthesized samples", async () => {
+    const dir = join(tmp, "demo-roundtrip");
+    generateDemoCorpus({ out: dir, clipsPerClass: 1, seconds: 1, seed: 5 });
+    const x = synthesizeClip("synthetic-rock", 0, { seconds: 1, seed: 5 });
+    const y = await loadAudio(join(dir, "synthetic-rock", "synthetic-rock.00000.wav"), { sampleRate: 22050 });
+    expect(y.length).toBe(x.length);
+    // dsp's encoder scales by 32768, the inverse of the decoder's int / 32768, so the error is
+    // the rounding alone (a 32767 scale would shrink every positive sample by 1/32768 as well)
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = Math.max(-1, Math.min(32767 / 32768, x[i]!));
+      worst = Math.max(worst, Math.abs(y[i]! - v));
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 / 32768);
+  });
 });
 
 describe("dataset folders", () => {
@@ -190,6 +216,33 @@ describe("dataset folders", () => {
       expect(again.loaded[0]!.features.data).toEqual(first.loaded[0]!.features.data);
     },
   );
+
+  it("MP3 and FLAC clips give the features of the whole-file decode, bit for bit", async () => {
+    const fixtures = resolve(__dirname, "../../dsp/test/fixtures");
+    const root = join(tmp, "compressed");
+    for (const [label, name] of [
+      ["mp3s", "tone.mp3"],
+      ["flacs", "tone.flac"],
+    ] as const) {
+      mkdirSync(join(root, label), { recursive: true });
+      copyFileSync(join(fixtures, name), join(root, label, name));
+    }
+    const config = defaultMelConfig();
+    const { loaded, skipped } = await loadFeatures(scanDataset(root).clips, {
+      config,
+      cacheDir: null,
+      hits: 0,
+      misses: 0,
+    });
+    expect(skipped).toEqual([]);
+    expect(loaded).toHaveLength(2);
+    for (const clip of loaded) {
+      // the path loadAudio streams: all the bytes decoded at once, then mixed and resampled
+      const d = await decodeAudioAsync(readFileSync(clip.path), clip.path);
+      const mono = resample(mixToMono(d.channels), d.sampleRate, config.sampleRate);
+      expect(clip.features.data, clip.id).toEqual(logMelSpectrogram(mono, config).data);
+    }
+  });
 
   const au = resolve(__dirname, "../../../../shared/data/gtzan-au");
   if (!existsSync(au))

@@ -4,6 +4,7 @@
  */
 import { statSync } from "node:fs";
 import { logMelSpectrogram, modelCrop } from "@edge-audio/dsp";
+import { mulberry32 } from "@edge-audio/engine-wasm";
 import type { Classifier } from "../classifier.js";
 import { peakRssBytes } from "../memory.js";
 import { type OptionSpecs, parseCommandLine, UsageError } from "./args.js";
@@ -131,14 +132,13 @@ function benchCrop(clf: Classifier): Float32Array {
   const rate = clf.mel.sampleRate;
   const n = (clf.cropFrames - 1) * clf.mel.hopLength + clf.mel.nFft;
   const x = new Float32Array(n);
-  let seed = 12345;
+  const random = mulberry32(12345);
   for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     const t = i / rate;
     x[i] =
       0.2 * Math.sin(2 * Math.PI * 220 * t) +
       0.1 * Math.sin(2 * Math.PI * 1375 * t) +
-      0.05 * (seed / 2 ** 32 - 0.5);
+      0.05 * (random() - 0.5);
   }
   const spec = logMelSpectrogram(x, clf.mel);
   const crop = new Float32Array(clf.nMels * clf.cropFrames);

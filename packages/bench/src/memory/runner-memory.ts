@@ -14,12 +14,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { defaultMelConfig, encodeWav } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
+import { PI_RUNNER, QUANTIZE_CLI, REPO_ROOT } from "./paths.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "../../../..");
-// the `pi-runner` command and the executables run this bundle (apps/pi-runner/scripts/bundle.mjs)
-const runner = join(root, "apps/pi-runner/bundle/dist/cli.cjs");
-const quantizeCli = join(root, "packages/quantizer/dist/cli.js");
+const root = REPO_ROOT;
+const runner = PI_RUNNER;
+const quantizeCli = QUANTIZE_CLI;
 
 const HELP = `usage: npm run bench:memory -w @edge-audio/bench [-- options]
 
