@@ -145,7 +145,11 @@ export async function benchConvShapes(
     const [oh, ow, cout] = model.plan.tensors.get(layer)!.shape as [number, number, number];
     const cin = c.tensors.find((x) => x.name === `${layer}.weight`)!.shape[2]!;
     const shape = `${oh}x${ow} ${cin}->${cout} k${l.kernel[0]}x${l.kernel[1]} s${l.stride[0]}`;
-    const fam = e.kinds.includes("wino4x4-3x3") ? "wino4x4-3x3" : e.kinds.includes("bgemm") ? "wino3x3" : e.kinds[0]!;
+    const fam = e.kinds.includes("wino4x4-3x3")
+      ? "wino4x4-3x3"
+      : e.kinds.includes("bgemm")
+        ? "wino3x3"
+        : e.kinds[0]!;
     const key = `${fam} ${shape}`;
     const g = groups.get(key) ?? {
       kernel: `f32-${fam}-${t}x8-${isa}`,
