@@ -454,3 +454,225 @@ export function f32_wino_output(oh: i32, ow: i32, c: i32, tw: i32, m: usize, mst
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4x4, 3x3): 4x4 output tiles from 6x6 input patches, 36 GEMMs per layer, 2.25
+// multiplies per output instead of F(2x2)'s 4 (and the direct 9). Points 0, +-1, +-2, inf:
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Its rounding error is larger than F(2x2)'s (the transforms scale by up to 8 and 1/24), see the
+// bounds in the README. The weight transform runs in float64 (one rounding per element, the same
+// code in both builds); the input and output transforms perform the same f32 operations in the
+// same order in both builds.
+
+/**
+ * Transforms the weights of a 3x3 conv, HWIO [3][3][cin][cout], into the 36 F(4x4,3x3) matrices
+ * U_e [cin][cout] (U = G g G^T, in float64, rounded once) in the packed GEMM layout: matrix
+ * e = 6i + j at dst + e * panelBytes, panels of 8 columns after a zero bias row. dst must be
+ * zeroed beforehand (padding columns of the last panel stay zero).
+ */
+export function f32_wino4_pack_weights(cin: i32, cout: i32, src: usize, dst: usize): void {
+  const plane = <usize>cin * <usize>cout * 4;
+  const panelStride = (<usize>cin + 1) * 32;
+  const panelBytes = <usize>((cout + 7) >> 3) * panelStride;
+  for (let ci = 0; ci < cin; ci++) {
+    for (let co = 0; co < cout; co++) {
+      const s = src + (<usize>ci * <usize>cout + <usize>co) * 4;
+      const d = dst + <usize>(co >> 3) * panelStride + 32 + <usize>ci * 32 + (<usize>(co & 7) << 2);
+      // t = G g: for each of the 3 kernel columns b, the 6 values G[i][.] . g[.][b]
+      for (let i = 0; i < 6; i++) {
+        const t0 = g6(i, load<f32>(s), load<f32>(s + 3 * plane), load<f32>(s + 6 * plane));
+        const t1 = g6(i, load<f32>(s + plane), load<f32>(s + 4 * plane), load<f32>(s + 7 * plane));
+        const t2 = g6(i, load<f32>(s + 2 * plane), load<f32>(s + 5 * plane), load<f32>(s + 8 * plane));
+        for (let j = 0; j < 6; j++) store<f32>(d + <usize>(6 * i + j) * panelBytes, <f32>g6(j, t0, t1, t2));
+      }
+    }
+  }
+}
+
+/** Row i of G times (a, b, c), in float64. */
+// @ts-ignore: decorator
+@inline function g6(i: i32, a: f64, b: f64, c: f64): f64 {
+  if (i == 0) return a / 4;
+  if (i == 1) return -(a + b + c) / 6;
+  if (i == 2) return -(a - b + c) / 6;
+  if (i == 3) return (a + 2 * b + 4 * c) / 24;
+  if (i == 4) return (a - 2 * b + 4 * c) / 24;
+  return c;
+}
+
+/** Bits i of the 6 patch rows (or columns) starting at p0 that lie inside [0, n). */
+// @ts-ignore: decorator
+@inline function wino6_mask(p0: i32, n: i32): i32 {
+  let mask = 0;
+  for (let i = 0; i < 6; i++) if (p0 + i >= 0 && p0 + i < n) mask |= 1 << i;
+  return mask;
+}
+
+/**
+ * F(4x4,3x3) input transform for tiles [t0, t1): tile t = ty * tw + tx reads the 6x6 patch at
+ * (4ty - 1, 4tx - 1) (zeros outside) and writes V[e][t][ch] at v + e * vstride + (t * c + ch) * 4.
+ * Two passes through V: d B row by row into V, then B^T (.) column by column in place.
+ */
+export function f32_wino4_input(ih: i32, iw: i32, c: i32, tw: i32, x: usize, v: usize, vstride: usize, t0: i32, t1: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const y0 = 4 * ty - 1;
+    const x0 = 4 * tx - 1;
+    const rm = wino6_mask(y0, ih);
+    const cm = wino6_mask(x0, iw);
+    const out = v + <usize>t * rowBytes;
+    for (let i = 0; i < 6; i++) {
+      const ok = (rm >> i) & 1;
+      // Address of patch pixel (i, 0); only used with in-image offsets.
+      const p = <usize>(<i32>x + ((y0 + i) * iw + x0) * <i32>rowBytes);
+      const o6 = out + <usize>(6 * i) * vstride;
+      let ch = 0;
+      if (ASC_FEATURE_SIMD) {
+        const z = f32x4.splat(0);
+        for (; ch + 4 <= c; ch += 4) {
+          const o = <usize>ch << 2;
+          bt6v(o6 + o, vstride,
+            ld6v(p, rowBytes, ok, cm, 0, o, z), ld6v(p, rowBytes, ok, cm, 1, o, z), ld6v(p, rowBytes, ok, cm, 2, o, z),
+            ld6v(p, rowBytes, ok, cm, 3, o, z), ld6v(p, rowBytes, ok, cm, 4, o, z), ld6v(p, rowBytes, ok, cm, 5, o, z));
+        }
+      }
+      for (; ch < c; ch++) {
+        const o = <usize>ch << 2;
+        bt6s(o6 + o, vstride,
+          ld6s(p, rowBytes, ok, cm, 0, o), ld6s(p, rowBytes, ok, cm, 1, o), ld6s(p, rowBytes, ok, cm, 2, o),
+          ld6s(p, rowBytes, ok, cm, 3, o), ld6s(p, rowBytes, ok, cm, 4, o), ld6s(p, rowBytes, ok, cm, 5, o));
+      }
+    }
+    const s6 = <usize>6 * vstride;
+    for (let j = 0; j < 6; j++) {
+      const col = out + <usize>j * vstride;
+      let ch = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; ch + 4 <= c; ch += 4) {
+          const q = col + (<usize>ch << 2);
+          bt6v(q, s6, v128.load(q), v128.load(q + s6), v128.load(q + 2 * s6),
+            v128.load(q + 3 * s6), v128.load(q + 4 * s6), v128.load(q + 5 * s6));
+        }
+      }
+      for (; ch < c; ch++) {
+        const q = col + (<usize>ch << 2);
+        bt6s(q, s6, load<f32>(q), load<f32>(q + s6), load<f32>(q + 2 * s6),
+          load<f32>(q + 3 * s6), load<f32>(q + 4 * s6), load<f32>(q + 5 * s6));
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function ld6v(p: usize, rb: usize, ok: i32, cm: i32, j: i32, o: usize, z: v128): v128 {
+  return ok & (cm >> j) ? v128.load(p + <usize>j * rb + o) : z;
+}
+// @ts-ignore: decorator
+@inline function ld6s(p: usize, rb: usize, ok: i32, cm: i32, j: i32, o: usize): f32 {
+  return ok & (cm >> j) ? load<f32>(p + <usize>j * rb + o) : <f32>0;
+}
+
+// B^T d of six values, stored at out + k * step:
+// [4(d0 - d2) + (d4 - d2), (d3 + d4) - 4(d1 + d2), (d4 - d3) + 4(d1 - d2),
+//  (d4 - d2) + 2(d3 - d1), (d4 - d2) - 2(d3 - d1), 4(d1 - d3) + (d5 - d3)]
+// @ts-ignore: decorator
+@inline function bt6v(out: usize, step: usize, d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128): void {
+  const four = f32x4.splat(4), two = f32x4.splat(2);
+  const a = f32x4.sub(d4, d2);
+  const e = f32x4.mul(f32x4.sub(d3, d1), two);
+  v128.store(out, f32x4.add(f32x4.mul(f32x4.sub(d0, d2), four), a));
+  v128.store(out + step, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(f32x4.add(d1, d2), four)));
+  v128.store(out + 2 * step, f32x4.add(f32x4.sub(d4, d3), f32x4.mul(f32x4.sub(d1, d2), four)));
+  v128.store(out + 3 * step, f32x4.add(a, e));
+  v128.store(out + 4 * step, f32x4.sub(a, e));
+  v128.store(out + 5 * step, f32x4.add(f32x4.mul(f32x4.sub(d1, d3), four), f32x4.sub(d5, d3)));
+}
+// @ts-ignore: decorator
+@inline function bt6s(out: usize, step: usize, d0: f32, d1: f32, d2: f32, d3: f32, d4: f32, d5: f32): void {
+  const four: f32 = 4, two: f32 = 2;
+  const a = d4 - d2;
+  const e = (d3 - d1) * two;
+  store<f32>(out, (d0 - d2) * four + a);
+  store<f32>(out + step, (d3 + d4) - (d1 + d2) * four);
+  store<f32>(out + 2 * step, (d4 - d3) + (d1 - d2) * four);
+  store<f32>(out + 3 * step, a + e);
+  store<f32>(out + 4 * step, a - e);
+  store<f32>(out + 5 * step, (d1 - d3) * four + (d5 - d3));
+}
+
+// Row r of A^T times six values: [m0 + (m1 + m2) + (m3 + m4), (m1 - m2) + 2(m3 - m4),
+// (m1 + m2) + 4(m3 + m4), ((m1 - m2) + 8(m3 - m4)) + m5].
+// @ts-ignore: decorator
+@inline function at6v(r: i32, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128): v128 {
+  if (r == 0) return f32x4.add(f32x4.add(m0, f32x4.add(m1, m2)), f32x4.add(m3, m4));
+  if (r == 1) return f32x4.add(f32x4.sub(m1, m2), f32x4.mul(f32x4.sub(m3, m4), f32x4.splat(2)));
+  if (r == 2) return f32x4.add(f32x4.add(m1, m2), f32x4.mul(f32x4.add(m3, m4), f32x4.splat(4)));
+  return f32x4.add(f32x4.add(f32x4.sub(m1, m2), f32x4.mul(f32x4.sub(m3, m4), f32x4.splat(8))), m5);
+}
+// @ts-ignore: decorator
+@inline function at6s(r: i32, m0: f32, m1: f32, m2: f32, m3: f32, m4: f32, m5: f32): f32 {
+  if (r == 0) return (m0 + (m1 + m2)) + (m3 + m4);
+  if (r == 1) return (m1 - m2) + (m3 - m4) * <f32>2;
+  if (r == 2) return (m1 + m2) + (m3 + m4) * <f32>4;
+  return ((m1 - m2) + (m3 - m4) * <f32>8) + m5;
+}
+/** Row r of A^T applied down column j of the tile's M (M[6i + j] at mi + (6i + j) * mstride + o). */
+// @ts-ignore: decorator
+@inline function atColv(r: i32, mi: usize, ms: usize, j: i32, o: usize): v128 {
+  const q = mi + <usize>j * ms + o, s6 = <usize>6 * ms;
+  return at6v(r, v128.load(q), v128.load(q + s6), v128.load(q + 2 * s6), v128.load(q + 3 * s6), v128.load(q + 4 * s6), v128.load(q + 5 * s6));
+}
+// @ts-ignore: decorator
+@inline function atCols(r: i32, mi: usize, ms: usize, j: i32, o: usize): f32 {
+  const q = mi + <usize>j * ms + o, s6 = <usize>6 * ms;
+  return at6s(r, load<f32>(q), load<f32>(q + s6), load<f32>(q + 2 * s6), load<f32>(q + 3 * s6), load<f32>(q + 4 * s6), load<f32>(q + 5 * s6));
+}
+
+/**
+ * F(4x4,3x3) output transform for tiles [t0, t1): reads M[e][t][ch] at m + e * mstride +
+ * (t * c + ch) * 4, writes the 4x4 outputs Y = A^T M A + bias (+ReLU) of the tile that fall
+ * inside oh x ow, one output row at a time.
+ */
+export function f32_wino4_output(oh: i32, ow: i32, c: i32, tw: i32, m: usize, mstride: usize, bias: usize, y: usize, relu: i32, t0: i32, t1: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let t = t0; t < t1; t++) {
+    const ty = t / tw;
+    const tx = t - ty * tw;
+    const oy = 4 * ty, ox = 4 * tx;
+    const nr = min(4, oh - oy), nc = min(4, ow - ox);
+    const mi = m + <usize>t * rowBytes;
+    for (let r = 0; r < nr; r++) {
+      const yr = y + <usize>((oy + r) * ow + ox) * rowBytes;
+      let ch = 0;
+      if (ASC_FEATURE_SIMD) {
+        const zero = f32x4.splat(0);
+        for (; ch + 4 <= c; ch += 4) {
+          const o = <usize>ch << 2;
+          const q0 = atColv(r, mi, mstride, 0, o), q1 = atColv(r, mi, mstride, 1, o), q2 = atColv(r, mi, mstride, 2, o);
+          const q3 = atColv(r, mi, mstride, 3, o), q4 = atColv(r, mi, mstride, 4, o), q5 = atColv(r, mi, mstride, 5, o);
+          const b = v128.load(bias + o);
+          for (let k = 0; k < nc; k++) {
+            let val = f32x4.add(at6v(k, q0, q1, q2, q3, q4, q5), b);
+            if (relu) val = f32x4.pmax(zero, val);
+            v128.store(yr + <usize>k * rowBytes + o, val);
+          }
+        }
+      }
+      for (; ch < c; ch++) {
+        const o = <usize>ch << 2;
+        const q0 = atCols(r, mi, mstride, 0, o), q1 = atCols(r, mi, mstride, 1, o), q2 = atCols(r, mi, mstride, 2, o);
+        const q3 = atCols(r, mi, mstride, 3, o), q4 = atCols(r, mi, mstride, 4, o), q5 = atCols(r, mi, mstride, 5, o);
+        const b = load<f32>(bias + o);
+        for (let k = 0; k < nc; k++) {
+          let val = at6s(k, q0, q1, q2, q3, q4, q5) + b;
+          if (relu) val = select<f32>(val, 0, val > 0);
+          store<f32>(yr + <usize>k * rowBytes + o, val);
+        }
+      }
+    }
+  }
+}

@@ -55,6 +55,46 @@ function maxpool(name, ukernel, dtype, bytes) {
   };
 }
 
+/** f32 Winograd F(n x n,3x3) input transform: (n + 2)^2 matrices V[e] at v + e * vstride. */
+function winoInput(name, n) {
+  const patch = `${n + 2}x${n + 2}`;
+  return {
+    name,
+    family: "f32-wino",
+    ukernel: `f32-wino-input-${patch}`,
+    dtype: "f32",
+    tile: patch,
+    args: ["ih", "iw", "c", "tw", "*x", "*v", "*vstride", "t0", "t1"],
+    requires: [...small(["ih", "iw", "c"]), "tw >= 1", "t0 >= 0 && t0 <= t1"],
+    buffers: [
+      ["*x", "r", "0", "ih * iw * c * 4", "t0 < t1"],
+      ["*v", "w", "t0 * c * 4", `${(n + 2) ** 2 - 1} * vstride + t1 * c * 4`, "t0 < t1"],
+    ],
+  };
+}
+
+/** f32 Winograd F(n x n,3x3) output transform of tiles [t0, t1) into an oh x ow map. */
+function winoOutput(name, n) {
+  return {
+    name,
+    family: "f32-wino",
+    ukernel: `f32-wino-output-${n}x${n}`,
+    dtype: "f32",
+    tile: `${n}x${n}`,
+    args: ["oh", "ow", "c", "tw", "*m", "*mstride", "*bias", "*y", "relu", "t0", "t1"],
+    requires: [
+      ...small(["oh", "ow", "c"]),
+      `tw >= 1 && tw <= cdiv(ow, ${n})`,
+      `t0 >= 0 && t0 <= t1 && t1 <= tw * cdiv(oh, ${n})`,
+    ],
+    buffers: [
+      ["*m", "r", "t0 * c * 4", `${(n + 2) ** 2 - 1} * mstride + t1 * c * 4`, "t0 < t1"],
+      ["*bias", "r", "0", "c * 4", "t0 < t1"],
+      ["*y", "w", "0", "oh * ow * c * 4", "t0 < t1"],
+    ],
+  };
+}
+
 /** Layout sizes the host asks the kernels for (exports), with the formula the kernel computes. */
 export const LAYOUT = [
   {
@@ -140,37 +180,8 @@ const PLAN_KERNELS = [
       gemmOut(4),
     ],
   },
-  {
-    name: "f32_wino_input",
-    family: "f32-wino",
-    ukernel: "f32-wino-input-4x4",
-    dtype: "f32",
-    tile: "4x4",
-    args: ["ih", "iw", "c", "tw", "*x", "*v", "*vstride", "t0", "t1"],
-    requires: [...small(["ih", "iw", "c"]), "tw >= 1", "t0 >= 0 && t0 <= t1"],
-    buffers: [
-      ["*x", "r", "0", "ih * iw * c * 4", "t0 < t1"],
-      ["*v", "w", "t0 * c * 4", "15 * vstride + t1 * c * 4", "t0 < t1"],
-    ],
-  },
-  {
-    name: "f32_wino_output",
-    family: "f32-wino",
-    ukernel: "f32-wino-output-2x2",
-    dtype: "f32",
-    tile: "2x2",
-    args: ["oh", "ow", "c", "tw", "*m", "*mstride", "*bias", "*y", "relu", "t0", "t1"],
-    requires: [
-      ...small(["oh", "ow", "c"]),
-      "tw >= 1 && tw <= cdiv(ow, 2)",
-      "t0 >= 0 && t0 <= t1 && t1 <= tw * cdiv(oh, 2)",
-    ],
-    buffers: [
-      ["*m", "r", "t0 * c * 4", "15 * mstride + t1 * c * 4", "t0 < t1"],
-      ["*bias", "r", "0", "c * 4", "t0 < t1"],
-      ["*y", "w", "0", "oh * ow * c * 4", "t0 < t1"],
-    ],
-  },
+  winoInput("f32_wino_input", 2),
+  winoOutput("f32_wino_output", 2),
   maxpool("f32_maxpool", "f32-maxpool", "f32", 4),
   {
     name: "f32_vadd",
@@ -425,6 +436,9 @@ const PLAN_KERNELS = [
       ["*qp", "p"],
     ],
   },
+  // f32 Winograd F(4x4,3x3) (appended: plan kernel ids are positions in this list).
+  winoInput("f32_wino4_input", 4),
+  winoOutput("f32_wino4_output", 4),
 ];
 
 /**
@@ -436,6 +450,7 @@ const LOAD_KERNELS = [
   ["simd_enabled", "module", "-", [], "i32"],
   ["f32_pack_weights", "f32-gemm", "f32", ["k", "n", "*src", "*bias", "*dst"]],
   ["f32_wino_pack_weights", "f32-wino", "f32", ["cin", "cout", "*src", "*dst"]],
+  ["f32_wino4_pack_weights", "f32-wino", "f32", ["cin", "cout", "*src", "*dst"]],
   ["f16_pack_weights", "f16w-igemm", "f16", ["k", "n", "*src", "*bias", "*dst"]],
   [
     "f16_widen_panels",

@@ -37,7 +37,7 @@ const RUN_HELP = `usage: edge-audio-engine run FILE [--input CROP] [--threads N]
          [--repeat R] [--wasi [--save-plan PLAN]] [--json]
       Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
       layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
-      --direct runs 3x3 convolutions directly instead of with Winograd F(2x2,3x3).
+      --direct runs 3x3 convolutions directly instead of with Winograd.
       --threads N: engine threads (default and most: the core count; more is lowered to it
       with a warning; 0 is refused).
       --wasi runs the model's plan in the WASI build (build/engine-wasi.wasm) under node:wasi,
@@ -200,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
                   .join(", ")})`,
                 `  params ${info.params}, MACs ${info.macs} (${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop)`,
                 `  file ${mb(info.fileBytes)}, packed weights ${mb(info.weightBytes)}, wasm memory ${mb(info.memoryBytes)}`,
-                `  3x3 convolutions: ${info.winograd ? "Winograd F(2x2,3x3)" : "direct (IGEMM)"}`,
+                `  3x3 convolutions: ${info.winograd ? `Winograd (f32: ${info.winogradF4Layers} layers F(4x4,3x3), the others F(2x2,3x3))` : "direct (IGEMM)"}`,
                 `  precision: ${info.quantMode} (${Object.entries(info.precision)
                   .map(([k, v]) => `${k} ${v}`)
                   .join(", ")} layers)`,

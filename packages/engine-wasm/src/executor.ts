@@ -106,13 +106,15 @@ function f32Calls(op: OpRecord, tile: number, T: number, t: number): KernelCall[
       const [t0, t1] = splitRange(op.tiles, T, t);
       if (t0 >= t1) return NONE;
       const { ih, iw, c, tw, x, v, vstride } = op;
-      return [call("f32_wino_input", ih, iw, c, tw, x, v, vstride, t0, t1)];
+      const kernel = op.outTile === 4 ? "f32_wino4_input" : "f32_wino_input";
+      return [call(kernel, ih, iw, c, tw, x, v, vstride, t0, t1)];
     }
     case "wino_out": {
       const [t0, t1] = splitRange(op.tiles, T, t);
       if (t0 >= t1) return NONE;
       const { oh, ow, c, tw, m, mstride, bias, y, relu } = op;
-      return [call("f32_wino_output", oh, ow, c, tw, m, mstride, bias, y, relu, t0, t1)];
+      const kernel = op.outTile === 4 ? "f32_wino4_output" : "f32_wino_output";
+      return [call(kernel, oh, ow, c, tw, m, mstride, bias, y, relu, t0, t1)];
     }
     case "maxpool": {
       const [p0, p1] = splitRange(op.oh * op.ow, T, t);

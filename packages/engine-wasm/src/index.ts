@@ -19,8 +19,9 @@ export {
   type ModelInfo,
   quantConfig,
 } from "./model.js";
+export { winogradTileFor } from "./ops/lower-f32.js";
 export { writeParamBlock } from "./param-block.js";
-export type { Precision } from "./plan/types.js";
+export type { Precision, WinogradTileChoice } from "./plan/types.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {

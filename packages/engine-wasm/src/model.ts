@@ -20,7 +20,14 @@ import {
 } from "./format.js";
 import { checkLimits, type ModelCost, modelCost } from "./limits.js";
 import { writeParamBlock } from "./param-block.js";
-import { type ActQuant, buildPlan, type Plan, type Precision, type WeightLoad } from "./plan.js";
+import {
+  type ActQuant,
+  buildPlan,
+  type Plan,
+  type Precision,
+  type WeightLoad,
+  type WinogradTileChoice,
+} from "./plan.js";
 import {
   createMemory,
   DEFAULT_TILE,
@@ -41,11 +48,18 @@ export interface LoadOptions {
   /** Activation tensors to keep readable after `run` (see `Model.read`). */
   keep?: string[];
   /**
-   * Run 3x3 stride-1 convolutions with Winograd (default true): f32 layers F(2x2,3x3), 2.25x
-   * fewer multiplies at the cost of 16/9 the memory for their weights; int8 layers the exact
-   * integer F(2x3,3x3) or F(2x2,3x3), weights transformed per panel at run time (no extra memory).
+   * Run 3x3 stride-1 convolutions with Winograd (default true): f32 layers F(2x2,3x3) (2.25x
+   * fewer multiplies, 16/9 the memory for their weights) or, on large maps, F(4x4,3x3) (4x fewer,
+   * 36/9 the memory; see `f32WinogradTile`); int8 layers the exact integer F(2x3,3x3) or
+   * F(2x2,3x3), weights transformed per panel at run time (no extra memory).
    */
   winograd?: boolean;
+  /**
+   * Output tile of the f32 Winograd layers: `"auto"` (default) picks F(4x4,3x3) per layer where
+   * the map is large enough (`winogradTileFor`), `"2x2"` keeps every layer at F(2x2,3x3) (less
+   * weight memory), `"4x4"` forces F(4x4,3x3).
+   */
+  f32WinogradTile?: WinogradTileChoice;
   /** How errors while running name the model (default: the file's path, or "the model" for bytes). */
   name?: string;
   /**
@@ -95,8 +109,10 @@ export interface ModelInfo {
   threads: number;
   isa: Isa;
   tile: number;
-  /** Whether 3x3 stride-1 convolutions run as Winograd F(2x2,3x3). */
+  /** Whether 3x3 stride-1 convolutions run as Winograd. */
   winograd: boolean;
+  /** f32 Winograd layers run as F(4x4,3x3) (the others as F(2x2,3x3)). */
+  winogradF4Layers: number;
   /** `quant.mode` of the file ("fp32" when absent). */
   quantMode: string;
   /** Number of layers (conv, dense, add, maxpool, gap) run in each precision. */
@@ -202,6 +218,7 @@ export class Model {
           tile,
           heapBase: Math.max(probe.heap_base(), options.heapBase ?? 0),
           winograd: options.winograd ?? true,
+          f32WinogradTile: options.f32WinogradTile,
           threads,
           precision: q.precision,
           activations: q.activations,
@@ -364,6 +381,7 @@ export class Model {
       isa: this.opts.isa,
       tile: this.opts.tile,
       winograd: p.weights.some((w) => w.winograd !== undefined),
+      winogradF4Layers: p.weights.filter((w) => w.winograd?.outTile === 4).length,
       quantMode: String(this.header.metadata.get("quant.mode") ?? "fp32"),
       precision: [...p.precision.values()].reduce<Record<string, number>>((a, x) => {
         a[x] = (a[x] ?? 0) + 1;
@@ -602,7 +620,8 @@ function loadWeights(
       k.qs8_pack_weights(w.kc, w.ks, w.n, wAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
     } else if (wg) {
       // Transformed and packed in one pass into the (zeroed) destination.
-      k.f32_wino_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
+      if (wg.outTile === 4) k.f32_wino4_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
+      else k.f32_wino_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
       u8.copyWithin(w.dst + wg.biasOffset, bAddr, bAddr + bt.nbytes);
     } else {
       k.f32_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);

@@ -114,9 +114,24 @@ export function kernelShapes(seed: number, n: number, limits?: ShapeLimits): Sha
   return [...named, ...randomShapes(seed, n, limits)];
 }
 
+/**
+ * The 3x3 layers of ResNet-18 and ResNet-152 on a 128x130 crop (stages 1-3; stage 4's 4x5 map is
+ * covered by the edge shapes): the F(4x4,3x3) error bound is checked where the planner uses it.
+ */
+export const RESNET_3X3_SHAPES: readonly KernelShape[] = [
+  shape("ResNet stage 1, 32x33 64->64", [32, 33, 64, 64], [3, 3], [1, 1], "same"),
+  shape("ResNet stage 2, 16x17 128->128", [16, 17, 128, 128], [3, 3], [1, 1], "same"),
+  shape("ResNet stage 3, 8x9 256->256", [8, 9, 256, 256], [3, 3], [1, 1], "same"),
+];
+
 /** The table's maps and channel counts under a 3x3, stride 1, 'same' kernel (Winograd). */
-export function winogradShapes(seed: number, n: number, limits?: ShapeLimits): ShapeGeometry[] {
-  return kernelShapes(seed, n, limits).map(
+export function winogradShapes(
+  seed: number,
+  n: number,
+  limits?: ShapeLimits,
+  extra: readonly KernelShape[] = [],
+): ShapeGeometry[] {
+  return [...kernelShapes(seed, n, limits), ...extra].map(
     (s) => geometry({ ...s, kh: 3, kw: 3, sh: 1, sw: 1, padding: "same" }) as ShapeGeometry,
   );
 }

@@ -19,9 +19,9 @@ import {
   refMaxPool,
   refSoftmax,
 } from "../dist/reference.js";
-import { GEMM_TILES } from "../dist/wasm.js";
+import { GEMM_TILES, type KernelExports } from "../dist/wasm.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
-import { describeShape, kernelShapes, winogradShapes } from "./kernel-shapes.js";
+import { describeShape, kernelShapes, RESNET_3X3_SHAPES, winogradShapes } from "./kernel-shapes.js";
 
 const THREAD_SPLITS = [1, 3];
 
@@ -29,7 +29,7 @@ const THREAD_SPLITS = [1, 3];
  * Error bounds (normalized MSE against float64), also stated in the README. The global average
  * pool is held to an element-wise bound instead (gapErrorBound).
  */
-export const BOUNDS = { gemm: 1e-10, conv: 1e-10, maxpool: 0, add: 1e-13, softmax: 1e-12 };
+export const BOUNDS = { gemm: 1e-10, conv: 1e-10, wino4: 1e-9, maxpool: 0, add: 1e-13, softmax: 1e-12 };
 
 /** Unit roundoff of float32. */
 const F32_U = 2 ** -24;
@@ -246,82 +246,110 @@ describe("f32 conv via IGEMM (f32-igemm-MRx8) and 1x1 GEMM", () => {
   });
 });
 
-describe("f32 conv 3x3 via Winograd F(2x2,3x3) (f32-wino-input, 16 x f32-gemm-MRx8, f32-wino-output)", () => {
-  it("odd image sizes and channel counts match float64, all variants bit-identical", () => {
-    const rand = mulberry32(31);
-    const ar = new GuardedArena(rand);
-    for (const [trial, s] of winogradShapes(31, 25).entries()) {
-      const { h, w, cin, cout } = s;
-      const relu = trial % 2 === 1;
-      const X = randn(h * w * cin, rand);
-      const Wt = randn(9 * cin * cout, rand, 0.4);
-      const bias = randn(cout, rand, 0.1);
-      const want = refConv2d(
-        { shape: [h, w, cin], data: Float64Array.from(X) },
-        Wt,
-        bias,
-        [3, 3],
-        [1, 1],
-        "same",
-        cout,
-        relu,
-      );
-      const tw = Math.ceil(w / 2);
-      const T = Math.ceil(h / 2) * tw;
-      const panel = Math.ceil(cout / 8) * (cin + 1) * 32;
-      let first: Float32Array | undefined;
-      for (const isa of ISAS) {
-        for (const tile of [1, 4, 5, 7]) {
-          for (const parts of THREAD_SPLITS) {
-            ar.reset();
-            const k = ar.k[isa];
-            const x = ar.floats(X);
-            const src = ar.floats(Wt);
-            const bs = ar.floats(bias);
-            const wp = ar.alloc(16 * panel);
-            ar.u8.fill(0, wp, wp + 16 * panel);
-            k.f32_wino_pack_weights(cin, cout, src, wp);
-            const v = ar.out(16 * T * cin);
-            const m = ar.out(16 * T * cout);
-            const y = ar.out(h * w * cout);
-            for (let t = 0; t < parts; t++) {
-              const [t0, t1] = splitRange(T, parts, t);
-              if (t0 < t1) k.f32_wino_input(h, w, cin, tw, x, v, T * cin * 4, t0, t1);
+type K = KernelExports;
+
+/** The f32 Winograd forms: output tile n, E = (n + 2)^2 GEMMs, the kernels of each. */
+const WINOGRAD_FORMS = [
+  {
+    n: 2,
+    bound: BOUNDS.conv,
+    names: ["f32_wino_input", "f32_wino_output"],
+    pack: (k: K, ...a: Parameters<K["f32_wino_pack_weights"]>) => k.f32_wino_pack_weights(...a),
+    input: (k: K, ...a: Parameters<K["f32_wino_input"]>) => k.f32_wino_input(...a),
+    output: (k: K, ...a: Parameters<K["f32_wino_output"]>) => k.f32_wino_output(...a),
+  },
+  {
+    n: 4,
+    bound: BOUNDS.wino4,
+    names: ["f32_wino4_input", "f32_wino4_output"],
+    pack: (k: K, ...a: Parameters<K["f32_wino4_pack_weights"]>) => k.f32_wino4_pack_weights(...a),
+    input: (k: K, ...a: Parameters<K["f32_wino4_input"]>) => k.f32_wino4_input(...a),
+    output: (k: K, ...a: Parameters<K["f32_wino4_output"]>) => k.f32_wino4_output(...a),
+  },
+];
+
+for (const form of WINOGRAD_FORMS) {
+  const { n } = form;
+  const E = (n + 2) ** 2;
+  describe(`f32 conv 3x3 via Winograd F(${n}x${n},3x3) (${form.names[0]}, ${E} x f32-gemm-MRx8, ${form.names[1]})`, () => {
+    it(`odd image sizes and channel counts match float64 within NMSE ${form.bound}, all variants bit-identical`, () => {
+      const rand = mulberry32(31);
+      const ar = new GuardedArena(rand);
+      const shapes = winogradShapes(31, 25, undefined, n === 4 ? RESNET_3X3_SHAPES : []);
+      for (const [trial, s] of shapes.entries()) {
+        const { h, w, cin, cout } = s;
+        const relu = trial % 2 === 1;
+        const X = randn(h * w * cin, rand);
+        const Wt = randn(9 * cin * cout, rand, 0.4);
+        const bias = randn(cout, rand, 0.1);
+        const want = refConv2d(
+          { shape: [h, w, cin], data: Float64Array.from(X) },
+          Wt,
+          bias,
+          [3, 3],
+          [1, 1],
+          "same",
+          cout,
+          relu,
+        );
+        const tw = Math.ceil(w / n);
+        const T = Math.ceil(h / n) * tw;
+        const panel = Math.ceil(cout / 8) * (cin + 1) * 32;
+        const big = cin * cout > 4096;
+        let first: Float32Array | undefined;
+        for (const isa of ISAS) {
+          for (const tile of big ? [4] : [1, 4, 5, 7]) {
+            for (const parts of THREAD_SPLITS) {
+              ar.reset();
+              const k = ar.k[isa];
+              const x = ar.floats(X);
+              const src = ar.floats(Wt);
+              const bs = ar.floats(bias);
+              const wp = ar.alloc(E * panel);
+              ar.u8.fill(0, wp, wp + E * panel);
+              form.pack(k, cin, cout, src, wp);
+              const v = ar.out(E * T * cin);
+              const m = ar.out(E * T * cout);
+              const y = ar.out(h * w * cout);
+              for (let t = 0; t < parts; t++) {
+                const [t0, t1] = splitRange(T, parts, t);
+                if (t0 < t1) form.input(k, h, w, cin, tw, x, v, T * cin * 4, t0, t1);
+              }
+              for (let t = 0; t < parts; t++) {
+                const [n0, n1] = splitRange(cout, parts, t, 8);
+                for (let e = 0; e < E && n0 < n1; e++)
+                  k.f32_gemm_run(
+                    tile,
+                    0,
+                    T,
+                    n0,
+                    n1,
+                    cin,
+                    v + e * T * cin * 4,
+                    cin * 4,
+                    wp + e * panel,
+                    m + e * T * cout * 4,
+                    cout * 4,
+                    0,
+                  );
+              }
+              for (let t = 0; t < parts; t++) {
+                const [t0, t1] = splitRange(T, parts, t);
+                if (t0 < t1) form.output(k, h, w, cout, tw, m, T * cout * 4, bs, y, relu ? 1 : 0, t0, t1);
+              }
+              ar.checkGuards();
+              const got = ar.read(y, h * w * cout);
+              const what = `f32-wino${n}x${n}-${tile}x8-${isa} ${describeShape(s)} relu=${relu} T=${parts}`;
+              checkAgainst(got, want.data, form.bound, what);
+              if (first) expectBitEqual(got, first, what);
+              else first = got;
             }
-            for (let t = 0; t < parts; t++) {
-              const [n0, n1] = splitRange(cout, parts, t, 8);
-              for (let e = 0; e < 16 && n0 < n1; e++)
-                k.f32_gemm_run(
-                  tile,
-                  0,
-                  T,
-                  n0,
-                  n1,
-                  cin,
-                  v + e * T * cin * 4,
-                  cin * 4,
-                  wp + e * panel,
-                  m + e * T * cout * 4,
-                  cout * 4,
-                  0,
-                );
-            }
-            for (let t = 0; t < parts; t++) {
-              const [t0, t1] = splitRange(T, parts, t);
-              if (t0 < t1) k.f32_wino_output(h, w, cout, tw, m, T * cout * 4, bs, y, relu ? 1 : 0, t0, t1);
-            }
-            ar.checkGuards();
-            const got = ar.read(y, h * w * cout);
-            const what = `f32-wino-${tile}x8-${isa} ${describeShape(s)} relu=${relu} T=${parts}`;
-            checkAgainst(got, want.data, BOUNDS.conv, what);
-            if (first) expectBitEqual(got, first, what);
-            else first = got;
           }
         }
       }
-    }
+    });
   });
-});
+}
 
 describe("f32 max pool (f32-maxpool-wasmsimd / scalar)", () => {
   it("random windows, strides, paddings and channel counts are exact", () => {

@@ -12,9 +12,9 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc32 } from "../dist/crc32.js";
-import { encodeModel } from "../dist/format.js";
+import { encodeModel, type ModelContents } from "../dist/format.js";
 import { KERNEL_MANIFEST, type KernelEntry } from "../dist/gen/kernels.js";
-import { loadModelFromBytes } from "../dist/model.js";
+import { type LoadOptions, loadModelFromBytes } from "../dist/model.js";
 import { createRandomModel, randomCrop } from "../dist/random.js";
 import { planFileBytes, WASI_KERNELS, wasiLoadOptions } from "../dist/wasi-run.js";
 import { activationParams, int8Layers, quantizedVariant } from "./model-helpers.js";
@@ -122,8 +122,14 @@ let plans: Plan[] = [];
 
 beforeAll(async () => {
   fs.writeFileSync(cropPath, new Uint8Array(crop.buffer, crop.byteOffset, crop.byteLength));
-  for (const contents of variants()) {
-    const m = await loadModelFromBytes(encodeModel(contents), wasiLoadOptions(true));
+  // This model's maps are below F(4x4,3x3)'s tile count: its fp32 plan is made once more with
+  // F(4x4,3x3) forced, so the plans call the F(4x4) kernels too.
+  const loads: [ModelContents, LoadOptions][] = [
+    ...variants().map((c): [ModelContents, LoadOptions] => [c, wasiLoadOptions(true)]),
+    [fp32, { ...wasiLoadOptions(true), f32WinogradTile: "4x4" }],
+  ];
+  for (const [contents, options] of loads) {
+    const m = await loadModelFromBytes(encodeModel(contents), options);
     plans.push(parsePlan(planFileBytes(m)));
     await m.dispose();
   }

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc32 } from "../dist/crc32.js";
 import { encodeModel, type ModelContents } from "../dist/format.js";
-import { loadModelFromBytes, type Model } from "../dist/model.js";
+import { type LoadOptions, loadModelFromBytes, type Model } from "../dist/model.js";
 import { createRandomModel, randomCrop } from "../dist/random.js";
 import { classifyLoaded, planFileBytes, runWasi, WASI_KERNELS, wasiLoadOptions } from "../dist/wasi-run.js";
 import { activationParams, quantizedVariant } from "./model-helpers.js";
@@ -63,15 +63,27 @@ const variants: [string, ModelContents][] = [
   ],
 ];
 
+/**
+ * The load modes each variant runs in: Winograd, direct 3x3 and, for fp32 (whose maps here are
+ * below F(4x4,3x3)'s tile count), Winograd with F(4x4,3x3) forced.
+ */
+const modes = (name: string): [string, LoadOptions][] => [
+  ["", { winograd: true }],
+  [" (direct 3x3)", { winograd: false }],
+  ...(name === "fp32"
+    ? [[" (F(4x4,3x3))", { winograd: true, f32WinogradTile: "4x4" }] as [string, LoadOptions]]
+    : []),
+];
+
 const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
 describe("WASI build runs the host's plan", () => {
   for (const [name, contents] of variants)
-    for (const winograd of [true, false])
-      it(`${name}${winograd ? "" : " (direct 3x3)"}: bit-identical to the Node engine`, async () => {
+    for (const [label, mode] of modes(name))
+      it(`${name}${label}: bit-identical to the Node engine`, async () => {
         const bytes = encodeModel(contents);
-        const wasiModel = await loadModelFromBytes(bytes, wasiLoadOptions(winograd));
-        const node = await loadModelFromBytes(bytes, { threads: 2, winograd });
+        const wasiModel = await loadModelFromBytes(bytes, { ...wasiLoadOptions(mode.winograd), ...mode });
+        const node = await loadModelFromBytes(bytes, { threads: 2, ...mode });
         try {
           for (const c of crops) {
             const got = classifyLoaded(wasiModel, c);
@@ -87,9 +99,12 @@ describe("WASI build runs the host's plan", () => {
 
   it("the variants exercise every kernel a call record can name", async () => {
     const used = new Set<number>();
-    for (const [, contents] of variants)
-      for (const winograd of [true, false]) {
-        const m = await loadModelFromBytes(encodeModel(contents), wasiLoadOptions(winograd));
+    for (const [name, contents] of variants)
+      for (const [, mode] of modes(name)) {
+        const m = await loadModelFromBytes(encodeModel(contents), {
+          ...wasiLoadOptions(mode.winograd),
+          ...mode,
+        });
         const plan = planFileBytes(m);
         const dv = new DataView(plan.buffer);
         const words = dv.getUint32(52, true);

@@ -15,6 +15,7 @@ import {
   kernelModule,
   loadModelFromBytes,
   randomCrop,
+  type WinogradTileChoice,
 } from "@edge-audio/engine-wasm";
 
 /** Median-of-runs timing: repeats `fn` for at least `minMs`, `rounds` times; returns the best round's ms per call. */
@@ -109,7 +110,7 @@ export async function benchConvShapes(
   depth: 18 | 34 | 50 | 101 | 152,
   isa: Isa,
   peak: number,
-  opts: { tile?: number; winograd?: boolean } = {},
+  opts: { tile?: number; winograd?: boolean; f32WinogradTile?: WinogradTileChoice } = {},
 ): Promise<ConvShapeResult[]> {
   const c = createRandomModel({ depth }, 1);
   const model = await loadModelFromBytes(encodeModel(c), {
@@ -117,6 +118,7 @@ export async function benchConvShapes(
     isa,
     tile: opts.tile,
     winograd: opts.winograd,
+    f32WinogradTile: opts.f32WinogradTile,
   });
   model.run(randomCrop(model.inputSize));
   const k = model.kernelExports;
@@ -128,7 +130,8 @@ export async function benchConvShapes(
   model.plan.ops.forEach((op, i) => {
     if (!convs.has(op.layer)) return;
     const e = byLayer.get(op.layer) ?? { kinds: [], calls: [] };
-    e.kinds.push(op.kind);
+    // A Winograd layer is named by its output tile: wino3x3 (F(2x2,3x3)), wino4x4-3x3 (F(4x4,3x3)).
+    e.kinds.push(op.kind === "wino_in" && op.outTile === 4 ? "wino4x4-3x3" : op.kind);
     e.calls.push(steps[i]!);
     byLayer.set(op.layer, e);
   });
@@ -142,7 +145,11 @@ export async function benchConvShapes(
     const [oh, ow, cout] = model.plan.tensors.get(layer)!.shape as [number, number, number];
     const cin = c.tensors.find((x) => x.name === `${layer}.weight`)!.shape[2]!;
     const shape = `${oh}x${ow} ${cin}->${cout} k${l.kernel[0]}x${l.kernel[1]} s${l.stride[0]}`;
-    const fam = e.kinds.includes("bgemm") ? "wino3x3" : e.kinds[0]!;
+    const fam = e.kinds.includes("wino4x4-3x3")
+      ? "wino4x4-3x3"
+      : e.kinds.includes("bgemm")
+        ? "wino3x3"
+        : e.kinds[0]!;
     const key = `${fam} ${shape}`;
     const g = groups.get(key) ?? {
       kernel: `f32-${fam}-${t}x8-${isa}`,

@@ -3,16 +3,16 @@
 
 import { f32_gemm_run } from "./f32-gemm-wasmsimd";
 import { f32_igemm_run } from "./f32-igemm-wasmsimd";
-import { f32_wino_input, f32_wino_output, f32_maxpool, f32_vadd, f32_gap, f32_softmax } from "../common";
+import { f32_wino_input, f32_wino_output, f32_maxpool, f32_vadd, f32_gap, f32_softmax, f32_wino4_input, f32_wino4_output } from "../common";
 import { f32_f16w_igemm_run, qs8_im2col16, qs8_gemm16_run, qs8_wino_input, qs8_wino_gemm_run, qs8_quantize, qs8_dequantize, qs8_dynamic_params, qs8_add, qs8_maxpool, qs8_gap } from "../quant";
 import { QP_OUT_MODE } from "./layout";
 
 /** Number of kernel ids. */
-export const KERNEL_COUNT: u32 = 19;
+export const KERNEL_COUNT: u32 = 21;
 /** Argument count of each kernel id. */
-export const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7];
+export const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7, 9, 11];
 /** Name of each kernel id, for messages. */
-export const KERNEL_NAMES: StaticArray<string> = ["f32_gemm_run", "f32_igemm_run", "f32_wino_input", "f32_wino_output", "f32_maxpool", "f32_vadd", "f32_gap", "f32_softmax", "f32_f16w_igemm_run", "qs8_im2col16", "qs8_gemm16_run", "qs8_wino_input", "qs8_wino_gemm_run", "qs8_quantize", "qs8_dequantize", "qs8_dynamic_params", "qs8_add", "qs8_maxpool", "qs8_gap"];
+export const KERNEL_NAMES: StaticArray<string> = ["f32_gemm_run", "f32_igemm_run", "f32_wino_input", "f32_wino_output", "f32_maxpool", "f32_vadd", "f32_gap", "f32_softmax", "f32_f16w_igemm_run", "qs8_im2col16", "qs8_gemm16_run", "qs8_wino_input", "qs8_wino_gemm_run", "qs8_quantize", "qs8_dequantize", "qs8_dynamic_params", "qs8_add", "qs8_maxpool", "qs8_gap", "f32_wino4_input", "f32_wino4_output"];
 
 /** Runs kernel `id` with the arguments at `a` (one u32 word each). */
 export function runKernel(id: u32, a: usize): void {
@@ -73,6 +73,12 @@ export function runKernel(id: u32, a: usize): void {
       break;
     case 18:
       qs8_gap(load<i32>(a, 0), load<i32>(a, 4), load<u32>(a, 8), load<u32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<u32>(a, 24));
+      break;
+    case 19:
+      f32_wino4_input(load<i32>(a, 0), load<i32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), load<u32>(a, 20), load<u32>(a, 24), load<i32>(a, 28), load<i32>(a, 32));
+      break;
+    case 20:
+      f32_wino4_output(load<i32>(a, 0), load<i32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), load<u32>(a, 20), load<u32>(a, 24), load<u32>(a, 28), load<i32>(a, 32), load<i32>(a, 36), load<i32>(a, 40));
       break;
   }
 }
@@ -962,6 +968,84 @@ function check_qs8_gap(a: usize, base: f64, mem: f64): string {
   return "";
 }
 
+function check_f32_wino4_input(a: usize, base: f64, mem: f64): string {
+  const v_ih = <f64>load<i32>(a, 0);
+  const v_iw = <f64>load<i32>(a, 4);
+  const v_c = <f64>load<i32>(a, 8);
+  const v_tw = <f64>load<i32>(a, 12);
+  const v_x = <f64>load<u32>(a, 16);
+  const v_v = <f64>load<u32>(a, 20);
+  const v_vstride = <f64>load<u32>(a, 24);
+  const v_t0 = <f64>load<i32>(a, 28);
+  const v_t1 = <f64>load<i32>(a, 32);
+  if (!(v_ih >= 0 && v_ih <= 1073741824.0)) return countProblem("ih", v_ih);
+  if (!(v_iw >= 0 && v_iw <= 1073741824.0)) return countProblem("iw", v_iw);
+  if (!(v_c >= 0 && v_c <= 1073741824.0)) return countProblem("c", v_c);
+  if (!(v_tw >= 0 && v_tw <= 1073741824.0)) return countProblem("tw", v_tw);
+  if (!(v_t0 >= 0 && v_t0 <= 1073741824.0)) return countProblem("t0", v_t0);
+  if (!(v_t1 >= 0 && v_t1 <= 1073741824.0)) return countProblem("t1", v_t1);
+  if (!(v_ih >= 0.0 && v_ih <= 65535.0)) return "its arguments break ih >= 0 && ih <= 65535";
+  if (!(v_iw >= 0.0 && v_iw <= 65535.0)) return "its arguments break iw >= 0 && iw <= 65535";
+  if (!(v_c >= 0.0 && v_c <= 65535.0)) return "its arguments break c >= 0 && c <= 65535";
+  if (!(v_tw >= 1.0)) return "its arguments break tw >= 1";
+  if (!(v_t0 >= 0.0 && v_t0 <= v_t1)) return "its arguments break t0 >= 0 && t0 <= t1";
+  let lo0 = 0.0, hi0 = 0.0, lo1 = 0.0, hi1 = 0.0;
+  if (v_t0 < v_t1) {
+    lo0 = v_x + 0.0; hi0 = v_x + v_ih * v_iw * v_c * 4.0;
+    const bad = span("x", lo0, hi0, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  if (v_t0 < v_t1) {
+    lo1 = v_v + v_t0 * v_c * 4.0; hi1 = v_v + 35.0 * v_vstride + v_t1 * v_c * 4.0;
+    const bad = span("v", lo1, hi1, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  return "";
+}
+
+function check_f32_wino4_output(a: usize, base: f64, mem: f64): string {
+  const v_oh = <f64>load<i32>(a, 0);
+  const v_ow = <f64>load<i32>(a, 4);
+  const v_c = <f64>load<i32>(a, 8);
+  const v_tw = <f64>load<i32>(a, 12);
+  const v_m = <f64>load<u32>(a, 16);
+  const v_mstride = <f64>load<u32>(a, 20);
+  const v_bias = <f64>load<u32>(a, 24);
+  const v_y = <f64>load<u32>(a, 28);
+  const v_relu = <f64>load<i32>(a, 32);
+  const v_t0 = <f64>load<i32>(a, 36);
+  const v_t1 = <f64>load<i32>(a, 40);
+  if (!(v_oh >= 0 && v_oh <= 1073741824.0)) return countProblem("oh", v_oh);
+  if (!(v_ow >= 0 && v_ow <= 1073741824.0)) return countProblem("ow", v_ow);
+  if (!(v_c >= 0 && v_c <= 1073741824.0)) return countProblem("c", v_c);
+  if (!(v_tw >= 0 && v_tw <= 1073741824.0)) return countProblem("tw", v_tw);
+  if (!(v_relu >= 0 && v_relu <= 1073741824.0)) return countProblem("relu", v_relu);
+  if (!(v_t0 >= 0 && v_t0 <= 1073741824.0)) return countProblem("t0", v_t0);
+  if (!(v_t1 >= 0 && v_t1 <= 1073741824.0)) return countProblem("t1", v_t1);
+  if (!(v_oh >= 0.0 && v_oh <= 65535.0)) return "its arguments break oh >= 0 && oh <= 65535";
+  if (!(v_ow >= 0.0 && v_ow <= 65535.0)) return "its arguments break ow >= 0 && ow <= 65535";
+  if (!(v_c >= 0.0 && v_c <= 65535.0)) return "its arguments break c >= 0 && c <= 65535";
+  if (!(v_tw >= 1.0 && v_tw <= cdiv(v_ow, 4.0))) return "its arguments break tw >= 1 && tw <= cdiv(ow, 4)";
+  if (!(v_t0 >= 0.0 && v_t0 <= v_t1 && v_t1 <= v_tw * cdiv(v_oh, 4.0))) return "its arguments break t0 >= 0 && t0 <= t1 && t1 <= tw * cdiv(oh, 4)";
+  let lo0 = 0.0, hi0 = 0.0, lo1 = 0.0, hi1 = 0.0, lo2 = 0.0, hi2 = 0.0;
+  if (v_t0 < v_t1) {
+    lo0 = v_m + v_t0 * v_c * 4.0; hi0 = v_m + 35.0 * v_mstride + v_t1 * v_c * 4.0;
+    const bad = span("m", lo0, hi0, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  if (v_t0 < v_t1) {
+    lo1 = v_bias + 0.0; hi1 = v_bias + v_c * 4.0;
+    const bad = span("bias", lo1, hi1, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  if (v_t0 < v_t1) {
+    lo2 = v_y + 0.0; hi2 = v_y + v_oh * v_ow * v_c * 4.0;
+    const bad = span("y", lo2, hi2, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  return "";
+}
+
 /**
  * Why kernel `id` may not run with the arguments at `a` on a plan memory [base, mem) ("" when it
  * may): a count out of range or a buffer (start + length) or address table entry outside memory.
@@ -1006,6 +1090,10 @@ export function callProblem(id: u32, a: usize, base: f64, mem: f64): string {
       return check_qs8_maxpool(a, base, mem);
     case 18:
       return check_qs8_gap(a, base, mem);
+    case 19:
+      return check_f32_wino4_input(a, base, mem);
+    case 20:
+      return check_f32_wino4_output(a, base, mem);
   }
   return "unknown kernel";
 }

@@ -205,10 +205,35 @@ export interface KernelExports {
     p1: number,
   ): void;
   qs8_gap(hw: number, c: number, x: number, y: number, c0: number, c1: number, qp: number): void;
+  f32_wino4_input(
+    ih: number,
+    iw: number,
+    c: number,
+    tw: number,
+    x: number,
+    v: number,
+    vstride: number,
+    t0: number,
+    t1: number,
+  ): void;
+  f32_wino4_output(
+    oh: number,
+    ow: number,
+    c: number,
+    tw: number,
+    m: number,
+    mstride: number,
+    bias: number,
+    y: number,
+    relu: number,
+    t0: number,
+    t1: number,
+  ): void;
   heap_base(): number;
   simd_enabled(): number;
   f32_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
   f32_wino_pack_weights(cin: number, cout: number, src: number, dst: number): void;
+  f32_wino4_pack_weights(cin: number, cout: number, src: number, dst: number): void;
   f16_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
   qs8_unpack_int4(rows: number, n: number, src: number, dst: number): void;
   qs8_pack_weights(
@@ -518,6 +543,32 @@ export const KERNEL_MANIFEST = [
     buffers: ["x", "y", "qp"],
   },
   {
+    name: "f32_wino4_input",
+    family: "f32-wino",
+    ukernel: "f32-wino-input-6x6",
+    dtype: "f32",
+    tile: "6x6",
+    isa: ["wasmsimd", "scalar"],
+    args: ["ih", "iw", "c", "tw", "x", "v", "vstride", "t0", "t1"],
+    addresses: ["x", "v", "vstride"],
+    plan: true,
+    calledBy: null,
+    buffers: ["x", "v"],
+  },
+  {
+    name: "f32_wino4_output",
+    family: "f32-wino",
+    ukernel: "f32-wino-output-4x4",
+    dtype: "f32",
+    tile: "4x4",
+    isa: ["wasmsimd", "scalar"],
+    args: ["oh", "ow", "c", "tw", "m", "mstride", "bias", "y", "relu", "t0", "t1"],
+    addresses: ["m", "mstride", "bias", "y"],
+    plan: true,
+    calledBy: null,
+    buffers: ["m", "bias", "y"],
+  },
+  {
     name: "heap_base",
     family: "module",
     ukernel: "heap-base",
@@ -560,6 +611,19 @@ export const KERNEL_MANIFEST = [
     name: "f32_wino_pack_weights",
     family: "f32-wino",
     ukernel: "f32-wino-pack-weights",
+    dtype: "f32",
+    tile: "-",
+    isa: ["wasmsimd", "scalar"],
+    args: ["cin", "cout", "src", "dst"],
+    addresses: ["src", "dst"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f32_wino4_pack_weights",
+    family: "f32-wino",
+    ukernel: "f32-wino4-pack-weights",
     dtype: "f32",
     tile: "-",
     isa: ["wasmsimd", "scalar"],
@@ -1164,6 +1228,8 @@ export const PLAN_KERNELS = [
   "qs8_add",
   "qs8_maxpool",
   "qs8_gap",
+  "f32_wino4_input",
+  "f32_wino4_output",
 ] as const;
 export type PlanKernelName = (typeof PLAN_KERNELS)[number];
 

@@ -1,5 +1,5 @@
-/** f32 convolution: direct (GEMM, indirect GEMM) or Winograd F(2x2,3x3). */
-import type { ConvGeometry, OpTemplate } from "../plan/types.js";
+/** f32 convolution: direct (GEMM, indirect GEMM) or Winograd F(2x2,3x3) / F(4x4,3x3). */
+import type { ConvGeometry, OpTemplate, WinogradTile, WinogradTileChoice } from "../plan/types.js";
 import { align } from "../plan/types.js";
 import {
   addIndirection,
@@ -54,7 +54,31 @@ export function lowerConvF32(s: Lowering, l: LayerOf<"conv">, g: ConvGeometry): 
   emit(s, op, [input], name);
 }
 
-/** f32 Winograd F(2x2,3x3): input transform, 16 GEMMs, output transform. */
+/**
+ * The output tile of an f32 Winograd layer with an oh x ow output: F(4x4,3x3) where it has at
+ * least WINO4_MIN_TILES tiles and needs at most WINO4_MAX_WORK of F(2x2)'s multiplies (36 per
+ * 4x4 tile against 16 per 2x2 tile, tiles cut at the map's edge counted whole), else F(2x2,3x3).
+ * Measured on ResNet-152's 3x3 layers (README, "Measured figures"): F(4x4) took 0.56-0.65 of
+ * F(2x2)'s time at work ratios 0.60-0.68 (maps 32x33, 16x17, 8x9; 72, 20 and 6 tiles).
+ */
+export function winogradTileFor(oh: number, ow: number, choice: WinogradTileChoice = "auto"): WinogradTile {
+  if (choice !== "auto") return choice === "4x4" ? 4 : 2;
+  const t4 = Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  const t2 = Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  return t4 >= WINO4_MIN_TILES && 36 * t4 <= WINO4_MAX_WORK * 16 * t2 ? 4 : 2;
+}
+
+/**
+ * Fewest 4x4 tiles for F(4x4,3x3): each transformed weight is used once per tile, and with 36/9
+ * the weight bytes a layer with few tiles streams its weights from memory. ResNet-152's 8x9
+ * layers (6 tiles, 9.4 MB of F(4x4) weights each) ran faster alone but made the whole network
+ * slower; its 16x17 layers (20 tiles) gain.
+ */
+export const WINO4_MIN_TILES = 16;
+/** Largest ratio of F(4x4,3x3)'s multiplies to F(2x2,3x3)'s at which F(4x4) is chosen. */
+export const WINO4_MAX_WORK = 0.8;
+
+/** f32 Winograd F(n x n,3x3), n = 2 or 4: input transform, (n + 2)^2 GEMMs, output transform. */
 function lowerWinogradF32(
   s: Lowering,
   name: string,
@@ -65,22 +89,25 @@ function lowerWinogradF32(
   wi: number,
 ): void {
   const { cin, oh, ow } = g;
-  const tw = Math.ceil(ow / 2);
-  const T = Math.ceil(oh / 2) * tw;
+  const outTile = winogradTileFor(oh, ow, s.opts.f32WinogradTile);
+  const E = (outTile + 2) ** 2;
+  const tw = Math.ceil(ow / outTile);
+  const T = Math.ceil(oh / outTile) * tw;
   const panelBytes = Math.ceil(cout / 8) * (cin + 1) * 32;
   const wl = s.weights[wi]!;
-  wl.packedBytes = 16 * panelBytes + align(cout * 4);
-  wl.winograd = { cin, cout, panelBytes, biasOffset: 16 * panelBytes };
+  wl.packedBytes = E * panelBytes + align(cout * 4);
+  wl.winograd = { cin, cout, panelBytes, biasOffset: E * panelBytes, outTile };
   const vName = `${name}#winograd.V`;
   const mName = `${name}#winograd.M`;
-  s.shapes.set(vName, [16, T, cin]);
-  s.shapes.set(mName, [16, T, cout]);
+  s.shapes.set(vName, [E, T, cin]);
+  s.shapes.set(mName, [E, T, cout]);
   const vstride = T * cin * 4;
   const mstride = T * cout * 4;
   emit(
     s,
     {
       kind: "wino_in",
+      outTile,
       layer: name,
       ih: g.h,
       iw: g.w,
@@ -100,7 +127,7 @@ function lowerWinogradF32(
     {
       kind: "bgemm",
       layer: name,
-      batch: 16,
+      batch: E,
       M: T,
       N: cout,
       K: cin,
@@ -121,6 +148,7 @@ function lowerWinogradF32(
     s,
     {
       kind: "wino_out",
+      outTile,
       layer: name,
       oh,
       ow,
@@ -129,7 +157,7 @@ function lowerWinogradF32(
       tiles: T,
       m: tensor(mName),
       mstride,
-      bias: weightAt(wi, 16 * panelBytes),
+      bias: weightAt(wi, E * panelBytes),
       y: tensor(name),
       relu,
       single: false,

@@ -60,8 +60,9 @@ export type OpRecord =
       y: number;
     })
   | (StepBase & {
-      /** Winograd F(2x2,3x3) input transform: x -> V[16][T][C]. */
+      /** Winograd input transform: x -> V[E][T][C], F(2x2,3x3) (E = 16) or F(4x4,3x3) (E = 36). */
       kind: "wino_in";
+      outTile: WinogradTile;
       ih: number;
       iw: number;
       c: number;
@@ -72,7 +73,7 @@ export type OpRecord =
       vstride: number;
     })
   | (StepBase & {
-      /** 16 GEMMs M_e = V_e U_e, one per Winograd position e. */
+      /** E GEMMs M_e = V_e U_e, one per Winograd position e (E = 16 or 36). */
       kind: "bgemm";
       batch: number;
       M: number;
@@ -88,8 +89,9 @@ export type OpRecord =
       cstride: number;
     })
   | (StepBase & {
-      /** Winograd output transform + bias (+ReLU): M[16][T][C] -> y. */
+      /** Winograd output transform + bias (+ReLU): M[E][T][C] -> y, in outTile x outTile tiles. */
       kind: "wino_out";
+      outTile: WinogradTile;
       oh: number;
       ow: number;
       c: number;
@@ -251,8 +253,11 @@ export interface WeightLoad {
   n: number;
   dst: number;
   packedBytes: number;
-  /** Winograd F(2x2,3x3): 16 packed matrices [cin x cout] then the bias at dst + biasOffset. */
-  winograd?: { cin: number; cout: number; panelBytes: number; biasOffset: number };
+  /**
+   * Winograd F(2x2,3x3) or F(4x4,3x3): 16 or 36 packed matrices [cin x cout] then the bias at
+   * dst + biasOffset.
+   */
+  winograd?: { cin: number; cout: number; panelBytes: number; biasOffset: number; outTile: WinogradTile };
   /**
    * Stored weight type: f32, f16 (widened in the kernel), i8 (qs8 GEMM; kc channels x ks taps) or
    * i4 (two 4-bit weights per byte along the output channels, unpacked to the i8 layout at load).
@@ -352,14 +357,21 @@ export interface Plan {
   tile: number;
 }
 
+/** Output tile side of an f32 Winograd layer: F(2x2,3x3) or F(4x4,3x3). */
+export type WinogradTile = 2 | 4;
+/** How the planner picks it: per layer shape (`winogradTileFor`), or one for every layer. */
+export type WinogradTileChoice = "auto" | "2x2" | "4x4";
+
 export interface PlanOptions {
   /** Activation tensors kept alive to the end (readable after run). */
   keep?: string[];
   tile: number;
   /** First free byte of the wasm memory (the module's heap base). */
   heapBase: number;
-  /** Run 3x3 stride-1 "same" convolutions with Winograd F(2x2,3x3) (default true). */
+  /** Run 3x3 stride-1 "same" convolutions with Winograd (default true). */
   winograd?: boolean;
+  /** Output tile of the f32 Winograd layers: per layer (`"auto"`, default), or one for all. */
+  f32WinogradTile?: WinogradTileChoice;
   /** Threads that will run the plan (per-thread scratch of f16 layers). Default 1. */
   threads?: number;
   /** Precision per layer (conv, dense: f32/f16/dynamic/int8; add, maxpool, gap: f32/int8). Default f32. */
