@@ -55,9 +55,9 @@ export interface LoadOptions {
    */
   winograd?: boolean;
   /**
-   * Output tile of the f32 Winograd layers: `"auto"` (default) picks F(4x4,3x3) per layer where
-   * the map is large enough (`winogradTileFor`), `"2x2"` keeps every layer at F(2x2,3x3) (less
-   * weight memory), `"4x4"` forces F(4x4,3x3).
+   * Output tile of the f32 Winograd layers: `"2x2"` (default) keeps every layer at F(2x2,3x3)
+   * (the results and memory FP32 files were written with), `"auto"` picks F(4x4,3x3) per layer
+   * where the map is large enough (`winogradTileFor`), `"4x4"` forces F(4x4,3x3).
    */
   f32WinogradTile?: WinogradTileChoice;
   /** How errors while running name the model (default: the file's path, or "the model" for bytes). */

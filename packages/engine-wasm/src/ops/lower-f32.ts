@@ -55,6 +55,14 @@ export function lowerConvF32(s: Lowering, l: LayerOf<"conv">, g: ConvGeometry): 
 }
 
 /**
+ * The f32 Winograd tile when the load options name none: F(2x2,3x3) everywhere, so that FP32
+ * files keep giving the probabilities they were written with and the memory they needed.
+ * F(4x4,3x3) is chosen with `f32WinogradTile: "auto"` (per layer) or `"4x4"`: end to end on
+ * ResNet-152 it saved less than the run-to-run spread and cost 11 MiB (README, "Measured figures").
+ */
+export const DEFAULT_F32_WINOGRAD_TILE: WinogradTileChoice = "2x2";
+
+/**
  * The output tile of an f32 Winograd layer with an oh x ow output: F(4x4,3x3) where it has at
  * least WINO4_MIN_TILES tiles and needs at most WINO4_MAX_WORK of F(2x2)'s multiplies (36 per
  * 4x4 tile against 16 per 2x2 tile, tiles cut at the map's edge counted whole), else F(2x2,3x3).
@@ -89,7 +97,7 @@ function lowerWinogradF32(
   wi: number,
 ): void {
   const { cin, oh, ow } = g;
-  const outTile = winogradTileFor(oh, ow, s.opts.f32WinogradTile);
+  const outTile = winogradTileFor(oh, ow, s.opts.f32WinogradTile ?? DEFAULT_F32_WINOGRAD_TILE);
   const E = (outTile + 2) ** 2;
   const tw = Math.ceil(ow / outTile);
   const T = Math.ceil(oh / outTile) * tw;

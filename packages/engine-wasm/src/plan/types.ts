@@ -370,7 +370,7 @@ export interface PlanOptions {
   heapBase: number;
   /** Run 3x3 stride-1 "same" convolutions with Winograd (default true). */
   winograd?: boolean;
-  /** Output tile of the f32 Winograd layers: per layer (`"auto"`, default), or one for all. */
+  /** Output tile of the f32 Winograd layers: one for all (`"2x2"`, default; `"4x4"`), or per layer (`"auto"`). */
   f32WinogradTile?: WinogradTileChoice;
   /** Threads that will run the plan (per-thread scratch of f16 layers). Default 1. */
   threads?: number;
