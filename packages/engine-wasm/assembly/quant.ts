@@ -517,7 +517,7 @@ export function qs8_gemm16_run(
   const mode = load<i32>(qp, QP_OUT_MODE);
   const inv = load<f32>(qp, QP_OUT_INV_SCALE);
   const zy = load<i32>(qp, QP_OUT_ZERO_POINT);
-  const outBytes: usize = mode == 0 ? 4 : 1;
+  const outBytes: usize = mode == 1 ? 1 : 4; // int8 output, else f32 (0) or raw int32 (2)
   let nb = <i32>(<usize>131072 / pb) * 8;
   if (nb < 8) nb = 8;
   for (let nbs = n0; nbs < n1; nbs += nb) {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { splitRange } from "../dist/executor.js";
 import { KERNEL_MANIFEST } from "../dist/gen/kernels.js";
+import { QP_OUT_MODE } from "../dist/gen/layout.js";
 import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
 import {
@@ -246,6 +247,14 @@ describe.runIf(relaxedSimdStatus().usable)(
           const ref16 = Int32Array.from(ar.read(c16, M * g.cout));
           expect(`${what} T=${T} vs gemm16: ${got.join() === ref16.join()}`).toBe(
             `${what} T=${T} vs gemm16: true`,
+          );
+          // The same GEMM with raw int32 output (mode 2): 4 bytes per element in every panel.
+          dv.setInt32(qp + QP_OUT_MODE, 2, true);
+          const c32 = ar.alloc(M * g.cout * 4);
+          simd.qs8_gemm16_run(0, M, 0, g.cout, g.cin, taps, a16, w16, c32, g.cout * 4, 0, qp, 0, 0);
+          const raw = i32.slice(c32 >>> 2, (c32 >>> 2) + M * g.cout);
+          expect(`${what} T=${T} gemm16 int32: ${raw.join() === want.join()}`).toBe(
+            `${what} T=${T} gemm16 int32: true`,
           );
           ar.checkGuards();
         }
