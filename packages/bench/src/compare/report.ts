@@ -65,12 +65,12 @@ function processSpreadMarkdown(rows: CompareRow[]): string[] {
     "",
     "Spread between separate processes (one child per round, rounds interleaved; spread = (max - min) / min of the medians):",
     "",
-    "| model | runtime | threads | median of each process, ms | spread |",
+    "| model | runtime | threads | median (p10-p90) of each process, ms | spread |",
     "| --- | --- | ---: | --- | ---: |",
   ];
   for (const r of spread)
     out.push(
-      `| ${r.model} | ${runtimeLabel(r)} | ${r.threads} | ${r.processMediansMs!.map((m) => m.toFixed(1)).join(", ")} | ${(100 * r.processSpread!).toFixed(1)} % |`,
+      `| ${r.model} | ${runtimeLabel(r)} | ${r.threads} | ${r.processMediansMs!.map((m, i) => `${m.toFixed(1)} (${r.processP10P90Ms![i]!.map((q) => q.toFixed(0)).join("-")})`).join(", ")} | ${(100 * r.processSpread!).toFixed(1)} % |`,
     );
   return out;
 }
