@@ -23,7 +23,7 @@ import { exportModel, writeResNetOnnx } from "@edge-audio/quantizer";
 import { LITERT_EXEC_ARGV } from "../litert/runtime.js";
 import { type ChildMeasureResult, type MeasureOptions, measureInChild } from "../measure.js";
 import { referenceForward } from "../onnx/reference.js";
-import { compareMarkdown, latencySvg, memorySvg } from "./report.js";
+import { compareMarkdown, latencySvg, memorySvg, processSpreadSvg } from "./report.js";
 import { tfjsNodeUnavailable } from "./runners.js";
 
 export type Runtime =
@@ -471,6 +471,8 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     const stem = json.replace(/\.json$/, "");
     writeFileSync(`${stem}.md`, `${compareMarkdown(report)}\n`);
     writeFileSync(`${stem}-latency.svg`, latencySvg(report));
+    if (report.rows.some((r) => r.processMediansMs !== null))
+      writeFileSync(`${stem}-processes.svg`, processSpreadSvg([{ label: "this run", report }]));
     writeFileSync(`${stem}-memory.svg`, memorySvg(report));
     log(`wrote ${json}, ${stem}.md, ${stem}-latency.svg, ${stem}-memory.svg`);
   }
