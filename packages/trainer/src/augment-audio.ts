@@ -1,9 +1,10 @@
 /**
- * Audio-level training augmentation: every clip gets `variants` degraded copies (white noise at a
- * random SNR, a random low-pass, a random gain), made once from the decoded samples with a seed
+ * Audio-level training augmentation: every clip gets `variants` degraded copies (a round trip
+ * through 44.1 or 48 kHz, white noise at a random SNR, a random low-pass, a random gain), made once from the decoded samples with a seed
  * per clip and copy, turned into log-Mel features and cached like the clean features. Training
  * draws each crop from the clean clip or one of its copies; evaluation always sees clean clips.
  */
+import { resample } from "@edge-audio/dsp";
 import { hashString, Rng } from "./rng.js";
 
 export interface AudioAugmentConfig {
@@ -17,6 +18,13 @@ export interface AudioAugmentConfig {
   lowpassHz: [number, number];
   /** Gain of each copy, uniform in gainDb (samples are not clipped: a float signal). */
   gainDb: [number, number];
+  /**
+   * Probability that a copy goes to one of `resampleRates` and back through dsp's resampler, as a
+   * recording at that rate reaches the model: what is above the resampler's passband (0.92 of the
+   * model's Nyquist frequency) is gone.
+   */
+  resampleProb: number;
+  resampleRates: number[];
 }
 
 /** The default recipe of new models (see the trainer README, "Augmentation", for the measurements). */
@@ -33,6 +41,8 @@ export function noAudioAugment(): AudioAugmentConfig {
     lowpassProb: 0,
     lowpassHz: [2500, 8000],
     gainDb: [0, 0],
+    resampleProb: 0,
+    resampleRates: [44100, 48000],
   };
 }
 
@@ -52,10 +62,21 @@ export function augmentSamples(
   const gain = 10 ** (rng.uniform(cfg.gainDb[0], cfg.gainDb[1]) / 20);
   const noise = rng.next() < cfg.noiseProb ? rng.uniform(cfg.noiseSnrDb[0], cfg.noiseSnrDb[1]) : null;
   const cutoff = rng.next() < cfg.lowpassProb ? rng.uniform(cfg.lowpassHz[0], cfg.lowpassHz[1]) : null;
-  let y: Float32Array = Float32Array.from(x);
+  // drawn only when enabled, so that recipes without it keep their copies exactly
+  const via = cfg.resampleProb > 0 && rng.next() < cfg.resampleProb ? rng.pick(cfg.resampleRates) : null;
+  let y: Float32Array = via === null ? Float32Array.from(x) : resampleRoundTrip(x, sampleRate, via);
   if (cutoff !== null && cutoff < sampleRate / 2) y = butterworthLowpass(y, sampleRate, cutoff);
   if (noise !== null) addWhiteNoise(y, noise, rng);
   if (gain !== 1) for (let i = 0; i < y.length; i++) y[i] = y[i]! * gain;
+  return y;
+}
+
+/** `x` taken to `via` Hz and back to `sampleRate` by dsp's resampler (same length as `x`). */
+export function resampleRoundTrip(x: Float32Array, sampleRate: number, via: number): Float32Array {
+  const back = resample(resample(x, sampleRate, via), via, sampleRate);
+  if (back.length === x.length) return back;
+  const y = new Float32Array(x.length);
+  y.set(back.subarray(0, x.length));
   return y;
 }
 

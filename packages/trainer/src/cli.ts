@@ -69,6 +69,7 @@ training
   --noise-prob P          share of the copies with white noise at 10-40 dB SNR
   --lowpass-prob P        share of the copies low-passed at 2.5-8 kHz (48 dB/octave)
   --gain-range DB         copies get a gain uniform in [-DB, +DB] dB
+  --resample-prob P       share of the copies taken to 44.1 or 48 kHz and back by the resampler
   --seed N                seed of splits, initialisation and augmentation (default 1)
   --backend node|wasm|cpu default: tfjs-node if installed, else wasm, else cpu
   --resume                continue from the run folder's last checkpoint
@@ -145,6 +146,7 @@ const TRAIN_OPTIONS = {
   "audio-variants": { type: "integer", min: 0 },
   "noise-prob": { type: "number", min: 0, max: 1 },
   "lowpass-prob": { type: "number", min: 0, max: 1 },
+  "resample-prob": { type: "number", min: 0, max: 1 },
   "gain-range": { type: "number", min: 0 },
   seed: { type: "integer", min: 0 },
   backend: { type: "string", choices: BACKEND_CHOICES, default: "auto" },
@@ -169,6 +171,7 @@ async function cmdTrain(argv: string[]): Promise<void> {
   if (v["noise-prob"] !== undefined) audioAugment.noiseProb = v["noise-prob"];
   if (v["lowpass-prob"] !== undefined) audioAugment.lowpassProb = v["lowpass-prob"];
   if (v["gain-range"] !== undefined) audioAugment.gainDb = [-v["gain-range"], v["gain-range"]];
+  if (v["resample-prob"] !== undefined) audioAugment.resampleProb = v["resample-prob"];
   const mel: Partial<MelConfig> = {};
   if (v["n-mels"] !== undefined) mel.nMels = v["n-mels"];
   if (v["n-fft"] !== undefined) mel.nFft = v["n-fft"];

@@ -9,7 +9,13 @@ import { join, resolve } from "node:path";
 import { defaultMelConfig as dspMelConfig } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addWhiteNoise, augmentSamples, butterworthLowpass, noAudioAugment } from "../src/augment-audio.js";
+import {
+  addWhiteNoise,
+  augmentSamples,
+  butterworthLowpass,
+  noAudioAugment,
+  resampleRoundTrip,
+} from "../src/augment-audio.js";
 import { scanDataset } from "../src/dataset.js";
 import { generateDemoCorpus } from "../src/demo.js";
 import { clipFeatureCopies, type FeatureStore } from "../src/features.js";
@@ -66,6 +72,26 @@ describe("audio augmentation", () => {
     expect(a).not.toEqual(x);
     expect(x).toEqual(tone(300));
     expect(augmentSamples(x, 22050, noAudioAugment(), new Rng(9))).toEqual(x);
+  });
+
+  it("a resampling copy is the dsp resampler's round trip: the band above its passband is gone, the rest kept", () => {
+    const mix = tone(1000).map((v, i) => v + Math.sin((2 * Math.PI * 10800 * i) / 22050));
+    const y = resampleRoundTrip(mix, 22050, 48000);
+    expect(y).toHaveLength(mix.length);
+    const inner = (a: Float32Array) => a.subarray(4096, a.length - 4096);
+    const low = butterworthLowpass(inner(y), 22050, 4000);
+    expect(rmsDb(low) - rmsDb(inner(tone(1000)))).toBeCloseTo(0, 1); // 1 kHz kept
+    expect(rmsDb(inner(y)) - rmsDb(inner(mix))).toBeLessThan(-2.9); // 10.8 kHz removed: half the power
+    const cfg = { ...noAudioAugment(), variants: 1, resampleProb: 1 };
+    const rates = new Set(
+      [0, 1, 2, 3, 4, 5].map((s) => {
+        const rng = new Rng(s);
+        const copy = augmentSamples(mix, 22050, cfg, rng);
+        const r44 = resampleRoundTrip(mix, 22050, 44100);
+        return copy.every((v, i) => v === r44[i]) ? 44100 : copy.every((v, i) => v === y[i]) ? 48000 : -1;
+      }),
+    );
+    expect([...rates].sort()).toEqual([44100, 48000]);
   });
 
   it("caches every copy under its recipe and returns the same bits from the cache", async () => {
