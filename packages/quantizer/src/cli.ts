@@ -23,7 +23,8 @@ const HELP = `edge-audio-quantize: compressed variants of an FP32 .eam model
 usage:
   edge-audio-quantize --model M.eam --mode fp16|dynamic|int8-tensor|int8|mixed --out OUT.eam
         [--calib DIR] [--calib-crops N] [--range auto|minmax|percentile|mse]
-        [--budget-size MB | --budget-accuracy PTS] [--min-bits 4|8] [--prune S] [--threads N] [--json]
+        [--budget-size MB | --budget-accuracy PTS] [--min-bits 4|8] [--seven-bit] [--prune S]
+        [--threads N] [--json]
   edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...]
         [--calib DIR] [--calib-crops N] [--budget-accuracy PTS | --budget-size MB] [--threads N] [--json]
   edge-audio-quantize eval --model M.eam --data DIR [--split test|all] [--threads N] [--json]
@@ -45,6 +46,9 @@ options:
   --calib DIR        labelled audio (<label>/<file>); only clips outside the model's stored
                      test/val split are used (required for int8, int8-tensor, mixed)
   --calib-crops N    calibration crops (default 64)
+  --seven-bit        int8, int8-tensor, mixed: layers whose input is a ReLU output read it as
+                     7 bits ([0, 127], zero point 0), the operand of the engine's relaxed-SIMD
+                     GEMM; layers whose input can be negative keep 8 bits
   --prune S          magnitude pruning: fraction S of each weight tensor set to zero (stored
                      dense: size and speed do not change; the result says so)
   --threads N        engine threads for calibration and evaluation (default and most: the core
@@ -116,6 +120,7 @@ const QUANTIZE_OPTIONS = {
   out: { type: "string", required: true, placeholder: "OUT.eam" },
   range: { type: "string", choices: ["auto", "minmax", "percentile", "mse"] as const, default: "auto" },
   "min-bits": { type: "string", choices: ["4", "8"] as const },
+  "seven-bit": { type: "boolean" },
   prune: { type: "number", min: 0, max: 0.99 },
 } satisfies OptionSpecs;
 const REPORT_OPTIONS = {
@@ -209,6 +214,7 @@ async function quantizeCommand(argv: string[]): Promise<number> {
     budgetSizeMB: v["budget-size"],
     budgetAccuracy: v["budget-accuracy"],
     prune: v.prune,
+    sevenBit: v["seven-bit"] === true,
     threads: v.threads,
     onProgress: stageProgress(v.quiet),
   });
