@@ -691,10 +691,12 @@ function relaxedChoice(inputBits: ReadonlyMap<string, 7 | 8>, isa: Isa, wanted: 
   const sevenBitLayers = [...inputBits.values()].filter((b) => b === 7).length;
   const none = (reason: string): RelaxedChoice => ({ module: null, sevenBitLayers, reason });
   if (sevenBitLayers === 0) return none("the file has no layer with 7-bit input (quant.inputBits)");
-  if (!wanted) return none("relaxed SIMD not requested (relaxedSimd option); 7-bit layers run on 128-bit SIMD");
+  if (!wanted)
+    return none("relaxed SIMD not requested (relaxedSimd option); 7-bit layers run on 128-bit SIMD");
   if (isa !== "wasmsimd") return none(`relaxed SIMD needs the wasmsimd build, not ${isa}`);
   const status = relaxedSimdStatus();
-  if (!status.usable) return none(`relaxed SIMD not usable: ${status.reason}; 7-bit layers run on 128-bit SIMD`);
+  if (!status.usable)
+    return none(`relaxed SIMD not usable: ${status.reason}; 7-bit layers run on 128-bit SIMD`);
   return { module: relaxedKernelModule(), sevenBitLayers, reason: `relaxed SIMD: ${status.reason}` };
 }
 

@@ -4,12 +4,12 @@
  * packages/engine-wasm/docs/format.md, section "Quantized models".
  */
 import {
+  activationRoot,
   type EamFile,
   type EamGraph,
   type JsonObject,
   type ModelContents,
   type Precision,
-  activationRoot,
   packInt4Weights,
   readModel,
   sevenBitCandidates,

@@ -243,9 +243,7 @@ function lowerQim2col(s: Lowering, layer: LowLayer, x: string, gk: string, wi: n
  * without padding whose channels are a multiple of 4 (each row's 4-byte groups stay in its pixel).
  */
 export function rdotReadsInPlace(g: LowLayer["g"]): boolean {
-  return (
-    g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.cin % 4 === 0
-  );
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.cin % 4 === 0;
 }
 
 /**
