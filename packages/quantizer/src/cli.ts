@@ -15,7 +15,7 @@ import { evaluateModel } from "./evaluate.js";
 import { ExportUsageError, exportMain } from "./export/cli.js";
 import { ExportError } from "./export/plan.js";
 import { QuantizeError, type QuantizeResult, quantizeModel } from "./quantize.js";
-import { makeReport } from "./report.js";
+import { makeReport, type ReportVariant, SEVEN_BIT_MODES } from "./report.js";
 import { MODES, type Mode } from "./variants.js";
 
 const HELP = `edge-audio-quantize: compressed variants of an FP32 .eam model
@@ -25,7 +25,7 @@ usage:
         [--calib DIR] [--calib-crops N] [--range auto|minmax|percentile|mse]
         [--budget-size MB | --budget-accuracy PTS] [--min-bits 4|8] [--seven-bit] [--prune S]
         [--threads N] [--json]
-  edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...]
+  edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...,int8-7bit]
         [--calib DIR] [--calib-crops N] [--budget-accuracy PTS | --budget-size MB] [--threads N] [--json]
   edge-audio-quantize eval --model M.eam --data DIR [--split test|all] [--threads N] [--json]
   edge-audio-quantize export --to tflite|onnx M.eam --out FILE [--json]   (export --help)
@@ -174,10 +174,10 @@ async function reportCommand(argv: string[]): Promise<number> {
   if (!a) return 0;
   const v = a.values;
   checkBudgets(v);
-  const modes = v.modes ? (v.modes.split(",").map((m) => m.trim()) as Mode[]) : undefined;
+  const modes = v.modes ? (v.modes.split(",").map((m) => m.trim()) as ReportVariant[]) : undefined;
+  const known = ["fp32", ...MODES, ...SEVEN_BIT_MODES.map((m) => `${m}-7bit`)];
   for (const m of modes ?? [])
-    if (m !== "fp32" && !MODES.includes(m))
-      throw new UsageError(`--modes lists modes among fp32, ${MODES.join(", ")}; got "${m}"`);
+    if (!known.includes(m)) throw new UsageError(`--modes lists modes among ${known.join(", ")}; got "${m}"`);
   const r = await makeReport({
     model: v.model,
     data: v.data,
