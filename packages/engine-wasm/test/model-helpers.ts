@@ -10,6 +10,17 @@ import { refRunGraph } from "../dist/reference.js";
 
 export type ActParams = Record<string, { scale: number; zeroPoint: number }>;
 
+/** Signal-to-quantization-noise ratio (dB) of x against ref. */
+export function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < ref.length; i++) {
+    s += ref[i]! ** 2;
+    n += (ref[i]! - x[i]!) ** 2;
+  }
+  return 10 * Math.log10(s / n);
+}
+
 /** Symmetric per-output-channel 4-bit weights in [-7, 7], two per byte (even channel low). */
 export function quantizeInt4(t: TensorInput, name: string, asInt8 = false): TensorInput[] {
   const w = t.data as Float32Array;
@@ -48,6 +59,14 @@ export function quantizeWeights(t: TensorInput): TensorInput {
     data: q,
     quant: { axis: t.shape.length - 1, scales, zeroPoints: new Int32Array(n) },
   };
+}
+
+/** Logits (`head.dense`) of the float64 reference of `fp32` on each crop. */
+export function referenceLogits(fp32: ModelContents, crops: Float32Array[]): Float64Array[] {
+  const weights = new Map(fp32.tensors.map((t) => [t.name, t.data]));
+  return crops.map(
+    (c) => refRunGraph(fp32.graph, (k) => weights.get(k)!, c, ["head.dense"]).get("head.dense")!.data,
+  );
 }
 
 /** Min/max (with 0 inside) of every tensor over the float64 reference runs of `crops`. */

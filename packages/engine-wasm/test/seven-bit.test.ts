@@ -10,24 +10,20 @@ import { EamFormatError, encodeModel, type ModelContents, readModel } from "../d
 import { nonNegativeTensors, sevenBitCandidates } from "../dist/input-bits.js";
 import { loadModelFromBytes } from "../dist/model.js";
 import { createRandomModel, randomCrop } from "../dist/random.js";
-import { refRunGraph } from "../dist/reference.js";
 import { relaxedSimdStatus } from "../dist/relaxed.js";
-import { activationParams, int8Layers, quantizedVariant, sevenBitVariant } from "./model-helpers.js";
+import {
+  activationParams,
+  int8Layers,
+  quantizedVariant,
+  referenceLogits,
+  sevenBitVariant,
+  sqnr,
+} from "./model-helpers.js";
 
 /** Logits SQNR (dB) against float64 of the FP32 model (measured on the two crops: 7-bit inputs 31.5 / 32.6, the same file with 8-bit inputs 38.7 / 36.1). */
 const MIN_SQNR_7BIT = 27;
 
 const config = { depth: 18 as const, width: 0.25, inputHeight: 48, inputWidth: 40, numClasses: 10 };
-
-function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i]! ** 2;
-    n += (ref[i]! - x[i]!) ** 2;
-  }
-  return 10 * Math.log10(s / n);
-}
 
 const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
 
@@ -35,10 +31,7 @@ describe("7-bit inputs (quant.inputBits)", () => {
   const fp32 = createRandomModel(config, 4);
   const n = config.inputHeight * config.inputWidth;
   const crops = [randomCrop(n, 1), randomCrop(n, 2)];
-  const weights = new Map(fp32.tensors.map((t) => [t.name, t.data]));
-  const refLogits = crops.map(
-    (c) => refRunGraph(fp32.graph, (k) => weights.get(k)!, c, ["head.dense"]).get("head.dense")!.data,
-  );
+  const refLogits = referenceLogits(fp32, crops);
   // every conv int8, the dense head int8 too (a single-pixel layer with f32 output)
   const int8 = quantizedVariant(
     fp32,

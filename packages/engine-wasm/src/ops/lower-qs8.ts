@@ -176,6 +176,34 @@ function lowerQwino(
   return emit(s, gemm, [vName], name);
 }
 
+/** The geometry fields of an im2col call of M output rows from tensor x into rows a. */
+function im2colFields(g: LowLayer["g"], M: number, x: string, a: string) {
+  const { h: ih, w: iw, cin: c, ow, kh, kw, sh, sw, pt, pl } = g;
+  return { M, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x: tensor(x), a: tensor(a) };
+}
+
+/**
+ * The fields a qs8 GEMM call (16-bit or relaxed) shares: the layer's M x N output with its
+ * parameter block, ReLU, weights, and no fused residual yet (add.ts may fuse one).
+ */
+function gemmOutputFields(s: Lowering, layer: LowLayer, gk: string, wi: number) {
+  const { name, g, cout, single } = layer;
+  const out = s.blocks.get(gk)!.out;
+  return {
+    layer: name,
+    M: g.oh * g.ow,
+    N: cout,
+    w: weightAt(wi),
+    c: tensor(name),
+    cs: cout * (out ? 1 : 4),
+    relu: layer.relu,
+    qp: block(gk),
+    rq: 0,
+    rd: 0,
+    single,
+  };
+}
+
 /** INT8 im2col rows (i16) and the qs8 GEMM on them. */
 function lowerQim2col(s: Lowering, layer: LowLayer, x: string, gk: string, wi: number, kc2: number): number {
   const { name, g, cout, single } = layer;
@@ -195,45 +223,21 @@ function lowerQim2col(s: Lowering, layer: LowLayer, x: string, gk: string, wi: n
   // whole tiles of 4 rows, interleaved (assembly/quant.ts a4_off)
   s.shapes.set(aName, [Math.ceil(M / 4) * 4, K16]);
   s.dtypes.set(aName, "i16");
-  const { h: ih, w: iw, cin, ow, kh, kw, sh, sw, pt, pl } = g;
   const im2col: OpTemplate = {
     kind: "qim2col",
     layer: name,
-    M,
-    ih,
-    iw,
-    c: cin,
-    ow,
-    kh,
-    kw,
-    sh,
-    sw,
-    pt,
-    pl,
-    x: tensor(x),
-    a: tensor(aName),
+    ...im2colFields(g, M, x, aName),
     qp: block(gk),
     merge,
     single,
   };
   emit(s, im2col, [x], aName);
-  const out = s.blocks.get(gk)!.out;
   const gemm: OpTemplate = {
     kind: "qgemm",
-    layer: name,
-    M,
-    N: cout,
     K: wl.kc,
     ks: wl.ks,
     a: tensor(aName),
-    w: weightAt(wi),
-    c: tensor(name),
-    cs: cout * (out ? 1 : 4),
-    relu: layer.relu,
-    qp: block(gk),
-    rq: 0,
-    rd: 0,
-    single,
+    ...gemmOutputFields(s, layer, gk, wi),
   };
   return emit(s, gemm, [aName], name);
 }
@@ -270,44 +274,15 @@ function lowerRdot(
     a = `${name}#im2col7`;
     s.shapes.set(a, [M, as]);
     s.dtypes.set(a, "i8");
-    const { h: ih, w: iw, cin, ow, kh, kw, sh, sw, pt, pl } = g;
-    const im2col: OpTemplate = {
-      kind: "rim2col",
-      layer: name,
-      M,
-      ih,
-      iw,
-      c: cin,
-      ow,
-      kh,
-      kw,
-      sh,
-      sw,
-      pt,
-      pl,
-      x: tensor(x),
-      a: tensor(a),
-      single,
-    };
+    const im2col: OpTemplate = { kind: "rim2col", layer: name, ...im2colFields(g, M, x, a), single };
     emit(s, im2col, [x], a);
   }
-  const out = s.blocks.get(gk)!.out;
   const gemm: OpTemplate = {
     kind: "rgemm",
-    layer: name,
-    M,
-    N: cout,
     K: wl.k,
     a: tensor(a),
     as,
-    w: weightAt(wi),
-    c: tensor(name),
-    cs: cout * (out ? 1 : 4),
-    relu: layer.relu,
-    qp: block(gk),
-    rq: 0,
-    rd: 0,
-    single,
+    ...gemmOutputFields(s, layer, gk, wi),
   };
   return emit(s, gemm, [a], name);
 }

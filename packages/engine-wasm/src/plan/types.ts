@@ -126,22 +126,10 @@ export type OpRecord =
        * [M][kh * kw * kc2], or [M][kh * kw rounded to even] when `merge` (one input channel).
        */
       kind: "qim2col";
-      M: number;
-      ih: number;
-      iw: number;
-      c: number;
-      ow: number;
-      kh: number;
-      kw: number;
-      sh: number;
-      sw: number;
-      pt: number;
-      pl: number;
-      x: number;
-      a: number;
-      qp: number;
-      merge: number;
-    })
+    } & Im2colFields & {
+        qp: number;
+        merge: number;
+      })
   | (StepBase & {
       /** i16 x int8 -> int32 GEMM on (tile-interleaved) im2col16 rows, float requantization epilogue. */
       kind: "qgemm";
@@ -165,20 +153,7 @@ export type OpRecord =
        * each row qs8_rdot_row_bytes(kh, kw, c) bytes.
        */
       kind: "rim2col";
-      M: number;
-      ih: number;
-      iw: number;
-      c: number;
-      ow: number;
-      kh: number;
-      kw: number;
-      sh: number;
-      sw: number;
-      pt: number;
-      pl: number;
-      x: number;
-      a: number;
-    })
+    } & Im2colFields)
   | (StepBase & {
       /**
        * int8 weights x 7-bit activations -> int32 with relaxed_dot_i8x16_i7x16_add_s, then the
@@ -280,6 +255,26 @@ export type OpRecord =
   | (StepBase & { kind: "qgap"; hw: number; c: number; x: number; y: number; qp: number })
   | (StepBase & { kind: "gap"; hw: number; c: number; x: number; y: number })
   | (StepBase & { kind: "softmax"; n: number; x: number; y: number });
+
+/**
+ * The fields of an im2col call: output rows M of an oh x ow output (ow given), the convolution
+ * geometry over an ih x iw x c input x, and the rows a.
+ */
+export interface Im2colFields {
+  M: number;
+  ih: number;
+  iw: number;
+  c: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  x: number;
+  a: number;
+}
 
 /** Weight tensors to load: raw [k, n] f32 matrix + bias, packed at `dst`. */
 export interface WeightLoad {
