@@ -92,6 +92,7 @@ describe("compare rounds", () => {
     });
     const [row] = report.rows;
     expect(row!.processMediansMs).toHaveLength(3);
+    expect(row!.processP10P90Ms).toHaveLength(3);
     expect(row!.medianMs).toBe(Math.min(...row!.processMediansMs!));
     expect(row!.processSpread).toBeCloseTo(
       (Math.max(...row!.processMediansMs!) - row!.medianMs!) / row!.medianMs!,
@@ -153,7 +154,10 @@ describe("goals", () => {
   });
 
   it("checks the kernel-round goals: tfjs-wasm ratios, fp16 against FP32, 2-thread speed-ups, process spread", () => {
-    const spread = (row: CompareRow, medians: number[]) => ({ ...row, ...processFigures(medians) });
+    const spread = (row: CompareRow, medians: number[]) => ({
+      ...row,
+      ...processFigures(medians.map((m) => ({ medianMs: m, p10Ms: m, p90Ms: m }))),
+    });
     const goals = evaluateGoals([
       spread(r("engine", "fp32", 1, 100), [100, 110]),
       r("engine", "fp32", 2, 50),
@@ -177,10 +181,20 @@ describe("goals", () => {
   });
 
   it("gives the spread between processes only with two medians or more", () => {
-    expect(processFigures([120])).toEqual({ processMediansMs: null, processSpread: null });
-    expect(processFigures([120, 100, 150])).toEqual({
+    const at = (medianMs: number) => ({ medianMs, p10Ms: medianMs - 1, p90Ms: medianMs + 2 });
+    expect(processFigures([at(120)])).toEqual({
+      processMediansMs: null,
+      processSpread: null,
+      processP10P90Ms: null,
+    });
+    expect(processFigures([at(120), at(100), at(150)])).toEqual({
       processMediansMs: [120, 100, 150],
       processSpread: 0.5,
+      processP10P90Ms: [
+        [119, 122],
+        [99, 102],
+        [149, 152],
+      ],
     });
   });
 

@@ -65,12 +65,12 @@ function processSpreadMarkdown(rows: CompareRow[]): string[] {
     "",
     "Spread between separate processes (one child per round, rounds interleaved; spread = (max - min) / min of the medians):",
     "",
-    "| model | runtime | threads | median of each process, ms | spread |",
+    "| model | runtime | threads | median (p10-p90) of each process, ms | spread |",
     "| --- | --- | ---: | --- | ---: |",
   ];
   for (const r of spread)
     out.push(
-      `| ${r.model} | ${runtimeLabel(r)} | ${r.threads} | ${r.processMediansMs!.map((m) => m.toFixed(1)).join(", ")} | ${(100 * r.processSpread!).toFixed(1)} % |`,
+      `| ${r.model} | ${runtimeLabel(r)} | ${r.threads} | ${r.processMediansMs!.map((m, i) => `${m.toFixed(1)} (${r.processP10P90Ms![i]!.map((q) => q.toFixed(0)).join("-")})`).join(", ")} | ${(100 * r.processSpread!).toFixed(1)} % |`,
     );
   return out;
 }
@@ -188,4 +188,62 @@ export function memorySvg(report: CompareReport): string {
     value: (r) => r.peakRssMB,
     text: (r) => `${r.peakRssMB!.toFixed(0)} MB`,
   });
+}
+
+/** One compare report with several rounds, named for a chart of runs. */
+export interface LabelledReport {
+  label: string;
+  report: CompareReport;
+}
+
+/**
+ * Dots of every process's median over the lowest median of the same row, one line per row and
+ * run: how far apart separate processes land, runtime by runtime and run by run.
+ */
+export function processSpreadSvg(runs: LabelledReport[]): string {
+  const lines = runs.flatMap(({ label, report }) =>
+    report.rows
+      .filter((r) => r.processMediansMs !== null)
+      .map((r) => ({ label: `${label}: ${rowLabel(r)}`, row: r })),
+  );
+  const labelW = 300;
+  const plotW = 440;
+  const rowH = 20;
+  const top = 50;
+  const maxRatio = Math.max(
+    1.1,
+    ...lines.flatMap((l) => l.row.processMediansMs!.map((m) => m / l.row.medianMs!)),
+  );
+  const hi = Math.ceil(maxRatio * 20) / 20;
+  const x = (ratio: number) => labelW + (plotW * (ratio - 1)) / (hi - 1);
+  const body = lines.map(({ label, row }, i) => {
+    const y = top + i * rowH;
+    const dots = row
+      .processMediansMs!.map(
+        (m) =>
+          `<circle cx="${x(m / row.medianMs!).toFixed(1)}" cy="${y + rowH / 2}" r="4" fill="${colour(row)}" fill-opacity="0.6"/>`,
+      )
+      .join("");
+    const spread = `${(100 * row.processSpread!).toFixed(1)} %`;
+    return `<text x="${labelW - 8}" y="${y + 14}" text-anchor="end" font-size="11">${esc(label)}</text>${dots}<text x="${labelW + plotW + 8}" y="${y + 14}" font-size="11">${spread}</text>`;
+  });
+  const bottom = top + lines.length * rowH;
+  const ticks: string[] = [];
+  for (let t = 1; t <= hi + 1e-9; t += 0.05) {
+    const gx = x(t).toFixed(1);
+    ticks.push(
+      `<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${bottom}" stroke="#ddd"/><text x="${gx}" y="${bottom + 14}" text-anchor="middle" font-size="10">${t.toFixed(2)}</text>`,
+    );
+  }
+  const width = labelW + plotW + 70;
+  const height = bottom + 44;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="8" y="20" font-size="15" font-weight="bold">Median of each separate process, over the row's lowest</text>
+<text x="8" y="38" font-size="11" fill="#444">one dot per process; right: spread (max - min) / min</text>
+${ticks.join("")}
+${body.join("\n")}
+<text x="${labelW + plotW / 2}" y="${bottom + 32}" text-anchor="middle" font-size="11">process median / lowest process median of the row</text>
+</svg>
+`;
 }

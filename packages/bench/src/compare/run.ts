@@ -23,7 +23,7 @@ import { exportModel, writeResNetOnnx } from "@edge-audio/quantizer";
 import { LITERT_EXEC_ARGV } from "../litert/runtime.js";
 import { type ChildMeasureResult, type MeasureOptions, measureInChild } from "../measure.js";
 import { referenceForward } from "../onnx/reference.js";
-import { compareMarkdown, latencySvg, memorySvg } from "./report.js";
+import { compareMarkdown, latencySvg, memorySvg, processSpreadSvg } from "./report.js";
 import { tfjsNodeUnavailable } from "./runners.js";
 
 export type Runtime =
@@ -85,6 +85,8 @@ export interface CompareRow {
   processMediansMs: number[] | null;
   /** (max - min) / min of `processMediansMs`: the spread between separate processes. */
   processSpread: number | null;
+  /** The p10 and p90 of each of those processes: a slow process or a slow moment within one. */
+  processP10P90Ms: [number, number][] | null;
   note?: string;
 }
 
@@ -388,7 +390,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
 
     type Best = { r: ChildMeasureResult; load: [number, number] } | { why: string; load: [number, number] };
     const best = new Map<Config, Best>();
-    const processMedians = new Map<Config, number[]>();
+    const processStats = new Map<Config, ChildMeasureResult["stats"][]>();
     for (let round = 0; round < rounds; round++) {
       for (const c of configs) {
         if (c.unavailable) continue;
@@ -407,7 +409,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
             { execArgv: c.execArgv },
           );
           const load: [number, number] = [before, loadavg()[0]!];
-          processMedians.set(c, [...(processMedians.get(c) ?? []), r.stats.medianMs]);
+          processStats.set(c, [...(processStats.get(c) ?? []), r.stats]);
           const prev = best.get(c);
           if (!prev || "why" in prev || r.stats.medianMs < prev.r.stats.medianMs) best.set(c, { r, load });
         } catch (e) {
@@ -452,6 +454,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         loadAvg: b ? b.load : [loadavg()[0]!, loadavg()[0]!],
         processMediansMs: null,
         processSpread: null,
+        processP10P90Ms: null,
       };
       if (c.unavailable) {
         report.rows.push({ ...base, unavailable: c.unavailable });
@@ -477,7 +480,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         maxDiffVsEngine: engineOut.has(c.variant) ? maxDiff(r.output, engineOut.get(c.variant)!) : null,
         maxDiffVsF64: ref ? maxDiff(r.output, ref) : null,
         top1: argmax(r.output),
-        ...processFigures(rounds > 1 ? (processMedians.get(c) ?? []) : []),
+        ...processFigures(rounds > 1 ? (processStats.get(c) ?? []) : []),
       });
     }
   }
@@ -491,17 +494,26 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     const stem = json.replace(/\.json$/, "");
     writeFileSync(`${stem}.md`, `${compareMarkdown(report)}\n`);
     writeFileSync(`${stem}-latency.svg`, latencySvg(report));
+    if (report.rows.some((r) => r.processMediansMs !== null))
+      writeFileSync(`${stem}-processes.svg`, processSpreadSvg([{ label: "this run", report }]));
     writeFileSync(`${stem}-memory.svg`, memorySvg(report));
     log(`wrote ${json}, ${stem}.md, ${stem}-latency.svg, ${stem}-memory.svg`);
   }
   return report;
 }
 
-/** The per-process medians and their relative spread, when there are at least two. */
-export function processFigures(medians: number[]): Pick<CompareRow, "processMediansMs" | "processSpread"> {
-  if (medians.length < 2) return { processMediansMs: null, processSpread: null };
+/** The per-process medians, p10 and p90, and the medians' relative spread, when there are at least two. */
+export function processFigures(
+  stats: Pick<ChildMeasureResult["stats"], "medianMs" | "p10Ms" | "p90Ms">[],
+): Pick<CompareRow, "processMediansMs" | "processSpread" | "processP10P90Ms"> {
+  if (stats.length < 2) return { processMediansMs: null, processSpread: null, processP10P90Ms: null };
+  const medians = stats.map((s) => s.medianMs);
   const lo = Math.min(...medians);
-  return { processMediansMs: medians, processSpread: (Math.max(...medians) - lo) / lo };
+  return {
+    processMediansMs: medians,
+    processSpread: (Math.max(...medians) - lo) / lo,
+    processP10P90Ms: stats.map((s) => [s.p10Ms, s.p90Ms]),
+  };
 }
 
 /**
