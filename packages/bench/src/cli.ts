@@ -74,7 +74,8 @@ options:
 compare options:
   --depth 152,50        ResNet depths          --threads 1,2        thread counts
   --runtimes LIST       engine,tfjs-wasm,tfjs-cpu,tfjs-node,onnxruntime-node,onnxruntime-web
-  --variants LIST       engine variants besides fp32 (default fp16,dynamic,int8; "none" for none)
+  --variants LIST       engine variants besides fp32 (default fp16,dynamic,int8; "none" for none;
+                        also int8-tensor, mixed, int8-7bit (7-bit inputs), int8-7bit-relaxed)
   --runs N              timed runs per row (default 20, at most 10 s; tfjs-cpu: 3)
   --rounds K            run every row K times interleaved, each in a new process; keep the lowest
                         median and report every process's median and their spread (default 1)

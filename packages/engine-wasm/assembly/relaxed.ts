@@ -6,7 +6,9 @@
 // module only after src/relaxed.ts has checked the instruction in every tier it will run
 // (relaxed_dot_check) and never calls it otherwise. Built with `--enable relaxed-simd` on the
 // engine's imported shared memory.
+import { QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE } from "./gen/layout";
 import { store_panel_header } from "./inline";
+import { q16_epilogue } from "./qs8-epilogue";
 
 /**
  * acc = c; for each of `blocks` 16-byte blocks i: acc = relaxed_dot_add(a[i], b[i], acc);
@@ -103,16 +105,21 @@ function store_partial(c: usize, lo: v128, hi: v128, nc: i32): void {
 
 /**
  * One panel (nc <= 8 columns) of up to 4 rows (rows past mr repeat the last row's pointer and
- * are not stored): raw int32 acc[r][j] = sum over k of a[r][k] * w[k][j].
+ * are not stored): acc[r][j] = sum over k of a[r][k] * w[k][j], stored raw (mode 2) or through
+ * the qs8 GEMM epilogue (modes 0 and 1, qs8-epilogue.ts) with the panel header at hdr, exactly
+ * as qs8_gemm16_run stores the same accumulators.
  */
 // @ts-ignore: decorator
-@inline function rdot_panel(mr: i32, nc: i32, k4: i32, a: usize, as: usize, w: usize, c: usize, cs: usize): void {
+@inline function rdot_panel(
+  mr: i32, nc: i32, k4: i32, a: usize, as: usize, hdr: usize, c: usize, cs: usize,
+  relu: i32, mode: i32, sx: f32, inv: f32, zy: i32, rq: usize, rd: usize,
+): void {
   const p0 = a;
   const p1 = mr > 1 ? p0 + as : p0;
   const p2 = mr > 2 ? p1 + as : p1;
   const p3 = mr > 3 ? p2 + as : p2;
   let a0l = i32x4.splat(0), a0h = a0l, a1l = a0l, a1h = a0l, a2l = a0l, a2h = a0l, a3l = a0l, a3h = a0l;
-  let wp = w;
+  let wp = hdr + 64;
   for (let q = 0; q < k4; q++) {
     const o = <usize>q << 2;
     const wl = v128.load(wp);
@@ -131,23 +138,35 @@ function store_partial(c: usize, lo: v128, hi: v128, nc: i32): void {
     a3l = i32x4.relaxed_dot_i8x16_i7x16_add_s(wl, x3, a3l);
     a3h = i32x4.relaxed_dot_i8x16_i7x16_add_s(wh, x3, a3h);
   }
-  if (mr > 3) store_acc(c + 3 * cs, a3l, a3h, nc);
-  if (mr > 2) store_acc(c + 2 * cs, a2l, a2h, nc);
-  if (mr > 1) store_acc(c + cs, a1l, a1h, nc);
-  store_acc(c, a0l, a0h, nc);
+  if (mode == 2) {
+    if (mr > 3) store_acc(c + 3 * cs, a3l, a3h, nc);
+    if (mr > 2) store_acc(c + 2 * cs, a2l, a2h, nc);
+    if (mr > 1) store_acc(c + cs, a1l, a1h, nc);
+    store_acc(c, a0l, a0h, nc);
+  } else q16_epilogue(mr, nc, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, c, cs, hdr, relu, mode, sx, inv, zy, rq, rd);
 }
 
 /**
- * qs8-rdot-4x8c4 driver, raw int32 output: C rows [m0, m1) in groups of 4, columns [n0, n1)
- * (n0 a multiple of 8), C[m][j] = sum over k of a[m][k] * w[k][j] at c + m * cs + 4 * j, from
- * 7-bit activation rows (a + m * as) and the panels of qs8_rdot_pack_weights(k). Each row is read
- * in groups of 4 bytes, ceil(k / 4) * 4 bytes: the bytes past k meet zero weights but must be in
- * [0, 127] too (zero padding of im2col rows, or the next channels of an NHWC row). Equal to qs8_gemm16_run's int32 accumulators (output mode 2) for the
- * same weights and activations x with zero point 0.
+ * qs8-rdot-4x8c4 driver: C rows [m0, m1) in groups of 4, columns [n0, n1) (n0 a multiple of 8),
+ * from 7-bit activation rows (row m at a + m * as) and the panels of qs8_rdot_pack_weights(k).
+ * The parameter block qp is the 16-bit GEMM's (input scale; output mode 0 f32, 1 int8, 2 raw
+ * int32 accumulators; output 1/scale and zero point), and so are relu and the fused residual
+ * (rq, rd): for the same weights and activations x with zero point 0 the output is
+ * qs8_gemm16_run's, bit for bit. Each row is read in groups of 4 bytes, ceil(k / 4) * 4 bytes:
+ * the bytes past k meet zero weights but must be in [0, 127] too (the zero padding of
+ * qs8_rdot_im2col rows, or the next channels of an NHWC row).
  */
-export function qs8_rdot_gemm_run(m0: i32, m1: i32, n0: i32, n1: i32, k: i32, a: usize, as: usize, w: usize, c: usize, cs: usize): void {
+export function qs8_rdot_gemm_run(
+  m0: i32, m1: i32, n0: i32, n1: i32, k: i32, a: usize, as: usize, w: usize, c: usize, cs: usize,
+  relu: i32, qp: usize, rq: usize, rd: usize,
+): void {
   const k4 = (k + 3) >> 2;
   const pb = <usize>qs8_rdot_panel_bytes(k);
+  const sx = load<f32>(qp, QP_SCALE);
+  const mode = load<i32>(qp, QP_OUT_MODE);
+  const inv = load<f32>(qp, QP_OUT_INV_SCALE);
+  const zy = load<i32>(qp, QP_OUT_ZERO_POINT);
+  const outBytes: usize = mode == 1 ? 1 : 4; // int8 output, else f32 (0) or raw int32 (2)
   // Blocks of columns whose panels fit in 128 KiB, as the 16-bit GEMM.
   let nb = <i32>(<usize>131072 / pb) * 8;
   if (nb < 8) nb = 8;
@@ -159,8 +178,44 @@ export function qs8_rdot_gemm_run(m0: i32, m1: i32, n0: i32, n1: i32, k: i32, a:
       const cm = c + <usize>m * cs;
       for (let n = nbs; n < ne; n += 8) {
         const wp = w + <usize>(n >> 3) * pb;
-        rdot_panel(rows, min(8, ne - n), k4, am, as, wp + 64, cm + (<usize>n << 2), cs);
+        rdot_panel(rows, min(8, ne - n), k4, am, as, wp, cm + <usize>n * outBytes, cs, relu, mode, sx, inv, zy, rq, rd);
       }
     }
+  }
+}
+
+/** Bytes of one qs8_rdot_im2col row: kh * kw * c rounded up to a multiple of 4. */
+export function qs8_rdot_row_bytes(kh: i32, kw: i32, c: i32): i32 {
+  return (kh * kw * c + 3) & ~3;
+}
+
+/**
+ * 7-bit im2col rows for output rows [m0, m1) of an oh x ow output (row m = oy * ow + ox) over
+ * kh x kw taps of an NHWC input ih x iw x c whose bytes are in [0, 127] (zero point 0): row m at
+ * a + m * qs8_rdot_row_bytes(kh, kw, c) holds per tap the c input bytes (0 for taps outside the
+ * image: real zero padding), then zeros up to the row's end.
+ */
+export function qs8_rdot_im2col(
+  m0: i32, m1: i32, ih: i32, iw: i32, c: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+  x: usize, a: usize,
+): void {
+  const rb = <usize>qs8_rdot_row_bytes(kh, kw, c);
+  const used = <usize>(kh * kw * c);
+  const cb = <usize>c;
+  for (let m = m0; m < m1; m++) {
+    const oy = m / ow;
+    const ox = m - oy * ow;
+    const row = a + <usize>m * rb;
+    let d = row;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * sh - pt + ky;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ox * sw - pl + kx;
+        if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) memory.copy(d, x + <usize>(iy * iw + ix) * cb, cb);
+        else memory.fill(d, 0, cb);
+        d += cb;
+      }
+    }
+    if (rb > used) memory.fill(row + used, 0, rb - used);
   }
 }

@@ -505,10 +505,17 @@ const RELAXED_KERNELS = [
   [
     "qs8_rdot_gemm_run",
     "qs8-rdot",
-    "qs8 x u7 -> i32",
-    ["m0", "m1", "n0", "n1", "k", "*a", "*as", "*w", "*c", "*cs"],
+    "qs8 x u7",
+    ["m0", "m1", "n0", "n1", "k", "*a", "*as", "*w", "*c", "*cs", "relu", "*qp", "*rq", "*rd"],
     "void",
     "4x8c4",
+  ],
+  ["qs8_rdot_row_bytes", "qs8-rdot", "-", ["kh", "kw", "c"], "i32"],
+  [
+    "qs8_rdot_im2col",
+    "qs8-rdot",
+    "u7",
+    ["m0", "m1", "ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*a"],
   ],
 ].map(([name, family, dtype, args, ret = "void", tile = "-"]) => ({
   name,

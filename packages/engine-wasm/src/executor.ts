@@ -4,7 +4,7 @@
  * ops. Each output element is computed by exactly one thread with the same kernel arithmetic
  * and the same accumulation order, so results are bit-identical for any thread count.
  */
-import type { PlanKernelName } from "./gen/kernels.js";
+import type { PlanKernelName, RelaxedKernelExports } from "./gen/kernels.js";
 import type { OpRecord } from "./plan.js";
 import type { KernelExports } from "./wasm.js";
 
@@ -237,17 +237,51 @@ function qs8Calls(op: OpRecord, T: number, t: number): KernelCall[] | null {
 
 /** Thread `tid` of `threads`'s kernel calls of one op (none when it has no slice of it). */
 export function opCalls(op: OpRecord, tile: number, tid: number, threads: number): KernelCall[] {
+  if (isRelaxedOp(op))
+    throw new Error(`layer ${op.layer}: a ${op.kind} call runs only in the relaxed-SIMD kernel module`);
   if (op.single && tid !== 0) return NONE;
   const T = op.single ? 1 : threads;
   const t = op.single ? 0 : tid;
   return f32Calls(op, tile, T, t) ?? qs8Calls(op, T, t) ?? NONE;
 }
 
+/** A call record of the relaxed-SIMD module (7-bit input layers). */
+type RelaxedOp = Extract<OpRecord, { kind: "rim2col" | "rgemm" }>;
+
+export function isRelaxedOp(op: OpRecord): op is RelaxedOp {
+  return op.kind === "rim2col" || op.kind === "rgemm";
+}
+
+/** One call of a relaxed-SIMD kernel, typed by its manifest signature. */
+export type RelaxedCall =
+  | { kernel: "qs8_rdot_im2col"; args: Parameters<RelaxedKernelExports["qs8_rdot_im2col"]> }
+  | { kernel: "qs8_rdot_gemm_run"; args: Parameters<RelaxedKernelExports["qs8_rdot_gemm_run"]> };
+
+/**
+ * Thread t of T's calls of a relaxed op: the slices of the 16-bit path's im2col and GEMM
+ * (qim2col, qgemm), so each output element is computed by one thread whatever their count.
+ */
+export function relaxedCalls(op: RelaxedOp, tid: number, threads: number): RelaxedCall[] {
+  if (op.single && tid !== 0) return [];
+  const T = op.single ? 1 : threads;
+  const t = op.single ? 0 : tid;
+  if (op.kind === "rim2col") {
+    const [m0, m1] = splitRange(op.M, T, t);
+    if (m0 >= m1) return [];
+    const { ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a } = op;
+    return [{ kernel: "qs8_rdot_im2col", args: [m0, m1, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x, a] }];
+  }
+  const [m0, m1, n0, n1] = splitGemm(op.M, op.N, 4, T, t);
+  if (m0 >= m1 || n0 >= n1) return [];
+  const { K, a, as, w, c, cs, relu, qp, rq, rd } = op;
+  return [{ kernel: "qs8_rdot_gemm_run", args: [m0, m1, n0, n1, K, a, as, w, c, cs, relu, qp, rq, rd] }];
+}
+
 /** A step making `calls` through the kernel exports `k` (dispatch by manifest name). */
-function stepOf(k: KernelExports, calls: KernelCall[]): Step {
+function stepOf(k: object, calls: (KernelCall | RelaxedCall)[]): Step {
   if (calls.length === 0) return noop;
   const bound = calls.map((c) => {
-    const fn = k[c.kernel] as (...args: number[]) => void;
+    const fn = (k as Record<string, unknown>)[c.kernel] as (...args: number[]) => void;
     const args = c.args as number[];
     return () => fn(...args);
   });
@@ -257,15 +291,23 @@ function stepOf(k: KernelExports, calls: KernelCall[]): Step {
   };
 }
 
-/** Builds the closures thread `tid` of `threads` runs, one per op (a no-op when it has no slice). */
+/**
+ * Builds the closures thread `tid` of `threads` runs, one per op (a no-op when it has no slice).
+ * `rk`: the relaxed-SIMD module's exports on the same memory, needed by relaxed ops.
+ */
 export function buildSteps(
   k: KernelExports,
   ops: OpRecord[],
   tile: number,
   tid: number,
   threads: number,
+  rk?: RelaxedKernelExports,
 ): Step[] {
-  return ops.map((op) => stepOf(k, opCalls(op, tile, tid, threads)));
+  return ops.map((op) => {
+    if (!isRelaxedOp(op)) return stepOf(k, opCalls(op, tile, tid, threads));
+    if (!rk) throw new Error(`layer ${op.layer}: the plan uses relaxed SIMD but no relaxed module was given`);
+    return stepOf(rk, relaxedCalls(op, tid, threads));
+  });
 }
 
 /** Sense-reversing barrier over the control block; spins briefly, then sleeps. */

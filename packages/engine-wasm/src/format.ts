@@ -9,7 +9,7 @@ import { isKnownOp, opDef } from "./ops/index.js";
 
 export const EAM_MAGIC = 0x464d4145; // "EAMF" read as a little-endian u32
 export const EAM_VERSION_MAJOR = 1;
-export const EAM_VERSION_MINOR = 0;
+export const EAM_VERSION_MINOR = 1;
 export const EAM_ALIGNMENT = 64;
 export const EAM_FIXED_HEADER_BYTES = 64;
 

@@ -3,6 +3,7 @@ export { crc32 } from "./crc32.js";
 export { buildSteps, splitRange } from "./executor.js";
 export { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "./f16.js";
 export * from "./format.js";
+export { activationRoot, nonNegativeTensors, parseInputBits, sevenBitCandidates } from "./input-bits.js";
 export { packInt4Weights, unpackInt4 } from "./int4.js";
 export {
   DEFAULT_MAX_MEMORY_BYTES,

@@ -58,6 +58,8 @@ export function opWork(op: OpRecord): number {
     case "f16igemm":
     case "qgemm":
       return op.M * op.N * op.K * op.ks;
+    case "rgemm":
+      return op.M * op.N * op.K;
     case "bgemm":
       return op.batch * op.M * op.N * op.K;
     case "qwino_gemm": {
@@ -73,6 +75,7 @@ export function opWork(op: OpRecord): number {
     case "qwino_in":
       return ELEMENT * (op.cols === 3 ? 20 : 16) * op.tiles * op.c;
     case "qim2col":
+    case "rim2col":
       return ELEMENT * op.M * op.kh * op.kw * op.c;
     case "gap":
     case "qgap":

@@ -18,6 +18,7 @@ import {
   tensorChecksumError,
   verifyTensorData,
 } from "./format.js";
+import { parseInputBits } from "./input-bits.js";
 import { checkLimits, type ModelCost, modelCost } from "./limits.js";
 import { writeParamBlock } from "./param-block.js";
 import {
@@ -28,6 +29,12 @@ import {
   type WeightLoad,
   type WinogradTileChoice,
 } from "./plan.js";
+import {
+  instantiateRelaxed,
+  type RelaxedKernelExports,
+  relaxedKernelModule,
+  relaxedSimdStatus,
+} from "./relaxed.js";
 import {
   createMemory,
   DEFAULT_TILE,
@@ -60,6 +67,13 @@ export interface LoadOptions {
    * where the map is large enough (`winogradTileFor`), `"4x4"` forces F(4x4,3x3).
    */
   f32WinogradTile?: WinogradTileChoice;
+  /**
+   * Run the layers a file marks as 7-bit input (`quant.inputBits`) on the relaxed-SIMD GEMM
+   * (`i32x4.relaxed_dot_i8x16_i7x16_add_s`) when `relaxedSimdStatus()` finds the instruction exact
+   * in every compiler tier that will run it (default false: the 128-bit SIMD path, which gives the
+   * same bits). Ignored with `isa: "scalar"`; `info().relaxed` says what ran and why.
+   */
+  relaxedSimd?: boolean;
   /** How errors while running name the model (default: the file's path, or "the model" for bytes). */
   name?: string;
   /**
@@ -118,6 +132,11 @@ export interface ModelInfo {
   /** Number of layers (conv, dense, add, maxpool, gap) run in each precision. */
   precision: Record<string, number>;
   loadMs: number;
+  /**
+   * Layers with 7-bit input (`quant.inputBits`), how many run on the relaxed-SIMD GEMM, and why
+   * (the self-check's verdict, or why it was not asked).
+   */
+  relaxed: { sevenBitLayers: number; relaxedLayers: number; reason: string };
 }
 
 /** Reads `nbytes` of tensor data at file/buffer offset `pos` into wasm memory at `dst`. */
@@ -162,6 +181,7 @@ export class Model {
     private readonly kernels: KernelExports,
     readonly memory: WebAssembly.Memory,
     private readonly workers: Worker[],
+    relaxedKernels: RelaxedKernelExports | undefined,
     private readonly opts: {
       threads: number;
       isa: Isa;
@@ -170,12 +190,13 @@ export class Model {
       loadMs: number;
       name: string;
       cost: ModelCost;
+      relaxed: ModelInfo["relaxed"];
     },
   ) {
     this.ctl = new Int32Array(memory.buffer);
     this.f32 = new Float32Array(memory.buffer);
     this.ctlBase = plan.controlAddr >>> 2;
-    this.steps = buildSteps(kernels, plan.ops, opts.tile, 0, opts.threads);
+    this.steps = buildSteps(kernels, plan.ops, opts.tile, 0, opts.threads, relaxedKernels);
     workers.forEach((w, i) => {
       const fail = (why: string) => {
         if (!this.disposed && !this.failure)
@@ -206,12 +227,15 @@ export class Model {
     const module = kernelModule(isa);
     let memory: WebAssembly.Memory;
     let kernels: KernelExports;
+    let relaxedKernels: RelaxedKernelExports | undefined;
     let plan: Plan;
     let cost: ModelCost;
+    let relaxed: RelaxedChoice;
     try {
       // The heap base is a property of the module; a one-page probe memory gives it.
       const probe = instantiate(module, createMemory(1 << 16));
       const q = asFormatError("metadata", () => quantConfig(header));
+      relaxed = relaxedChoice(q.inputBits, isa, options.relaxedSimd ?? false);
       plan = asFormatError("graph", () =>
         buildPlan(header.graph, {
           keep: options.keep,
@@ -222,6 +246,8 @@ export class Model {
           threads,
           precision: q.precision,
           activations: q.activations,
+          inputBits: q.inputBits,
+          relaxed: relaxed.module ? instantiateRelaxed(relaxed.module, createMemory(1 << 16)) : undefined,
           kernel: probe,
         }),
       );
@@ -234,7 +260,8 @@ export class Model {
       verifyTensorData(header, unusedTensors(header, plan), src.read);
       memory = createMemory(plan.totalBytes);
       kernels = instantiate(module, memory);
-      loadWeights(src, header, plan, kernels, memory);
+      relaxedKernels = relaxed.module ? instantiateRelaxed(relaxed.module, memory) : undefined;
+      loadWeights(src, header, plan, kernels, memory, relaxedKernels);
     } finally {
       src.close();
     }
@@ -256,6 +283,7 @@ export class Model {
             tid,
             threads,
             controlAddr: plan.controlAddr,
+            relaxedModule: relaxed.module,
           },
         });
         workers.push(w);
@@ -275,7 +303,8 @@ export class Model {
     }
     for (const w of workers) w.unref();
     const loadMs = performance.now() - t0;
-    return new Model(header, plan, kernels, memory, workers, {
+    const relaxedLayers = plan.ops.filter((op) => op.kind === "rgemm").length;
+    return new Model(header, plan, kernels, memory, workers, relaxedKernels, {
       threads,
       isa,
       tile,
@@ -283,6 +312,7 @@ export class Model {
       loadMs,
       name: options.name ?? src.name,
       cost,
+      relaxed: { sevenBitLayers: relaxed.sevenBitLayers, relaxedLayers, reason: relaxed.reason },
     });
   }
 
@@ -388,6 +418,7 @@ export class Model {
         return a;
       }, {}),
       loadMs: this.opts.loadMs,
+      relaxed: this.opts.relaxed,
     };
   }
 
@@ -570,6 +601,7 @@ function loadWeights(
   plan: Plan,
   k: KernelExports,
   memory: WebAssembly.Memory,
+  rk: RelaxedKernelExports | undefined,
 ): void {
   const byName = new Map(h.tensors.map((t) => [t.name, t]));
   const u8 = new Uint8Array(memory.buffer);
@@ -608,7 +640,7 @@ function loadWeights(
       checkScales(st, new Float32Array(memory.buffer, sAddr, w.n));
       const qAddr = sAddr + Math.ceil(st.nbytes / 64) * 64;
       k.qs8_unpack_int4(w.k, w.n, wAddr, qAddr);
-      k.qs8_pack_weights(w.kc, w.ks, w.n, qAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
+      packQs8(w, qAddr, sAddr, bAddr, k, rk);
     } else if (w.dtype === "f16") {
       k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
     } else if (w.dtype === "i8") {
@@ -617,7 +649,7 @@ function loadWeights(
       const f32 = new Float32Array(memory.buffer, sAddr, w.n);
       if (q.scales.length === 1) f32.fill(q.scales[0]!);
       else f32.set(q.scales);
-      k.qs8_pack_weights(w.kc, w.ks, w.n, wAddr, sAddr, bAddr, w.dst, w.pairMajor ? 1 : 0);
+      packQs8(w, wAddr, sAddr, bAddr, k, rk);
     } else if (wg) {
       // Transformed and packed in one pass into the (zeroed) destination.
       if (wg.outTile === 4) k.f32_wino4_pack_weights(wg.cin, wg.cout, wAddr, w.dst);
@@ -630,6 +662,44 @@ function loadWeights(
   u8.fill(0, plan.arenaAddr, plan.arenaAddr + arenaUsed);
 }
 
+/** Packs an int8 weight matrix [k][n] for its layer's GEMM: the relaxed one's panels or the 16-bit one's. */
+function packQs8(
+  w: WeightLoad,
+  src: number,
+  scales: number,
+  bias: number,
+  k: KernelExports,
+  rk: RelaxedKernelExports | undefined,
+): void {
+  if (!w.rdot) k.qs8_pack_weights(w.kc, w.ks, w.n, src, scales, bias, w.dst, w.pairMajor ? 1 : 0);
+  else if (rk) rk.qs8_rdot_pack_weights(w.k, w.n, src, scales, bias, w.dst);
+  else throw new Error(`layer ${w.layer}: relaxed-SIMD weights without the relaxed module`);
+}
+
+/** Whether a model's 7-bit layers run on the relaxed-SIMD GEMM, and why. */
+interface RelaxedChoice {
+  module: WebAssembly.Module | null;
+  sevenBitLayers: number;
+  reason: string;
+}
+
+/**
+ * The relaxed module for a plan, or why there is none. The self-check (which sets V8 flags) runs
+ * only when the caller asks for relaxed SIMD and the file has 7-bit layers.
+ */
+function relaxedChoice(inputBits: ReadonlyMap<string, 7 | 8>, isa: Isa, wanted: boolean): RelaxedChoice {
+  const sevenBitLayers = [...inputBits.values()].filter((b) => b === 7).length;
+  const none = (reason: string): RelaxedChoice => ({ module: null, sevenBitLayers, reason });
+  if (sevenBitLayers === 0) return none("the file has no layer with 7-bit input (quant.inputBits)");
+  if (!wanted)
+    return none("relaxed SIMD not requested (relaxedSimd option); 7-bit layers run on 128-bit SIMD");
+  if (isa !== "wasmsimd") return none(`relaxed SIMD needs the wasmsimd build, not ${isa}`);
+  const status = relaxedSimdStatus();
+  if (!status.usable)
+    return none(`relaxed SIMD not usable: ${status.reason}; 7-bit layers run on 128-bit SIMD`);
+  return { module: relaxedKernelModule(), sevenBitLayers, reason: `relaxed SIMD: ${status.reason}` };
+}
+
 /**
  * Per-layer precision and activation parameters of a quantized file: `quant.layers` and
  * `quant.activations` when present (docs/format.md, "Quantized models"); otherwise from the weight
@@ -639,6 +709,7 @@ function loadWeights(
 export function quantConfig(h: EamHeader): {
   precision: Map<string, Precision>;
   activations: Map<string, ActQuant>;
+  inputBits: Map<string, 7 | 8>;
 } {
   const meta = h.metadata.get("quant.layers");
   const precision = new Map<string, Precision>();
@@ -678,7 +749,8 @@ export function quantConfig(h: EamHeader): {
       activations.set(k, { scale: s, zeroPoint: z as number });
     }
   }
-  return { precision, activations };
+  const inputBits = parseInputBits(h.metadata.get("quant.inputBits"), h.graph, precision);
+  return { precision, activations, inputBits };
 }
 
 /** The named own fields of a JSON value (inherited members such as `constructor` are not fields). */

@@ -2,6 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Barrier, buildSteps, CTL, CTL_STOP, runSteps } from "./executor.js";
 import type { OpRecord } from "./plan.js";
+import { instantiateRelaxed } from "./relaxed.js";
 import { instantiate } from "./wasm.js";
 
 interface WorkerInit {
@@ -13,13 +14,16 @@ interface WorkerInit {
   tid: number;
   threads: number;
   controlAddr: number;
+  /** The relaxed-SIMD module (the one its self-check ran in), when the plan uses it. */
+  relaxedModule: WebAssembly.Module | null;
 }
 
 const init = workerData as WorkerInit;
 const k = instantiate(init.module, init.memory);
 const ctl = new Int32Array(init.memory.buffer);
 const base = init.controlAddr >>> 2;
-const steps = buildSteps(k, init.ops, init.tile, init.tid, init.threads);
+const rk = init.relaxedModule ? instantiateRelaxed(init.relaxedModule, init.memory) : undefined;
+const steps = buildSteps(k, init.ops, init.tile, init.tid, init.threads, rk);
 const barrier = new Barrier(ctl, base, init.threads);
 // Read the run counter before announcing readiness: the first run may start right after.
 let seen = Atomics.load(ctl, base + CTL.RUN);

@@ -10,6 +10,17 @@ import { refRunGraph } from "../dist/reference.js";
 
 export type ActParams = Record<string, { scale: number; zeroPoint: number }>;
 
+/** Signal-to-quantization-noise ratio (dB) of x against ref. */
+export function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < ref.length; i++) {
+    s += ref[i]! ** 2;
+    n += (ref[i]! - x[i]!) ** 2;
+  }
+  return 10 * Math.log10(s / n);
+}
+
 /** Symmetric per-output-channel 4-bit weights in [-7, 7], two per byte (even channel low). */
 export function quantizeInt4(t: TensorInput, name: string, asInt8 = false): TensorInput[] {
   const w = t.data as Float32Array;
@@ -50,31 +61,68 @@ export function quantizeWeights(t: TensorInput): TensorInput {
   };
 }
 
-/** INT8 parameters of every tensor from its min/max over the float64 reference runs of `crops`. */
-export function activationParams(fp32: ModelContents, crops: Float32Array[]): ActParams {
+/** Logits (`head.dense`) of the float64 reference of `fp32` on each crop. */
+export function referenceLogits(fp32: ModelContents, crops: Float32Array[]): Float64Array[] {
   const weights = new Map(fp32.tensors.map((t) => [t.name, t.data]));
-  const lo = new Map<string, number>();
-  const hi = new Map<string, number>();
+  return crops.map(
+    (c) => refRunGraph(fp32.graph, (k) => weights.get(k)!, c, ["head.dense"]).get("head.dense")!.data,
+  );
+}
+
+/** Min/max (with 0 inside) of every tensor over the float64 reference runs of `crops`. */
+export function activationRanges(fp32: ModelContents, crops: Float32Array[]): Map<string, [number, number]> {
+  const weights = new Map(fp32.tensors.map((t) => [t.name, t.data]));
+  const range = new Map<string, [number, number]>();
   for (const c of crops) {
     const env = refRunGraph(fp32.graph, (k) => weights.get(k)!, c);
     for (const [name, t] of env) {
-      let a = lo.get(name) ?? 0;
-      let b = hi.get(name) ?? 0;
+      let [a, b] = range.get(name) ?? [0, 0];
       for (const v of t.data) {
         a = Math.min(a, v);
         b = Math.max(b, v);
       }
-      lo.set(name, a);
-      hi.set(name, b);
+      range.set(name, [a, b]);
     }
   }
+  return range;
+}
+
+/** INT8 parameters of every tensor from its min/max over the float64 reference runs of `crops`. */
+export function activationParams(fp32: ModelContents, crops: Float32Array[]): ActParams {
   const out: ActParams = {};
-  for (const [name, a] of lo) {
-    const b = hi.get(name)!;
+  for (const [name, [a, b]] of activationRanges(fp32, crops)) {
     const scale = b - a > 0 ? (b - a) / 255 : 1;
     out[name] = { scale, zeroPoint: Math.max(-128, Math.min(127, Math.round(-128 - a / scale))) };
   }
   return out;
+}
+
+/**
+ * The int8 variant `c` of `fp32` with 7-bit parameters (zero point 0, scale hi / 127, hi from
+ * the float64 runs of `fp32` on `crops`) for the non-negative tensors, its 8-bit ones elsewhere, and `quant.inputBits` 7 for every int8/int4 conv or dense
+ * layer whose input is non-negative by construction (as the quantizer's --seven-bit writes them).
+ */
+export function sevenBitVariant(
+  fp32: ModelContents,
+  c: ModelContents,
+  crops: Float32Array[],
+  nonNegative: Set<string>,
+  candidates: string[],
+): ModelContents {
+  const range = activationRanges(fp32, crops);
+  const acts = structuredClone(c.metadata!["quant.activations"]) as ActParams;
+  for (const t of nonNegative)
+    if (t in acts) acts[t] = { scale: range.get(t)![1] > 0 ? range.get(t)![1] / 127 : 1, zeroPoint: 0 };
+  const layers = c.metadata!["quant.layers"] as Record<string, string>;
+  const seven = candidates.filter((l) => layers[l] === "int8" || layers[l] === "int4");
+  return {
+    ...c,
+    metadata: {
+      ...c.metadata,
+      "quant.activations": acts,
+      "quant.inputBits": Object.fromEntries(seven.map((l) => [l, 7])),
+    },
+  };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { describe, it } from "vitest";
 import { padding1d } from "../dist/arch.js";
 import { splitRange } from "../dist/executor.js";
-import { QP_BLOCK_BYTES } from "../dist/gen/layout.js";
+import { QP_BLOCK_BYTES, QP_OUT_MODE } from "../dist/gen/layout.js";
 import { unpackInt4 } from "../dist/int4.js";
 import { writeParamBlock } from "../dist/param-block.js";
 import { mulberry32 } from "../dist/random.js";
@@ -26,6 +26,7 @@ import {
 } from "../dist/reference.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
 import { kernelShapes, NAMED_SHAPES, type ShapeLimits, winogradShapes } from "./kernel-shapes.js";
+import { exactGemm, IN_PLACE_SHAPES, im2colU7, randomRdotCase } from "./rdot-cases.js";
 
 const SPLITS = [1, 3];
 
@@ -234,6 +235,49 @@ describe("qs8 im2col16 + 16-bit GEMM (qs8-gemm16-4x8c2: i16 pairs x int8, i32x4.
           checkQConv(q, got, ref, what);
           if (first) sameBytes(got, first, what);
           else first = got;
+        }
+      }
+    }
+  });
+});
+
+describe("qs8-gemm16-4x8c2 on 7-bit activations (bytes in [0, 127], zero point 0), raw int32 output (mode 2)", () => {
+  it("equals the exact integer GEMM over the shape table, both builds, whole and split (4 bytes per element in every panel)", () => {
+    const rand = mulberry32(21);
+    const ar = new Arena(rand);
+    const dv = new DataView(ar.memory.buffer);
+    const i32 = new Int32Array(ar.memory.buffer);
+    for (const [trial, g] of [...kernelShapes(21, 30), ...IN_PLACE_SHAPES].entries()) {
+      const t = randomRdotCase(rand, g, trial % 7 === 6);
+      const taps = g.kh * g.kw;
+      const k = taps * g.cin;
+      const M = g.oh * g.ow;
+      const want = exactGemm(im2colU7(t, k), k, t.w, k, g.cout);
+      for (const isa of ISAS) {
+        const kx = ar.k[isa];
+        for (const T of SPLITS) {
+          ar.reset();
+          const x = ar.bytes(t.x);
+          const src = ar.bytes(t.w);
+          const ones = ar.floats(new Float32Array(g.cout).fill(1));
+          const zeros = ar.floats(new Float32Array(g.cout));
+          const qp = ar.qp(1, 0);
+          dv.setInt32(qp + QP_OUT_MODE, 2, true);
+          const w16 = ar.alloc(Math.ceil(g.cout / 8) * kx.qs8_panel_bytes(g.cin, taps));
+          kx.qs8_pack_weights(g.cin, taps, g.cout, src, ones, zeros, w16, 0);
+          const k16 = kx.qs8_k16(g.cin, taps);
+          const a16 = ar.alloc(Math.ceil(M / 4) * 4 * k16 * 2);
+          kx.qs8_im2col16(0, M, g.h, g.w, g.cin, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, x, a16, qp, 0);
+          const c = ar.alloc(M * g.cout * 4);
+          i32.fill(0x5a5a5a5a, c >>> 2, (c >>> 2) + M * g.cout);
+          for (let p = 0; p < T; p++) {
+            const [m0, m1] = trial % 2 ? splitRange(M, T, p, 4) : [0, M];
+            const [n0, n1] = trial % 2 ? [0, g.cout] : splitRange(g.cout, T, p, 8);
+            if (m0 < m1 && n0 < n1)
+              kx.qs8_gemm16_run(m0, m1, n0, n1, g.cin, taps, a16, w16, c, g.cout * 4, 0, qp, 0, 0);
+          }
+          sameBytes(i32.slice(c >>> 2, (c >>> 2) + M * g.cout), want, `${isa} ${g.name} T=${T} int32`);
+          ar.checkGuards();
         }
       }
     }

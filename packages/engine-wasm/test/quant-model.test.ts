@@ -8,32 +8,18 @@ import { describe, expect, it } from "vitest";
 import { encodeModel, type ModelContents } from "../dist/format.js";
 import { loadModelFromBytes } from "../dist/model.js";
 import { createRandomModel, randomCrop } from "../dist/random.js";
-import { refRunGraph } from "../dist/reference.js";
-import { activationParams, quantizedVariant } from "./model-helpers.js";
+import { activationParams, quantizedVariant, referenceLogits, sqnr } from "./model-helpers.js";
 
 /** Minimum SQNR (dB) of the logits against float64 of the FP32 model. */
 const MIN_SQNR = { f16: 55, dynamic: 30, int8: 30, mixed: 28, int4: 12 }; // measured 65.9, 37.4, 38.0, 33.4, 16.5
 
 const config = { depth: 18 as const, width: 0.25, inputHeight: 48, inputWidth: 40, numClasses: 10 };
 
-function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i]! ** 2;
-    n += (ref[i]! - x[i]!) ** 2;
-  }
-  return 10 * Math.log10(s / n);
-}
-
 describe("quantized models through the planner and executor", () => {
   const fp32 = createRandomModel(config, 4);
   const n = config.inputHeight * config.inputWidth;
   const crops = [randomCrop(n, 1), randomCrop(n, 2)];
-  const weights = new Map(fp32.tensors.map((t) => [t.name, t.data]));
-  const refLogits = crops.map(
-    (c) => refRunGraph(fp32.graph, (k) => weights.get(k)!, c, ["head.dense"]).get("head.dense")!.data,
-  );
+  const refLogits = referenceLogits(fp32, crops);
   const wlayers = fp32.graph.layers.filter((l) => l.op === "conv" || l.op === "dense").map((l) => l.name);
 
   const acts = activationParams(fp32, crops);

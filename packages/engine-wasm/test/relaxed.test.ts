@@ -2,7 +2,8 @@
  * Relaxed SIMD (relaxed-check, peak and qs8-rdot families): the self-check's reference, its
  * verdict against what the kernel module it hands out computes, exactly, before and after V8
  * could tier the function up, the module's exports against the manifest, and the relaxed GEMM
- * over the shape table against the exact integer result and the 16-bit GEMM's accumulators.
+ * over the shape table against the exact integer result, and its outputs (f32, int8, ReLU,
+ * fused residual) against the 16-bit GEMM's, bit for bit.
  */
 import { describe, expect, it } from "vitest";
 import { splitRange } from "../dist/executor.js";
@@ -19,7 +20,8 @@ import {
 } from "../dist/relaxed.js";
 import { createMemory } from "../dist/wasm.js";
 import { GuardedArena } from "./guarded-arena.js";
-import { kernelShapes, type ShapeGeometry } from "./kernel-shapes.js";
+import { kernelShapes } from "./kernel-shapes.js";
+import { exactGemm, IN_PLACE_SHAPES, im2colU7, randomRdotCase } from "./rdot-cases.js";
 
 describe("relaxed SIMD self-check", () => {
   it("exactDot is the 4-byte dot product per lane plus the accumulator, modulo 2^32", () => {
@@ -120,142 +122,160 @@ describe("relaxed SIMD self-check", () => {
   });
 });
 
-/** A convolution of the shape table as a GEMM on 7-bit activations: x u7 NHWC, w int8 [taps][cin][cout]. */
-interface RdotCase {
-  g: ShapeGeometry;
-  x: Uint8Array;
-  w: Int8Array;
-}
-
-function randomRdotCase(rand: () => number, g: ShapeGeometry, extreme: boolean): RdotCase {
-  const taps = g.kh * g.kw;
-  const x = new Uint8Array(g.h * g.w * g.cin).map(() => (extreme ? 127 : Math.floor(rand() * 128)));
-  const w = new Int8Array(taps * g.cin * g.cout).map((_, i) =>
-    extreme ? (i % 3 ? -128 : 127) : Math.floor(rand() * 255) - 127,
-  );
-  return { g, x, w };
-}
-
-/** im2col rows of the case's 7-bit activations: taps x cin values (0 outside the image), padded to k4 bytes. */
-function im2colU7(t: RdotCase, k4: number): Uint8Array {
-  const { g } = t;
-  const rows = new Uint8Array(g.oh * g.ow * k4);
-  for (let oy = 0; oy < g.oh; oy++)
-    for (let ox = 0; ox < g.ow; ox++) {
-      const row = (oy * g.ow + ox) * k4;
-      let q = 0;
-      for (let ky = 0; ky < g.kh; ky++)
-        for (let kx = 0; kx < g.kw; kx++) {
-          const iy = oy * g.sh - g.pt + ky;
-          const ix = ox * g.sw - g.pl + kx;
-          const inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-          for (let ch = 0; ch < g.cin; ch++, q++)
-            rows[row + q] = inside ? t.x[(iy * g.w + ix) * g.cin + ch]! : 0;
-        }
-    }
-  return rows;
-}
-
-/** Exact int32 result [M][cout] of the GEMM of im2col rows (k4 bytes each) and weights [k][cout]. */
-function exactGemm(rows: Uint8Array, k4: number, w: Int8Array, k: number, cout: number): Int32Array {
-  const m = rows.length / k4;
-  const out = new Int32Array(m * cout);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < cout; j++) {
-      let acc = 0;
-      for (let q = 0; q < k; q++) acc += rows[i * k4 + q]! * w[q * cout + j]!;
-      out[i * cout + j] = acc;
-    }
-  return out;
-}
-
 const SPLITS = [1, 2, 3];
 
 describe.runIf(relaxedSimdStatus().usable)(
   "qs8-rdot-4x8c4 (int8 weights x 7-bit activations, relaxed_dot_i8x16_i7x16_add_s)",
   () => {
-    const extraShapes: ShapeGeometry[] = [16, 64, 100].map((cin, i) => {
-      const h = 5 + i;
-      const w = 7 - i;
-      return {
-        name: `1x1 stride 1, cin ${cin}`,
-        h,
-        w,
-        cin,
-        cout: 8 * i + 13,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        padding: "valid",
-        pt: 0,
-        pl: 0,
-        oh: h,
-        ow: w,
-      };
-    });
-
-    it("matches the exact integer GEMM and the 16-bit GEMM's int32 accumulators over the shape table, every split", () => {
+    it("raw int32 output equals the exact integer GEMM, and its 7-bit im2col the reference rows, over the shape table, every split", () => {
       const rand = mulberry32(21);
       const ar = new GuardedArena(rand);
       const rk = instantiateRelaxed(relaxedKernelModule()!, ar.memory);
-      const simd = ar.k.wasmsimd;
       const dv = new DataView(ar.memory.buffer);
       const i32 = new Int32Array(ar.memory.buffer);
-      for (const [trial, g] of [...kernelShapes(21, 30), ...extraShapes].entries()) {
+      for (const [trial, g] of [...kernelShapes(21, 30), ...IN_PLACE_SHAPES].entries()) {
         const t = randomRdotCase(rand, g, trial % 7 === 6);
         const taps = g.kh * g.kw;
         const k = taps * g.cin;
-        const k4 = Math.ceil(k / 4) * 4;
+        const k4 = rk.qs8_rdot_row_bytes(g.kh, g.kw, g.cin);
+        expect(k4).toBe(Math.ceil(k / 4) * 4);
         const M = g.oh * g.ow;
         const rows = im2colU7(t, k4);
         const want = exactGemm(rows, k4, t.w, k, g.cout);
         const what = `${g.name} ${JSON.stringify({ ...g, name: undefined })}`;
+        const direct = taps === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.cin % 4 === 0;
         for (const T of SPLITS) {
           ar.reset();
-          // 1x1 stride-1 layers whose channels are a multiple of 4 read the NHWC tensor directly.
-          const direct = taps === 1 && g.sh === 1 && g.sw === 1 && g.cin % 4 === 0;
-          const a = ar.bytes(direct ? t.x : rows);
+          const x = ar.bytes(t.x);
+          let a = x;
+          if (!direct) {
+            a = ar.alloc(M * k4);
+            ar.u8.fill(0xff, a, a + M * k4);
+            for (let p = 0; p < T; p++) {
+              const [m0, m1] = splitRange(M, T, p);
+              if (m0 < m1)
+                rk.qs8_rdot_im2col(m0, m1, g.h, g.w, g.cin, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, x, a);
+            }
+            const got = ar.u8.slice(a, a + M * k4);
+            expect(`${what} T=${T} im2col: ${got.join() === rows.join()}`).toBe(
+              `${what} T=${T} im2col: true`,
+            );
+          }
           const src = ar.bytes(t.w);
           const ones = ar.floats(new Float32Array(g.cout).fill(1));
           const zeros = ar.floats(new Float32Array(g.cout));
           const wp = ar.alloc(Math.ceil(g.cout / 8) * rk.qs8_rdot_panel_bytes(k));
           rk.qs8_rdot_pack_weights(k, g.cout, src, ones, zeros, wp);
+          const qp = ar.alloc(64);
+          writeParamBlock(dv, qp, 1, 0);
+          dv.setInt32(qp + QP_OUT_MODE, 2, true);
           const c = ar.alloc(M * g.cout * 4);
           i32.fill(0x5a5a5a5a, c >>> 2, (c >>> 2) + M * g.cout);
           for (let p = 0; p < T; p++) {
             const [m0, m1] = trial % 2 ? splitRange(M, T, p) : [0, M];
             const [n0, n1] = trial % 2 ? [0, g.cout] : splitRange(g.cout, T, p, 8);
             if (m0 < m1 && n0 < n1)
-              rk.qs8_rdot_gemm_run(m0, m1, n0, n1, k, a, direct ? g.cin : k4, wp, c, g.cout * 4);
+              rk.qs8_rdot_gemm_run(m0, m1, n0, n1, k, a, direct ? g.cin : k4, wp, c, g.cout * 4, 0, qp, 0, 0);
           }
           const got = i32.slice(c >>> 2, (c >>> 2) + M * g.cout);
           expect(`${what} T=${T}: ${got.join() === want.join()}`).toBe(`${what} T=${T}: true`);
+          ar.checkGuards();
+        }
+      }
+    });
 
-          // The 16-bit GEMM on the same activations (zero point 0) and weights, f32 output with
-          // scale 1 and bias 0: its accumulators as f32, exact while |acc| < 2^24 (here < 2^21).
+    it("f32 and int8 outputs, ReLU and fused residuals are qs8_gemm16_run's, bit for bit, every split", () => {
+      const rand = mulberry32(22);
+      const ar = new GuardedArena(rand);
+      const rk = instantiateRelaxed(relaxedKernelModule()!, ar.memory);
+      const simd = ar.k.wasmsimd;
+      const dv = new DataView(ar.memory.buffer);
+      for (const [trial, g] of [...kernelShapes(22, 30), ...IN_PLACE_SHAPES].entries()) {
+        const t = randomRdotCase(rand, g, trial % 7 === 6);
+        const taps = g.kh * g.kw;
+        const k = taps * g.cin;
+        const k4 = rk.qs8_rdot_row_bytes(g.kh, g.kw, g.cin);
+        const M = g.oh * g.ow;
+        const int8Out = trial % 3 !== 2;
+        const residual = int8Out && trial % 2 === 1;
+        const relu = trial % 4 < 2 ? 1 : 0;
+        const sx = 0.01 + rand() * 0.05;
+        const scales = Float32Array.from({ length: g.cout }, () => 0.002 + rand() * 0.01);
+        const bias = Float32Array.from({ length: g.cout }, () => (rand() - 0.5) * 2);
+        const out = int8Out
+          ? { scale: 0.05 + rand() * 0.2, zeroPoint: Math.floor(rand() * 40) - 20 }
+          : undefined;
+        const res = Int8Array.from({ length: M * g.cout }, () => Math.floor(rand() * 256) - 128);
+        const bytesOut = int8Out ? 1 : 4;
+        const what = `${g.name} ${JSON.stringify({ ...g, name: undefined })} int8Out=${int8Out} residual=${residual} relu=${relu}`;
+        for (const T of SPLITS) {
+          ar.reset();
           const x = ar.bytes(t.x);
+          const src = ar.bytes(t.w);
+          const sc = ar.floats(scales);
+          const bi = ar.floats(bias);
           const qp = ar.alloc(64);
-          writeParamBlock(dv, qp, 1, 0);
+          writeParamBlock(dv, qp, sx, 0, out);
+          const rq = residual ? ar.alloc(64) : 0;
+          if (residual) writeParamBlock(dv, rq, 0.07, 3);
+          const r = residual ? ar.bytes(res) : 0;
+          // relaxed: 7-bit im2col rows, or the input in place
+          const direct =
+            taps === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.cin % 4 === 0;
+          const a = direct ? x : ar.alloc(M * k4);
+          if (!direct)
+            rk.qs8_rdot_im2col(0, M, g.h, g.w, g.cin, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, x, a);
+          const wr = ar.alloc(Math.ceil(g.cout / 8) * rk.qs8_rdot_panel_bytes(k));
+          rk.qs8_rdot_pack_weights(k, g.cout, src, sc, bi, wr);
+          const cr = ar.alloc(M * g.cout * bytesOut);
+          // 16-bit path on the same bytes (zero point 0)
           const w16 = ar.alloc(Math.ceil(g.cout / 8) * simd.qs8_panel_bytes(g.cin, taps));
-          simd.qs8_pack_weights(g.cin, taps, g.cout, src, ones, zeros, w16, 0);
+          simd.qs8_pack_weights(g.cin, taps, g.cout, src, sc, bi, w16, 0);
           const k16 = simd.qs8_k16(g.cin, taps);
           const a16 = ar.alloc(Math.ceil(M / 4) * 4 * k16 * 2);
           simd.qs8_im2col16(0, M, g.h, g.w, g.cin, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, x, a16, qp, 0);
-          const c16 = ar.alloc(M * g.cout * 4);
-          simd.qs8_gemm16_run(0, M, 0, g.cout, g.cin, taps, a16, w16, c16, g.cout * 4, 0, qp, 0, 0);
-          const ref16 = Int32Array.from(ar.read(c16, M * g.cout));
-          expect(`${what} T=${T} vs gemm16: ${got.join() === ref16.join()}`).toBe(
-            `${what} T=${T} vs gemm16: true`,
-          );
-          // The same GEMM with raw int32 output (mode 2): 4 bytes per element in every panel.
-          dv.setInt32(qp + QP_OUT_MODE, 2, true);
-          const c32 = ar.alloc(M * g.cout * 4);
-          simd.qs8_gemm16_run(0, M, 0, g.cout, g.cin, taps, a16, w16, c32, g.cout * 4, 0, qp, 0, 0);
-          const raw = i32.slice(c32 >>> 2, (c32 >>> 2) + M * g.cout);
-          expect(`${what} T=${T} gemm16 int32: ${raw.join() === want.join()}`).toBe(
-            `${what} T=${T} gemm16 int32: true`,
-          );
+          const c16 = ar.alloc(M * g.cout * bytesOut);
+          const cs = g.cout * bytesOut;
+          for (let p = 0; p < T; p++) {
+            const [m0, m1] = trial % 2 ? splitRange(M, T, p, 4) : [0, M];
+            const [n0, n1] = trial % 2 ? [0, g.cout] : splitRange(g.cout, T, p, 8);
+            if (m0 >= m1 || n0 >= n1) continue;
+            rk.qs8_rdot_gemm_run(
+              m0,
+              m1,
+              n0,
+              n1,
+              k,
+              a,
+              direct ? g.cin : k4,
+              wr,
+              cr,
+              cs,
+              relu,
+              qp,
+              rq,
+              (r - cr) >>> 0,
+            );
+            simd.qs8_gemm16_run(
+              m0,
+              m1,
+              n0,
+              n1,
+              g.cin,
+              taps,
+              a16,
+              w16,
+              c16,
+              cs,
+              relu,
+              qp,
+              rq,
+              (r - c16) >>> 0,
+            );
+          }
+          const got = ar.u8.slice(cr, cr + M * cs);
+          const ref = ar.u8.slice(c16, c16 + M * cs);
+          expect(`${what} T=${T}: ${got.join() === ref.join()}`).toBe(`${what} T=${T}: true`);
           ar.checkGuards();
         }
       }

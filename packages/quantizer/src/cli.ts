@@ -15,7 +15,7 @@ import { evaluateModel } from "./evaluate.js";
 import { ExportUsageError, exportMain } from "./export/cli.js";
 import { ExportError } from "./export/plan.js";
 import { QuantizeError, type QuantizeResult, quantizeModel } from "./quantize.js";
-import { makeReport } from "./report.js";
+import { makeReport, type ReportVariant, SEVEN_BIT_MODES } from "./report.js";
 import { MODES, type Mode } from "./variants.js";
 
 const HELP = `edge-audio-quantize: compressed variants of an FP32 .eam model
@@ -23,8 +23,9 @@ const HELP = `edge-audio-quantize: compressed variants of an FP32 .eam model
 usage:
   edge-audio-quantize --model M.eam --mode fp16|dynamic|int8-tensor|int8|mixed --out OUT.eam
         [--calib DIR] [--calib-crops N] [--range auto|minmax|percentile|mse]
-        [--budget-size MB | --budget-accuracy PTS] [--min-bits 4|8] [--prune S] [--threads N] [--json]
-  edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...]
+        [--budget-size MB | --budget-accuracy PTS] [--min-bits 4|8] [--seven-bit] [--prune S]
+        [--threads N] [--json]
+  edge-audio-quantize report --model M.eam --data DIR --out DIR [--modes fp32,fp16,...,int8-7bit]
         [--calib DIR] [--calib-crops N] [--budget-accuracy PTS | --budget-size MB] [--threads N] [--json]
   edge-audio-quantize eval --model M.eam --data DIR [--split test|all] [--threads N] [--json]
   edge-audio-quantize export --to tflite|onnx M.eam --out FILE [--json]   (export --help)
@@ -45,6 +46,9 @@ options:
   --calib DIR        labelled audio (<label>/<file>); only clips outside the model's stored
                      test/val split are used (required for int8, int8-tensor, mixed)
   --calib-crops N    calibration crops (default 64)
+  --seven-bit        int8, int8-tensor, mixed: layers whose input is a ReLU output read it as
+                     7 bits ([0, 127], zero point 0), the operand of the engine's relaxed-SIMD
+                     GEMM; layers whose input can be negative keep 8 bits
   --prune S          magnitude pruning: fraction S of each weight tensor set to zero (stored
                      dense: size and speed do not change; the result says so)
   --threads N        engine threads for calibration and evaluation (default and most: the core
@@ -116,6 +120,7 @@ const QUANTIZE_OPTIONS = {
   out: { type: "string", required: true, placeholder: "OUT.eam" },
   range: { type: "string", choices: ["auto", "minmax", "percentile", "mse"] as const, default: "auto" },
   "min-bits": { type: "string", choices: ["4", "8"] as const },
+  "seven-bit": { type: "boolean" },
   prune: { type: "number", min: 0, max: 0.99 },
 } satisfies OptionSpecs;
 const REPORT_OPTIONS = {
@@ -169,10 +174,10 @@ async function reportCommand(argv: string[]): Promise<number> {
   if (!a) return 0;
   const v = a.values;
   checkBudgets(v);
-  const modes = v.modes ? (v.modes.split(",").map((m) => m.trim()) as Mode[]) : undefined;
+  const modes = v.modes ? (v.modes.split(",").map((m) => m.trim()) as ReportVariant[]) : undefined;
+  const known = ["fp32", ...MODES, ...SEVEN_BIT_MODES.map((m) => `${m}-7bit`)];
   for (const m of modes ?? [])
-    if (m !== "fp32" && !MODES.includes(m))
-      throw new UsageError(`--modes lists modes among fp32, ${MODES.join(", ")}; got "${m}"`);
+    if (!known.includes(m)) throw new UsageError(`--modes lists modes among ${known.join(", ")}; got "${m}"`);
   const r = await makeReport({
     model: v.model,
     data: v.data,
@@ -209,6 +214,7 @@ async function quantizeCommand(argv: string[]): Promise<number> {
     budgetSizeMB: v["budget-size"],
     budgetAccuracy: v["budget-accuracy"],
     prune: v.prune,
+    sevenBit: v["seven-bit"] === true,
     threads: v.threads,
     onProgress: stageProgress(v.quiet),
   });

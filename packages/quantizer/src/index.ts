@@ -29,7 +29,10 @@ export {
   type Report,
   type ReportOptions,
   type ReportRow,
+  type ReportVariant,
   reportMarkdown,
+  SEVEN_BIT_MODES,
+  variantMode,
 } from "./report.js";
 export {
   type ActivationQuant,
@@ -38,9 +41,12 @@ export {
   MODES,
   type Mode,
   type Precision,
+  paramsSource,
   pruneMagnitude,
   type QuantSpec,
   settlePrecisions,
+  sevenBitLayers,
   tensorsNeedingParams,
+  toActivationQuant7,
   weightLayers,
 } from "./variants.js";

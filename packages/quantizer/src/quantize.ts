@@ -50,6 +50,11 @@ export interface QuantizeOptions {
   sensitivityCrops?: number;
   /** Fraction of each weight tensor's smallest-magnitude weights set to zero. */
   prune?: number;
+  /**
+   * int8, int8-tensor, mixed: layers whose input is a ReLU output take it as 7 bits ([0, 127],
+   * zero point 0; `quant.inputBits`), the relaxed-SIMD GEMM's operand. Default false.
+   */
+  sevenBit?: boolean;
   threads?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -194,6 +199,8 @@ export async function quantizeModel(
     const msg = (e as Error).message;
     throw new QuantizeError(msg.startsWith(modelPath) ? msg : `${modelPath}: ${msg}`);
   }
+  if (opts.sevenBit && !needsCalibration(mode))
+    throw new QuantizeError(`--seven-bit applies to int8, int8-tensor and mixed, not ${mode}`);
   if (opts.prune !== undefined && !(opts.prune >= 0 && opts.prune < 1))
     throw new QuantizeError(`--prune must be a fraction in [0, 1), got ${opts.prune}`);
   const out =
@@ -251,6 +258,7 @@ export async function quantizeModel(
     result.sensitivity = r.sensitivity;
     result.mixed = r.summary;
   }
+  if (opts.sevenBit) spec.sevenBit = true;
   spec.info = {
     calibration: result.calibration ?? null,
     mixed: result.mixed ?? null,

@@ -17,10 +17,22 @@ import { sqnrDb } from "./metrics.js";
 import { type QuantizeOptions, type QuantizeResult, quantizeModel } from "./quantize.js";
 import type { Mode } from "./variants.js";
 
+/** A report row: a quantizer mode, or int8 / int8-tensor / mixed with 7-bit inputs (`--seven-bit`). */
+export type ReportVariant = Mode | `${SevenBitMode}-7bit`;
+type SevenBitMode = "int8" | "int8-tensor" | "mixed";
+export const SEVEN_BIT_MODES: readonly SevenBitMode[] = ["int8", "int8-tensor", "mixed"];
+
+/** The quantizer mode of a report variant and whether it has 7-bit inputs. */
+export function variantMode(v: ReportVariant): { mode: Mode; sevenBit: boolean } {
+  return v.endsWith("-7bit")
+    ? { mode: v.slice(0, -5) as Mode, sevenBit: true }
+    : { mode: v as Mode, sevenBit: false };
+}
+
 const run = promisify(execFile);
 
 export interface ReportRow {
-  variant: Mode;
+  variant: ReportVariant;
   file: string;
   bytes: number;
   clipAccuracy: number;
@@ -42,7 +54,7 @@ export interface ReportOptions
   model: string;
   data: string;
   out: string;
-  modes?: Mode[];
+  modes?: ReportVariant[];
   /** Audio folder for calibration (default: `data`; only its training clips are used). */
   calib?: string;
   onProgress?: (stage: string, done: number, total: number) => void;
@@ -56,7 +68,7 @@ export interface Report {
   crops: number;
   machine: { cpus: number; loadAverage: number[]; node: string };
   rows: ReportRow[];
-  quantize: Partial<Record<Mode, Omit<QuantizeResult, "sensitivity">>>;
+  quantize: Partial<Record<ReportVariant, Omit<QuantizeResult, "sensitivity">>>;
   sensitivity?: QuantizeResult["sensitivity"];
 }
 
@@ -74,11 +86,11 @@ async function evalChild(model: string, data: string, threads: number): Promise<
 }
 
 export async function makeReport(opts: ReportOptions): Promise<Report> {
-  const modes: Mode[] = opts.modes ?? ["fp32", "fp16", "dynamic", "int8-tensor", "int8", "mixed"];
+  const modes: ReportVariant[] = opts.modes ?? ["fp32", "fp16", "dynamic", "int8-tensor", "int8", "mixed"];
   const progress = opts.onProgress ?? (() => {});
   fs.mkdirSync(opts.out, { recursive: true });
   const base = path.basename(opts.model, path.extname(opts.model));
-  const files = new Map<Mode, string>();
+  const files = new Map<ReportVariant, string>();
   const quantize: Report["quantize"] = {};
   let sensitivity: Report["sensitivity"];
   for (const [i, mode] of modes.entries()) {
@@ -87,7 +99,8 @@ export async function makeReport(opts: ReportOptions): Promise<Report> {
       files.set(mode, path.resolve(opts.model));
       continue;
     }
-    const r = await quantizeModel(opts.model, mode, {
+    const r = await quantizeModel(opts.model, variantMode(mode).mode, {
+      sevenBit: variantMode(mode).sevenBit,
       out: path.join(opts.out, `${base}-${mode}.eam`),
       calib: opts.calib ?? opts.data,
       calibCrops: opts.calibCrops,
@@ -102,7 +115,7 @@ export async function makeReport(opts: ReportOptions): Promise<Report> {
     if (s) sensitivity = s;
     quantize[mode] = rest;
   }
-  const evals = new Map<Mode, EvalResult>();
+  const evals = new Map<ReportVariant, EvalResult>();
   for (const [i, mode] of modes.entries()) {
     progress(`evaluating ${mode}`, i, modes.length);
     evals.set(mode, await evalChild(files.get(mode)!, opts.data, opts.threads ?? 1));
@@ -129,7 +142,9 @@ export async function makeReport(opts: ReportOptions): Promise<Report> {
     }
     const q = quantize[mode];
     const notes: string[] = [];
-    if (mode === "int8-tensor") notes.push("one scale per weight tensor (the study's setting)");
+    if (variantMode(mode).mode === "int8-tensor")
+      notes.push("one scale per weight tensor (the study's setting)");
+    if (variantMode(mode).sevenBit) notes.push("7-bit inputs for the layers that read a ReLU output");
     if (q?.mixed) notes.push(`${q.mixed.budget}`);
     if (q?.prune) notes.push(`pruned ${(q.prune.zeroFraction * 100).toFixed(1)} % zeros, stored dense`);
     return {

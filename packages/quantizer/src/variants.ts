@@ -4,6 +4,7 @@
  * packages/engine-wasm/docs/format.md, section "Quantized models".
  */
 import {
+  activationRoot,
   type EamFile,
   type EamGraph,
   type JsonObject,
@@ -11,6 +12,7 @@ import {
   type Precision,
   packInt4Weights,
   readModel,
+  sevenBitCandidates,
   type TensorInput,
   toF16Array,
   writeModel,
@@ -48,6 +50,12 @@ export interface QuantSpec {
   prune?: number;
   /** Free-form provenance of the quantization (calibration crops, budget, ...). */
   info?: JsonObject;
+  /**
+   * 7-bit inputs: int8/int4 conv and dense layers whose input is a ReLU output read it quantized
+   * to [0, 127] with zero point 0 (`quant.inputBits`), the operand the relaxed-SIMD GEMM needs;
+   * layers whose input can be negative keep 8 bits.
+   */
+  sevenBit?: boolean;
 }
 
 /**
@@ -233,6 +241,15 @@ export function buildVariant(src: EamFile, spec: QuantSpec): ModelContents {
   metadata["quant.mode"] = spec.mode;
   metadata["quant.layers"] = layers;
   metadata["quant.weights"] = spec.perChannel ? "per-channel" : "per-tensor";
+  if (spec.sevenBit) {
+    const seven = sevenBitLayers(g, layers);
+    for (const t of new Set(seven.map((l) => paramsSource(g, layers, inputOf(g, l))))) {
+      const a = acts[t];
+      if (!a) throw new Error(`no calibrated range for activation ${t}; run calibration first (--calib DIR)`);
+      acts[t] = toActivationQuant7(a.hi, a.method);
+    }
+    metadata["quant.inputBits"] = nameRecord<number>(Object.fromEntries(seven.map((l) => [l, 7])));
+  }
   if (Object.keys(acts).length > 0) metadata["quant.activations"] = acts as unknown as JsonObject;
   if (spec.prune) metadata["quant.pruning"] = { sparsity: spec.prune, method: "magnitude, per tensor" };
   if (spec.info) metadata["quant.info"] = spec.info;
@@ -262,6 +279,38 @@ export function int4Tensors(name: string, layer: string, shape: number[], w: Flo
     { name, dtype: "u8", shape: [...shape.slice(0, -1), Math.ceil(n / 2)], data: packed },
     { name: `${layer}.weight_scale`, dtype: "f32", shape: [n], data: scales },
   ];
+}
+
+/** The int8/int4 conv and dense layers whose input is non-negative by construction (ReLU outputs). */
+export function sevenBitLayers(graph: EamGraph, layers: Record<string, Precision>): string[] {
+  return sevenBitCandidates(graph).filter((l) => layers[l] === "int8" || layers[l] === "int4");
+}
+
+function inputOf(graph: EamGraph, layer: string): string {
+  const l = graph.layers.find((x) => x.name === layer);
+  if (!l || l.op === "add") throw new Error(`layer ${layer} has no single input`);
+  return l.input;
+}
+
+/**
+ * The tensor whose activation parameters the engine uses for tensor `n`: dropout outputs and
+ * int8 max-pool outputs carry their input's (docs/format.md, "Semantics").
+ */
+export function paramsSource(graph: EamGraph, layers: Record<string, Precision>, n: string): string {
+  const byName = new Map(graph.layers.map((l) => [l.name, l]));
+  let t = activationRoot(graph, n);
+  for (let l = byName.get(t); l?.op === "maxpool" && layers[l.name] === "int8"; l = byName.get(t))
+    t = activationRoot(graph, l.input);
+  return t;
+}
+
+/**
+ * 7-bit parameters of a non-negative tensor with calibrated upper end `hi`: zero point 0 and
+ * scale hi / 127, so that [0, hi] maps onto [0, 127] (the ReLU floor is q = 0).
+ */
+export function toActivationQuant7(hi: number, method: RangeMethod): ActivationQuant {
+  const scale = hi > 1e-12 ? hi / 127 : 1;
+  return { scale, zeroPoint: 0, lo: 0, hi, method };
 }
 
 /** Activation parameters from a calibrated range. */

@@ -82,6 +82,64 @@ describe("variant files", () => {
     }
   });
 
+  it("--seven-bit: 7-bit inputs (zero point 0, clamped to [0, 127]) for layers reading ReLU outputs, 8 bits for the stem", async () => {
+    const out7 = path.join(dir, "m-int8-7.eam");
+    const out8 = path.join(dir, "m-int8-8.eam");
+    await quantizeModel(fp32Path, "int8", { out: out7, crops: crops.slice(0, 6), sevenBit: true });
+    await quantizeModel(fp32Path, "int8", { out: out8, crops: crops.slice(0, 6) });
+    const m7 = readModel(out7);
+    const m8 = readModel(out8);
+    expect(m8.metadata.has("quant.inputBits")).toBe(false);
+    const bits = m7.metadata.get("quant.inputBits") as Record<string, number>;
+    const layers = m7.metadata.get("quant.layers") as Record<string, string>;
+    const convs = base.graph.layers.filter((l) => l.op === "conv").map((l) => l.name);
+    // every conv but the stem (whose input, the log-Mel crop, is negative); the head stays dynamic
+    expect(Object.keys(bits).sort()).toEqual(convs.filter((l) => l !== "stem.conv").sort());
+    expect(Object.values(bits).every((b) => b === 7)).toBe(true);
+    expect(layers["head.dense"]).toBe("dynamic");
+    type Act = { scale: number; zeroPoint: number; lo: number; hi: number };
+    const acts7 = m7.metadata.get("quant.activations") as Record<string, Act>;
+    const acts8 = m8.metadata.get("quant.activations") as Record<string, Act>;
+    // the parameters a 7-bit layer's input is read with: its producer's (stem.pool, an int8 max
+    // pool, carries stem.conv's)
+    const sources = [
+      ...new Set(base.graph.layers.flatMap((l) => (l.op === "conv" && bits[l.name] ? [l.input] : []))),
+    ].map((t) => (t === "stem.pool" ? "stem.conv" : t));
+    for (const t of sources) {
+      expect([t, acts7[t]!.zeroPoint]).toEqual([t, 0]);
+      expect(acts7[t]!.scale).toBeCloseTo(acts8[t]!.hi / 127, 12);
+      expect(acts8[t]!.zeroPoint).toBe(-128);
+    }
+    expect(acts7.input).toEqual(acts8.input);
+    // Louder crops than the calibration ones: the 7-bit inputs saturate at 127, never leave [0, 127].
+    const loud = crops.map((c) => c.map((v) => v * 3));
+    const keep = sources.filter((t) => t !== "stem.conv");
+    const { loadModelFromBytes } = await import("@edge-audio/engine-wasm");
+    const m = await loadModelFromBytes(fs.readFileSync(out7), { threads: 1, keep });
+    let saturated = 0;
+    for (const c of loud) {
+      m.run(c);
+      for (const t of keep) {
+        const q = Array.from(m.read(t), (v) => Math.round(v / Math.fround(acts7[t]!.scale)));
+        expect([t, Math.min(...q) >= 0 && Math.max(...q) <= 127]).toEqual([t, true]);
+        saturated += q.filter((v) => v === 127).length;
+      }
+    }
+    await m.dispose();
+    expect(saturated).toBeGreaterThan(0);
+    const ref = await runLogits(fs.readFileSync(fp32Path), base.graph, crops);
+    const got = await runLogits(fs.readFileSync(out7), base.graph, crops);
+    const s = sqnrDb(
+      ref.flatMap((x) => [...x]),
+      got.flatMap((x) => [...x]),
+    );
+    // measured 28.8 dB (the same crops with 8-bit inputs: bound 28 above)
+    if (!(s >= 24)) throw new Error(`int8 --seven-bit: logits SQNR ${s.toFixed(1)} dB`);
+    await expect(quantizeModel(fp32Path, "fp16", { out: out7, sevenBit: true })).rejects.toThrow(
+      /--seven-bit applies to int8, int8-tensor and mixed, not fp16/,
+    );
+  });
+
   it("int8 needs calibration and says how; an already quantized model is refused naming the file", async () => {
     await expect(quantizeModel(fp32Path, "int8", { out: path.join(dir, "x.eam") })).rejects.toThrow(
       /--calib DIR/,

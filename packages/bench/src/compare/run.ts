@@ -47,6 +47,11 @@ export const ALL_RUNTIMES: Runtime[] = [
 /** Variants exported to TFLite for LiteRT.js (the ones the study ran). */
 export const LITERT_VARIANTS = ["fp32", "fp16", "dynamic", "int8"];
 export const QUANT_VARIANTS = ["fp16", "dynamic", "int8"] as const;
+/**
+ * Variants beyond the quantizer's modes: int8 with 7-bit inputs (`--seven-bit`) on 128-bit SIMD,
+ * and the same file with its 7-bit layers on the relaxed-SIMD GEMM.
+ */
+export const SEVEN_BIT_VARIANTS = ["int8-7bit", "int8-7bit-relaxed"] as const;
 
 export interface CompareRow {
   model: string;
@@ -159,7 +164,7 @@ interface QuantizerModule {
   quantizeModel(
     model: string,
     mode: string,
-    opts: { out: string; crops?: Float32Array[]; threads?: number },
+    opts: { out: string; crops?: Float32Array[]; threads?: number; sevenBit?: boolean },
   ): Promise<{ out: string; bytes: number }>;
 }
 
@@ -266,6 +271,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     if (runtimes.includes("engine")) {
       const calib = Array.from({ length: quick ? 2 : 8 }, (_, i) => randomCrop(height * frames, 5000 + i));
       for (const v of variants) {
+        if (v === "int8-7bit-relaxed") continue; // the int8-7bit file, run with relaxed SIMD
         if (typeof quantizer === "string" || quantizer === null) {
           variantPaths.set(v, { why: `quantizer: ${quantizer ?? "not loaded"}` });
           continue;
@@ -273,7 +279,14 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         const out = join(workDir, `${tag}-${v}.eam`);
         try {
           const t0 = performance.now();
-          const r = await quantizer.quantizeModel(fp32Path, v, { out, crops: calib, threads: 1 });
+          const sevenBit = v === "int8-7bit";
+          const mode = sevenBit ? "int8" : v;
+          const r = await quantizer.quantizeModel(fp32Path, mode, {
+            out,
+            crops: calib,
+            threads: 1,
+            sevenBit,
+          });
           files[v] = { path: r.out, bytes: statSync(r.out).size };
           variantPaths.set(v, r.out);
           log(
@@ -286,6 +299,11 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         }
       }
     }
+    if (variants.includes("int8-7bit-relaxed"))
+      variantPaths.set(
+        "int8-7bit-relaxed",
+        variantPaths.get("int8-7bit") ?? { why: "needs the int8-7bit variant in --variants" },
+      );
     const exported = exportFiles(runtimes, variantPaths, files, log, model);
     report.models.push({
       model,
@@ -310,7 +328,12 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
                 threads: t,
                 module: moduleUrl("compare/runners.js"),
                 factory: "createEngineRunner",
-                options: { modelPath: p, threads: t, name: `engine ${v}` },
+                options: {
+                  modelPath: p,
+                  threads: t,
+                  name: `engine ${v}`,
+                  relaxedSimd: v === "int8-7bit-relaxed",
+                },
                 modelPath: p,
                 execArgv: opts.engineNodeFlags,
               });

@@ -10,6 +10,8 @@ export interface EngineRunnerOptions {
   modelPath: string;
   threads: number;
   name?: string;
+  /** Run the file's 7-bit layers on the relaxed-SIMD GEMM where the self-check allows (LoadOptions.relaxedSimd). */
+  relaxedSimd?: boolean;
 }
 
 /** `@edge-audio/engine-wasm`: `loadModel(path, { threads })`, one crop per `run`. */
@@ -25,7 +27,13 @@ export class EngineRunner implements Runner {
 
   async load(): Promise<void> {
     const { loadModel } = await import("@edge-audio/engine-wasm");
-    this.model = await loadModel(this.options.modelPath, { threads: this.threads });
+    this.model = await loadModel(this.options.modelPath, {
+      threads: this.threads,
+      relaxedSimd: this.options.relaxedSimd,
+    });
+    const r = this.model.info().relaxed;
+    if (this.options.relaxedSimd && r.relaxedLayers === 0)
+      throw new Error(`no layer runs on relaxed SIMD: ${r.reason}`);
   }
 
   async run(crop: Float32Array): Promise<Float32Array> {

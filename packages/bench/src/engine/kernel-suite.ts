@@ -468,7 +468,10 @@ function relaxedGemmRows(
     writeParamBlock(new DataView(mem.buffer), QP, 1, 0);
     const res = bench(
       [
-        { name: "rdot", fn: () => rk.qs8_rdot_gemm_run(0, g.m, 0, g.n, g.k, X, g.k, P, C, g.n * 4) },
+        {
+          name: "rdot",
+          fn: () => rk.qs8_rdot_gemm_run(0, g.m, 0, g.n, g.k, X, g.k, P, C, g.n * 4, 0, QP, 0, 0),
+        },
         {
           name: "gemm16",
           fn: () => {

@@ -40,7 +40,7 @@ function fuseResidualAdd(s: Lowering, l: LayerOf<"add">, qy: ActQuant): boolean 
   s.fusable.delete(t);
   s.blocks.get(f.gk)!.out = qy;
   const producer = s.nodes[f.node]!;
-  const op = producer.op as Extract<OpTemplate, { kind: "qgemm" | "qwino_gemm" }>;
+  const op = producer.op as Extract<OpTemplate, { kind: "qgemm" | "qwino_gemm" | "rgemm" }>;
   producer.op = { ...op, relu: l.relu ? 1 : 0, rq: block(s.qpKey.get(r)!), rd: { distance: [r, t] } };
   producer.inputs.push(r);
   // t now holds the sum, quantized with the add's parameters.

@@ -1,8 +1,9 @@
 /**
  * int8 (qs8) weights: static or dynamic int8 input, then Winograd F(2x3,3x3) / F(2x2,3x3) where
- * it pays, else im2col rows and the qs8 GEMM; the epilogue requantizes (or writes f32).
+ * it pays, else im2col rows and the qs8 GEMM (the relaxed-SIMD GEMM for layers with 7-bit
+ * input, when the plan has the relaxed module); the epilogue requantizes (or writes f32).
  */
-import { align, type OpTemplate, QWINO_MIN_TILES } from "../plan/types.js";
+import { align, type OpTemplate, QWINO_MIN_TILES, type RelaxedLayout } from "../plan/types.js";
 import {
   actOf,
   asF32,
@@ -94,13 +95,22 @@ export function lowerQs8(s: Lowering, layer: LowLayer, dynamic: boolean, wi: num
   else {
     x = asI8(s, layer.input, name);
     const qx = s.quant.get(x)!;
+    if (s.opts.inputBits?.get(name) === 7 && qx.zeroPoint !== 0)
+      throw new Error(
+        `int8 layer ${name} has 7-bit input (quant.inputBits), but its input ${layer.input} has zero point ${qx.zeroPoint}; 7-bit input needs zero point 0 (values in [0, 127])`,
+      );
     s.blocks.set(gk, { scale: qx.scale, zeroPoint: qx.zeroPoint, out: single ? undefined : actOf(s, name) });
   }
   const out = s.blocks.get(gk)!.out;
   setOutput(s, name, single ? [cout] : [g.oh, g.ow, cout], out);
   if (out) s.qpKey.set(name, tensorBlock(s, name, out));
   const form = isWinograd3x3(g) && (s.opts.winograd ?? true) ? qwinoForm(g.oh, g.ow, kc2) : undefined;
-  const node = form ? lowerQwino(s, layer, x, gk, wi, kc2, form) : lowerQim2col(s, layer, x, gk, wi, kc2);
+  const relaxed = !dynamic && s.opts.inputBits?.get(name) === 7 ? s.opts.relaxed : undefined;
+  const node = form
+    ? lowerQwino(s, layer, x, gk, wi, kc2, form)
+    : relaxed
+      ? lowerRdot(s, layer, x, gk, wi, relaxed)
+      : lowerQim2col(s, layer, x, gk, wi, kc2);
   if (out && !layer.relu && !single) s.fusable.set(name, { node, gk });
 }
 
@@ -166,6 +176,34 @@ function lowerQwino(
   return emit(s, gemm, [vName], name);
 }
 
+/** The geometry fields of an im2col call of M output rows from tensor x into rows a. */
+function im2colFields(g: LowLayer["g"], M: number, x: string, a: string) {
+  const { h: ih, w: iw, cin: c, ow, kh, kw, sh, sw, pt, pl } = g;
+  return { M, ih, iw, c, ow, kh, kw, sh, sw, pt, pl, x: tensor(x), a: tensor(a) };
+}
+
+/**
+ * The fields a qs8 GEMM call (16-bit or relaxed) shares: the layer's M x N output with its
+ * parameter block, ReLU, weights, and no fused residual yet (add.ts may fuse one).
+ */
+function gemmOutputFields(s: Lowering, layer: LowLayer, gk: string, wi: number) {
+  const { name, g, cout, single } = layer;
+  const out = s.blocks.get(gk)!.out;
+  return {
+    layer: name,
+    M: g.oh * g.ow,
+    N: cout,
+    w: weightAt(wi),
+    c: tensor(name),
+    cs: cout * (out ? 1 : 4),
+    relu: layer.relu,
+    qp: block(gk),
+    rq: 0,
+    rd: 0,
+    single,
+  };
+}
+
 /** INT8 im2col rows (i16) and the qs8 GEMM on them. */
 function lowerQim2col(s: Lowering, layer: LowLayer, x: string, gk: string, wi: number, kc2: number): number {
   const { name, g, cout, single } = layer;
@@ -185,45 +223,66 @@ function lowerQim2col(s: Lowering, layer: LowLayer, x: string, gk: string, wi: n
   // whole tiles of 4 rows, interleaved (assembly/quant.ts a4_off)
   s.shapes.set(aName, [Math.ceil(M / 4) * 4, K16]);
   s.dtypes.set(aName, "i16");
-  const { h: ih, w: iw, cin, ow, kh, kw, sh, sw, pt, pl } = g;
   const im2col: OpTemplate = {
     kind: "qim2col",
     layer: name,
-    M,
-    ih,
-    iw,
-    c: cin,
-    ow,
-    kh,
-    kw,
-    sh,
-    sw,
-    pt,
-    pl,
-    x: tensor(x),
-    a: tensor(aName),
+    ...im2colFields(g, M, x, aName),
     qp: block(gk),
     merge,
     single,
   };
   emit(s, im2col, [x], aName);
-  const out = s.blocks.get(gk)!.out;
   const gemm: OpTemplate = {
     kind: "qgemm",
-    layer: name,
-    M,
-    N: cout,
     K: wl.kc,
     ks: wl.ks,
     a: tensor(aName),
-    w: weightAt(wi),
-    c: tensor(name),
-    cs: cout * (out ? 1 : 4),
-    relu: layer.relu,
-    qp: block(gk),
-    rq: 0,
-    rd: 0,
-    single,
+    ...gemmOutputFields(s, layer, gk, wi),
   };
   return emit(s, gemm, [aName], name);
+}
+
+/**
+ * Whether the relaxed GEMM reads a layer's NHWC input in place: a 1x1, stride-1 convolution
+ * without padding whose channels are a multiple of 4 (each row's 4-byte groups stay in its pixel).
+ */
+export function rdotReadsInPlace(g: LowLayer["g"]): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.cin % 4 === 0;
+}
+
+/**
+ * 7-bit input (bytes in [0, 127], zero point 0) on the relaxed-SIMD GEMM: the input read in
+ * place (rdotReadsInPlace) or through 7-bit im2col rows, and the qs8 epilogue of lowerQim2col.
+ */
+function lowerRdot(
+  s: Lowering,
+  layer: LowLayer,
+  x: string,
+  gk: string,
+  wi: number,
+  relaxed: RelaxedLayout,
+): number {
+  const { name, g, cout, single } = layer;
+  const M = g.oh * g.ow;
+  const wl = s.weights[wi]!;
+  wl.rdot = true;
+  wl.packedBytes = Math.ceil(cout / 8) * relaxed.qs8_rdot_panel_bytes(wl.k);
+  let a = x;
+  let as = g.cin;
+  if (!rdotReadsInPlace(g)) {
+    as = relaxed.qs8_rdot_row_bytes(g.kh, g.kw, g.cin);
+    a = `${name}#im2col7`;
+    s.shapes.set(a, [M, as]);
+    s.dtypes.set(a, "i8");
+    const im2col: OpTemplate = { kind: "rim2col", layer: name, ...im2colFields(g, M, x, a), single };
+    emit(s, im2col, [x], a);
+  }
+  const gemm: OpTemplate = {
+    kind: "rgemm",
+    K: wl.k,
+    a: tensor(a),
+    as,
+    ...gemmOutputFields(s, layer, gk, wi),
+  };
+  return emit(s, gemm, [a], name);
 }

@@ -3,6 +3,7 @@
  * and the symbolic form of a call record that the lowering pass produces before any address
  * is known.
  */
+import type { RelaxedKernelExports } from "../gen/kernels.js";
 import type { KernelExports } from "../wasm.js";
 
 export const ALIGN = 64;
@@ -125,22 +126,10 @@ export type OpRecord =
        * [M][kh * kw * kc2], or [M][kh * kw rounded to even] when `merge` (one input channel).
        */
       kind: "qim2col";
-      M: number;
-      ih: number;
-      iw: number;
-      c: number;
-      ow: number;
-      kh: number;
-      kw: number;
-      sh: number;
-      sw: number;
-      pt: number;
-      pl: number;
-      x: number;
-      a: number;
-      qp: number;
-      merge: number;
-    })
+    } & Im2colFields & {
+        qp: number;
+        merge: number;
+      })
   | (StepBase & {
       /** i16 x int8 -> int32 GEMM on (tile-interleaved) im2col16 rows, float requantization epilogue. */
       kind: "qgemm";
@@ -155,6 +144,32 @@ export type OpRecord =
       relu: number;
       qp: number;
       /** Fused residual add: parameter block of the int8 residual (0: none), its address - c. */
+      rq: number;
+      rd: number;
+    })
+  | (StepBase & {
+      /**
+       * 7-bit im2col rows (relaxed SIMD): input bytes in [0, 127] (zero point 0), zero padding,
+       * each row qs8_rdot_row_bytes(kh, kw, c) bytes.
+       */
+      kind: "rim2col";
+    } & Im2colFields)
+  | (StepBase & {
+      /**
+       * int8 weights x 7-bit activations -> int32 with relaxed_dot_i8x16_i7x16_add_s, then the
+       * qgemm epilogue (same parameter block, ReLU and fused residual): rows at a + m * as.
+       */
+      kind: "rgemm";
+      M: number;
+      N: number;
+      K: number;
+      a: number;
+      as: number;
+      w: number;
+      c: number;
+      cs: number;
+      relu: number;
+      qp: number;
       rq: number;
       rd: number;
     })
@@ -241,6 +256,26 @@ export type OpRecord =
   | (StepBase & { kind: "gap"; hw: number; c: number; x: number; y: number })
   | (StepBase & { kind: "softmax"; n: number; x: number; y: number });
 
+/**
+ * The fields of an im2col call: output rows M of an oh x ow output (ow given), the convolution
+ * geometry over an ih x iw x c input x, and the rows a.
+ */
+export interface Im2colFields {
+  M: number;
+  ih: number;
+  iw: number;
+  c: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  x: number;
+  a: number;
+}
+
 /** Weight tensors to load: raw [k, n] f32 matrix + bias, packed at `dst`. */
 export interface WeightLoad {
   layer: string;
@@ -267,6 +302,8 @@ export interface WeightLoad {
   ks: number;
   /** int8 panels ordered by channel pair, then tap (the int8 Winograd layers; qs8_pack_weights). */
   pairMajor?: boolean;
+  /** int8 panels of the relaxed-SIMD GEMM (qs8_rdot_pack_weights over k = ks * kc rows). */
+  rdot?: boolean;
 }
 
 /** Per-layer precision of a quantized model (see docs/format.md, "Quantized models"). */
@@ -380,7 +417,17 @@ export interface PlanOptions {
   activations?: ReadonlyMap<string, ActQuant>;
   /** The kernel module, whose size functions define the layouts it reads (packed panels, scratch). */
   kernel: KernelLayout;
+  /**
+   * Input bits of int8 layers (`quant.inputBits`): 7 for a layer whose input is a ReLU output
+   * quantized to [0, 127]. Such layers run on the relaxed-SIMD GEMM when `relaxed` is given.
+   */
+  inputBits?: ReadonlyMap<string, 7 | 8>;
+  /** The relaxed-SIMD kernel module's layout sizes: set only when its self-check passed. */
+  relaxed?: RelaxedLayout;
 }
+
+/** The relaxed-SIMD exports that give the sizes of its layouts (packed panels, im2col rows). */
+export type RelaxedLayout = Pick<RelaxedKernelExports, "qs8_rdot_panel_bytes" | "qs8_rdot_row_bytes">;
 
 /** The kernel exports that give the sizes of the memory layouts the kernels define. */
 export type KernelLayout = Pick<KernelExports, "qs8_panel_bytes" | "qs8_wino_scratch_bytes">;
