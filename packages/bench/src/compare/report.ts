@@ -238,6 +238,7 @@ export function processSpreadSvg(runs: LabelledReport[]): string {
   const width = labelW + plotW + 70;
   const height = bottom + 44;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">
+<title>Median of each separate process, over the row's lowest</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="8" y="20" font-size="15" font-weight="bold">Median of each separate process, over the row's lowest</text>
 <text x="8" y="38" font-size="11" fill="#444">one dot per process; right: spread (max - min) / min</text>
