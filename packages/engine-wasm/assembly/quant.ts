@@ -43,11 +43,15 @@ export function f16_pack_weights(k: i32, n: i32, src: usize, bias: usize, dst: u
   return reinterpret<f32>(reinterpret<u32>(mag) | ((h & 0x8000) << 16));
 }
 
-/** Four halves (zero-extended in i32 lanes) as f32: half_to_f32 lane by lane. */
+/**
+ * Four halves (sign-extended in i32 lanes) as f32, the values of half_to_f32: shifted left by 13,
+ * the sign lands in bit 31 (bits 28-30, its copies, are cleared) and the magnitude bits in the f32
+ * position; times 2^112 (exact) gives the value.
+ */
 // @ts-ignore: decorator
 @inline function halves_to_f32x4(h: v128): v128 {
-  const mag = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), i32x4.splat(0x77800000));
-  return v128.or(mag, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  const bits = v128.and(i32x4.shl(h, 13), i32x4.splat(<i32>0x8fffe000));
+  return f32x4.mul(bits, i32x4.splat(0x77800000));
 }
 
 /** Widens `panels` packed f16 panels of k rows into the f32 packed layout at dst. */
@@ -59,8 +63,8 @@ export function f16_widen_panels(panels: i32, k: i32, src: usize, dst: usize): v
     if (ASC_FEATURE_SIMD) {
       for (let kk = 0; kk < k; kk++) {
         const h = v128.load(src);
-        v128.store(dst, halves_to_f32x4(i32x4.extend_low_i16x8_u(h)));
-        v128.store(dst, halves_to_f32x4(i32x4.extend_high_i16x8_u(h)), 16);
+        v128.store(dst, halves_to_f32x4(i32x4.extend_low_i16x8_s(h)));
+        v128.store(dst, halves_to_f32x4(i32x4.extend_high_i16x8_s(h)), 16);
         src += 16;
         dst += 32;
       }
@@ -153,7 +157,7 @@ function f16_wino_weights(panels: i32, cin: i32, src: usize, dst: usize, pb: usi
 /** Four halves at p + o (o in bytes: 0 or 8) as f32x4. */
 // @ts-ignore: decorator
 @inline function f16x4_at(p: usize, o: i32): v128 {
-  return halves_to_f32x4(v128.load16x4_u(p + <usize>o));
+  return halves_to_f32x4(v128.load16x4_s(p + <usize>o));
 }
 
 // @ts-ignore: decorator

@@ -331,6 +331,28 @@ function randomHalves(n: number, rand: () => number): Uint16Array {
 }
 
 describe("f16-weight IGEMM (f32-f16w-igemm, widened per cache block)", () => {
+  it("f16_widen_panels gives every one of the 65536 halves its value (exponent 31: 2^16 (1 + m/1024)), both builds", () => {
+    const ar = new Arena(mulberry32(3));
+    const K = 65536 / 8;
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    for (const isa of ISAS) {
+      ar.reset();
+      // One panel: 32 bytes of biases, then K rows of 8 halves.
+      const src = ar.alloc(32 + K * 16);
+      ar.u8.set(new Uint8Array(all.buffer), src + 32);
+      const dst = ar.alloc((K + 1) * 32);
+      ar.k[isa].f16_widen_panels(1, K, src, dst);
+      ar.checkGuards();
+      const got = ar.read(dst + 32, 65536);
+      for (let h = 0; h < 65536; h++) {
+        const e = (h >>> 10) & 0x1f;
+        const want = e === 31 ? (h & 0x8000 ? -1 : 1) * (1 + (h & 0x3ff) / 1024) * 2 ** 16 : halfToF32(h);
+        if (!Object.is(got[h], Math.fround(want)))
+          throw new Error(`${isa}: half ${h.toString(16)} widened to ${got[h]}, want ${want}`);
+      }
+    }
+  });
+
   it("matches float64 with the widened weights and is bit-identical to the f32 IGEMM on them", () => {
     const rand = mulberry32(9);
     const ar = new Arena(rand);
