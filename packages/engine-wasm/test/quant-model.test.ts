@@ -88,9 +88,8 @@ describe("quantized models through the planner and executor", () => {
     const bytes = encodeModel(variant(all("f16")));
     const wino = await loadModelFromBytes(bytes, { threads: 1 });
     const direct = await loadModelFromBytes(bytes, { threads: 1, f16Winograd: false });
-    // The four 3x3 convolutions of stage 1 (12x10 map, 30 tiles); stage 2's 6x5 map has 9 tiles,
-    // fewer than F16_WINO_MIN_TILES.
-    expect(wino.info().winogradF16Layers).toBe(4);
+    // ResNet-18's 3x3 stride-1 convolutions: 16 in the blocks less the three of stride 2.
+    expect(wino.info().winogradF16Layers).toBe(13);
     expect(direct.info().winogradF16Layers).toBe(0);
     const argmax = (p: Float32Array): number => p.indexOf(Math.max(...p));
     let maxDiff = 0;

@@ -1,9 +1,9 @@
 /**
  * f16 weights, f32 activations: an indirect GEMM, weights widened per cache block into
- * per-thread scratch, or for 3x3 stride-1 "same" layers with enough tiles Winograd F(2x2,3x3),
- * weights transformed per block of panels into per-thread scratch (no transformed copy is kept).
+ * per-thread scratch, or for 3x3 stride-1 "same" layers Winograd F(2x2,3x3), weights
+ * transformed per block of panels into per-thread scratch (no transformed copy is kept).
  */
-import { align, type ConvGeometry, type OpTemplate } from "../plan/types.js";
+import { align, type OpTemplate } from "../plan/types.js";
 import {
   addIndirection,
   asF32,
@@ -19,19 +19,6 @@ import {
 /** Bytes of the packed f16 panels of a layer with K rows and cout columns (f16_pack_weights). */
 const f16PanelBytes = (K: number, cout: number): number => Math.ceil(cout / 8) * (32 + K * 16);
 
-/**
- * Fewest tiles for an f16 Winograd layer: the weight transform runs on every call, once per
- * weight, so below this many tiles it costs more than the multiplications it saves. Measured on
- * ResNet-152's 3x3 layers (README, "Measured figures"): the 4x5 maps (6 tiles) ran faster
- * direct, the 8x9 maps (20 tiles) faster as Winograd.
- */
-export const F16_WINO_MIN_TILES = 16;
-
-/** A 3x3 stride-1 "same" f16 layer with enough tiles for Winograd F(2x2,3x3). */
-export function f16WinogradPays(g: ConvGeometry): boolean {
-  return isWinograd3x3(g) && Math.ceil(g.oh / 2) * Math.ceil(g.ow / 2) >= F16_WINO_MIN_TILES;
-}
-
 export function lowerF16(s: Lowering, layer: LowLayer, wi: number): void {
   const { name, g, cout, single } = layer;
   const ks = g.kh * g.kw;
@@ -39,7 +26,7 @@ export function lowerF16(s: Lowering, layer: LowLayer, wi: number): void {
   const x = asF32(s, layer.input);
   s.weights[wi]!.packedBytes = f16PanelBytes(K, cout);
   setOutput(s, name, single ? [cout] : [g.oh, g.ow, cout]);
-  if (!single && (s.opts.winograd ?? true) && (s.opts.f16Winograd ?? true) && f16WinogradPays(g)) {
+  if (!single && (s.opts.winograd ?? true) && (s.opts.f16Winograd ?? true) && isWinograd3x3(g)) {
     lowerWinogradF16(s, layer, x, wi);
     return;
   }
