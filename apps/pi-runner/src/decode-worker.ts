@@ -5,7 +5,7 @@
  * main thread, so the two halves of a clip's work run on two cores.
  */
 import { parentPort } from "node:worker_threads";
-import { AudioDecodeError, mixToMono, openAudioFile } from "@edge-audio/dsp";
+import { AudioDecodeError, MonoAtRate, openAudioFile } from "@edge-audio/dsp";
 import type { AheadReply, AheadRequest } from "./decode-ahead.js";
 
 function post(reply: AheadReply, transfer: ArrayBuffer[] = []): void {
@@ -22,10 +22,15 @@ async function decode({ id, file, maxSamples }: AheadRequest): Promise<void> {
     return;
   }
   post({ id, kind: "open", format: f.format, estimatedSeconds: f.estimatedSeconds });
+  let sampleRate = 0;
+  // mixed as the main thread mixes a file it reads itself; a copy it owns (the mixer reuses its arrays)
+  const mono = new MonoAtRate(file, null, (view) => {
+    const samples = view.slice();
+    post({ id, kind: "piece", sampleRate, samples }, [samples.buffer as ArrayBuffer]);
+  });
   const report = await f.read((p) => {
-    // a copy the main thread owns: the reader reuses its arrays
-    const mono = p.channels.length === 1 ? p.channels[0]!.slice() : mixToMono(p.channels);
-    post({ id, kind: "piece", sampleRate: p.sampleRate, samples: mono }, [mono.buffer as ArrayBuffer]);
+    sampleRate = p.sampleRate;
+    mono.piece(p);
   });
   post({ id, kind: "end", report });
 }

@@ -10,12 +10,10 @@ import {
   AudioDecodeError,
   type AudioFileReport,
   type DecodedPiece,
-  MIN_RESAMPLE_RATE,
   type MissingAudio,
-  MonoMixer,
+  MonoAtRate,
   openAudioFile,
   openCompressedDecoder,
-  StreamResampler,
   sniffFormat,
 } from "@edge-audio/dsp";
 import { collectGarbage } from "./memory.js";
@@ -72,45 +70,41 @@ export function checkInput(
 }
 
 /**
- * Decoded pieces to mono samples at the model's rate: channel mean, then the dsp StreamResampler
- * (bit-identical to resampling the whole signal) when the rates differ. The samples handed on
- * are views of reused buffers, valid during the call.
+ * Decoded pieces to mono samples at the model's rate (dsp's MonoAtRate: channel mean, then the
+ * streaming resampler, bit-identical to resampling the whole signal), with a collection every
+ * COLLECT_EVERY_SAMPLES when the decoder hands over new arrays. The samples handed on are views of
+ * reused buffers, valid during the call.
  */
 export class ToModelRate {
-  private resampler: StreamResampler | null | undefined;
-  private readonly mono = new MonoMixer();
+  private readonly mono: MonoAtRate;
   private sinceCollect = 0;
-  /** Mono samples at the target rate pushed so far. */
-  samples = 0;
 
   constructor(
-    private readonly source: string,
-    private readonly rate: number,
+    source: string,
+    rate: number,
     /** Whether the pieces are new arrays (the FLAC decoder), so garbage builds up. */
     private readonly freshPieces: boolean,
-    private readonly out: (x: Float32Array) => void,
-  ) {}
+    out: (x: Float32Array) => void,
+  ) {
+    this.mono = new MonoAtRate(source, rate, out);
+  }
+
+  /** Mono samples at the target rate pushed so far. */
+  get samples(): number {
+    return this.mono.samples;
+  }
 
   piece(p: DecodedPiece): void {
-    if (this.resampler === undefined) this.resampler = resamplerFor(this.source, p.sampleRate, this.rate);
-    const n = p.channels[0]!.length;
-    this.sinceCollect += n * p.channels.length;
+    this.sinceCollect += p.channels[0]!.length * p.channels.length;
     if (this.freshPieces && this.sinceCollect >= COLLECT_EVERY_SAMPLES) {
       collectGarbage();
       this.sinceCollect = 0;
     }
-    const mono = this.mono.mix(p.channels, n);
-    this.emit(this.resampler ? this.resampler.pushView(mono) : mono);
+    this.mono.piece(p);
   }
 
   end(): void {
-    if (this.resampler) this.emit(this.resampler.end());
-  }
-
-  private emit(y: Float32Array): void {
-    if (y.length === 0) return;
-    this.samples += y.length;
-    this.out(y);
+    this.mono.end();
   }
 }
 
@@ -243,18 +237,6 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The resampler from the file's rate to the model's (null when they agree). */
-function resamplerFor(file: string, from: number, to: number): StreamResampler | null {
-  if (from === to) return null;
-  // a damaged header can declare 1 Hz, which would multiply the samples by the ratio
-  if (from < MIN_RESAMPLE_RATE)
-    throw new AudioDecodeError(
-      "BAD_HEADER",
-      `the header declares a sample rate of ${from} Hz; rates below ${MIN_RESAMPLE_RATE} Hz are refused (the header is probably damaged)`,
-      file,
-    );
-  return new StreamResampler(from, to);
-}
-
 /** What a WAV stream on standard input lacks: the data bytes its header declared that never came. */
 export function wavStreamReport(parser: WavStreamParser): {
   missing: MissingAudio | null;

@@ -47,6 +47,7 @@ const VALUE_OPTIONS = new Set([
   "--runtimes",
   "--variants",
   "--rounds",
+  "--engine-node-flags",
   "--runs",
   "--width",
   "--height",
@@ -75,7 +76,9 @@ compare options:
   --runtimes LIST       engine,tfjs-wasm,tfjs-cpu,tfjs-node,onnxruntime-node,onnxruntime-web
   --variants LIST       engine variants besides fp32 (default fp16,dynamic,int8; "none" for none)
   --runs N              timed runs per row (default 20, at most 10 s; tfjs-cpu: 3)
-  --rounds K            run every row K times interleaved, keep the lowest median (default 1)
+  --rounds K            run every row K times interleaved, each in a new process; keep the lowest
+                        median and report every process's median and their spread (default 1)
+  --engine-node-flags "F..."   Node flags for the engine's processes (e.g. "--no-liftoff")
   --width W --height H --frames F --seed S    model width and crop (default 1, 128, 130, 1)
   --no-f64              skip the float64 reference    --work DIR   model files (default out/compare)
 

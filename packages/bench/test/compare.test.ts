@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compareMarkdown, latencySvg, memorySvg } from "../src/compare/report.js";
-import { type CompareRow, evaluateGoals, runCompare } from "../src/compare/run.js";
+import { type CompareRow, evaluateGoals, processFigures, runCompare } from "../src/compare/run.js";
 import { tfjsNodeUnavailable } from "../src/compare/runners.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-compare-"));
@@ -74,6 +74,47 @@ describe("compare harness on a tiny ResNet", () => {
   });
 });
 
+describe("compare rounds", () => {
+  const tiny = { depths: [18], width: 0.125, height: 24, frames: 26, threads: [1], variants: [] };
+  const quickMeasure = { warmup: 1, runs: 2, minRuns: 2 };
+
+  it("runs each round in a new process and reports every process's median and their spread", async () => {
+    const out = join(dir, "rounds.json");
+    const report = await runCompare({
+      ...tiny,
+      runtimes: ["engine"],
+      rounds: 3,
+      measure: quickMeasure,
+      workDir: join(dir, "work"),
+      f64: false,
+      out,
+      log: () => {},
+    });
+    const [row] = report.rows;
+    expect(row!.processMediansMs).toHaveLength(3);
+    expect(row!.processP10P90Ms).toHaveLength(3);
+    expect(row!.medianMs).toBe(Math.min(...row!.processMediansMs!));
+    expect(row!.processSpread).toBeCloseTo(
+      (Math.max(...row!.processMediansMs!) - row!.medianMs!) / row!.medianMs!,
+      12,
+    );
+    expect(compareMarkdown(report)).toContain("Spread between separate processes");
+  });
+
+  it("passes the engine's Node flags to its processes", async () => {
+    const report = await runCompare({
+      ...tiny,
+      runtimes: ["engine"],
+      engineNodeFlags: ["--not-a-node-flag"],
+      measure: quickMeasure,
+      workDir: join(dir, "work"),
+      f64: false,
+      log: () => {},
+    });
+    expect(report.rows[0]!.unavailable).toMatch(/not-a-node-flag|bad option/);
+  });
+});
+
 describe("goals", () => {
   const r = (runtime: CompareRow["runtime"], variant: string, threads: number, medianMs: number | null) =>
     ({
@@ -110,6 +151,51 @@ describe("goals", () => {
     expect(g("tfjs-wasm / engine int8", 1)).toMatchObject({ target: 3, reached: true });
     expect(g("tfjs-wasm / engine int8", 2)).toBeUndefined();
     expect(g("engine fp32 / engine dynamic", 1)).toMatchObject({ ratio: 1, reached: false });
+  });
+
+  it("checks the kernel-round goals: tfjs-wasm ratios, fp16 against FP32, 2-thread speed-ups, process spread", () => {
+    const spread = (row: CompareRow, medians: number[]) => ({
+      ...row,
+      ...processFigures(medians.map((m) => ({ medianMs: m, p10Ms: m, p90Ms: m }))),
+    });
+    const goals = evaluateGoals([
+      spread(r("engine", "fp32", 1, 100), [100, 110]),
+      r("engine", "fp32", 2, 50),
+      r("engine", "fp16", 1, 101),
+      r("engine", "fp16", 2, 60),
+      r("engine", "int8", 1, 50),
+      r("tfjs-wasm", "fp32", 1, 210),
+      spread(r("onnxruntime-node", "fp32", 1, 80), [80, 84]),
+    ]);
+    const g = (prefix: string, t: number) => goals.find((x) => x.goal.startsWith(prefix) && x.threads === t);
+    expect(g("tfjs-wasm / engine fp32, 1 thread >= 2", 1)).toMatchObject({ ratio: 2.1, reached: true });
+    expect(g("tfjs-wasm / engine int8, 1 thread >= 4", 1)).toMatchObject({ ratio: 4.2, reached: true });
+    expect(g("engine fp32 / engine fp16", 1)!.reached).toBe(false);
+    expect(g("engine fp32 / engine fp16", 2)!.reached).toBe(false);
+    expect(g("2-thread speed-up of engine fp32", 2)).toMatchObject({ ratio: 2, reached: true });
+    expect(g("2-thread speed-up of engine fp16", 2)!.reached).toBe(false);
+    expect(g("2-thread speed-up of engine int8", 2)).toBeUndefined();
+    const s = g("engine fp32 process spread", 1)!;
+    expect(s.ratio).toBeCloseTo(0.1 / 0.05, 12);
+    expect(s.reached).toBe(false);
+  });
+
+  it("gives the spread between processes only with two medians or more", () => {
+    const at = (medianMs: number) => ({ medianMs, p10Ms: medianMs - 1, p90Ms: medianMs + 2 });
+    expect(processFigures([at(120)])).toEqual({
+      processMediansMs: null,
+      processSpread: null,
+      processP10P90Ms: null,
+    });
+    expect(processFigures([at(120), at(100), at(150)])).toEqual({
+      processMediansMs: [120, 100, 150],
+      processSpread: 0.5,
+      processP10P90Ms: [
+        [119, 122],
+        [99, 102],
+        [149, 152],
+      ],
+    });
   });
 
   it("reports a goal whose row is missing as not measured", () => {

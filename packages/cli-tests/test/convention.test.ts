@@ -30,6 +30,7 @@ const COMMANDS: Record<string, Command[]> = {
     { words: ["demo"], missing: null },
     { words: ["bench-train"], missing: null },
     { words: ["robustness"], missing: ["--model", `${MISSING}.eam`, "--data", MISSING] },
+    { words: ["folds"], missing: ["--data", MISSING, "--folds", "5", "--out", OUT] },
   ],
   "edge-audio-quantize": [
     { words: [], missing: ["--model", `${MISSING}.eam`, "--mode", "fp16", "--out", join(OUT, "q.eam")] },

@@ -59,6 +59,7 @@ export {
   loadAudioChannels,
   logMelSpectrogramFile,
   MIN_RESAMPLE_RATE,
+  MonoAtRate,
   MonoMixer,
   mixToMono,
 } from "./load.js";

@@ -259,17 +259,80 @@ class SampleSink {
 }
 
 /**
- * Decoded pieces of one stream to channels at the target rate: mixed to mono when asked, then
- * resampled by StreamResampler, which gives the whole-signal resampler's output bit for bit. The
- * first piece sets the channel count and the rate for the whole stream, as the whole-file decoder
- * does when it joins the pieces.
+ * The channels of a stream's pieces, as many as its first piece has: a later piece with fewer
+ * repeats its first channel, one with more is cut to the count (as joining the whole file does).
+ */
+class StreamChannels {
+  private count = 0;
+
+  of(p: DecodedPiece): Float32Array[] {
+    if (this.count === 0) this.count = p.channels.length;
+    if (p.channels.length === this.count) return p.channels;
+    return Array.from({ length: this.count }, (_, c) => p.channels[c] ?? p.channels[0]!);
+  }
+}
+
+/** The resampler from the first piece's rate to `target` (null: none needed), the rate checked. */
+function streamResamplerFor(
+  path: string,
+  from: number,
+  target: number | null,
+  opts?: ResampleOptions,
+): StreamResampler | null {
+  checkSourceRate(path, from, target);
+  return target === null || target === from ? null : new StreamResampler(from, target, opts);
+}
+
+/**
+ * Decoded pieces of one stream (file or pipe) to mono samples at `target` Hz (null: the stream's
+ * own rate): the channel mean, then StreamResampler, which gives the whole-signal resampler's
+ * output bit for bit. The first piece sets the rate and the channel count for the whole stream.
+ * `out` receives views of reused buffers, valid during the call, so nothing is allocated per piece.
+ */
+export class MonoAtRate {
+  private resampler: StreamResampler | null | undefined;
+  private readonly channels = new StreamChannels();
+  private readonly mixer = new MonoMixer();
+  /** Mono samples at the target rate handed on so far. */
+  samples = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly target: number | null,
+    private readonly out: (x: Float32Array) => void,
+    private readonly opts?: ResampleOptions,
+  ) {}
+
+  piece(p: DecodedPiece): void {
+    if (this.resampler === undefined)
+      this.resampler = streamResamplerFor(this.path, p.sampleRate, this.target, this.opts);
+    const channels = this.channels.of(p);
+    const mono = this.mixer.mix(channels, channels[0]!.length);
+    this.emit(this.resampler ? this.resampler.pushView(mono) : mono);
+  }
+
+  /** The resampler's last samples; call once after the last piece. */
+  end(): void {
+    if (this.resampler) this.emit(this.resampler.end());
+  }
+
+  private emit(y: Float32Array): void {
+    if (y.length === 0) return;
+    this.samples += y.length;
+    this.out(y);
+  }
+}
+
+/**
+ * Decoded pieces of one stream to channels at the target rate, kept whole: mixed to mono
+ * (MonoAtRate) when asked, otherwise each channel resampled by its own StreamResampler.
  */
 class PiecesAtRate {
   private sink: SampleSink | null = null;
   private resamplers: StreamResampler[] | null = null;
-  private fileChannels = 0;
+  private readonly channels = new StreamChannels();
+  private mono: MonoAtRate | null = null;
   private rate = 0;
-  private readonly mono = new MonoMixer();
 
   constructor(
     private readonly path: string,
@@ -281,8 +344,11 @@ class PiecesAtRate {
 
   piece(p: DecodedPiece): void {
     const sink = this.sink ?? this.start(p);
-    const channels = Array.from({ length: this.fileChannels }, (_, c) => p.channels[c] ?? p.channels[0]!);
-    const run = this.opts.mono ? [this.mono.mix(channels, channels[0]!.length)] : channels;
+    if (this.mono) {
+      this.mono.piece(p);
+      return;
+    }
+    const run = this.channels.of(p);
     const rs = this.resamplers;
     sink.push(rs ? run.map((x, c) => rs[c]!.push(x)) : run);
   }
@@ -290,23 +356,24 @@ class PiecesAtRate {
   end(): DecodedAudio {
     if (!this.sink)
       throw new AudioDecodeError("EMPTY", "the file holds no audio samples (zero-length data)", this.path);
-    if (this.resamplers) this.sink.push(this.resamplers.map((r) => r.end()));
+    if (this.mono) this.mono.end();
+    else if (this.resamplers) this.sink.push(this.resamplers.map((r) => r.end()));
     return { sampleRate: this.target ?? this.rate, channels: this.sink.channels() };
   }
 
   private start(p: DecodedPiece): SampleSink {
     this.rate = p.sampleRate;
-    this.fileChannels = p.channels.length;
-    const out = this.opts.mono ? 1 : this.fileChannels;
-    checkSourceRate(this.path, this.rate, this.target);
-    const { target } = this;
-    if (target !== null && target !== this.rate)
-      this.resamplers = Array.from(
-        { length: out },
-        () => new StreamResampler(this.rate, target, this.opts.resampler),
+    const sink = new SampleSink(this.opts.mono ? 1 : p.channels.length, this.expected);
+    this.sink = sink;
+    if (this.opts.mono) {
+      this.mono = new MonoAtRate(this.path, this.target, (y) => sink.push([y]), this.opts.resampler);
+    } else {
+      const resamplers = p.channels.map(() =>
+        streamResamplerFor(this.path, this.rate, this.target, this.opts.resampler),
       );
-    this.sink = new SampleSink(out, this.expected);
-    return this.sink;
+      if (resamplers[0]) this.resamplers = resamplers as StreamResampler[];
+    }
+    return sink;
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type LoadOptions,
   loadAudio,
   loadAudioChannels,
+  MonoAtRate,
   mixToMono,
   resample,
 } from "../src/index.js";
@@ -131,4 +132,47 @@ describe("loadAudioChannels streams MP3 and FLAC with the whole-file output", ()
         ? SKIP_DATA_MSG
         : "ffmpeg or flac not installed: the real-clip MP3/FLAC comparison is skipped",
     );
+});
+
+describe("MonoAtRate: pieces of a stream to mono at a rate", () => {
+  const tone = (n: number, f: number, rate: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * f * i) / rate));
+
+  it("gives the whole signal's mix and resampling bit for bit, whatever the piece sizes", () => {
+    const left = tone(20_000, 440, 44100);
+    const right = tone(20_000, 1250, 44100);
+    const whole = resample(mixToMono([left, right]), 44100, 22050);
+    for (const size of [1, 577, 4096, 20_000]) {
+      const got: number[] = [];
+      const mono = new MonoAtRate("song.mp3", 22050, (y) => got.push(...y));
+      for (let i = 0; i < left.length; i += size)
+        mono.piece({
+          sampleRate: 44100,
+          channels: [left.subarray(i, i + size), right.subarray(i, i + size)],
+        });
+      mono.end();
+      expect(sameBits(Float32Array.from(got), whole), `pieces of ${size}`).toBe(true);
+      expect(mono.samples).toBe(whole.length);
+    }
+  });
+
+  it("keeps the first piece's channel count and passes a stream at the target rate through", () => {
+    const got: number[] = [];
+    const mono = new MonoAtRate("pipe", null, (y) => got.push(...y));
+    mono.piece({ sampleRate: 8000, channels: [Float32Array.of(1, 2), Float32Array.of(3, 4)] });
+    mono.piece({ sampleRate: 8000, channels: [Float32Array.of(6)] }); // fewer: its channel repeated
+    mono.piece({
+      sampleRate: 8000,
+      channels: [Float32Array.of(1), Float32Array.of(3), Float32Array.of(100)],
+    });
+    mono.end();
+    expect(got).toEqual([2, 3, 6, 2]);
+  });
+
+  it("refuses a first piece whose rate is absurdly low, naming the source", () => {
+    const mono = new MonoAtRate("damaged.wav", 22050, () => {});
+    expect(() => mono.piece({ sampleRate: 1, channels: [new Float32Array(4)] })).toThrow(
+      /damaged\.wav.*1 Hz|1 Hz.*refused/,
+    );
+  });
 });

@@ -14,7 +14,7 @@ import { noAudioAugment } from "./augment-audio.js";
 import { BACKEND_NAMES, type BackendName } from "./backend.js";
 import { measureTrainingThroughput } from "./bench.js";
 import { defaultAugment, noAugment } from "./crops.js";
-import { DatasetError } from "./dataset.js";
+import { DatasetError, writeFoldLists } from "./dataset.js";
 import { generateDemoCorpus } from "./demo.js";
 import { exportRun } from "./export.js";
 import { runDemoPipeline } from "./pipeline.js";
@@ -31,6 +31,7 @@ commands:
   demo        demo-data + a short training + export, in one go
   bench-train training throughput (crops/s) of backends on the same model
   robustness  accuracy of a model's held-out clips under gain, MP3, 48 kHz, noise, low-pass
+  folds       write the test-clip lists of train --folds K, to run the folds as separate processes
 
 Run \`edge-audio <command> --help\` for its options.`,
   train: `usage: edge-audio train --data DIR --out runs/NAME [options]
@@ -46,6 +47,7 @@ data
   --crops-per-clip N      training crops per clip and epoch (default: as many as fit)
   --cache DIR             feature cache (default .cache/edge-audio-features); --no-cache
   --n-mels N, --n-fft N, --hop N, --sample-rate HZ   Mel front-end (stored in the model file)
+  --fmax HZ               top of the Mel bands (default: the Nyquist frequency)
   --normalization KIND    crop normalisation: crop-max (default), crop-mean, none (absolute dB)
 model
   --arch NAME             resnet18|resnet34|resnet50|resnet101|resnet152 (default resnet18)
@@ -84,6 +86,12 @@ Defaults: 12 clips per class, 4 s, 22050 Hz, seed 1.`,
 Writes the run's trained model as an FP32 .eam file with batch-norm folded into the convolutions,
 the Mel configuration, labels, architecture and provenance (split seed and test clips) inside.
 For a cross-validation run, export one fold: --run runs/NAME/fold-1.`,
+  folds: `usage: edge-audio folds --data DIR --folds K --out DIR [--seed N] [--max-clips-per-class N] [--json]
+
+Writes DIR/fold-1.txt ... fold-K.txt: the test clips of each fold of \`train --folds K --seed N\`
+(stratified by label, every clip in exactly one fold), one path per line. Train fold i on its own
+with \`edge-audio train --data DIR --test-list DIR/fold-i.txt --seed N ...\`; the folds can then
+run in parallel. Defaults: --seed 1.`,
   "bench-train": `usage: edge-audio bench-train [--backends wasm,cpu] [--arch resnet18] [--width 0.25]
                              [--batch-size 16] [--steps 3] [--json]
 
@@ -129,6 +137,7 @@ const TRAIN_OPTIONS = {
   "n-fft": { type: "integer", min: 1 },
   hop: { type: "integer", min: 1 },
   "sample-rate": { type: "integer", min: 1 },
+  fmax: { type: "number", above: 0 },
   normalization: { type: "string", choices: MEL_NORMALIZATIONS },
   "no-augment": { type: "boolean" },
   mixup: { type: "number", min: 0 },
@@ -165,6 +174,7 @@ async function cmdTrain(argv: string[]): Promise<void> {
   if (v["n-fft"] !== undefined) mel.nFft = v["n-fft"];
   if (v.hop !== undefined) mel.hopLength = v.hop;
   if (v["sample-rate"] !== undefined) mel.sampleRate = v["sample-rate"];
+  if (v.fmax !== undefined) mel.fMax = v.fmax;
   if (v.normalization !== undefined) mel.normalization = v.normalization as MelNormalization;
   const result = await train({
     data: v.data,
@@ -291,6 +301,34 @@ async function cmdDemo(argv: string[]): Promise<void> {
     );
 }
 
+function cmdFolds(argv: string[]): void {
+  const a = parseCommand(argv, {
+    name: "edge-audio folds",
+    help: HELP.folds,
+    version: VERSION,
+    options: {
+      data: { type: "string", required: true, placeholder: "DIR" },
+      folds: { type: "integer", min: 2, max: 1000 },
+      out: { type: "string", required: true, placeholder: "DIR" },
+      seed: { type: "integer", min: 0, default: 1 },
+      "max-clips-per-class": { type: "integer", min: 1 },
+    },
+  });
+  if (!a) return;
+  const v = a.values;
+  if (v.folds === undefined) throw new UsageError("--folds K is required (the number of folds, at least 2)");
+  const r = writeFoldLists({
+    data: v.data,
+    folds: v.folds,
+    seed: v.seed,
+    maxClipsPerClass: v["max-clips-per-class"],
+    out: v.out,
+  });
+  if (v.json) console.log(JSON.stringify(r, null, 2));
+  else if (!v.quiet)
+    console.log(`wrote ${r.files.length} fold lists in ${v.out} (${r.clipsPerFold.join(", ")} test clips)`);
+}
+
 async function cmdBenchTrain(argv: string[]): Promise<void> {
   const a = parseCommand(argv, {
     name: "edge-audio bench-train",
@@ -359,9 +397,12 @@ export async function main(argv: string[]): Promise<number> {
     case "robustness":
       await robustnessCommand(rest, VERSION);
       return 0;
+    case "folds":
+      cmdFolds(rest);
+      return 0;
     default:
       throw new UsageError(
-        `unknown command "${cmd}"; expected train, demo-data, export, demo, bench-train or robustness`,
+        `unknown command "${cmd}"; expected train, demo-data, export, demo, bench-train, robustness or folds`,
       );
   }
 }

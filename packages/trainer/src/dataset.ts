@@ -3,8 +3,8 @@
  * study uses: a seeded stratified hold-out, k-fold cross-validation, or lists from files.
  * Splits are made per clip, so crops of one clip never end up on both sides.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { extname, join, relative, resolve } from "node:path";
 import { AUDIO_EXTENSIONS, clipId, labelFolderRoot, listLabelledAudio } from "@edge-audio/dsp";
 import { hashString, Rng } from "./rng.js";
 
@@ -169,6 +169,46 @@ export function kFoldSplits(
     });
   }
   return splits;
+}
+
+/** The first `n` clips of each label, in scan order (`--max-clips-per-class`). */
+export function limitPerClass(clips: Clip[], n: number | undefined): Clip[] {
+  if (!n) return clips;
+  const seen = new Map<string, number>();
+  return clips.filter((c) => {
+    const k = seen.get(c.label) ?? 0;
+    seen.set(c.label, k + 1);
+    return k < n;
+  });
+}
+
+/**
+ * Writes the test clips of each of `kFoldSplits`' folds as `out/fold-i.txt` (one path per line,
+ * the format `--test-list` reads), so that the folds of `train --folds K` can run as separate
+ * processes. The folds are those of every clip found; `train --folds` splits the clips whose
+ * features load, which is the same set unless a file fails to decode.
+ */
+export function writeFoldLists(opts: {
+  data: string;
+  folds: number;
+  seed: number;
+  maxClipsPerClass?: number;
+  out: string;
+}): { files: string[]; clipsPerFold: number[] } {
+  const clips = limitPerClass(scanDataset(opts.data).clips, opts.maxClipsPerClass);
+  if (clips.length < opts.folds)
+    throw new DatasetError(
+      `--folds ${opts.folds} needs at least ${opts.folds} clips, and ${opts.data} has ${clips.length}; use fewer folds`,
+    );
+  const splits = kFoldSplits(clips, { folds: opts.folds, seed: opts.seed });
+  mkdirSync(opts.out, { recursive: true });
+  const files = splits.map((s, i) => {
+    const file = join(opts.out, `fold-${i + 1}.txt`);
+    const header = `# ${s.description}: the ${s.test.length} test clips`;
+    writeFileSync(file, `${[header, ...s.test.map((c) => c.path)].join("\n")}\n`);
+    return file;
+  });
+  return { files, clipsPerFold: splits.map((s) => s.test.length) };
 }
 
 /** Reads a list of clips (one per line; `#` comments): paths or ids, matched by file stem. */

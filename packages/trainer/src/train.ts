@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { argmax, formatDuration, ProgressBar } from "@edge-audio/common";
+import { validateMelConfig } from "@edge-audio/dsp";
 import { type ArchConfig, defaultArchConfig, parseArchName, type ResNetDepth } from "@edge-audio/engine-wasm";
 import * as tf from "@tensorflow/tfjs";
 import { type AudioAugmentConfig, defaultAudioAugment } from "./augment-audio.js";
@@ -25,6 +26,7 @@ import {
   countsByLabel,
   DatasetError,
   kFoldSplits,
+  limitPerClass,
   listSplit,
   type Split,
   scanDataset,
@@ -253,16 +255,8 @@ interface Prepared {
 /** Scans, loads features (cached), reports skipped files and clip counts. */
 export async function prepareData(opts: TrainOptions): Promise<Prepared> {
   const ds = scanDataset(opts.data);
-  let clips = ds.clips;
-  if (opts.maxClipsPerClass) {
-    const seen = new Map<string, number>();
-    clips = clips.filter((c) => {
-      const n = seen.get(c.label) ?? 0;
-      seen.set(c.label, n + 1);
-      return n < opts.maxClipsPerClass!;
-    });
-  }
-  const mel = defaultMelConfig(opts.mel);
+  const clips = limitPerClass(ds.clips, opts.maxClipsPerClass);
+  const mel = validateMelConfig(defaultMelConfig(opts.mel));
   const store: FeatureStore = {
     config: mel,
     cacheDir: opts.cacheDir ? resolve(opts.cacheDir) : null,

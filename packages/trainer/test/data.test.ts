@@ -24,9 +24,12 @@ import {
   type Clip,
   DatasetError,
   kFoldSplits,
+  limitPerClass,
   listSplit,
+  readClipList,
   scanDataset,
   stratifiedSplit,
+  writeFoldLists,
 } from "../src/dataset.js";
 import { DEMO_LABELS, generateDemoCorpus, synthesizeClip } from "../src/demo.js";
 import { defaultMelConfig, loadFeatures } from "../src/features.js";
@@ -89,6 +92,44 @@ describe("splits", () => {
     expect(s.train).toHaveLength(clips.length - 2);
     writeFileSync(list, "c9.00001\n");
     expect(() => listSplit(clips, { testList: list })).toThrow(/not in the data folder/);
+  });
+});
+
+describe("fold lists", () => {
+  const data = join(tmp, "folds-data");
+  for (const label of ["jazz", "rock", "pop"])
+    for (let i = 0; i < 6; i++) {
+      mkdirSync(join(data, label), { recursive: true });
+      writeFileSync(join(data, label, `${label}.0000${i}.wav`), "not decoded by the scan");
+    }
+
+  it("writes the test clips of train --folds K, one list per fold, that --test-list reads back", () => {
+    const out = join(tmp, "fold-lists");
+    const r = writeFoldLists({ data, folds: 3, seed: 7, out });
+    expect(r.files).toEqual([1, 2, 3].map((i) => join(out, `fold-${i}.txt`)));
+    expect(r.clipsPerFold).toEqual([6, 6, 6]);
+    const clips = scanDataset(data).clips;
+    const expected = kFoldSplits(clips, { folds: 3, seed: 7 });
+    r.files.forEach((file, i) => {
+      expect(readClipList(file)).toHaveLength(6);
+      const split = listSplit(clips, { testList: file });
+      expect(split.test.map((c) => c.id).sort()).toEqual(expected[i]!.test.map((c) => c.id).sort());
+    });
+  });
+
+  it("takes --max-clips-per-class as training does, and refuses more folds than clips", () => {
+    const r = writeFoldLists({
+      data,
+      folds: 2,
+      seed: 1,
+      maxClipsPerClass: 2,
+      out: join(tmp, "fold-lists-2"),
+    });
+    expect(r.clipsPerFold).toEqual([3, 3]);
+    expect(limitPerClass(scanDataset(data).clips, 2)).toHaveLength(6);
+    expect(() => writeFoldLists({ data, folds: 19, seed: 1, out: join(tmp, "fold-lists-3") })).toThrow(
+      /--folds 19 needs at least 19 clips.*has 18/,
+    );
   });
 });
 
@@ -214,6 +255,34 @@ describe("dataset folders", () => {
       const again = await loadFeatures(ds.clips.slice(0, 4), store);
       expect(store.hits).toBe(4);
       expect(again.loaded[0]!.features.data).toEqual(first.loaded[0]!.features.data);
+    },
+  );
+
+  it("new models' Mel bands reach the Nyquist frequency unless --fmax says otherwise", () => {
+    expect(defaultMelConfig().fMax).toBe(11025);
+    expect(defaultMelConfig({ sampleRate: 16000 }).fMax).toBe(8000);
+    expect(defaultMelConfig({ fMax: 9922.5 }).fMax).toBe(9922.5);
+    expect(defaultMelConfig({ fMax: undefined }).fMax).toBe(11025);
+  });
+
+  it.skipIf(!haveReal)(
+    "with bands up to 0.9 of Nyquist a clip that went through 48 kHz gives the native clip's features; up to Nyquist it does not",
+    async () => {
+      // pop.00001 has energy up to the Nyquist frequency, which any resampling path removes
+      const native = await loadAudio(join(real, "pop", "pop.00001.wav"), { sampleRate: 22050 });
+      const back = resample(resample(native, 22050, 48000), 48000, 22050);
+      const topBandDb = (fMax: number | undefined) => {
+        const config = defaultMelConfig({ fMax });
+        const a = logMelSpectrogram(native, config);
+        const b = logMelSpectrogram(back, config);
+        const m = config.nMels - 1;
+        let sum = 0;
+        for (let t = 2; t < a.nFrames - 2; t++)
+          sum += Math.abs(a.data[m * a.nFrames + t]! - b.data[m * b.nFrames + t]!);
+        return sum / (a.nFrames - 4);
+      };
+      expect(topBandDb(9922.5)).toBeLessThan(0.1);
+      expect(topBandDb(undefined)).toBeGreaterThan(3);
     },
   );
 

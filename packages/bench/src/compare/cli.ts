@@ -27,6 +27,7 @@ export async function compareCli(argv: string[], quick: boolean, out?: string): 
       seed: { type: "string" },
       work: { type: "string" },
       "no-f64": { type: "boolean" },
+      "engine-node-flags": { type: "string" },
     },
   });
   const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
@@ -46,6 +47,7 @@ export async function compareCli(argv: string[], quick: boolean, out?: string): 
     runtimes,
     variants,
     rounds: num("rounds"),
+    engineNodeFlags: str("engine-node-flags")?.split(/\s+/).filter(Boolean),
     width: num("width"),
     height: num("height"),
     frames: num("frames"),

@@ -44,6 +44,7 @@ export function compareMarkdown(report: CompareReport): string {
       `| ${r.model} | ${what} | ${r.threads} | ${f(r.medianMs)} | ${f(r.p10Ms)}-${f(r.p90Ms)} | ${f(r.iqrMs)} | ${r.runs} | ${f(r.vsEngineFp32, 2)} | ${e(r.maxDiffVsFp32)} | ${e(r.maxDiffVsEngine ?? null)} | ${e(r.maxDiffVsF64)} | ${f(r.peakRssMB, 0)} | ${f(r.loadMs, 0)} | ${mbytes} | ${r.loadAvg[0].toFixed(2)}-${r.loadAvg[1].toFixed(2)} |`,
     );
   }
+  out.push(...processSpreadMarkdown(report.rows));
   if (report.goals.length > 0) {
     out.push("");
     out.push("| goal | model | threads | measured | reached |");
@@ -54,6 +55,24 @@ export function compareMarkdown(report: CompareReport): string {
       );
   }
   return out.join("\n");
+}
+
+/** With several rounds: each configuration's median in each of its separate processes. */
+function processSpreadMarkdown(rows: CompareRow[]): string[] {
+  const spread = rows.filter((r) => r.processMediansMs !== null);
+  if (spread.length === 0) return [];
+  const out = [
+    "",
+    "Spread between separate processes (one child per round, rounds interleaved; spread = (max - min) / min of the medians):",
+    "",
+    "| model | runtime | threads | median (p10-p90) of each process, ms | spread |",
+    "| --- | --- | ---: | --- | ---: |",
+  ];
+  for (const r of spread)
+    out.push(
+      `| ${r.model} | ${runtimeLabel(r)} | ${r.threads} | ${r.processMediansMs!.map((m, i) => `${m.toFixed(1)} (${r.processP10P90Ms![i]!.map((q) => q.toFixed(0)).join("-")})`).join(", ")} | ${(100 * r.processSpread!).toFixed(1)} % |`,
+    );
+  return out;
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

@@ -76,6 +76,12 @@ export interface CompareRow {
   top1: number | null;
   /** 1-minute load average before and after the row. */
   loadAvg: [number, number];
+  /** With `rounds` > 1: the median of each round's own child process, in round order. */
+  processMediansMs: number[] | null;
+  /** (max - min) / min of `processMediansMs`: the spread between separate processes. */
+  processSpread: number | null;
+  /** The p10 and p90 of each of those processes: a slow process or a slow moment within one. */
+  processP10P90Ms: [number, number][] | null;
   note?: string;
 }
 
@@ -121,8 +127,13 @@ export interface CompareOptions {
   /** Engine variants besides fp32 (default fp16, dynamic, int8). */
   variants?: string[];
   seed?: number;
-  /** Rounds: every configuration runs this many times interleaved; the row keeps the lowest median. */
+  /**
+   * Rounds: every configuration runs this many times interleaved, each time in a new process; the
+   * row keeps the lowest median and lists every process's median (`processMediansMs`).
+   */
   rounds?: number;
+  /** Node flags for the engine's child processes (e.g. `--no-liftoff` to study tier-up). */
+  engineNodeFlags?: string[];
   measure?: MeasureOptions;
   tfjsCpuMeasure?: MeasureOptions;
   /** Compute the float64 reference (about 12 s for ResNet-152 here). */
@@ -301,6 +312,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
                 factory: "createEngineRunner",
                 options: { modelPath: p, threads: t, name: `engine ${v}` },
                 modelPath: p,
+                execArgv: opts.engineNodeFlags,
               });
           }
         } else if (runtime === "tfjs-wasm" || runtime === "tfjs-cpu" || runtime === "tfjs-node") {
@@ -355,6 +367,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
 
     type Best = { r: ChildMeasureResult; load: [number, number] } | { why: string; load: [number, number] };
     const best = new Map<Config, Best>();
+    const processStats = new Map<Config, ChildMeasureResult["stats"][]>();
     for (let round = 0; round < rounds; round++) {
       for (const c of configs) {
         if (c.unavailable) continue;
@@ -373,6 +386,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
             { execArgv: c.execArgv },
           );
           const load: [number, number] = [before, loadavg()[0]!];
+          processStats.set(c, [...(processStats.get(c) ?? []), r.stats]);
           const prev = best.get(c);
           if (!prev || "why" in prev || r.stats.medianMs < prev.r.stats.medianMs) best.set(c, { r, load });
         } catch (e) {
@@ -415,6 +429,9 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         maxDiffVsF64: null,
         top1: null,
         loadAvg: b ? b.load : [loadavg()[0]!, loadavg()[0]!],
+        processMediansMs: null,
+        processSpread: null,
+        processP10P90Ms: null,
       };
       if (c.unavailable) {
         report.rows.push({ ...base, unavailable: c.unavailable });
@@ -440,6 +457,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         maxDiffVsEngine: engineOut.has(c.variant) ? maxDiff(r.output, engineOut.get(c.variant)!) : null,
         maxDiffVsF64: ref ? maxDiff(r.output, ref) : null,
         top1: argmax(r.output),
+        ...processFigures(rounds > 1 ? (processStats.get(c) ?? []) : []),
       });
     }
   }
@@ -457,6 +475,20 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     log(`wrote ${json}, ${stem}.md, ${stem}-latency.svg, ${stem}-memory.svg`);
   }
   return report;
+}
+
+/** The per-process medians, p10 and p90, and the medians' relative spread, when there are at least two. */
+export function processFigures(
+  stats: Pick<ChildMeasureResult["stats"], "medianMs" | "p10Ms" | "p90Ms">[],
+): Pick<CompareRow, "processMediansMs" | "processSpread" | "processP10P90Ms"> {
+  if (stats.length < 2) return { processMediansMs: null, processSpread: null, processP10P90Ms: null };
+  const medians = stats.map((s) => s.medianMs);
+  const lo = Math.min(...medians);
+  return {
+    processMediansMs: medians,
+    processSpread: (Math.max(...medians) - lo) / lo,
+    processP10P90Ms: stats.map((s) => [s.p10Ms, s.p90Ms]),
+  };
 }
 
 /**
@@ -571,6 +603,7 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
       }
     }
     liteRtGoals(rows, model, threads, push);
+    kernelRoundGoals(rows, model, push, goals);
     if (has(model, "onnxruntime-node", 2)) {
       const q = find(rows, model, "engine", "int8", 2);
       const on = find(rows, model, "onnxruntime-node", "fp32", 2);
@@ -578,6 +611,49 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
     }
   }
   return goals;
+}
+
+/**
+ * Issue 18's goals: FP32 at least 2x and int8 at least 4x tfjs-wasm at 1 thread, fp16 no slower
+ * than FP32, every engine variant at least 1.85x faster on 2 threads than on 1, and (with several
+ * rounds) the engine FP32's spread between processes no wider than onnxruntime-node's.
+ */
+function kernelRoundGoals(rows: CompareRow[], model: string, push: PushGoal, goals: CompareGoal[]): void {
+  const row = (runtime: Runtime, v: string, t: number) =>
+    rows.find(
+      (r) =>
+        r.model === model && r.runtime === runtime && r.variant === v && r.threads === t && !r.unavailable,
+    );
+  const tw = row("tfjs-wasm", "fp32", 1);
+  const e1 = row("engine", "fp32", 1);
+  if (tw && e1) push("tfjs-wasm / engine fp32, 1 thread >= 2", model, 1, tw, e1, 2);
+  const q1 = row("engine", "int8", 1);
+  if (tw && q1) push("tfjs-wasm / engine int8, 1 thread >= 4", model, 1, tw, q1, 4);
+  for (const t of [1, 2]) {
+    const h = row("engine", "fp16", t);
+    const e = row("engine", "fp32", t);
+    if (h && e) push("engine fp32 / engine fp16 (same threads) >= 1", model, t, e, h, 1);
+  }
+  for (const v of new Set(
+    rows.filter((r) => r.model === model && r.runtime === "engine").map((r) => r.variant),
+  )) {
+    const one = row("engine", v, 1);
+    const two = row("engine", v, 2);
+    if (one && two)
+      push(`2-thread speed-up of engine ${v}: 1 thread / 2 threads >= 1.85`, model, 2, one, two, 1.85);
+  }
+  const ort = row("onnxruntime-node", "fp32", 1);
+  if (e1?.processSpread != null && ort?.processSpread != null) {
+    const ratio = ort.processSpread > 0 ? e1.processSpread / ort.processSpread : Number.POSITIVE_INFINITY;
+    goals.push({
+      goal: "engine fp32 process spread / onnxruntime-node process spread, 1 thread <= 1",
+      model,
+      threads: 1,
+      ratio,
+      target: 1,
+      reached: ratio <= 1,
+    });
+  }
 }
 
 type PushGoal = (
