@@ -2,7 +2,7 @@
 // constant: the SIMD build compiles the v128 branches, the scalar build the other ones, which
 // perform the same operations in the same order (so both give bit-identical results).
 
-import { wino_patch_mask } from "./inline";
+import { wino_patch_mask, wino_weights1, wino_weights4 } from "./inline";
 
 export function heap_base(): usize {
   return __heap_base;
@@ -256,18 +256,8 @@ export function f32_wino_pack_weights(cin: i32, cout: i32, src: usize, dst: usiz
         const g00 = v128.load(s), g01 = v128.load(s + plane), g02 = v128.load(s + 2 * plane);
         const g10 = v128.load(s + 3 * plane), g11 = v128.load(s + 4 * plane), g12 = v128.load(s + 5 * plane);
         const g20 = v128.load(s + 6 * plane), g21 = v128.load(s + 7 * plane), g22 = v128.load(s + 8 * plane);
-        const h = f32x4.splat(0.5);
-        const t10 = f32x4.mul(f32x4.add(f32x4.add(g00, g10), g20), h);
-        const t11 = f32x4.mul(f32x4.add(f32x4.add(g01, g11), g21), h);
-        const t12 = f32x4.mul(f32x4.add(f32x4.add(g02, g12), g22), h);
-        const t20 = f32x4.mul(f32x4.add(f32x4.sub(g00, g10), g20), h);
-        const t21 = f32x4.mul(f32x4.add(f32x4.sub(g01, g11), g21), h);
-        const t22 = f32x4.mul(f32x4.add(f32x4.sub(g02, g12), g22), h);
         const d = dst + <usize>(co >> 3) * panelStride + 32 + <usize>ci * 32 + (<usize>(co & 7) << 2);
-        wrow4(d, panelBytes, 0, g00, g01, g02, h);
-        wrow4(d, panelBytes, 1, t10, t11, t12, h);
-        wrow4(d, panelBytes, 2, t20, t21, t22, h);
-        wrow4(d, panelBytes, 3, g20, g21, g22, h);
+        wino_weights4(d, panelBytes, g00, g01, g02, g10, g11, g12, g20, g21, g22);
       }
     }
     for (; co < cout; co++) {
@@ -275,32 +265,10 @@ export function f32_wino_pack_weights(cin: i32, cout: i32, src: usize, dst: usiz
       const g00 = load<f32>(s), g01 = load<f32>(s + plane), g02 = load<f32>(s + 2 * plane);
       const g10 = load<f32>(s + 3 * plane), g11 = load<f32>(s + 4 * plane), g12 = load<f32>(s + 5 * plane);
       const g20 = load<f32>(s + 6 * plane), g21 = load<f32>(s + 7 * plane), g22 = load<f32>(s + 8 * plane);
-      const h: f32 = 0.5;
-      const t10 = (g00 + g10 + g20) * h, t11 = (g01 + g11 + g21) * h, t12 = (g02 + g12 + g22) * h;
-      const t20 = (g00 - g10 + g20) * h, t21 = (g01 - g11 + g21) * h, t22 = (g02 - g12 + g22) * h;
       const d = dst + <usize>(co >> 3) * panelStride + 32 + <usize>ci * 32 + (<usize>(co & 7) << 2);
-      wrow1(d, panelBytes, 0, g00, g01, g02, h);
-      wrow1(d, panelBytes, 1, t10, t11, t12, h);
-      wrow1(d, panelBytes, 2, t20, t21, t22, h);
-      wrow1(d, panelBytes, 3, g20, g21, g22, h);
+      wino_weights1(d, panelBytes, g00, g01, g02, g10, g11, g12, g20, g21, g22);
     }
   }
-}
-
-// Row `row` of t = G g times G^T: [a, (a + b + c) / 2, (a - b + c) / 2, c] -> U[4 * row + j].
-// @ts-ignore: decorator
-@inline function wrow4(d: usize, pb: usize, row: usize, a: v128, b: v128, c: v128, h: v128): void {
-  v128.store(d + (row * 4 + 0) * pb, a);
-  v128.store(d + (row * 4 + 1) * pb, f32x4.mul(f32x4.add(f32x4.add(a, b), c), h));
-  v128.store(d + (row * 4 + 2) * pb, f32x4.mul(f32x4.add(f32x4.sub(a, b), c), h));
-  v128.store(d + (row * 4 + 3) * pb, c);
-}
-// @ts-ignore: decorator
-@inline function wrow1(d: usize, pb: usize, row: usize, a: f32, b: f32, c: f32, h: f32): void {
-  store<f32>(d + (row * 4 + 0) * pb, a);
-  store<f32>(d + (row * 4 + 1) * pb, (a + b + c) * h);
-  store<f32>(d + (row * 4 + 2) * pb, (a - b + c) * h);
-  store<f32>(d + (row * 4 + 3) * pb, c);
 }
 
 /**

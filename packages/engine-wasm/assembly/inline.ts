@@ -35,3 +35,52 @@
     store<f32>(d + 32 + (<usize>j << 2), col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
   }
 }
+
+// Row `row` of t = G g times G^T: [a, (a + b + c) / 2, (a - b + c) / 2, c] -> U[4 * row + j].
+// @ts-ignore: decorator
+@inline export function wrow4(d: usize, pb: usize, row: usize, a: v128, b: v128, c: v128, h: v128): void {
+  v128.store(d + (row * 4 + 0) * pb, a);
+  v128.store(d + (row * 4 + 1) * pb, f32x4.mul(f32x4.add(f32x4.add(a, b), c), h));
+  v128.store(d + (row * 4 + 2) * pb, f32x4.mul(f32x4.add(f32x4.sub(a, b), c), h));
+  v128.store(d + (row * 4 + 3) * pb, c);
+}
+// @ts-ignore: decorator
+@inline export function wrow1(d: usize, pb: usize, row: usize, a: f32, b: f32, c: f32, h: f32): void {
+  store<f32>(d + (row * 4 + 0) * pb, a);
+  store<f32>(d + (row * 4 + 1) * pb, (a + b + c) * h);
+  store<f32>(d + (row * 4 + 2) * pb, (a - b + c) * h);
+  store<f32>(d + (row * 4 + 3) * pb, c);
+}
+
+/**
+ * U = G g G^T of 4 (or 1) channel pairs with taps g[ky][kx] (the F(2x2,3x3) weight transform),
+ * written as U[e] at d + e * pb.
+ */
+// @ts-ignore: decorator
+@inline export function wino_weights4(
+  d: usize, pb: usize, g00: v128, g01: v128, g02: v128, g10: v128, g11: v128, g12: v128, g20: v128, g21: v128, g22: v128,
+): void {
+  const h = f32x4.splat(0.5);
+  const t10 = f32x4.mul(f32x4.add(f32x4.add(g00, g10), g20), h);
+  const t11 = f32x4.mul(f32x4.add(f32x4.add(g01, g11), g21), h);
+  const t12 = f32x4.mul(f32x4.add(f32x4.add(g02, g12), g22), h);
+  const t20 = f32x4.mul(f32x4.add(f32x4.sub(g00, g10), g20), h);
+  const t21 = f32x4.mul(f32x4.add(f32x4.sub(g01, g11), g21), h);
+  const t22 = f32x4.mul(f32x4.add(f32x4.sub(g02, g12), g22), h);
+  wrow4(d, pb, 0, g00, g01, g02, h);
+  wrow4(d, pb, 1, t10, t11, t12, h);
+  wrow4(d, pb, 2, t20, t21, t22, h);
+  wrow4(d, pb, 3, g20, g21, g22, h);
+}
+// @ts-ignore: decorator
+@inline export function wino_weights1(
+  d: usize, pb: usize, g00: f32, g01: f32, g02: f32, g10: f32, g11: f32, g12: f32, g20: f32, g21: f32, g22: f32,
+): void {
+  const h: f32 = 0.5;
+  const t10 = (g00 + g10 + g20) * h, t11 = (g01 + g11 + g21) * h, t12 = (g02 + g12 + g22) * h;
+  const t20 = (g00 - g10 + g20) * h, t21 = (g01 - g11 + g21) * h, t22 = (g02 - g12 + g22) * h;
+  wrow1(d, pb, 0, g00, g01, g02, h);
+  wrow1(d, pb, 1, t10, t11, t12, h);
+  wrow1(d, pb, 2, t20, t21, t22, h);
+  wrow1(d, pb, 3, g20, g21, g22, h);
+}

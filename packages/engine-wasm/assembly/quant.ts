@@ -5,8 +5,10 @@
 // pool. SIMD and scalar branches do the same operations in the same order: integer parts are
 // exact, float parts use the same f32 operations, so both builds give bit-identical results.
 import { QP_INV_SCALE, QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE, QP_ZERO_POINT } from "./gen/layout";
-import { a4_off, store_panel_header, wino_patch_mask } from "./inline";
+import { a4_off, store_panel_header, wino_patch_mask, wino_weights1, wino_weights4 } from "./inline";
 import { epi4, epi_row, epi_row_body, q16_epilogue, qround1, qround4, qround_bias, requant1, requant4, res_epi4, store_row } from "./qs8-epilogue";
+import { f32_gemm_run as gemm_simd } from "./gen/f32-gemm-wasmsimd";
+import { f32_gemm_run as gemm_scalar } from "./gen/f32-gemm-scalar";
 import { f32_igemm_run as igemm_simd } from "./gen/f32-igemm-wasmsimd";
 import { f32_igemm_run as igemm_scalar } from "./gen/f32-igemm-scalar";
 
@@ -42,6 +44,17 @@ export function f16_pack_weights(k: i32, n: i32, src: usize, bias: usize, dst: u
   return reinterpret<f32>(reinterpret<u32>(mag) | ((h & 0x8000) << 16));
 }
 
+/**
+ * Four halves (sign-extended in i32 lanes) as f32, the values of half_to_f32: shifted left by 13,
+ * the sign lands in bit 31 (bits 28-30, its copies, are cleared) and the magnitude bits in the f32
+ * position; times 2^112 (exact) gives the value.
+ */
+// @ts-ignore: decorator
+@inline function halves_to_f32x4(h: v128): v128 {
+  const bits = v128.and(i32x4.shl(h, 13), i32x4.splat(<i32>0x8fffe000));
+  return f32x4.mul(bits, i32x4.splat(0x77800000));
+}
+
 /** Widens `panels` packed f16 panels of k rows into the f32 packed layout at dst. */
 export function f16_widen_panels(panels: i32, k: i32, src: usize, dst: usize): void {
   for (let p = 0; p < panels; p++) {
@@ -49,17 +62,10 @@ export function f16_widen_panels(panels: i32, k: i32, src: usize, dst: usize): v
     src += 32;
     dst += 32;
     if (ASC_FEATURE_SIMD) {
-      const m7 = i32x4.splat(0x7fff);
-      const m8 = i32x4.splat(0x8000);
-      const mul = i32x4.splat(0x77800000);
       for (let kk = 0; kk < k; kk++) {
         const h = v128.load(src);
-        const lo = i32x4.extend_low_i16x8_u(h);
-        const hi = i32x4.extend_high_i16x8_u(h);
-        const flo = f32x4.mul(i32x4.shl(v128.and(lo, m7), 13), mul);
-        const fhi = f32x4.mul(i32x4.shl(v128.and(hi, m7), 13), mul);
-        v128.store(dst, v128.or(flo, i32x4.shl(v128.and(lo, m8), 16)));
-        v128.store(dst, v128.or(fhi, i32x4.shl(v128.and(hi, m8), 16)), 16);
+        v128.store(dst, halves_to_f32x4(i32x4.extend_low_i16x8_s(h)));
+        v128.store(dst, halves_to_f32x4(i32x4.extend_high_i16x8_s(h)), 16);
         src += 16;
         dst += 32;
       }
@@ -94,6 +100,99 @@ export function f32_f16w_igemm_run(
     const cp = c + (<usize>nbs << 2);
     if (ASC_FEATURE_SIMD) igemm_simd(tile, m0, m1, 0, nc, kc, ks, ind, scratch, cp, cs, relu);
     else igemm_scalar(tile, m0, m1, 0, nc, kc, ks, ind, scratch, cp, cs, relu);
+  }
+}
+
+/**
+ * Panels of 8 output channels per block of f32_f16w_wino_gemm_run: its 16 transformed matrices
+ * fill about 256 KiB of per-thread scratch (one panel at least).
+ */
+// @ts-ignore: decorator
+@inline function f16_wino_block_panels(cin: i32): i32 {
+  return max(1, 16384 / ((cin + 1) * 32));
+}
+
+/** Bytes of the per-thread scratch of f32_f16w_wino_gemm_run for n output channels. */
+export function f16_wino_scratch_bytes(cin: i32, n: i32): i32 {
+  return 16 * min((n + 7) >> 3, f16_wino_block_panels(cin)) * (cin + 1) * 32;
+}
+
+/**
+ * Winograd F(2x2,3x3) weight transform of `panels` packed f16 panels of a 3x3 conv (9 * cin rows,
+ * row (3 ky + kx) * cin + ci) into 16 f32 packed matrices at dst + e * pb: per panel a zero bias
+ * row and cin rows of 8 columns. The same operations as f32_wino_pack_weights on the widened
+ * weights, so the matrices are bit-identical to its.
+ */
+function f16_wino_weights(panels: i32, cin: i32, src: usize, dst: usize, pb: usize): void {
+  const tap = <usize>cin << 4;
+  const panel16: usize = 32 + 9 * tap;
+  const panel32 = (<usize>cin + 1) * 32;
+  for (let p = 0; p < panels; p++) {
+    const sp = src + <usize>p * panel16 + 32;
+    const dp = dst + <usize>p * panel32;
+    for (let e = 0; e < 16; e++) memory.fill(dp + <usize>e * pb, 0, 32);
+    for (let ci = 0; ci < cin; ci++) {
+      const s = sp + (<usize>ci << 4);
+      const d = dp + 32 + (<usize>ci << 5);
+      if (ASC_FEATURE_SIMD) {
+        for (let half = 0; half < 2; half++) {
+          const o = half * 8;
+          const g00 = f16x4_at(s, o), g01 = f16x4_at(s + tap, o), g02 = f16x4_at(s + 2 * tap, o);
+          const g10 = f16x4_at(s + 3 * tap, o), g11 = f16x4_at(s + 4 * tap, o), g12 = f16x4_at(s + 5 * tap, o);
+          const g20 = f16x4_at(s + 6 * tap, o), g21 = f16x4_at(s + 7 * tap, o), g22 = f16x4_at(s + 8 * tap, o);
+          wino_weights4(d + (<usize>half << 4), pb, g00, g01, g02, g10, g11, g12, g20, g21, g22);
+        }
+      } else {
+        for (let j = 0; j < 8; j++) {
+          const sj = s + (<usize>j << 1);
+          const g00 = f16_at(sj), g01 = f16_at(sj + tap), g02 = f16_at(sj + 2 * tap);
+          const g10 = f16_at(sj + 3 * tap), g11 = f16_at(sj + 4 * tap), g12 = f16_at(sj + 5 * tap);
+          const g20 = f16_at(sj + 6 * tap), g21 = f16_at(sj + 7 * tap), g22 = f16_at(sj + 8 * tap);
+          wino_weights1(d + (<usize>j << 2), pb, g00, g01, g02, g10, g11, g12, g20, g21, g22);
+        }
+      }
+    }
+  }
+}
+
+/** Four halves at p + o (o in bytes: 0 or 8) as f32x4. */
+// @ts-ignore: decorator
+@inline function f16x4_at(p: usize, o: i32): v128 {
+  return halves_to_f32x4(v128.load16x4_s(p + <usize>o));
+}
+
+// @ts-ignore: decorator
+@inline function f16_at(p: usize): f32 {
+  return half_to_f32(<u32>load<u16>(p));
+}
+
+/**
+ * f32-f16w-wino: the 16 GEMMs M_e = V_e U_e of a Winograd F(2x2,3x3) layer with f16 weights,
+ * rows (tiles) [m0, m1), columns [n0, n1). Per block of f16_wino_block_panels(cin) panels the
+ * weights are transformed into `scratch` (per thread; 16 matrices) and run by the f32 GEMM
+ * micro-kernels, so the products equal the f32 Winograd layer's on the widened weights, bit for
+ * bit. V_e at v + e * vstride (rows of cin f32), M_e at m + e * mstride (rows of cout f32).
+ */
+export function f32_f16w_wino_gemm_run(
+  tile: i32, m0: i32, m1: i32, n0: i32, n1: i32, cin: i32, cout: i32, v: usize, vstride: usize, w: usize,
+  m: usize, mstride: usize, scratch: usize,
+): void {
+  const panel16: usize = 32 + 9 * (<usize>cin << 4);
+  const panel32: usize = (<usize>cin + 1) * 32;
+  const nb = f16_wino_block_panels(cin) * 8;
+  const as: usize = <usize>cin << 2;
+  const cs: usize = <usize>cout << 2;
+  for (let nbs = n0; nbs < n1; nbs += nb) {
+    const nc = min(nb, n1 - nbs);
+    const pb = <usize>((nc + 7) >> 3) * panel32;
+    f16_wino_weights((nc + 7) >> 3, cin, w + <usize>(nbs >> 3) * panel16, scratch, pb);
+    for (let e = 0; e < 16; e++) {
+      const a = v + <usize>e * vstride;
+      const u = scratch + <usize>e * pb;
+      const c = m + <usize>e * mstride + (<usize>nbs << 2);
+      if (ASC_FEATURE_SIMD) gemm_simd(tile, m0, m1, 0, nc, cin, a, as, u, c, cs, 0);
+      else gemm_scalar(tile, m0, m1, 0, nc, cin, a, as, u, c, cs, 0);
+    }
   }
 }
 

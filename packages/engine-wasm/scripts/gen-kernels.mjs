@@ -115,6 +115,8 @@ export interface KernelEntry {
   L.push("/** Tiles MR of the f32 MRx8 micro-kernels, in both builds. */");
   L.push(`export const F32_GEMM_TILES = ${JSON.stringify(F32_GEMM_TILES)} as const;\n`);
   L.push("const cdiv = (a: number, b: number): number => Math.ceil(a / b);");
+  L.push("const div = (a: number, b: number): number => Math.floor(a / b);");
+  L.push("const { min, max } = Math;");
   for (const [name, [p, e]] of Object.entries(LAYOUT_HELPERS))
     L.push(`const ${name} = (${p}: number): number => ${tsExpr(e)};`);
   L.push("\n/** The layout sizes the host asks the kernels for, as the manifest states them. */");

@@ -110,6 +110,12 @@ export const LAYOUT = [
     doc: "elements of one im2col16 row (ks taps of kc channels rounded up to even)",
   },
   {
+    name: "f16_wino_scratch_bytes",
+    args: ["cin", "n"],
+    bytes: "16 * min(cdiv(n, 8), max(1, div(16384, (cin + 1) * 32))) * (cin + 1) * 32",
+    doc: "per-thread scratch of f32_f16w_wino_gemm_run for n output channels (16 matrices of a block of panels)",
+  },
+  {
     name: "qs8_wino_scratch_bytes",
     args: ["cin", "tiles", "cols"],
     bytes: "(cols == 3 ? 5 : 16) * wino_ustride(cdiv(cin, 2)) + (cols == 3 ? 20 : 16) * wino_mstride(tiles)",
@@ -439,6 +445,41 @@ const PLAN_KERNELS = [
   // f32 Winograd F(4x4,3x3) (appended: plan kernel ids are positions in this list).
   winoInput("f32_wino4_input", 4),
   winoOutput("f32_wino4_output", 4),
+  // f16-weight Winograd F(2x2,3x3) GEMMs, weights transformed per block of panels.
+  {
+    name: "f32_f16w_wino_gemm_run",
+    family: "f16w-wino",
+    ukernel: "f32-f16w-wino-gemm-MRx8",
+    dtype: "f32 x f16",
+    tile: "MRx8",
+    args: [
+      "tile",
+      "m0",
+      "m1",
+      "n0",
+      "n1",
+      "cin",
+      "cout",
+      "*v",
+      "*vstride",
+      "*w",
+      "*m",
+      "*mstride",
+      "*scratch",
+    ],
+    requires: [
+      `tile >= 1 && tile <= ${F32_GEMM_TILES.length}`,
+      ...gemmRange,
+      ...small(["cin", "cout"]),
+      "cin >= 1 && n1 <= cout",
+    ],
+    buffers: [
+      ["*v", "r", "m0 * cin * 4", "15 * vstride + m1 * cin * 4", nonEmpty],
+      ["*w", "r", ...panels("(32 + 9 * cin * 16)"), nonEmpty],
+      ["*m", "w", "m0 * cout * 4 + n0 * 4", "15 * mstride + (m1 - 1) * cout * 4 + n1 * 4", nonEmpty],
+      ["*scratch", "w", "0", "f16_wino_scratch_bytes(cin, n1 - n0)", nonEmpty],
+    ],
+  },
 ];
 
 /**

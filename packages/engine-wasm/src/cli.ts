@@ -200,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
                   .join(", ")})`,
                 `  params ${info.params}, MACs ${info.macs} (${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop)`,
                 `  file ${mb(info.fileBytes)}, packed weights ${mb(info.weightBytes)}, wasm memory ${mb(info.memoryBytes)}`,
-                `  3x3 convolutions: ${info.winograd ? `Winograd (f32: ${info.winogradF4Layers} layers F(4x4,3x3), the others F(2x2,3x3))` : "direct (IGEMM)"}`,
+                `  3x3 convolutions: ${info.winograd ? `Winograd (f32: ${info.winogradF4Layers} layers F(4x4,3x3), the others F(2x2,3x3); f16: ${info.winogradF16Layers} layers F(2x2,3x3))` : "direct (IGEMM)"}`,
                 `  precision: ${info.quantMode} (${Object.entries(info.precision)
                   .map(([k, v]) => `${k} ${v}`)
                   .join(", ")} layers)`,

@@ -25,8 +25,8 @@ export function splitRange(n: number, parts: number, i: number, granule = 1): [n
 /**
  * A GEMM's share for thread t of T: rows in granules of `mr` when there are at least as many row
  * tiles as panels of 8 columns (or fewer panels than threads), else columns in panels of 8.
- * `preferColumns`: split columns whenever there is a panel per thread (the int8 Winograd op,
- * whose threads then transform only their own panels' weights).
+ * `preferColumns`: split columns whenever there is a panel per thread (the int8 and f16
+ * Winograd ops, whose threads then transform only their own panels' weights).
  */
 function splitGemm(
   M: number,
@@ -144,6 +144,13 @@ function f32Calls(op: OpRecord, tile: number, T: number, t: number): KernelCall[
       const { K, ks, ind, w, c, cs, relu } = op;
       const scratch = op.scratch + t * op.scratchStride;
       return [call("f32_f16w_igemm_run", tile, m0, m1, n0, n1, K, ks, ind, w, c, cs, relu, scratch)];
+    }
+    case "f16wino_gemm": {
+      const [m0, m1, n0, n1] = splitGemm(op.M, op.N, tile, T, t, true);
+      if (m0 >= m1 || n0 >= n1) return NONE;
+      const { K, N, v, vstride, w, m, mstride } = op;
+      const scratch = op.scratch + t * op.scratchStride;
+      return [call("f32_f16w_wino_gemm_run", tile, m0, m1, n0, n1, K, N, v, vstride, w, m, mstride, scratch)];
     }
     default:
       return null;

@@ -62,6 +62,8 @@ export function opWork(op: OpRecord): number {
       return op.M * op.N * op.K;
     case "bgemm":
       return op.batch * op.M * op.N * op.K;
+    case "f16wino_gemm":
+      return 16 * op.M * op.N * op.K + 16 * op.N * op.K; // GEMMs, and the weight transform per run
     case "qwino_gemm": {
       const e = op.cols === 3 ? 20 : 16;
       return e * op.M * op.N * op.K + e * op.N * op.K; // GEMMs, and the weight transform per run

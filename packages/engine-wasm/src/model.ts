@@ -74,6 +74,14 @@ export interface LoadOptions {
    * same bits). Ignored with `isa: "scalar"`; `info().relaxed` says what ran and why.
    */
   relaxedSimd?: boolean;
+  /**
+   * Run the 3x3 stride-1 convolutions of f16 layers with Winograd F(2x2,3x3) (default true, with
+   * `winograd`): the f16 weights stay as stored and are transformed per block of output channels
+   * into per-thread scratch at run time (no transformed copy, a few hundred KiB of scratch per
+   * thread). false keeps the direct f16 IGEMM, which gives the probabilities f16 files gave before
+   * f16 Winograd existed.
+   */
+  f16Winograd?: boolean;
   /** How errors while running name the model (default: the file's path, or "the model" for bytes). */
   name?: string;
   /**
@@ -127,6 +135,8 @@ export interface ModelInfo {
   winograd: boolean;
   /** f32 Winograd layers run as F(4x4,3x3) (the others as F(2x2,3x3)). */
   winogradF4Layers: number;
+  /** f16 layers run as Winograd F(2x2,3x3) (weights transformed per block at run time). */
+  winogradF16Layers: number;
   /** `quant.mode` of the file ("fp32" when absent). */
   quantMode: string;
   /** Number of layers (conv, dense, add, maxpool, gap) run in each precision. */
@@ -243,6 +253,7 @@ export class Model {
           heapBase: Math.max(probe.heap_base(), options.heapBase ?? 0),
           winograd: options.winograd ?? true,
           f32WinogradTile: options.f32WinogradTile,
+          f16Winograd: options.f16Winograd ?? true,
           threads,
           precision: q.precision,
           activations: q.activations,
@@ -412,6 +423,7 @@ export class Model {
       tile: this.opts.tile,
       winograd: p.weights.some((w) => w.winograd !== undefined),
       winogradF4Layers: p.weights.filter((w) => w.winograd?.outTile === 4).length,
+      winogradF16Layers: p.weights.filter((w) => w.winograd && w.dtype === "f16").length,
       quantMode: String(this.header.metadata.get("quant.mode") ?? "fp32"),
       precision: [...p.precision.values()].reduce<Record<string, number>>((a, x) => {
         a[x] = (a[x] ?? 0) + 1;
@@ -643,6 +655,8 @@ function loadWeights(
       packQs8(w, qAddr, sAddr, bAddr, k, rk);
     } else if (w.dtype === "f16") {
       k.f16_pack_weights(w.k, w.n, wAddr, bAddr, w.dst);
+      // Winograd: the output transform adds the bias, read as one row of cout f32.
+      if (wg) u8.copyWithin(w.dst + wg.biasOffset, bAddr, bAddr + bt.nbytes);
     } else if (w.dtype === "i8") {
       const sAddr = bAddr + Math.ceil(bt.nbytes / 64) * 64;
       const q = wt.quant!;

@@ -64,6 +64,9 @@ describe("layout sizes", () => {
             expect(k.qs8_wino_scratch_bytes!(cin, tiles, cols)).toBe(
               LAYOUT_FORMULAS.qs8_wino_scratch_bytes(cin, tiles, cols),
             );
+      for (const cin of [1, 7, 40, 63, 64, 255, 256, 511, 512, 600])
+        for (const n of [1, 8, 9, 64, 300, 2048])
+          expect(k.f16_wino_scratch_bytes!(cin, n)).toBe(LAYOUT_FORMULAS.f16_wino_scratch_bytes(cin, n));
     });
 });
 

@@ -16,6 +16,7 @@ export const KERNEL_TESTERS: Record<KernelFamily, readonly string[]> = {
   gap: ["kernels.test.ts", "quant-kernels.test.ts"],
   softmax: ["kernels.test.ts"],
   "f16w-igemm": ["quant-kernels.test.ts"],
+  "f16w-wino": ["quant-kernels.test.ts"],
   "qs8-gemm16": ["quant-kernels.test.ts"],
   "qs8-wino": ["quant-kernels.test.ts"],
   quantize: ["quant-kernels.test.ts"],

@@ -24,6 +24,7 @@ import {
   refQuantGap,
   refQuantize,
 } from "../dist/reference.js";
+import type { KernelExports } from "../dist/wasm.js";
 import { GuardedArena, ISAS } from "./guarded-arena.js";
 import { kernelShapes, NAMED_SHAPES, type ShapeLimits, winogradShapes } from "./kernel-shapes.js";
 import { exactGemm, IN_PLACE_SHAPES, im2colU7, randomRdotCase } from "./rdot-cases.js";
@@ -34,10 +35,10 @@ const SPLITS = [1, 3];
  * Bounds. qs8 GEMM, f32 output: NMSE 1e-12 against float64 of the same integer inputs (the int32
  * sum is exact; the epilogue rounds twice in f32). int8 outputs (GEMM, add, quantize): within 1
  * of the float64 rounding (f32 multiply by 1/scale may move a value across a rounding tie).
- * f16-weight GEMM: NMSE 1e-10 against float64 with the widened weights, and bit-identical to the
- * f32 kernels on those weights. Max pool and dequantize: exact.
+ * f16-weight GEMM and f16-weight Winograd F(2x2,3x3) layer: NMSE 1e-10 against float64 with the
+ * widened weights, and bit-identical to the f32 kernels on those weights. Max pool and dequantize: exact.
  */
-export const QBOUNDS = { qgemmF32: 1e-12, int8Lsb: 1, f16gemm: 1e-10, gap: 1e-12 };
+export const QBOUNDS = { qgemmF32: 1e-12, int8Lsb: 1, f16gemm: 1e-10, f16wino: 1e-10, gap: 1e-12 };
 
 class Arena extends GuardedArena {
   constructor(rand: () => number) {
@@ -356,16 +357,49 @@ describe("INT8 Winograd F(2x2,3x3) and F(2x3,3x3) (i16 transforms, int32 GEMMs p
   });
 });
 
+/** The value of IEEE binary16 bits h. */
+function halfToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Random halves: normals of both signs in [2^-7, 1], some subnormals and zeros. */
+function randomHalves(n: number, rand: () => number): Uint16Array {
+  return Uint16Array.from({ length: n }, (_, i) =>
+    i % 17 === 0
+      ? int(rand, 0, 0x3ff) | (rand() < 0.5 ? 0x8000 : 0)
+      : int(rand, 0x2000, 0x3c00) | (rand() < 0.5 ? 0x8000 : 0),
+  );
+}
+
 describe("f16-weight IGEMM (f32-f16w-igemm, widened per cache block)", () => {
+  it("f16_widen_panels gives every one of the 65536 halves its value (exponent 31: 2^16 (1 + m/1024)), both builds", () => {
+    const ar = new Arena(mulberry32(3));
+    const K = 65536 / 8;
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    for (const isa of ISAS) {
+      ar.reset();
+      // One panel: 32 bytes of biases, then K rows of 8 halves.
+      const src = ar.alloc(32 + K * 16);
+      ar.u8.set(new Uint8Array(all.buffer), src + 32);
+      const dst = ar.alloc((K + 1) * 32);
+      ar.k[isa].f16_widen_panels(1, K, src, dst);
+      ar.checkGuards();
+      const got = ar.read(dst + 32, 65536);
+      for (let h = 0; h < 65536; h++) {
+        const e = (h >>> 10) & 0x1f;
+        const want = e === 31 ? (h & 0x8000 ? -1 : 1) * (1 + (h & 0x3ff) / 1024) * 2 ** 16 : halfToF32(h);
+        if (!Object.is(got[h], Math.fround(want)))
+          throw new Error(`${isa}: half ${h.toString(16)} widened to ${got[h]}, want ${want}`);
+      }
+    }
+  });
+
   it("matches float64 with the widened weights and is bit-identical to the f32 IGEMM on them", () => {
     const rand = mulberry32(9);
     const ar = new Arena(rand);
-    const halfToF32 = (h: number): number => {
-      const s = h & 0x8000 ? -1 : 1;
-      const e = (h >>> 10) & 0x1f;
-      const m = h & 0x3ff;
-      return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
-    };
     for (const [trial, s] of kernelShapes(9, 24, QLIMITS).entries()) {
       const g = { ...s };
       // Wide enough random layers now and then that the widening runs over several column blocks.
@@ -378,12 +412,7 @@ describe("f16-weight IGEMM (f32-f16w-igemm, widened per cache block)", () => {
       const ks = g.kh * g.kw;
       const K = ks * g.cin;
       const X = Float32Array.from({ length: g.h * g.w * g.cin }, () => rand() * 2 - 1);
-      // Random halves: normals of both signs, some subnormals and zeros.
-      const Wh = Uint16Array.from({ length: K * g.cout }, (_, i) =>
-        i % 17 === 0
-          ? int(rand, 0, 0x3ff) | (rand() < 0.5 ? 0x8000 : 0)
-          : int(rand, 0x2000, 0x3c00) | (rand() < 0.5 ? 0x8000 : 0),
-      );
+      const Wh = randomHalves(K * g.cout, rand);
       const Wf = Float32Array.from(Wh, halfToF32);
       const bias = Float32Array.from({ length: g.cout }, () => rand() - 0.5);
       const ref = refConv2d(
@@ -452,6 +481,158 @@ describe("f16-weight IGEMM (f32-f16w-igemm, widened per cache block)", () => {
           k.f32_igemm_run(4, 0, M, 0, g.cout, g.cin, ks, ind, w32, c2, g.cout * 4, relu);
           sameBytes(ar.f32.slice(c2 >>> 2, (c2 >>> 2) + M * g.cout), got, `${what} vs f32 igemm`);
         }
+      }
+    }
+  });
+});
+
+/** One f16 Winograd F(2x2,3x3) layer: its shape, inputs and the float64 reference. */
+interface F16WinoCase {
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  relu: number;
+  X: Float32Array;
+  Wh: Uint16Array;
+  bias: Float32Array;
+  ref: Float64Array;
+}
+
+function f16WinoCase(
+  s: { h: number; w: number; cin: number; cout: number },
+  relu: number,
+  rand: () => number,
+): F16WinoCase {
+  const { h, w, cin, cout } = s;
+  const X = Float32Array.from({ length: h * w * cin }, () => rand() * 2 - 1);
+  const Wh = randomHalves(9 * cin * cout, rand);
+  const bias = Float32Array.from({ length: cout }, () => rand() - 0.5);
+  const x = { shape: [h, w, cin], data: Float64Array.from(X) };
+  const ref = refConv2d(
+    x,
+    Float32Array.from(Wh, halfToF32),
+    bias,
+    [3, 3],
+    [1, 1],
+    "same",
+    cout,
+    relu === 1,
+  ).data;
+  return { h, w, cin, cout, relu, X, Wh, bias, ref };
+}
+
+/**
+ * Runs the f32 input transform, the 16 GEMMs (`gemms`, given V and M) and the f32 output
+ * transform of a Winograd F(2x2,3x3) layer, the transforms split in `parts` like threads.
+ */
+function runWinograd(
+  ar: Arena,
+  k: KernelExports,
+  c: F16WinoCase,
+  parts: number,
+  gemms: (v: number, vstride: number, m: number, mstride: number, tiles: number) => void,
+): Float32Array {
+  const { h, w, cin, cout } = c;
+  const tw = Math.ceil(w / 2);
+  const tiles = Math.ceil(h / 2) * tw;
+  const x = ar.floats(c.X);
+  const bs = ar.floats(c.bias);
+  const v = ar.out(16 * tiles * cin);
+  const m = ar.out(16 * tiles * cout);
+  const y = ar.out(h * w * cout);
+  for (let t = 0; t < parts; t++) {
+    const [t0, t1] = splitRange(tiles, parts, t);
+    if (t0 < t1) k.f32_wino_input(h, w, cin, tw, x, v, tiles * cin * 4, t0, t1);
+  }
+  gemms(v, tiles * cin * 4, m, tiles * cout * 4, tiles);
+  for (let t = 0; t < parts; t++) {
+    const [t0, t1] = splitRange(tiles, parts, t);
+    if (t0 < t1) k.f32_wino_output(h, w, cout, tw, m, tiles * cout * 4, bs, y, c.relu, t0, t1);
+  }
+  return ar.read(y, h * w * cout);
+}
+
+describe("f16-weight Winograd F(2x2,3x3) GEMMs (f32-f16w-wino, weights transformed per block of panels)", () => {
+  it(`match float64 with the widened weights within NMSE ${QBOUNDS.f16wino}, all variants bit-identical and equal to the f32 Winograd layer on those weights`, () => {
+    const rand = mulberry32(19);
+    const ar = new Arena(rand);
+    // Wide layers too: several blocks of panels (cin 40: 12 panels a block), one panel a block (cin 600).
+    const wide = [
+      { h: 5, w: 7, cin: 40, cout: 300 },
+      { h: 3, w: 4, cin: 600, cout: 20 },
+      { h: 12, w: 13, cin: 64, cout: 64 },
+    ];
+    for (const [trial, s] of [...winogradShapes(19, 18, QLIMITS), ...wide].entries()) {
+      const c = f16WinoCase(s, trial % 2, rand);
+      const { cin, cout } = c;
+      let first: Float32Array | undefined;
+      for (const isa of ISAS) {
+        const k = ar.k[isa];
+        for (const tile of cin * cout > 4096 ? [4] : [1, 4, 7]) {
+          for (const parts of SPLITS) {
+            ar.reset();
+            const w = ar.alloc(Math.ceil(cout / 8) * (32 + 9 * cin * 16));
+            k.f16_pack_weights(9 * cin, cout, ar.bytes(c.Wh), ar.floats(c.bias), w);
+            const sb = k.f16_wino_scratch_bytes(cin, cout);
+            const scratch = ar.alloc(sb * parts);
+            const got = runWinograd(ar, k, c, parts, (v, vstride, m, mstride, tiles) => {
+              for (let t = 0; t < parts; t++) {
+                const byRows = trial % 2 === 1;
+                const [m0, m1] = byRows ? splitRange(tiles, parts, t, tile) : [0, tiles];
+                const [n0, n1] = byRows ? [0, cout] : splitRange(cout, parts, t, 8);
+                if (m0 < m1 && n0 < n1)
+                  k.f32_f16w_wino_gemm_run(
+                    tile,
+                    m0,
+                    m1,
+                    n0,
+                    n1,
+                    cin,
+                    cout,
+                    v,
+                    vstride,
+                    w,
+                    m,
+                    mstride,
+                    scratch + t * sb,
+                  );
+              }
+            });
+            ar.checkGuards();
+            const what = `f32-f16w-wino-${tile}x8-${isa} ${JSON.stringify(s)} relu=${c.relu} T=${parts}`;
+            for (let i = 0; i < got.length; i++)
+              if (Number.isNaN(got[i]!)) throw new Error(`${what}: ${i} not written`);
+            const e = nmse(got, c.ref);
+            if (!(e <= QBOUNDS.f16wino)) throw new Error(`${what}: nmse ${e}`);
+            if (first) sameBytes(got, first, what);
+            else first = got;
+          }
+        }
+        // The f32 Winograd layer (weights transformed at load) on the widened weights: the same bits.
+        ar.reset();
+        const E = 16 * Math.ceil(cout / 8) * (cin + 1) * 32;
+        const wp = ar.alloc(E);
+        ar.u8.fill(0, wp, wp + E);
+        k.f32_wino_pack_weights(cin, cout, ar.floats(Float32Array.from(c.Wh, halfToF32)), wp);
+        const f32 = runWinograd(ar, k, c, 1, (v, vstride, m, mstride, tiles) => {
+          for (let e = 0; e < 16; e++)
+            k.f32_gemm_run(
+              4,
+              0,
+              tiles,
+              0,
+              cout,
+              cin,
+              v + e * vstride,
+              cin * 4,
+              wp + (e * E) / 16,
+              m + e * mstride,
+              cout * 4,
+              0,
+            );
+        });
+        sameBytes(f32, first!, `f32-wino3x3-${isa} ${JSON.stringify(s)} vs f16 Winograd`);
       }
     }
   });

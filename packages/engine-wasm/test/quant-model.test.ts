@@ -70,6 +70,28 @@ describe("quantized models through the planner and executor", () => {
     await b.dispose();
   });
 
+  it("f16 Winograd F(2x2,3x3) agrees with the direct f16 layers (f16Winograd: false): top-1 and probabilities", async () => {
+    const bytes = encodeModel(variant(all("f16")));
+    const wino = await loadModelFromBytes(bytes, { threads: 1 });
+    const direct = await loadModelFromBytes(bytes, { threads: 1, f16Winograd: false });
+    // ResNet-18's 3x3 stride-1 convolutions: 16 in the blocks less the three of stride 2.
+    expect(wino.info().winogradF16Layers).toBe(13);
+    expect(direct.info().winogradF16Layers).toBe(0);
+    const argmax = (p: Float32Array): number => p.indexOf(Math.max(...p));
+    let maxDiff = 0;
+    for (let seed = 1; seed <= 16; seed++) {
+      const crop = randomCrop(n, seed);
+      const a = Float32Array.from(wino.run(crop));
+      const b = Float32Array.from(direct.run(crop));
+      expect(argmax(a)).toBe(argmax(b));
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    }
+    await wino.dispose();
+    await direct.dispose();
+    // measured 4.2e-7 (two orders of f32 rounding on the same f16 weights)
+    expect(maxDiff).toBeLessThan(1e-5);
+  });
+
   for (const [name, layers] of cases) {
     it(`${name}: logits within ${MIN_SQNR[name]} dB of float64, identical for SIMD/scalar and 1/2/3 threads`, async () => {
       const bytes = encodeModel(variant(layers));

@@ -2,9 +2,10 @@
 /**
  * Engine benchmarks: wasm SIMD peak, GEMM and every distinct ResNet-152 conv shape (GFLOP/s,
  * fraction of peak), end-to-end ResNet-152 FP32 of our engine (1 and 2 threads) against the
- * TensorFlow.js wasm backend with the same weights, and loading time of the FP32 file.
+ * TensorFlow.js wasm backend with the same weights, and loading time of the FP32 file; with
+ * `--f16`, only the f16-weight model (Winograd and direct 3x3) against FP32 on one thread.
  *
- *   node dist/engine/cli.js [--quick] [--json FILE] [--depth 152] [--repeat 10]
+ *   node dist/engine/cli.js [--quick] [--json FILE] [--depth 152] [--repeat 10] [--f16]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,7 +24,7 @@ import {
   randomCrop,
   writeModel,
 } from "@edge-audio/engine-wasm";
-import { benchConvShapes, benchSquareGemms, measurePeak } from "./kernels.js";
+import { benchConvShapes, benchSquareGemms, measurePeak, withF16Weights } from "./kernels.js";
 import { buildTfjsModel, initTfjsWasm } from "./tfjs.js";
 
 async function main(): Promise<void> {
@@ -35,11 +36,12 @@ async function main(): Promise<void> {
       repeat: { type: "string" },
       help: { type: "boolean" },
       "e2e-only": { type: "boolean" },
+      f16: { type: "boolean" },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "usage: node dist/engine/cli.js [--quick] [--e2e-only] [--json FILE] [--depth 152] [--repeat 10]\n",
+      "usage: node dist/engine/cli.js [--quick] [--e2e-only] [--f16] [--json FILE] [--depth 152] [--repeat 10]\n",
     );
     return;
   }
@@ -63,6 +65,12 @@ async function main(): Promise<void> {
   log(
     `## wasm peak (register-only multiply-add): SIMD ${peaks.wasmsimd.toFixed(1)} GFLOP/s, scalar ${peaks.scalar.toFixed(1)} GFLOP/s\n`,
   );
+
+  if (values.f16) {
+    report.f16 = await benchF16(depth, repeat, log);
+    if (values.json) fs.writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
 
   if (!values["e2e-only"]) {
     const sizes = values.quick ? [256] : [128, 256, 512];
@@ -205,6 +213,81 @@ async function main(): Promise<void> {
       .join(" ")} (2-core machine shared with other work)`,
   );
   if (values.json) fs.writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * ResNet-`depth` with its conv and dense weights rounded to f16 (as the quantizer's fp16 mode
+ * writes them) on one thread: 3x3 layers as Winograd F(2x2,3x3) (the default) and direct
+ * (`f16Winograd: false`), against the FP32 model, single runs interleaved.
+ */
+async function benchF16(depth: ResNetDepth, repeat: number, log: (s: string) => void) {
+  const contents = createRandomModel({ depth }, 1);
+  const f16 = withF16Weights(contents);
+  const x = randomCrop(128 * 130);
+  const models = {
+    fp32: await loadModelFromBytes(encodeModel(contents), { threads: 1 }),
+    f16Winograd: await loadModelFromBytes(encodeModel(f16), { threads: 1 }),
+    f16Direct: await loadModelFromBytes(encodeModel(f16), { threads: 1, f16Winograd: false }),
+  };
+  const times = { fp32: [] as number[], f16Winograd: [] as number[], f16Direct: [] as number[] };
+  const names = Object.keys(models) as (keyof typeof models)[];
+  for (const k of names) models[k].run(x);
+  for (let r = 0; r < repeat; r++)
+    for (const k of names) {
+      const t = performance.now();
+      models[k].run(x);
+      times[k].push(performance.now() - t);
+    }
+  const best = (a: number[]) => Math.min(...a);
+  const med = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
+  const pw = Float32Array.from(models.f16Winograd.run(x));
+  const pd = Float32Array.from(models.f16Direct.run(x));
+  const p32 = Float32Array.from(models.fp32.run(x));
+  const rows = names.map((k) => ({
+    what: k,
+    min: best(times[k]),
+    median: med(times[k]),
+    memoryBytes: models[k].info().memoryBytes,
+    ofFp32: med(times[k]) / med(times.fp32),
+  }));
+  log(
+    `## ResNet-${depth} f16 weights vs FP32, one 1x128x130 crop, 1 thread (${repeat} interleaved runs each)\n`,
+  );
+  log("| model | min ms | median ms | median / FP32 | wasm memory MiB |\n| --- | --- | --- | --- | --- |");
+  for (const r of rows)
+    log(
+      `| ${r.what} | ${r.min.toFixed(1)} | ${r.median.toFixed(1)} | ${r.ofFp32.toFixed(3)} | ${(r.memoryBytes / 2 ** 20).toFixed(1)} |`,
+    );
+  const result = {
+    rows,
+    f16WinogradVsDirect: med(times.f16Winograd) / med(times.f16Direct),
+    maxAbsDiffWinogradDirect: maxAbsDiff(pw, pd),
+    maxAbsDiffWinogradFp32: maxAbsDiff(pw, p32),
+    loadavg: os.loadavg(),
+  };
+  log(
+    `\nf16 Winograd / f16 direct (medians): ${result.f16WinogradVsDirect.toFixed(3)}; max |difference| of the probabilities: Winograd vs direct ${result.maxAbsDiffWinogradDirect.toExponential(2)}, vs FP32 ${result.maxAbsDiffWinogradFp32.toExponential(2)}`,
+  );
+  for (const k of names) await models[k].dispose();
+  // The 3x3 stride-1 layers alone: FP32 Winograd, f16 Winograd, f16 direct.
+  const peak = measurePeak(instantiate(kernelModule("wasmsimd"), createMemory(1 << 16)), "wasmsimd");
+  const s1 = (r: { shape: string }) => r.shape.includes("k3x3 s1");
+  const shapes = [
+    ...(await benchConvShapes(depth, "wasmsimd", peak)).filter(s1),
+    ...(await benchConvShapes(depth, "wasmsimd", peak, { f16: true })).filter(s1),
+    ...(await benchConvShapes(depth, "wasmsimd", peak, { f16: true, f16Winograd: false })).filter(s1),
+  ];
+  log(`\n## ResNet-${depth} 3x3 stride-1 layers, 1 thread (one layer repeated)\n`);
+  log("| kernel | shape | layers | ms per layer | ms per pass |\n| --- | --- | --- | --- | --- |");
+  for (const c of shapes)
+    log(`| ${c.kernel} | ${c.shape} | ${c.layers.length} | ${c.ms.toFixed(2)} | ${c.totalMs.toFixed(1)} |`);
+  log(
+    `\nload average after: ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")}`,
+  );
+  return { ...result, shapes };
 }
 
 main().catch((e: unknown) => {

@@ -14,7 +14,9 @@ import {
   type KernelExports,
   kernelModule,
   loadModelFromBytes,
+  type ModelContents,
   randomCrop,
+  toF16Array,
   type WinogradTileChoice,
 } from "@edge-audio/engine-wasm";
 
@@ -86,6 +88,18 @@ export function benchSquareGemms(
   return out;
 }
 
+/** The model with its conv and dense weights rounded to f16, as the quantizer's fp16 mode writes them. */
+export function withF16Weights(c: ModelContents): ModelContents {
+  return {
+    ...c,
+    tensors: c.tensors.map((t) =>
+      t.name.endsWith(".weight")
+        ? { ...t, dtype: "f16" as const, data: toF16Array(t.data as Float32Array) }
+        : t,
+    ),
+  };
+}
+
 export interface ConvShapeResult {
   kernel: string;
   layers: string[];
@@ -110,15 +124,24 @@ export async function benchConvShapes(
   depth: 18 | 34 | 50 | 101 | 152,
   isa: Isa,
   peak: number,
-  opts: { tile?: number; winograd?: boolean; f32WinogradTile?: WinogradTileChoice } = {},
+  opts: {
+    tile?: number;
+    winograd?: boolean;
+    f32WinogradTile?: WinogradTileChoice;
+    /** Conv and dense weights rounded to f16 (f16 layers), run with or without f16 Winograd. */
+    f16?: boolean;
+    f16Winograd?: boolean;
+  } = {},
 ): Promise<ConvShapeResult[]> {
   const c = createRandomModel({ depth }, 1);
-  const model = await loadModelFromBytes(encodeModel(c), {
+  const file = opts.f16 ? withF16Weights(c) : c;
+  const model = await loadModelFromBytes(encodeModel(file), {
     threads: 1,
     isa,
     tile: opts.tile,
     winograd: opts.winograd,
     f32WinogradTile: opts.f32WinogradTile,
+    f16Winograd: opts.f16Winograd,
   });
   model.run(randomCrop(model.inputSize));
   const k = model.kernelExports;
@@ -149,7 +172,9 @@ export async function benchConvShapes(
       ? "wino4x4-3x3"
       : e.kinds.includes("bgemm")
         ? "wino3x3"
-        : e.kinds[0]!;
+        : e.kinds.includes("f16wino_gemm")
+          ? "f16w-wino3x3"
+          : e.kinds[0]!;
     const key = `${fam} ${shape}`;
     const g = groups.get(key) ?? {
       kernel: `f32-${fam}-${t}x8-${isa}`,

@@ -4,15 +4,15 @@
 import { f32_gemm_run } from "./f32-gemm-wasmsimd";
 import { f32_igemm_run } from "./f32-igemm-wasmsimd";
 import { f32_wino_input, f32_wino_output, f32_maxpool, f32_vadd, f32_gap, f32_softmax, f32_wino4_input, f32_wino4_output } from "../common";
-import { f32_f16w_igemm_run, qs8_im2col16, qs8_gemm16_run, qs8_wino_input, qs8_wino_gemm_run, qs8_quantize, qs8_dequantize, qs8_dynamic_params, qs8_add, qs8_maxpool, qs8_gap } from "../quant";
+import { f32_f16w_igemm_run, qs8_im2col16, qs8_gemm16_run, qs8_wino_input, qs8_wino_gemm_run, qs8_quantize, qs8_dequantize, qs8_dynamic_params, qs8_add, qs8_maxpool, qs8_gap, f32_f16w_wino_gemm_run } from "../quant";
 import { QP_OUT_MODE } from "./layout";
 
 /** Number of kernel ids. */
-export const KERNEL_COUNT: u32 = 21;
+export const KERNEL_COUNT: u32 = 22;
 /** Argument count of each kernel id. */
-export const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7, 9, 11];
+export const ARITY: StaticArray<i32> = [12, 12, 9, 11, 14, 6, 6, 3, 13, 16, 14, 11, 19, 5, 5, 5, 9, 14, 7, 9, 11, 13];
 /** Name of each kernel id, for messages. */
-export const KERNEL_NAMES: StaticArray<string> = ["f32_gemm_run", "f32_igemm_run", "f32_wino_input", "f32_wino_output", "f32_maxpool", "f32_vadd", "f32_gap", "f32_softmax", "f32_f16w_igemm_run", "qs8_im2col16", "qs8_gemm16_run", "qs8_wino_input", "qs8_wino_gemm_run", "qs8_quantize", "qs8_dequantize", "qs8_dynamic_params", "qs8_add", "qs8_maxpool", "qs8_gap", "f32_wino4_input", "f32_wino4_output"];
+export const KERNEL_NAMES: StaticArray<string> = ["f32_gemm_run", "f32_igemm_run", "f32_wino_input", "f32_wino_output", "f32_maxpool", "f32_vadd", "f32_gap", "f32_softmax", "f32_f16w_igemm_run", "qs8_im2col16", "qs8_gemm16_run", "qs8_wino_input", "qs8_wino_gemm_run", "qs8_quantize", "qs8_dequantize", "qs8_dynamic_params", "qs8_add", "qs8_maxpool", "qs8_gap", "f32_wino4_input", "f32_wino4_output", "f32_f16w_wino_gemm_run"];
 
 /** Runs kernel `id` with the arguments at `a` (one u32 word each). */
 export function runKernel(id: u32, a: usize): void {
@@ -80,6 +80,9 @@ export function runKernel(id: u32, a: usize): void {
     case 20:
       f32_wino4_output(load<i32>(a, 0), load<i32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), load<u32>(a, 20), load<u32>(a, 24), load<u32>(a, 28), load<i32>(a, 32), load<i32>(a, 36), load<i32>(a, 40));
       break;
+    case 21:
+      f32_f16w_wino_gemm_run(load<i32>(a, 0), load<i32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<i32>(a, 24), load<u32>(a, 28), load<u32>(a, 32), load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<u32>(a, 48));
+      break;
   }
 }
 
@@ -129,6 +132,9 @@ function L_qs8_panel_bytes(v_kc: f64, v_ks: f64): f64 {
 }
 function L_qs8_k16(v_kc: f64, v_ks: f64): f64 {
   return v_ks * cdiv(v_kc, 2.0) * 2.0;
+}
+function L_f16_wino_scratch_bytes(v_cin: f64, v_n: f64): f64 {
+  return 16.0 * min(cdiv(v_n, 8.0), max(1.0, div(16384.0, (v_cin + 1.0) * 32.0))) * (v_cin + 1.0) * 32.0;
 }
 function L_qs8_wino_scratch_bytes(v_cin: f64, v_tiles: f64, v_cols: f64): f64 {
   return (v_cols == 3.0 ? 5.0 : 16.0) * L_wino_ustride(cdiv(v_cin, 2.0)) + (v_cols == 3.0 ? 20.0 : 16.0) * L_wino_mstride(v_tiles);
@@ -1046,6 +1052,57 @@ function check_f32_wino4_output(a: usize, base: f64, mem: f64): string {
   return "";
 }
 
+function check_f32_f16w_wino_gemm_run(a: usize, base: f64, mem: f64): string {
+  const v_tile = <f64>load<i32>(a, 0);
+  const v_m0 = <f64>load<i32>(a, 4);
+  const v_m1 = <f64>load<i32>(a, 8);
+  const v_n0 = <f64>load<i32>(a, 12);
+  const v_n1 = <f64>load<i32>(a, 16);
+  const v_cin = <f64>load<i32>(a, 20);
+  const v_cout = <f64>load<i32>(a, 24);
+  const v_v = <f64>load<u32>(a, 28);
+  const v_vstride = <f64>load<u32>(a, 32);
+  const v_w = <f64>load<u32>(a, 36);
+  const v_m = <f64>load<u32>(a, 40);
+  const v_mstride = <f64>load<u32>(a, 44);
+  const v_scratch = <f64>load<u32>(a, 48);
+  if (!(v_tile >= 0 && v_tile <= 1073741824.0)) return countProblem("tile", v_tile);
+  if (!(v_m0 >= 0 && v_m0 <= 1073741824.0)) return countProblem("m0", v_m0);
+  if (!(v_m1 >= 0 && v_m1 <= 1073741824.0)) return countProblem("m1", v_m1);
+  if (!(v_n0 >= 0 && v_n0 <= 1073741824.0)) return countProblem("n0", v_n0);
+  if (!(v_n1 >= 0 && v_n1 <= 1073741824.0)) return countProblem("n1", v_n1);
+  if (!(v_cin >= 0 && v_cin <= 1073741824.0)) return countProblem("cin", v_cin);
+  if (!(v_cout >= 0 && v_cout <= 1073741824.0)) return countProblem("cout", v_cout);
+  if (!(v_tile >= 1.0 && v_tile <= 7.0)) return "its arguments break tile >= 1 && tile <= 7";
+  if (!(v_m0 >= 0.0 && v_m0 <= v_m1)) return "its arguments break m0 >= 0 && m0 <= m1";
+  if (!(v_n0 >= 0.0 && v_n0 <= v_n1 && v_n0 % 8.0 == 0.0)) return "its arguments break n0 >= 0 && n0 <= n1 && n0 % 8 == 0";
+  if (!(v_cin >= 0.0 && v_cin <= 65535.0)) return "its arguments break cin >= 0 && cin <= 65535";
+  if (!(v_cout >= 0.0 && v_cout <= 65535.0)) return "its arguments break cout >= 0 && cout <= 65535";
+  if (!(v_cin >= 1.0 && v_n1 <= v_cout)) return "its arguments break cin >= 1 && n1 <= cout";
+  let lo0 = 0.0, hi0 = 0.0, lo1 = 0.0, hi1 = 0.0, lo2 = 0.0, hi2 = 0.0, lo3 = 0.0, hi3 = 0.0;
+  if (v_m0 < v_m1 && v_n0 < v_n1) {
+    lo0 = v_v + v_m0 * v_cin * 4.0; hi0 = v_v + 15.0 * v_vstride + v_m1 * v_cin * 4.0;
+    const bad = span("v", lo0, hi0, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  if (v_m0 < v_m1 && v_n0 < v_n1) {
+    lo1 = v_w + div(v_n0, 8.0) * (32.0 + 9.0 * v_cin * 16.0); hi1 = v_w + cdiv(v_n1, 8.0) * (32.0 + 9.0 * v_cin * 16.0);
+    const bad = span("w", lo1, hi1, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  if (v_m0 < v_m1 && v_n0 < v_n1) {
+    lo2 = v_m + v_m0 * v_cout * 4.0 + v_n0 * 4.0; hi2 = v_m + 15.0 * v_mstride + (v_m1 - 1.0) * v_cout * 4.0 + v_n1 * 4.0;
+    const bad = span("m", lo2, hi2, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  if (v_m0 < v_m1 && v_n0 < v_n1) {
+    lo3 = v_scratch + 0.0; hi3 = v_scratch + L_f16_wino_scratch_bytes(v_cin, v_n1 - v_n0);
+    const bad = span("scratch", lo3, hi3, base, mem);
+    if (bad.length > 0) return bad;
+  }
+  return "";
+}
+
 /**
  * Why kernel `id` may not run with the arguments at `a` on a plan memory [base, mem) ("" when it
  * may): a count out of range or a buffer (start + length) or address table entry outside memory.
@@ -1094,6 +1151,8 @@ export function callProblem(id: u32, a: usize, base: f64, mem: f64): string {
       return check_f32_wino4_input(a, base, mem);
     case 20:
       return check_f32_wino4_output(a, base, mem);
+    case 21:
+      return check_f32_f16w_wino_gemm_run(a, base, mem);
   }
   return "unknown kernel";
 }

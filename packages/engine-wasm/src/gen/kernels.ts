@@ -229,6 +229,21 @@ export interface KernelExports {
     t0: number,
     t1: number,
   ): void;
+  f32_f16w_wino_gemm_run(
+    tile: number,
+    m0: number,
+    m1: number,
+    n0: number,
+    n1: number,
+    cin: number,
+    cout: number,
+    v: number,
+    vstride: number,
+    w: number,
+    m: number,
+    mstride: number,
+    scratch: number,
+  ): void;
   heap_base(): number;
   simd_enabled(): number;
   f32_pack_weights(k: number, n: number, src: number, bias: number, dst: number): void;
@@ -250,6 +265,7 @@ export interface KernelExports {
   qs8_peak(iters: number, seed: number): number;
   qs8_panel_bytes(kc: number, ks: number): number;
   qs8_k16(kc: number, ks: number): number;
+  f16_wino_scratch_bytes(cin: number, n: number): number;
   qs8_wino_scratch_bytes(cin: number, tiles: number, cols: number): number;
 }
 
@@ -590,6 +606,19 @@ export const KERNEL_MANIFEST = [
     buffers: ["m", "bias", "y"],
   },
   {
+    name: "f32_f16w_wino_gemm_run",
+    family: "f16w-wino",
+    ukernel: "f32-f16w-wino-gemm-MRx8",
+    dtype: "f32 x f16",
+    tile: "MRx8",
+    isa: ["wasmsimd", "scalar"],
+    args: ["tile", "m0", "m1", "n0", "n1", "cin", "cout", "v", "vstride", "w", "m", "mstride", "scratch"],
+    addresses: ["v", "vstride", "w", "m", "mstride", "scratch"],
+    plan: true,
+    calledBy: null,
+    buffers: ["v", "w", "m", "scratch"],
+  },
+  {
     name: "heap_base",
     family: "module",
     ukernel: "heap-base",
@@ -779,6 +808,19 @@ export const KERNEL_MANIFEST = [
     tile: "-",
     isa: ["wasmsimd", "scalar"],
     args: ["kc", "ks"],
+    addresses: [],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f16_wino_scratch_bytes",
+    family: "layout",
+    ukernel: "f16-wino-scratch-bytes",
+    dtype: "-",
+    tile: "-",
+    isa: ["wasmsimd", "scalar"],
+    args: ["cin", "n"],
     addresses: [],
     plan: false,
     calledBy: null,
@@ -1277,6 +1319,7 @@ export const PLAN_KERNELS = [
   "qs8_gap",
   "f32_wino4_input",
   "f32_wino4_output",
+  "f32_f16w_wino_gemm_run",
 ] as const;
 export type PlanKernelName = (typeof PLAN_KERNELS)[number];
 
@@ -1293,6 +1336,7 @@ export const KERNEL_FAMILIES = [
   "qs8-gemm16",
   "qs8-wino",
   "quantize",
+  "f16w-wino",
   "module",
   "peak",
   "layout",
@@ -1305,6 +1349,8 @@ export type KernelFamily = (typeof KERNEL_FAMILIES)[number];
 export const F32_GEMM_TILES = [1, 2, 3, 4, 5, 6, 7] as const;
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+const div = (a: number, b: number): number => Math.floor(a / b);
+const { min, max } = Math;
 const wino_ustride = (kp: number): number => ((kp * 32) % 512 !== 0 ? kp * 32 : kp * 32 + 64);
 const wino_mstride = (tiles: number): number => ((tiles * 32) % 512 !== 0 ? tiles * 32 : tiles * 32 + 64);
 
@@ -1314,6 +1360,9 @@ export const LAYOUT_FORMULAS = {
   qs8_panel_bytes: (kc: number, ks: number): number => 64 + ks * cdiv(kc, 2) * 16,
   /** elements of one im2col16 row (ks taps of kc channels rounded up to even) */
   qs8_k16: (kc: number, ks: number): number => ks * cdiv(kc, 2) * 2,
+  /** per-thread scratch of f32_f16w_wino_gemm_run for n output channels (16 matrices of a block of panels) */
+  f16_wino_scratch_bytes: (cin: number, n: number): number =>
+    16 * min(cdiv(n, 8), max(1, div(16384, (cin + 1) * 32))) * (cin + 1) * 32,
   /** per-thread scratch of qs8_wino_gemm_run for `tiles` tiles */
   qs8_wino_scratch_bytes: (cin: number, tiles: number, cols: number): number =>
     (cols === 3 ? 5 : 16) * wino_ustride(cdiv(cin, 2)) + (cols === 3 ? 20 : 16) * wino_mstride(tiles),

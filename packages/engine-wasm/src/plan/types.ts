@@ -122,6 +122,23 @@ export type OpRecord =
     })
   | (StepBase & {
       /**
+       * The 16 GEMMs M_e = V_e U_e of a Winograd F(2x2,3x3) layer with f16 weights: U_e
+       * transformed from the f16 panels per block of panels into per-thread scratch.
+       */
+      kind: "f16wino_gemm";
+      M: number;
+      N: number;
+      K: number;
+      v: number;
+      vstride: number;
+      w: number;
+      m: number;
+      mstride: number;
+      scratch: number;
+      scratchStride: number;
+    })
+  | (StepBase & {
+      /**
        * int8 -> i16 im2col rows (a - zx, zero padding) from the convolution geometry:
        * [M][kh * kw * kc2], or [M][kh * kw rounded to even] when `merge` (one input channel).
        */
@@ -289,8 +306,9 @@ export interface WeightLoad {
   dst: number;
   packedBytes: number;
   /**
-   * Winograd F(2x2,3x3) or F(4x4,3x3): 16 or 36 packed matrices [cin x cout] then the bias at
-   * dst + biasOffset.
+   * Winograd F(2x2,3x3) or F(4x4,3x3). f32: 16 or 36 packed matrices [cin x cout] of panelBytes
+   * each; f16 (F(2x2,3x3) only): the f16 panels of the direct layout (panelBytes in all),
+   * transformed per block at run time. Then the bias, cout f32, at dst + biasOffset.
    */
   winograd?: { cin: number; cout: number; panelBytes: number; biasOffset: number; outTile: WinogradTile };
   /**
@@ -407,6 +425,11 @@ export interface PlanOptions {
   heapBase: number;
   /** Run 3x3 stride-1 "same" convolutions with Winograd (default true). */
   winograd?: boolean;
+  /**
+   * Run the f16 layers' 3x3 stride-1 "same" convolutions with Winograd F(2x2,3x3) (default true;
+   * only when `winograd` is on too); false keeps them on the direct f16 IGEMM.
+   */
+  f16Winograd?: boolean;
   /** Output tile of the f32 Winograd layers: one for all (`"2x2"`, default; `"4x4"`), or per layer (`"auto"`). */
   f32WinogradTile?: WinogradTileChoice;
   /** Threads that will run the plan (per-thread scratch of f16 layers). Default 1. */
@@ -430,7 +453,10 @@ export interface PlanOptions {
 export type RelaxedLayout = Pick<RelaxedKernelExports, "qs8_rdot_panel_bytes" | "qs8_rdot_row_bytes">;
 
 /** The kernel exports that give the sizes of the memory layouts the kernels define. */
-export type KernelLayout = Pick<KernelExports, "qs8_panel_bytes" | "qs8_wino_scratch_bytes">;
+export type KernelLayout = Pick<
+  KernelExports,
+  "qs8_panel_bytes" | "qs8_wino_scratch_bytes" | "f16_wino_scratch_bytes"
+>;
 
 /**
  * An address (or a size) of a call record that only the memory map knows: a tensor's, a
@@ -447,7 +473,10 @@ export type AddrRef =
   | { scratchStride: ScratchKind }
   | { distance: [from: string, to: string] };
 
-/** The per-thread scratch areas: widened f16 weight blocks, int8 Winograd panels and products. */
+/**
+ * The per-thread scratch areas: widened (or Winograd-transformed) f16 weight blocks, int8
+ * Winograd panels and products.
+ */
 export type ScratchKind = "f16" | "qwino";
 
 type Symbolic<T> = { [K in keyof T]: T[K] extends number ? number | AddrRef : T[K] };
