@@ -8,6 +8,14 @@ import type { ModelContents, TensorInput } from "../dist/format.js";
 import { packInt4Weights, unpackInt4 } from "../dist/int4.js";
 import { refRunGraph } from "../dist/reference.js";
 
+/** The builds and thread counts whose results must be bit-identical to each other. */
+export const BIT_IDENTITY_RUNS = [
+  ["wasmsimd", 1],
+  ["wasmsimd", 2],
+  ["wasmsimd", 3],
+  ["scalar", 1],
+] as const;
+
 export type ActParams = Record<string, { scale: number; zeroPoint: number }>;
 
 /** Signal-to-quantization-noise ratio (dB) of x against ref. */

@@ -8,7 +8,13 @@ import { describe, expect, it } from "vitest";
 import { encodeModel, type ModelContents } from "../dist/format.js";
 import { loadModelFromBytes } from "../dist/model.js";
 import { createRandomModel, randomCrop } from "../dist/random.js";
-import { activationParams, quantizedVariant, referenceLogits, sqnr } from "./model-helpers.js";
+import {
+  activationParams,
+  BIT_IDENTITY_RUNS,
+  quantizedVariant,
+  referenceLogits,
+  sqnr,
+} from "./model-helpers.js";
 
 /** Minimum SQNR (dB) of the logits against float64 of the FP32 model. */
 const MIN_SQNR = { f16: 55, dynamic: 30, int8: 30, mixed: 28, int4: 12 }; // measured 65.9, 37.4, 38.0, 33.4, 16.5
@@ -96,12 +102,7 @@ describe("quantized models through the planner and executor", () => {
     it(`${name}: logits within ${MIN_SQNR[name]} dB of float64, identical for SIMD/scalar and 1/2/3 threads`, async () => {
       const bytes = encodeModel(variant(layers));
       let first: Float32Array[] | undefined;
-      for (const [isa, threads] of [
-        ["wasmsimd", 1],
-        ["wasmsimd", 2],
-        ["wasmsimd", 3],
-        ["scalar", 1],
-      ] as const) {
+      for (const [isa, threads] of BIT_IDENTITY_RUNS) {
         const m = await loadModelFromBytes(bytes, { isa, threads, keep: ["head.dense"] });
         const outs = crops.map((c) => {
           m.run(c);

@@ -13,6 +13,7 @@ import { createRandomModel, randomCrop } from "../dist/random.js";
 import { relaxedSimdStatus } from "../dist/relaxed.js";
 import {
   activationParams,
+  BIT_IDENTITY_RUNS,
   int8Layers,
   quantizedVariant,
   referenceLogits,
@@ -95,12 +96,7 @@ describe("7-bit inputs (quant.inputBits)", () => {
     }
     await m.dispose();
     let first: Float32Array[] | undefined;
-    for (const [isa, threads] of [
-      ["wasmsimd", 1],
-      ["wasmsimd", 2],
-      ["wasmsimd", 3],
-      ["scalar", 1],
-    ] as const) {
+    for (const [isa, threads] of BIT_IDENTITY_RUNS) {
       const { out, info } = await logits(sevenBytes, { isa, threads });
       expect(info.relaxed.relaxedLayers).toBe(0);
       expect(info.relaxed.sevenBitLayers).toBe(sevenLayers.length);
