@@ -644,11 +644,7 @@ export function evaluateGoals(rows: CompareRow[]): CompareGoal[] {
  * rounds) the engine FP32's spread between processes no wider than onnxruntime-node's.
  */
 function kernelRoundGoals(rows: CompareRow[], model: string, push: PushGoal, goals: CompareGoal[]): void {
-  const row = (runtime: Runtime, v: string, t: number) =>
-    rows.find(
-      (r) =>
-        r.model === model && r.runtime === runtime && r.variant === v && r.threads === t && !r.unavailable,
-    );
+  const row = (runtime: Runtime, v: string, t: number) => find(rows, model, runtime, v, t);
   const tw = row("tfjs-wasm", "fp32", 1);
   const e1 = row("engine", "fp32", 1);
   if (tw && e1) push("tfjs-wasm / engine fp32, 1 thread >= 2", model, 1, tw, e1, 2);

@@ -22,28 +22,14 @@ export interface StepBase {
 export type OpRecord =
   | (StepBase & {
       kind: "gemm";
-      M: number;
-      N: number;
-      K: number;
       a: number;
       as: number;
-      w: number;
-      c: number;
-      cs: number;
-      relu: number;
-    })
+    } & GemmFields)
   | (StepBase & {
       kind: "igemm";
-      M: number;
-      N: number;
-      K: number;
       ks: number;
       ind: number;
-      w: number;
-      c: number;
-      cs: number;
-      relu: number;
-    })
+    } & GemmFields)
   | (StepBase & {
       kind: "maxpool";
       ih: number;
@@ -108,18 +94,10 @@ export type OpRecord =
   | (StepBase & {
       /** f32 activations x f16 weights (widened per cache block into per-thread scratch). */
       kind: "f16igemm";
-      M: number;
-      N: number;
-      K: number;
       ks: number;
       ind: number;
-      w: number;
-      c: number;
-      cs: number;
-      relu: number;
-      scratch: number;
-      scratchStride: number;
-    })
+    } & GemmFields &
+      ScratchFields)
   | (StepBase & {
       /**
        * The 16 GEMMs M_e = V_e U_e of a Winograd F(2x2,3x3) layer with f16 weights: U_e
@@ -134,9 +112,7 @@ export type OpRecord =
       w: number;
       m: number;
       mstride: number;
-      scratch: number;
-      scratchStride: number;
-    })
+    } & ScratchFields)
   | (StepBase & {
       /**
        * int8 -> i16 im2col rows (a - zx, zero padding) from the convolution geometry:
@@ -150,20 +126,10 @@ export type OpRecord =
   | (StepBase & {
       /** i16 x int8 -> int32 GEMM on (tile-interleaved) im2col16 rows, float requantization epilogue. */
       kind: "qgemm";
-      M: number;
-      N: number;
-      K: number;
       ks: number;
       a: number;
-      w: number;
-      c: number;
-      cs: number;
-      relu: number;
-      qp: number;
-      /** Fused residual add: parameter block of the int8 residual (0: none), its address - c. */
-      rq: number;
-      rd: number;
-    })
+    } & GemmFields &
+      QEpilogueFields)
   | (StepBase & {
       /**
        * 7-bit im2col rows (relaxed SIMD): input bytes in [0, 127] (zero point 0), zero padding,
@@ -177,19 +143,10 @@ export type OpRecord =
        * qgemm epilogue (same parameter block, ReLU and fused residual): rows at a + m * as.
        */
       kind: "rgemm";
-      M: number;
-      N: number;
-      K: number;
       a: number;
       as: number;
-      w: number;
-      c: number;
-      cs: number;
-      relu: number;
-      qp: number;
-      rq: number;
-      rd: number;
-    })
+    } & GemmFields &
+      QEpilogueFields)
   | (StepBase & {
       /**
        * INT8 Winograd input transform: int8 x -> i16 V[E][T][kc2], F(2x2,3x3) (cols 2, E = 16)
@@ -221,17 +178,13 @@ export type OpRecord =
       v: number;
       vstride: number;
       w: number;
-      scratch: number;
-      scratchStride: number;
       oh: number;
       ow: number;
       tw: number;
       y: number;
       relu: number;
-      qp: number;
-      rq: number;
-      rd: number;
-    })
+    } & ScratchFields &
+      QEpilogueFields)
   | (StepBase & { kind: "quant"; n: number; x: number; y: number; qp: number })
   | (StepBase & { kind: "dequant"; n: number; x: number; y: number; qp: number })
   | (StepBase & {
@@ -277,6 +230,30 @@ export type OpRecord =
  * The fields of an im2col call: output rows M of an oh x ow output (ow given), the convolution
  * geometry over an ih x iw x c input x, and the rows a.
  */
+/** An M x N x K GEMM into c (row stride cs bytes) with weights w, optionally ReLU'd. */
+export interface GemmFields {
+  M: number;
+  N: number;
+  K: number;
+  w: number;
+  c: number;
+  cs: number;
+  relu: number;
+}
+
+/** The int8 epilogue: output parameter block, and the fused residual add's block (0: none) and address - c. */
+export interface QEpilogueFields {
+  qp: number;
+  rq: number;
+  rd: number;
+}
+
+/** Per-thread scratch: thread t uses scratch + t * scratchStride. */
+export interface ScratchFields {
+  scratch: number;
+  scratchStride: number;
+}
+
 export interface Im2colFields {
   M: number;
   ih: number;
