@@ -32,20 +32,10 @@ export type OpRecord =
     } & GemmFields)
   | (StepBase & {
       kind: "maxpool";
-      ih: number;
-      iw: number;
-      c: number;
       oh: number;
-      ow: number;
-      kh: number;
-      kw: number;
-      sh: number;
-      sw: number;
-      pt: number;
-      pl: number;
       x: number;
       y: number;
-    })
+    } & WindowFields)
   | (StepBase & {
       /** Winograd input transform: x -> V[E][T][C], F(2x2,3x3) (E = 16) or F(4x4,3x3) (E = 36). */
       kind: "wino_in";
@@ -208,20 +198,10 @@ export type OpRecord =
     })
   | (StepBase & {
       kind: "qmaxpool";
-      ih: number;
-      iw: number;
-      c: number;
       oh: number;
-      ow: number;
-      kh: number;
-      kw: number;
-      sh: number;
-      sw: number;
-      pt: number;
-      pl: number;
       x: number;
       y: number;
-    })
+    } & WindowFields)
   | (StepBase & { kind: "qgap"; hw: number; c: number; x: number; y: number; qp: number })
   | (StepBase & { kind: "gap"; hw: number; c: number; x: number; y: number })
   | (StepBase & { kind: "softmax"; n: number; x: number; y: number });
@@ -254,8 +234,8 @@ export interface ScratchFields {
   scratchStride: number;
 }
 
-export interface Im2colFields {
-  M: number;
+/** A kh x kw window with strides and top/left padding over an ih x iw x c input, ow outputs a row. */
+export interface WindowFields {
   ih: number;
   iw: number;
   c: number;
@@ -266,6 +246,11 @@ export interface Im2colFields {
   sw: number;
   pt: number;
   pl: number;
+}
+
+/** The im2col rows of M windows of x, written at a. */
+export interface Im2colFields extends WindowFields {
+  M: number;
   x: number;
   a: number;
 }
