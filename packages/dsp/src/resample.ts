@@ -1,5 +1,6 @@
 import { DspError } from "./errors.js";
 import { instantiateKernel, type KernelFlavour, kernelFlavour, type WasmMemory } from "./kernel.js";
+import { FftDecimator, isIntegerDecimation } from "./resample-fft.js";
 
 /** Quality knobs of the band-limited resampler. */
 export interface ResampleOptions {
@@ -15,6 +16,12 @@ export interface ResampleOptions {
   precision?: "f32" | "f64";
   /** Kernel build to run (default: the package's choice, SIMD where the engine has it). */
   flavour?: KernelFlavour;
+  /**
+   * How the filter is applied: "polyphase" (direct dot products), "fft" (overlap-save blocks;
+   * integer decimation ratios such as 44100 -> 22050 only, f32) or "auto" (default: "fft" where
+   * it applies, else "polyphase"). Both apply the same filter; they differ by float rounding.
+   */
+  method?: "auto" | "polyphase" | "fft";
 }
 
 const DEFAULT_ROLLOFF = 0.92;
@@ -150,6 +157,29 @@ function buildBank(f: ResampleFilter, precision: "f32" | "f64"): Float32Array | 
   return bank;
 }
 
+/** Whether a resampler with these options runs the FFT method. */
+function usesFft(f: ResampleFilter, opts: ResampleOptions): boolean {
+  const method = opts.method ?? "auto";
+  if (method !== "auto" && method !== "polyphase" && method !== "fft")
+    throw new DspError(
+      "BAD_ARGUMENT",
+      `resample: method must be "auto", "polyphase" or "fft", got ${String(method)}`,
+    );
+  if (method === "polyphase") return false;
+  const f32 = (opts.precision ?? "f32") === "f32";
+  if (method === "fft" && !f32)
+    throw new DspError(
+      "BAD_ARGUMENT",
+      'resample: the FFT method runs in f32; use precision "f32" or method "polyphase"',
+    );
+  return method === "fft" || (f32 && isIntegerDecimation(f));
+}
+
+/** The taps of a one-phase filter in float64 (bank row 0). */
+function phaseZeroTaps(f: ResampleFilter): Float64Array {
+  return Float64Array.from({ length: f.taps }, (_, k) => filterTap(f, f.firstTap - k));
+}
+
 const banks = new Map<string, { filter: ResampleFilter; bank: Float32Array | Float64Array }>();
 
 function cachedFilter(fromRate: number, toRate: number, opts: ResampleOptions) {
@@ -226,6 +256,7 @@ export class StreamResampler {
   private readonly bufPtr: number = 0;
   private readonly outPtr: number = 0;
   private readonly run: PolyphaseFn | null = null;
+  private readonly fft: FftDecimator | null = null;
   /** Buffered input in wasm memory at bufPtr; element 0 is input index bufStart (negative: zeros). */
   private bufLen = 0;
   private bufStart = 0;
@@ -247,6 +278,10 @@ export class StreamResampler {
     }
     const { filter, bank } = cachedFilter(fromRate, toRate, opts);
     this.filter = filter;
+    if (usesFft(filter, opts)) {
+      this.fft = new FftDecimator(filter, phaseZeroTaps(filter), opts.flavour);
+      return;
+    }
     const ex = instantiateKernel<ResampleExports>(opts.flavour ?? kernelFlavour());
     this.ex = ex;
     this.bankPtr = align16(ex.heapBase());
@@ -286,6 +321,7 @@ export class StreamResampler {
       this.received += x.length;
       return x;
     }
+    if (this.fft) return this.fft.push(x);
     let n = 0;
     for (let off = 0; off < x.length; off += CHUNK) {
       this.append(x.subarray(off, off + CHUNK));
@@ -303,6 +339,7 @@ export class StreamResampler {
       return EMPTY;
     }
     this.ended = true;
+    if (this.fft) return this.fft.end();
     this.append(new Float32Array(this.filter.taps));
     const n = this.emit(this.received - 1, 0);
     return this.out.slice(0, n);
