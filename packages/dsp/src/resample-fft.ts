@@ -12,7 +12,7 @@
 import { DspError } from "./errors.js";
 import { type KernelFlavour, KernelPlan } from "./kernel.js";
 import { fftComplex64 } from "./reference.js";
-import type { ResampleFilter } from "./resample.js";
+import type { ResampleFilter } from "./resample-design.js";
 
 /** Input samples taken per round (a large push() is worked through in pieces of this size). */
 const CHUNK = 1 << 16;
@@ -65,7 +65,16 @@ export class FftDecimator {
   private pair = 0;
   private out = EMPTY;
 
-  constructor(filter: ResampleFilter, taps: Float64Array, flavour?: KernelFlavour) {
+  /**
+   * `lead`: the input starts `lead` samples before time 0 and runs `lead` samples past its end
+   * (the first stage's edges in the two-stage path); outputs still start at time 0.
+   */
+  constructor(
+    filter: ResampleFilter,
+    taps: Float64Array,
+    flavour?: KernelFlavour,
+    private readonly lead = 0,
+  ) {
     if (!isIntegerDecimation(filter))
       throw new DspError(
         "BAD_ARGUMENT",
@@ -74,7 +83,7 @@ export class FftDecimator {
     this.ratio = filter.down;
     this.h = fftLength(filter.taps);
     this.valid = Math.floor((this.h - filter.taps + 1) / this.ratio) * this.ratio;
-    this.firstTap = filter.firstTap;
+    this.firstTap = filter.firstTap - lead;
     this.plan = new KernelPlan(2 * this.h, null, null, flavour);
     const f = 4;
     const rawLen = this.valid + this.h;
@@ -113,9 +122,9 @@ export class FftDecimator {
     return this.out.subarray(0, n);
   }
 
-  /** The remaining outputs: ceil(n / ratio) in all for n inputs. */
+  /** The remaining outputs: ceil(n / ratio) in all for n inputs (not counting 2 x lead). */
   end(): Float32Array {
-    const total = Math.ceil(this.received / this.ratio);
+    const total = Math.ceil(Math.max(0, this.received - 2 * this.lead) / this.ratio);
     let done = this.pair * this.outputsPerPair;
     let n = 0;
     while (done < total) {
