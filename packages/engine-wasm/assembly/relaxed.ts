@@ -4,8 +4,10 @@
 // operand is in [0, 127] (7-bit); beyond that it is implementation-defined. It also has engines
 // that get it wrong in one compiler tier (Node 20's Liftoff on x64), so the host compiles this
 // module only after src/relaxed.ts has checked the instruction in every tier it will run
-// (relaxed_dot_check) and never calls it otherwise. Built with `--enable relaxed-simd` on the
-// engine's imported shared memory.
+// (relaxed_dot_check) and never calls it otherwise. It also holds the f32 GEMMs with fused
+// multiply-adds (f32x4.relaxed_madd; end of this file), used only when the same self-check found
+// that instruction fused in every tier (relaxed_fma_check). Built with `--enable relaxed-simd` on
+// the engine's imported shared memory.
 import { QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE } from "./gen/layout";
 import { store_panel_header } from "./inline";
 import { q16_epilogue } from "./qs8-epilogue";
@@ -219,3 +221,46 @@ export function qs8_rdot_im2col(
     if (rb > used) memory.fill(row + used, 0, rb - used);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// f32 fused multiply-add (f32x4.relaxed_madd): the f32 GEMM, IGEMM and f16-weight GEMM drivers
+// of the 128-bit SIMD module compiled again here, where their micro-kernels' multiply-add is
+// f32x4.relaxed_madd (scripts/gen-gemm.mjs, ASC_FEATURE_RELAXED_SIMD). The instruction may round
+// once (fused) or twice: the host uses these kernels only after relaxed_fma_check found it fused
+// in every tier it will run, so their results do not depend on the tier or the thread count.
+
+/** out[i] = a[i] * b[i] + c[i] with f32x4.relaxed_madd, for n vectors of 4 f32 (the host's self-check). */
+export function relaxed_fma_check(a: usize, b: usize, c: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 4;
+    v128.store(out + off, f32x4.relaxed_madd(v128.load(a + off), v128.load(b + off), v128.load(c + off)));
+  }
+}
+
+/**
+ * Register-only f32x4.relaxed_madd loop over 12 independent accumulators (the counterpart of
+ * f32_peak's mul+add chains): 12 * 8 * iters flops. Returns the sum of the lanes' sum.
+ */
+export function f32_fma_peak(iters: i32, seed: f32): f32 {
+  const b = f32x4.splat(0.999999);
+  const cst = f32x4.splat(seed);
+  let a0 = f32x4.splat(seed), a1 = f32x4.splat(seed + 1), a2 = f32x4.splat(seed + 2), a3 = f32x4.splat(seed + 3);
+  let a4 = f32x4.splat(seed + 4), a5 = f32x4.splat(seed + 5), a6 = f32x4.splat(seed + 6), a7 = f32x4.splat(seed + 7);
+  let a8 = f32x4.splat(seed + 8), a9 = f32x4.splat(seed + 9), a10 = f32x4.splat(seed + 10), a11 = f32x4.splat(seed + 11);
+  for (let i = 0; i < iters; i++) {
+    a0 = f32x4.relaxed_madd(a0, b, cst); a1 = f32x4.relaxed_madd(a1, b, cst);
+    a2 = f32x4.relaxed_madd(a2, b, cst); a3 = f32x4.relaxed_madd(a3, b, cst);
+    a4 = f32x4.relaxed_madd(a4, b, cst); a5 = f32x4.relaxed_madd(a5, b, cst);
+    a6 = f32x4.relaxed_madd(a6, b, cst); a7 = f32x4.relaxed_madd(a7, b, cst);
+    a8 = f32x4.relaxed_madd(a8, b, cst); a9 = f32x4.relaxed_madd(a9, b, cst);
+    a10 = f32x4.relaxed_madd(a10, b, cst); a11 = f32x4.relaxed_madd(a11, b, cst);
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
+  const t = f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11)));
+  return f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1) + f32x4.extract_lane(t, 2) + f32x4.extract_lane(t, 3);
+}
+
+// The drivers, exported under their own names (the 128-bit SIMD module exports the mul+add ones).
+export { f32_gemm_run as f32_fma_gemm_run } from "./gen/f32-gemm-wasmsimd";
+export { f32_igemm_run as f32_fma_igemm_run } from "./gen/f32-igemm-wasmsimd";
+export { f32_f16w_igemm_run as f32_f16w_fma_igemm_run, f32_f16w_wino_gemm_run as f32_f16w_fma_wino_gemm_run } from "./quant";

@@ -530,10 +530,25 @@ const LOAD_KERNELS = [
 }));
 
 // ---------------------------------------------------------------------------------------------
-// qs8 relaxed SIMD (build/engine-relaxed.wasm, compiled only after the host's self-check)
+// Relaxed SIMD (build/engine-relaxed.wasm, compiled only after the host's self-check): qs8 with
+// 7-bit activations, and the f32 GEMMs with fused multiply-adds
 
-/** ISA of the relaxed-SIMD module (i32x4.relaxed_dot_i8x16_i7x16_add_s). */
+/** ISA of the relaxed-SIMD module (i32x4.relaxed_dot_i8x16_i7x16_add_s, f32x4.relaxed_madd). */
 export const RELAXED = ["wasmrelaxed"];
+/**
+ * The f32 GEMM drivers of the 128-bit module compiled into the relaxed one with fused
+ * multiply-adds (f32x4.relaxed_madd): the same arguments, tiles and packed weights.
+ */
+function fmaDrivers() {
+  const like = (name) => PLAN_KERNELS.find((k) => k.name === name);
+  return [
+    ["f32_fma_gemm_run", "f32-fma-gemm", "f32_gemm_run"],
+    ["f32_fma_igemm_run", "f32-fma-igemm", "f32_igemm_run"],
+    ["f32_f16w_fma_igemm_run", "f16w-fma-igemm", "f32_f16w_igemm_run"],
+    ["f32_f16w_fma_wino_gemm_run", "f16w-fma-wino", "f32_f16w_wino_gemm_run"],
+  ].map(([name, family, of]) => [name, family, like(of).dtype, like(of).args, "void", "MRx8"]);
+}
+
 /**
  * Kernels of the relaxed-SIMD module: name, family, dtype, arguments, return type, tile (the
  * micro-kernel's MRx8 and its K group for GEMMs).
@@ -558,6 +573,9 @@ const RELAXED_KERNELS = [
     "u7",
     ["m0", "m1", "ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*a"],
   ],
+  ["relaxed_fma_check", "relaxed-check", "f32", ["*a", "*b", "*c", "*out", "n"]],
+  ["f32_fma_peak", "peak", "f32", ["iters", "seed:f32"], "f32"],
+  ...fmaDrivers(),
 ].map(([name, family, dtype, args, ret = "void", tile = "-"]) => ({
   name,
   family,

@@ -13,12 +13,16 @@
  *   (`--no-liftoff`, so every wasm function compiled from then on, of any module, is compiled by
  *   TurboFan only) and the kernel module is the one the check ran in TurboFan;
  * - TurboFan wrong, or the instruction absent: the relaxed kernels are not used.
+ * The same compilations check f32x4.relaxed_madd for fusion (src/fma-check.ts): the f32 FMA
+ * kernels are used when it is fused in TurboFan and, unless Liftoff was turned off for the dot
+ * product, in Liftoff too (`fmaStatus()`); the fusion check never turns Liftoff off itself.
  * On Node 20 relaxed SIMD sits behind `--experimental-wasm-relaxed-simd`, set here at run time
  * when the module does not validate without it.
  */
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
+import { checkFmaTier, type FmaStatus, type FmaTierCheck, fmaVerdict } from "./fma-check.js";
 import type { RelaxedKernelExports } from "./gen/kernels.js";
 import { createMemory, instantiate } from "./wasm.js";
 
@@ -202,11 +206,22 @@ function setTier(tier: RelaxedTier | "startup"): void {
   }
 }
 
-/** Compiles the bytes with only `tier` enabled and runs the self-check on the result. */
+/** relaxed_fma_check of an instance as a function of the lanes a, b, c. */
+function fmaOf(k: RelaxedKernelExports, mem: WebAssembly.Memory) {
+  return (a: Float32Array, b: Float32Array, c: Float32Array): Float32Array => {
+    const n = a.length;
+    const at = (i: number) => A_AT + i * n * 4;
+    for (const [i, v] of [a, b, c].entries()) new Float32Array(mem.buffer, at(i), n).set(v);
+    k.relaxed_fma_check(at(0), at(1), at(2), at(3), n / 4);
+    return new Float32Array(mem.buffer, at(3), n).slice();
+  };
+}
+
+/** Compiles the bytes with only `tier` enabled and runs both self-checks on the result. */
 function checkTier(
   bytes: Uint8Array<ArrayBuffer>,
   tier: RelaxedTier,
-): { module: WebAssembly.Module; check: RelaxedTierCheck } {
+): { module: WebAssembly.Module; check: RelaxedTierCheck; fma: FmaTierCheck } {
   setTier(tier);
   // Lazy compilation compiles each function at its first call, with the flags of that moment:
   // the check calls it right away.
@@ -214,7 +229,8 @@ function checkTier(
     tier === "liftoff" ? withCustomSection(bytes, "tier-check-liftoff") : bytes,
   );
   const mem = createMemory(1 << 16);
-  return { module, check: checkInstance(instantiateRelaxed(module, mem), mem, tier) };
+  const k = instantiateRelaxed(module, mem);
+  return { module, check: checkInstance(k, mem, tier), fma: checkFmaTier(tier, fmaOf(k, mem)) };
 }
 
 function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabledBy"] {
@@ -223,56 +239,51 @@ function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabl
   return WebAssembly.validate(bytes) ? "flag" : null;
 }
 
-let checked: { status: RelaxedSimdStatus; module: WebAssembly.Module | null } | undefined;
+interface SelfCheck {
+  status: RelaxedSimdStatus;
+  fma: FmaStatus;
+  module: WebAssembly.Module | null;
+}
 
-function runSelfCheck(): { status: RelaxedSimdStatus; module: WebAssembly.Module | null } {
+let checked: SelfCheck | undefined;
+
+const NO_RELAXED = "this host's WebAssembly has no relaxed SIMD, even with --experimental-wasm-relaxed-simd";
+
+/** The dot product's verdict from its check per tier (Liftoff first). */
+function dotVerdict(
+  liftoff: RelaxedTierCheck,
+  turbofan: RelaxedTierCheck,
+): Pick<RelaxedSimdStatus, "usable" | "runs" | "reason"> {
+  if (turbofan.wrongLanes > 0)
+    return { usable: false, runs: null, reason: "the optimizing tier (TurboFan) gives inexact results" };
+  if (liftoff.wrongLanes === 0)
+    return { usable: true, runs: "tiering", reason: "exact in Liftoff and TurboFan" };
+  return {
+    usable: true,
+    runs: "turbofan-only",
+    reason: "exact in TurboFan, inexact in Liftoff: Liftoff is turned off for this process",
+  };
+}
+
+function runSelfCheck(): SelfCheck {
   const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(fs.readFileSync(relaxedWasmPath()));
   const enabledBy = enableRelaxed(bytes);
   if (enabledBy === null)
     return {
-      status: {
-        usable: false,
-        enabledBy,
-        tiers: [],
-        runs: null,
-        reason: "this host's WebAssembly has no relaxed SIMD, even with --experimental-wasm-relaxed-simd",
-      },
+      status: { usable: false, enabledBy, tiers: [], runs: null, reason: NO_RELAXED },
+      fma: { usable: false, tiers: [], reason: NO_RELAXED },
       module: null,
     };
   const liftoff = checkTier(bytes, "liftoff");
   const turbofan = checkTier(bytes, "turbofan");
-  const tiers = [liftoff.check, turbofan.check];
-  const exact = (c: RelaxedTierCheck) => c.wrongLanes === 0;
-  if (!exact(turbofan.check)) {
-    setTier("startup");
-    return {
-      status: {
-        usable: false,
-        enabledBy,
-        tiers,
-        runs: null,
-        reason: "the optimizing tier (TurboFan) gives inexact results",
-      },
-      module: null,
-    };
-  }
-  if (exact(liftoff.check)) {
-    setTier("startup");
-    return {
-      status: { usable: true, enabledBy, tiers, runs: "tiering", reason: "exact in Liftoff and TurboFan" },
-      module: turbofan.module,
-    };
-  }
-  // Liftoff stays off: the module the check ran in TurboFan is the one the kernels use.
+  const dot = dotVerdict(liftoff.check, turbofan.check);
+  // Liftoff stays off only for turbofan-only; the kernels use the module the check ran in TurboFan.
+  if (dot.runs !== "turbofan-only") setTier("startup");
+  const fma = fmaVerdict(liftoff.fma, turbofan.fma, dot.runs !== "turbofan-only");
   return {
-    status: {
-      usable: true,
-      enabledBy,
-      tiers,
-      runs: "turbofan-only",
-      reason: "exact in TurboFan, inexact in Liftoff: Liftoff is turned off for this process",
-    },
-    module: turbofan.module,
+    status: { ...dot, enabledBy, tiers: [liftoff.check, turbofan.check] },
+    fma: { ...fma, tiers: [liftoff.fma, turbofan.fma] },
+    module: dot.usable || fma.usable ? turbofan.module : null,
   };
 }
 
@@ -285,7 +296,19 @@ export function relaxedSimdStatus(): RelaxedSimdStatus {
   return checked.status;
 }
 
-/** The relaxed kernel module when the self-check passed, else null (runs the check if needed). */
+/**
+ * The fusion check of f32x4.relaxed_madd (run with the dot product's, once per process): whether
+ * the f32 FMA kernels of the relaxed module may be used, and why.
+ */
+export function fmaStatus(): FmaStatus {
+  checked ??= runSelfCheck();
+  return checked.fma;
+}
+
+/**
+ * The relaxed kernel module when either check passed (the int8 dot product's, `relaxedSimdStatus`,
+ * or the fusion check, `fmaStatus`), else null (runs the checks if needed).
+ */
 export function relaxedKernelModule(): WebAssembly.Module | null {
   checked ??= runSelfCheck();
   return checked.module;
