@@ -206,8 +206,8 @@ function setTier(tier: RelaxedTier | "startup"): void {
   }
 }
 
-/** relaxed_fma_check of an instance as a function of the lanes a, b, c. */
-function fmaOf(k: RelaxedKernelExports, mem: WebAssembly.Memory) {
+/** relaxed_fma_check of an instance as a function of the lanes a, b, c (memory from A_AT on). */
+export function fmaLanes(k: RelaxedKernelExports, mem: WebAssembly.Memory) {
   return (a: Float32Array, b: Float32Array, c: Float32Array): Float32Array => {
     const n = a.length;
     const at = (i: number) => A_AT + i * n * 4;
@@ -230,7 +230,7 @@ function checkTier(
   );
   const mem = createMemory(1 << 16);
   const k = instantiateRelaxed(module, mem);
-  return { module, check: checkInstance(k, mem, tier), fma: checkFmaTier(tier, fmaOf(k, mem)) };
+  return { module, check: checkInstance(k, mem, tier), fma: checkFmaTier(tier, fmaLanes(k, mem)) };
 }
 
 function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabledBy"] {

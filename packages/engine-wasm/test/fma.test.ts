@@ -18,6 +18,7 @@ import {
 } from "../dist/fma-check.js";
 import { mulberry32 } from "../dist/random.js";
 import {
+  fmaLanes,
   fmaStatus,
   instantiateRelaxed,
   type RelaxedKernelExports,
@@ -121,16 +122,11 @@ describe("fused multiply-add self-check", () => {
     () => {
       const mem = createMemory(1 << 16);
       const k = instantiateRelaxed(relaxedKernelModule()!, mem);
-      const f = new Float32Array(mem.buffer);
-      const run = (a: Float32Array, b: Float32Array, c: Float32Array) => {
-        const n = a.length;
-        [a, b, c].forEach((v, i) => f.set(v, 1024 + i * n));
-        k.relaxed_fma_check(4096, 4096 + n * 4, 4096 + n * 8, 4096 + n * 12, n / 4);
-        return f.slice(1024 + 3 * n, 1024 + 4 * n);
-      };
+      const run = fmaLanes(k, mem);
       expect(checkFmaTier("turbofan", run).wrongLanes).toBe(0);
-      const one = fmaCheckCases()[0]!;
-      for (let i = 0; i < 300_000; i++) run(one.a, one.b, one.c);
+      const one = fmaCheckCases()[0]!; // 4 lanes: run places a, b, c at 4096, +16, +32, out at +48
+      run(one.a, one.b, one.c);
+      for (let i = 0; i < 300_000; i++) k.relaxed_fma_check(4096, 4096 + 16, 4096 + 32, 4096 + 48, 1);
       expect(checkFmaTier("turbofan", run).wrongLanes).toBe(0);
     },
   );
