@@ -784,7 +784,7 @@ function fmaChoice(isa: Isa, wanted: boolean): FmaChoice {
   const status = fmaStatus();
   if (!status.usable)
     return none(`fused multiply-add not usable: ${status.reason}; f32 GEMMs run on 128-bit SIMD`);
-  return { module: relaxedKernelModule(), reason: `fused multiply-add: ${status.reason}` };
+  return { module: relaxedKernelModule(), reason: status.reason };
 }
 
 /**
