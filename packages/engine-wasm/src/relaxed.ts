@@ -9,13 +9,15 @@
  * compilation), runs the instruction on edge cases in both and compares every lane with the
  * exact integer result:
  * - both exact: the kernels run with V8's normal tiering;
- * - TurboFan exact, Liftoff not: V8's Liftoff is turned off for the rest of the process
- *   (`--no-liftoff`, so every wasm function compiled from then on, of any module, is compiled by
- *   TurboFan only) and the kernel module is the one the check ran in TurboFan;
+ * - TurboFan exact, Liftoff not: when the int8 kernels are asked for (`relaxedSimdStatus()`),
+ *   V8's Liftoff is turned off for the rest of the process (`--no-liftoff`, so every wasm
+ *   function compiled from then on, of any module, is compiled by TurboFan only; the module's
+ *   functions compile lazily, at their first call) and the kernel module is the one the check
+ *   ran in TurboFan;
  * - TurboFan wrong, or the instruction absent: the relaxed kernels are not used.
  * The same compilations check f32x4.relaxed_madd for fusion (src/fma-check.ts): the f32 FMA
- * kernels are used when it is fused in TurboFan and, unless Liftoff was turned off for the dot
- * product, in Liftoff too (`fmaStatus()`); the fusion check never turns Liftoff off itself.
+ * kernels are used when it is fused in both tiers, or in TurboFan when the process was started
+ * with --no-liftoff (`fmaStatus()`); asking for them alone never turns Liftoff off.
  * On Node 20 relaxed SIMD sits behind `--experimental-wasm-relaxed-simd`, set here at run time
  * when the module does not validate without it.
  */
@@ -277,9 +279,10 @@ function runSelfCheck(): SelfCheck {
   const liftoff = checkTier(bytes, "liftoff");
   const turbofan = checkTier(bytes, "turbofan");
   const dot = dotVerdict(liftoff.check, turbofan.check);
-  // Liftoff stays off only for turbofan-only; the kernels use the module the check ran in TurboFan.
-  if (dot.runs !== "turbofan-only") setTier("startup");
-  const fma = fmaVerdict(liftoff.fma, turbofan.fma, dot.runs !== "turbofan-only");
+  // The kernels use the module the check ran in TurboFan; relaxedSimdStatus turns Liftoff off
+  // for turbofan-only before any of its int8 kernels is called (compiled).
+  setTier("startup");
+  const fma = fmaVerdict(liftoff.fma, turbofan.fma, !startupTierFlags().includes("--no-liftoff"));
   return {
     status: { ...dot, enabledBy, tiers: [liftoff.check, turbofan.check] },
     fma: { ...fma, tiers: [liftoff.fma, turbofan.fma] },
@@ -288,11 +291,13 @@ function runSelfCheck(): SelfCheck {
 }
 
 /**
- * Runs the self-check once per process (the first call) and returns its outcome. The check
- * changes V8 flags (see the module comment), so it runs only when asked for.
+ * Runs the self-check once per process (the first call) and returns the int8 dot product's
+ * outcome. The check changes V8 flags (see the module comment), so it runs only when asked for;
+ * with the outcome turbofan-only, Liftoff is turned off from here on.
  */
 export function relaxedSimdStatus(): RelaxedSimdStatus {
   checked ??= runSelfCheck();
+  if (checked.status.runs === "turbofan-only") setTier("turbofan");
   return checked.status;
 }
 
