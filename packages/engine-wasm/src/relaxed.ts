@@ -13,7 +13,7 @@
  *   V8's Liftoff is turned off for the rest of the process (`--no-liftoff`, so every wasm
  *   function compiled from then on, of any module, is compiled by TurboFan only; the module's
  *   functions compile lazily, at their first call) and the kernel module is the one the check
- *   ran in TurboFan;
+ *   ran in TurboFan; with Liftoff on, it is the same bytes compiled with normal tiering;
  * - TurboFan wrong, or the instruction absent: the relaxed kernels are not used.
  * The same compilations check f32x4.relaxed_madd for fusion (src/fma-check.ts): the f32 FMA
  * kernels are used when it is fused in both tiers, or in TurboFan when the process was started
@@ -203,7 +203,8 @@ function setTier(tier: RelaxedTier | "startup"): void {
   if (tier === "liftoff") v8.setFlagsFromString("--liftoff --liftoff-only");
   else if (tier === "turbofan") v8.setFlagsFromString("--no-liftoff-only --no-liftoff");
   else {
-    v8.setFlagsFromString("--liftoff --no-liftoff-only");
+    // --liftoff-only turned dynamic tiering off (a flag implication not undone with it)
+    v8.setFlagsFromString("--liftoff --no-liftoff-only --wasm-dynamic-tiering");
     for (const f of startupTierFlags()) v8.setFlagsFromString(f);
   }
 }
@@ -244,8 +245,16 @@ function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabl
 interface SelfCheck {
   status: RelaxedSimdStatus;
   fma: FmaStatus;
+  /** The module the check ran in TurboFan (null when neither check passed). */
   module: WebAssembly.Module | null;
+  /** The module's bytes, for its compilation with V8's normal tiering. */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** That compilation, once made. */
+  tiering?: WebAssembly.Module;
 }
+
+/** Set when relaxedSimdStatus turned Liftoff off for the process. */
+let liftoffOff = false;
 
 let checked: SelfCheck | undefined;
 
@@ -275,6 +284,7 @@ function runSelfCheck(): SelfCheck {
       status: { usable: false, enabledBy, tiers: [], runs: null, reason: NO_RELAXED },
       fma: { usable: false, tiers: [], reason: NO_RELAXED },
       module: null,
+      bytes,
     };
   const liftoff = checkTier(bytes, "liftoff");
   const turbofan = checkTier(bytes, "turbofan");
@@ -287,6 +297,7 @@ function runSelfCheck(): SelfCheck {
     status: { ...dot, enabledBy, tiers: [liftoff.check, turbofan.check] },
     fma: { ...fma, tiers: [liftoff.fma, turbofan.fma] },
     module: dot.usable || fma.usable ? turbofan.module : null,
+    bytes,
   };
 }
 
@@ -297,7 +308,10 @@ function runSelfCheck(): SelfCheck {
  */
 export function relaxedSimdStatus(): RelaxedSimdStatus {
   checked ??= runSelfCheck();
-  if (checked.status.runs === "turbofan-only") setTier("turbofan");
+  if (checked.status.runs === "turbofan-only") {
+    setTier("turbofan");
+    liftoffOff = true;
+  }
   return checked.status;
 }
 
@@ -316,5 +330,11 @@ export function fmaStatus(): FmaStatus {
  */
 export function relaxedKernelModule(): WebAssembly.Module | null {
   checked ??= runSelfCheck();
-  return checked.module;
+  if (checked.module === null || liftoffOff) return checked.module;
+  // A module keeps the tiering of the moment it was compiled: the check's TurboFan compilation,
+  // made with dynamic tiering off, would run the functions it compiles later in Liftoff for
+  // good (2-3x slower). With Liftoff on, the kernels run in a compilation of the same bytes made
+  // with the process's own tier flags (both tiers passed the checks).
+  checked.tiering ??= new WebAssembly.Module(withCustomSection(checked.bytes, "tiering"));
+  return checked.tiering;
 }
