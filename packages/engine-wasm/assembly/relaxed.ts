@@ -237,30 +237,9 @@ export function relaxed_fma_check(a: usize, b: usize, c: usize, out: usize, n: i
   }
 }
 
-/**
- * Register-only f32x4.relaxed_madd loop over 12 independent accumulators (the counterpart of
- * f32_peak's mul+add chains): 12 * 8 * iters flops. Returns the sum of the lanes' sum.
- */
-export function f32_fma_peak(iters: i32, seed: f32): f32 {
-  const b = f32x4.splat(0.999999);
-  const cst = f32x4.splat(seed);
-  let a0 = f32x4.splat(seed), a1 = f32x4.splat(seed + 1), a2 = f32x4.splat(seed + 2), a3 = f32x4.splat(seed + 3);
-  let a4 = f32x4.splat(seed + 4), a5 = f32x4.splat(seed + 5), a6 = f32x4.splat(seed + 6), a7 = f32x4.splat(seed + 7);
-  let a8 = f32x4.splat(seed + 8), a9 = f32x4.splat(seed + 9), a10 = f32x4.splat(seed + 10), a11 = f32x4.splat(seed + 11);
-  for (let i = 0; i < iters; i++) {
-    a0 = f32x4.relaxed_madd(a0, b, cst); a1 = f32x4.relaxed_madd(a1, b, cst);
-    a2 = f32x4.relaxed_madd(a2, b, cst); a3 = f32x4.relaxed_madd(a3, b, cst);
-    a4 = f32x4.relaxed_madd(a4, b, cst); a5 = f32x4.relaxed_madd(a5, b, cst);
-    a6 = f32x4.relaxed_madd(a6, b, cst); a7 = f32x4.relaxed_madd(a7, b, cst);
-    a8 = f32x4.relaxed_madd(a8, b, cst); a9 = f32x4.relaxed_madd(a9, b, cst);
-    a10 = f32x4.relaxed_madd(a10, b, cst); a11 = f32x4.relaxed_madd(a11, b, cst);
-  }
-  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
-  const t = f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11)));
-  return f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1) + f32x4.extract_lane(t, 2) + f32x4.extract_lane(t, 3);
-}
-
-// The drivers, exported under their own names (the 128-bit SIMD module exports the mul+add ones).
+// The 12-chain peak loop and the drivers, exported under their own names (the 128-bit SIMD
+// module exports the mul+add ones).
+export { f32_peak as f32_fma_peak } from "./common";
 export { f32_gemm_run as f32_fma_gemm_run } from "./gen/f32-gemm-wasmsimd";
 export { f32_igemm_run as f32_fma_igemm_run } from "./gen/f32-igemm-wasmsimd";
 export { f32_f16w_igemm_run as f32_f16w_fma_igemm_run, f32_f16w_wino_gemm_run as f32_f16w_fma_wino_gemm_run } from "./quant";
