@@ -19,15 +19,18 @@ interface Bounds {
   /** Exclusive lower bound (for "more than 0", e.g. a learning rate). */
   above?: number;
 }
-export interface StringOption extends Common {
-  type: "string";
-  default?: string;
-  /** The allowed values; anything else is a usage error naming them. */
-  choices?: readonly string[];
+/** An option the command cannot run without. */
+interface Requirable {
   /** Refuse the command when the flag is absent. */
   required?: boolean;
   /** The value's name in messages, e.g. "M.eam" in "--model M.eam is required". */
   placeholder?: string;
+}
+export interface StringOption extends Common, Requirable {
+  type: "string";
+  default?: string;
+  /** The allowed values; anything else is a usage error naming them. */
+  choices?: readonly string[];
   /** The flag may be repeated; the value is then the list of every occurrence (empty when absent). */
   multiple?: boolean;
 }
@@ -35,12 +38,12 @@ export interface BooleanOption extends Common {
   type: "boolean";
 }
 /** A whole number in decimal digits: "1e3", "1.5" and "0x10" are refused. */
-export interface IntegerOption extends Common, Bounds {
+export interface IntegerOption extends Common, Bounds, Requirable {
   type: "integer";
   default?: number;
 }
 /** A finite decimal number, exponent allowed ("0.002", "2e-3", "-12"). */
-export interface NumberOption extends Common, Bounds {
+export interface NumberOption extends Common, Bounds, Requirable {
   type: "number";
   default?: number;
 }
@@ -84,7 +87,7 @@ export type ValueOf<S extends OptionSpec> = S extends BooleanOption
             ? string
             : string | undefined
           : S extends IntegerOption | NumberOption
-            ? S extends { default: number }
+            ? S extends { default: number } | { required: true }
               ? number
               : number | undefined
             : S extends { default: readonly number[] }
@@ -276,19 +279,18 @@ function convert(
       return { value: v === true };
     case "string": {
       if (s.multiple) return convertMultiple(flag, s, (v as string[] | undefined) ?? [], lenient);
-      if (v === undefined) {
-        if (s.required && !lenient) throw new UsageError(`${flag} ${s.placeholder ?? "VALUE"} is required`);
-        return { value: s.default };
-      }
+      if (v === undefined) return { value: absent(flag, s, lenient) };
       const text = String(v);
       if (s.choices && !s.choices.includes(text))
         throw new UsageError(`${flag} must be one of ${s.choices.join(", ")}, got "${text}"`);
       return { value: text };
     }
     case "integer":
-      return { value: v === undefined ? s.default : parseInteger(flag, String(v), s) };
+      if (v === undefined) return { value: absent(flag, s, lenient) };
+      return { value: parseInteger(flag, String(v), s) };
     case "number":
-      return { value: v === undefined ? s.default : parseNumber(flag, String(v), s) };
+      if (v === undefined) return { value: absent(flag, s, lenient) };
+      return { value: parseNumber(flag, String(v), s) };
     case "integer-list":
       return {
         value:
@@ -305,6 +307,12 @@ function convert(
       return { value: c.threads, warning: c.warning };
     }
   }
+}
+
+/** The value of an option not given: its default, or a usage error when it is required. */
+function absent<T>(flag: string, s: Requirable & { default?: T }, lenient: boolean): T | undefined {
+  if (s.required && !lenient) throw new UsageError(`${flag} ${s.placeholder ?? "VALUE"} is required`);
+  return s.default;
 }
 
 function convertMultiple(flag: string, s: StringOption, v: string[], lenient: boolean): { value: string[] } {

@@ -118,6 +118,19 @@ describe("parseOptions", () => {
     expect(() => parseOptions([], o)).toThrow("--model M.eam is required");
   });
 
+  it("refuses a missing required number, and types it as present", () => {
+    const o = {
+      folds: { type: "integer", min: 2, required: true, placeholder: "K" },
+      gain: { type: "number", required: true },
+    } satisfies OptionSpecs;
+    const v = parseOptions(["--folds", "5", "--gain", "-3"], o).values;
+    const folds: number = v.folds;
+    const gain: number = v.gain;
+    expect([folds, gain]).toEqual([5, -3]);
+    expect(() => parseOptions(["--gain", "1"], o)).toThrow("--folds K is required");
+    expect(() => parseOptions(["--folds", "2"], o)).toThrow("--gain VALUE is required");
+  });
+
   it("parses lists", () => {
     expect(parseOptions(["--model", "m", "--depths", "18, 50,152"], options, quietCtx).values.depths).toEqual(
       [18, 50, 152],

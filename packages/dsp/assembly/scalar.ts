@@ -265,4 +265,38 @@ export function firstNonFinite(ptr: usize, n: i32): i32 {
   return -1;
 }
 
+// Overlap-save filtering of two real blocks at once; the same steps as simd.ts's correlatePair.
+export function correlatePair(
+  raw: usize,
+  bOffset: i32,
+  src: usize,
+  spec: usize,
+  out: usize,
+  count: i32,
+  step: i32,
+): void {
+  const rb = raw + (<usize>bOffset << 2);
+  for (let i: usize = 0; i < <usize>H; i++) {
+    store<f32>(src + (i << 3), load<f32>(raw + (i << 2)));
+    store<f32>(src + (i << 3) + 4, load<f32>(rb + (i << 2)));
+  }
+  complexHalf(src, false);
+  const specIm = spec + (<usize>H << 2);
+  for (let k: usize = 0; k < <usize>H; k++) {
+    const zr = load<f32>(zRe + (k << 2));
+    const zi = load<f32>(zIm + (k << 2));
+    const cr = load<f32>(spec + (k << 2));
+    const ci = load<f32>(specIm + (k << 2));
+    store<f32>(src + (k << 3), zr * cr - zi * ci);
+    store<f32>(src + (k << 3) + 4, -(zr * ci + zi * cr));
+  }
+  complexHalf(src, false);
+  const outB = out + (<usize>count << 2);
+  for (let j = 0; j < count; j++) {
+    const at = <usize>(j * step) << 2;
+    store<f32>(out + (<usize>j << 2), load<f32>(zRe + at));
+    store<f32>(outB + (<usize>j << 2), -load<f32>(zIm + at));
+  }
+}
+
 export { polyphase, polyphase64, polyphaseInterp, polyphaseInterp64 } from "./resample-scalar";

@@ -560,4 +560,47 @@ export function firstNonFinite(ptr: usize, n: i32): i32 {
   return -1;
 }
 
+// Overlap-save filtering of two real blocks at once (resample-fft.ts): with the plan configured for
+// n = 2H, the blocks a = raw[0 .. H) and b = raw[bOffset .. bOffset + H) go in as the complex
+// signal a + ib; its H-point DFT times `spec` (the filter's conj(DFT) / H, split: re[H] then im[H])
+// is the DFT of the circular correlations of a and b with the filter, and a second forward DFT of
+// its conjugate gives them back (IDFT(Y) = conj(DFT(conj Y))): a's in zRe, b's as -zIm. Every
+// `step`-th of the first count * step values of each goes to out (a's count, then b's).
+export function correlatePair(
+  raw: usize,
+  bOffset: i32,
+  src: usize,
+  spec: usize,
+  out: usize,
+  count: i32,
+  step: i32,
+): void {
+  const rb = raw + (<usize>bOffset << 2);
+  for (let i: usize = 0; i < <usize>H; i += 4) {
+    const a = v128.load(raw + (i << 2));
+    const b = v128.load(rb + (i << 2));
+    v128.store(src + (i << 3), f32x4.shuffle(a, b, 0, 4, 1, 5));
+    v128.store(src + (i << 3) + 16, f32x4.shuffle(a, b, 2, 6, 3, 7));
+  }
+  complexHalf(src, false);
+  const specIm = spec + (<usize>H << 2);
+  for (let k: usize = 0; k < <usize>H; k += 4) {
+    const zr = v128.load(zRe + (k << 2));
+    const zi = v128.load(zIm + (k << 2));
+    const cr = v128.load(spec + (k << 2));
+    const ci = v128.load(specIm + (k << 2));
+    const yr = f32x4.sub(f32x4.mul(zr, cr), f32x4.mul(zi, ci));
+    const nyi = f32x4.neg(f32x4.add(f32x4.mul(zr, ci), f32x4.mul(zi, cr)));
+    v128.store(src + (k << 3), f32x4.shuffle(yr, nyi, 0, 4, 1, 5));
+    v128.store(src + (k << 3) + 16, f32x4.shuffle(yr, nyi, 2, 6, 3, 7));
+  }
+  complexHalf(src, false);
+  const outB = out + (<usize>count << 2);
+  for (let j = 0; j < count; j++) {
+    const at = <usize>(j * step) << 2;
+    store<f32>(out + (<usize>j << 2), load<f32>(zRe + at));
+    store<f32>(outB + (<usize>j << 2), -load<f32>(zIm + at));
+  }
+}
+
 export { polyphase, polyphase64, polyphaseInterp, polyphaseInterp64 } from "./resample-simd";

@@ -23,6 +23,15 @@ interface KernelExports {
   ): void;
   workBytes(n: number): number;
   rfft(src: number, out: number): void;
+  correlatePair(
+    raw: number,
+    bOffset: number,
+    src: number,
+    spec: number,
+    out: number,
+    count: number,
+    step: number,
+  ): void;
   melFrames(
     sig: number,
     nFrames: number,

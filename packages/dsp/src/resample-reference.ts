@@ -1,4 +1,4 @@
-import { designResampleFilter, filterTap, type ResampleOptions } from "./resample.js";
+import { designResampleFilter, filterTap, type ResampleOptions } from "./resample-design.js";
 
 /**
  * Float64 reference of resample(): every output is the sum over the input samples within the

@@ -228,7 +228,7 @@ describe("resampler against its float64 reference", () => {
     expect(worst).toBeLessThan(-145);
   });
 
-  it("the SIMD and scalar kernel builds give bit-identical output", () => {
+  it("the SIMD and scalar kernel builds give bit-identical output (polyphase method)", () => {
     const x = testSignal(20000);
     for (const [from, to] of [
       [44100, 22050],
@@ -237,11 +237,56 @@ describe("resampler against its float64 reference", () => {
       [44100, 22051],
     ] as const) {
       for (const precision of ["f32", "f64"] as const) {
-        const a = resample(x, from, to, { flavour: "simd", precision });
-        const b = resample(x, from, to, { flavour: "scalar", precision });
+        const a = resample(x, from, to, { flavour: "simd", precision, method: "polyphase" });
+        const b = resample(x, from, to, { flavour: "scalar", precision, method: "polyphase" });
         expect(firstDifference(a, b)).toBeNull();
       }
     }
+  });
+
+  // The FFT method applies the same taps as a block correlation; its float32 FFTs (H = 1024-4096
+  // points) round differently from the dot products, measured 2.4e-7 to 3.6e-7 against the
+  // reference on full-scale noise, so the same 1e-6 bound holds. SIMD and scalar builds run
+  // different FFT arithmetic, so each is held to that bound rather than to the other's bits.
+  // The two-stage path (48 and 96 kHz) adds its first stage's ripple (about 3e-7 at its 130 dB) and
+  // rounding; measured 4.7e-7 to 5.1e-7 against the single-stage reference, so the same bound holds.
+  it("the FFT method (integer ratios, and the two-stage path of 48 and 96 kHz) is within 1e-6 of the reference over many blocks, in both builds", () => {
+    for (const [from, to] of [
+      [44100, 22050],
+      [88200, 22050],
+      [48000, 16000],
+      [44100, 11025],
+      [48000, 22050],
+      [96000, 22050],
+    ] as const) {
+      const x = testSignal(12_000, from + 1);
+      const ref = resampleReference(x, from, to);
+      for (const flavour of ["simd", "scalar"] as const) {
+        const y = resample(x, from, to, { method: "fft", flavour });
+        expect(y.length).toBe(ref.length);
+        let worst = 0;
+        for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!));
+        expect(worst).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it("the default method is the FFT one for integer decimation and downsampling by 2 or more in f32, the polyphase one otherwise", () => {
+    const x = testSignal(20_000, 4);
+    const same = (a: Float32Array, b: Float32Array) => firstDifference(a, b) === null;
+    expect(same(resample(x, 44100, 22050), resample(x, 44100, 22050, { method: "fft" }))).toBe(true);
+    expect(same(resample(x, 44100, 22050), resample(x, 44100, 22050, { method: "polyphase" }))).toBe(false);
+    expect(same(resample(x, 48000, 22050), resample(x, 48000, 22050, { method: "fft" }))).toBe(true);
+    expect(same(resample(x, 48000, 22050), resample(x, 48000, 22050, { method: "polyphase" }))).toBe(false);
+    for (const [from, to] of [
+      [32000, 22050],
+      [16000, 22050],
+    ] as const)
+      expect(same(resample(x, from, to), resample(x, from, to, { method: "polyphase" }))).toBe(true);
+    const f64 = { precision: "f64" } as const;
+    expect(
+      same(resample(x, 44100, 22050, f64), resample(x, 44100, 22050, { ...f64, method: "polyphase" })),
+    ).toBe(true);
   });
 
   it("passband ripple stays within 0.05 dB up to 0.9 x the new Nyquist frequency (44.1 and 48 -> 22.05 kHz)", () => {
@@ -269,6 +314,8 @@ describe("StreamResampler", () => {
     [7, 3],
     [3, 7],
     [22050, 22050],
+    [88200, 22050],
+    [48000, 16000],
   ];
 
   it("any chunking gives exactly the whole-signal resample() output", () => {
@@ -297,6 +344,9 @@ describe("StreamResampler", () => {
         resample(x.subarray(0, 3000), 44100, 22050),
       ),
     ).toBeNull();
+    // the FFT method's blocks (44.1 -> 22.05 kHz) under the same chunks
+    const fft = resample(x, 44100, 22050);
+    expect(firstDifference(streamed(x, 44100, 22050, [100_000, 1, 3, 70_001]), fft)).toBeNull();
   });
 
   it('streams with precision "f64" and the interpolated bank exactly like the whole signal', () => {
@@ -324,6 +374,7 @@ describe("resampler edge cases and errors", () => {
   it("empty and very short inputs give ceil(n * to / from) samples equal to the reference", () => {
     for (const [from, to] of [
       [44100, 22050],
+      [48000, 22050],
       [8000, 22050],
       [44100, 22051],
     ] as const)
@@ -353,5 +404,13 @@ describe("resampler edge cases and errors", () => {
     expect(() => resample(x, 44100, 22050, { rolloff: 1.2 })).toThrow(/rolloff must be in \(0.5, 1\)/);
     expect(() => resample(x, 44100, 22050, { attenuationDb: 500 })).toThrow(/attenuationDb/);
     expect(() => resample(x, 44100, 22050, { precision: "f16" as "f32" })).toThrow(/precision must be/);
+    expect(() => resample(x, 44100, 22050, { method: "fast" as "fft" })).toThrow(/method must be/);
+    expect(() => resample(x, 32000, 22050, { method: "fft" })).toThrow(/integer decimation ratio/);
+    expect(() => resample(x, 16000, 22050, { method: "fft" })).toThrow(/integer decimation ratio/);
+    expect(() => resample(x, 44100, 22050, { stopband: 2 })).toThrow(/stopband must be in \[1, 2\)/);
+    expect(() => resample(x, 44100, 22050, { stopband: 1.5, rolloff: 0 })).toThrow(
+      /rolloff must be in \(0, 1\)/,
+    );
+    expect(() => resample(x, 44100, 22050, { method: "fft", precision: "f64" })).toThrow(/runs in f32/);
   });
 });

@@ -311,7 +311,7 @@ function cmdFolds(argv: string[]): void {
     version: VERSION,
     options: {
       data: { type: "string", required: true, placeholder: "DIR" },
-      folds: { type: "integer", min: 2, max: 1000 },
+      folds: { type: "integer", min: 2, max: 1000, required: true, placeholder: "K" },
       out: { type: "string", required: true, placeholder: "DIR" },
       seed: { type: "integer", min: 0, default: 1 },
       "max-clips-per-class": { type: "integer", min: 1 },
@@ -319,7 +319,6 @@ function cmdFolds(argv: string[]): void {
   });
   if (!a) return;
   const v = a.values;
-  if (v.folds === undefined) throw new UsageError("--folds K is required (the number of folds, at least 2)");
   const r = writeFoldLists({
     data: v.data,
     folds: v.folds,

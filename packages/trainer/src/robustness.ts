@@ -29,7 +29,7 @@ import { type Clip, DatasetError, scanDataset } from "./dataset.js";
 import { esc } from "./metrics.js";
 import { hashString, Rng } from "./rng.js";
 
-export type Tool = "builtin" | "sox" | "ffmpeg";
+export type Tool = "builtin" | "sox" | "ffmpeg" | "sox+ffmpeg";
 
 /** One way of degrading a clip: writes the degraded copy of `src` to `dst` (extension `ext`). */
 export interface Condition {
@@ -84,6 +84,36 @@ function run(tool: "sox" | "ffmpeg", args: string[]): void {
 const ffmpeg = (src: string, dst: string, ...opts: string[]) =>
   run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", src, ...opts, dst]);
 
+/**
+ * sox's very-high-quality rate conversion flat to 99 % of the lower Nyquist frequency: a 22.05 kHz
+ * clip's copy at 44.1 or 48 kHz keeps its top Mel band (within 0.8 dB after coming back). The
+ * defaults lose it on the way up: sox `rate -v` (95 %) 15-19 dB and ffmpeg's own resampler
+ * 12-14 dB in the top band, so a "48 kHz" or "MP3" copy would test the converter, not the runner.
+ */
+const TRANSPARENT_RATE = ["rate", "-v", "-b", "99"];
+
+/** The MP3 condition: up to 44.1 kHz stereo float (sox), then LAME at 128 kbit/s (ffmpeg). */
+function mp3Copy(src: string, dst: string): void {
+  const wide = `${dst}.44k.wav`;
+  try {
+    run("sox", [
+      src,
+      "-b",
+      "32",
+      "-e",
+      "floating-point",
+      wide,
+      ...TRANSPARENT_RATE,
+      "44100",
+      "channels",
+      "2",
+    ]);
+    ffmpeg(wide, dst, "-c:a", "libmp3lame", "-b:a", "128k");
+  } finally {
+    rmSync(wide, { force: true });
+  }
+}
+
 /** The conditions of issue 13, in report order ("clean" is the file itself). */
 export const CONDITIONS: Condition[] = [
   { name: "clean", description: "the file as it is", tool: "builtin", ext: "wav", make: async () => {} },
@@ -110,17 +140,18 @@ export const CONDITIONS: Condition[] = [
   },
   {
     name: "mp3-128k",
-    description: "MP3 128 kbit/s, 44.1 kHz stereo (ffmpeg libmp3lame), decoded by the runner",
-    tool: "ffmpeg",
+    description:
+      "MP3 128 kbit/s, 44.1 kHz stereo (sox rate -v -b 99 to 44.1 kHz, then ffmpeg libmp3lame), decoded by the runner",
+    tool: "sox+ffmpeg",
     ext: "mp3",
-    make: async (s, d) => ffmpeg(s, d, "-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k"),
+    make: async (s, d) => mp3Copy(s, d),
   },
   {
     name: "48k",
-    description: "resampled to 48 kHz (sox rate -v), 16-bit WAV; the runner resamples back",
+    description: "resampled to 48 kHz (sox rate -v -b 99), 16-bit WAV; the runner resamples back",
     tool: "sox",
     ext: "wav",
-    make: async (s, d) => run("sox", [s, "-b", "16", d, "rate", "-v", "48000"]),
+    make: async (s, d) => run("sox", [s, "-b", "16", d, ...TRANSPARENT_RATE, "48000"]),
   },
   {
     name: "noise-20dB",
@@ -138,9 +169,16 @@ export const CONDITIONS: Condition[] = [
   },
 ];
 
+/** Why a condition with an unavailable tool is skipped: "ffmpeg is not installed", "sox and ffmpeg are ...". */
+function missingToolsText(tool: Tool): string {
+  const missing = tool.split("+").filter((t) => !toolAvailable(t as Tool));
+  return `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not installed`;
+}
+
 /** Whether a tool runs here (builtin always does). */
 export function toolAvailable(tool: Tool): boolean {
   if (tool === "builtin") return true;
+  if (tool === "sox+ffmpeg") return toolAvailable("sox") && toolAvailable("ffmpeg");
   const r = spawnSync(tool, [tool === "ffmpeg" ? "-version" : "--version"], { encoding: "utf8" });
   return !r.error && r.status === 0;
 }
@@ -295,7 +333,7 @@ export async function runRobustness(opts: RobustnessOptions): Promise<Robustness
   const skipped = new Map<string, string>();
   for (const c of conditions) {
     if (!available.has(c.tool)) available.set(c.tool, toolAvailable(c.tool));
-    if (!available.get(c.tool)) skipped.set(c.name, `${c.tool} is not installed`);
+    if (!available.get(c.tool)) skipped.set(c.name, missingToolsText(c.tool));
   }
   for (const [name, why] of skipped)
     if (opts.verbose !== false) process.stderr.write(`robustness: skipping ${name}: ${why}\n`);

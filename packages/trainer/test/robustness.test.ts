@@ -172,14 +172,14 @@ describe("robustness suite on a tiny model", () => {
       { encoding: "utf8", env: { ...process.env, PATH: "" } },
     );
     expect(out.status, out.stderr).toBe(0);
-    expect(out.stderr).toContain("skipping mp3-128k: ffmpeg is not installed");
+    expect(out.stderr).toContain("skipping mp3-128k: sox and ffmpeg are not installed");
     const r = JSON.parse(out.stdout) as {
       conditions: Array<{ name: string; skipped: string | null; clips: number }>;
     };
     expect(r.conditions.map((c) => [c.name, c.skipped])).toEqual([
       ["clean", null],
       ["gain-12", null],
-      ["mp3-128k", "ffmpeg is not installed"],
+      ["mp3-128k", "sox and ffmpeg are not installed"],
       ["lowpass-4k", "sox is not installed"],
     ]);
   });

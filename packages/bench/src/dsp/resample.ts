@@ -171,7 +171,10 @@ async function tryImport<T>(name: string): Promise<T | null> {
 
 function contenders(): Contender[] {
   const ours =
-    (flavour: "simd" | "scalar", extra: { attenuationDb?: number; precision?: "f64" } = {}) =>
+    (
+      flavour: "simd" | "scalar",
+      extra: { attenuationDb?: number; precision?: "f64"; method?: "polyphase" } = {},
+    ) =>
     async (from: number) =>
     (x: Float32Array) =>
       resample(x, from, TO, { flavour, ...extra });
@@ -183,8 +186,17 @@ function contenders(): Contender[] {
     return (x: Float32Array) => src.simple(x);
   };
   return [
-    { name: "ours (wasm SIMD)", note: "resample(), default 110 dB design", make: ours("simd") },
+    {
+      name: "ours (wasm SIMD)",
+      note: "resample(), default 110 dB design (FFT blocks for integer ratios, polyphase otherwise)",
+      make: ours("simd"),
+    },
     { name: "ours (wasm scalar)", note: "same filter, scalar kernel build", make: ours("scalar") },
+    {
+      name: "ours, polyphase method (SIMD)",
+      note: 'resample(x, from, to, { method: "polyphase" }): direct dot products, the default for other ratios',
+      make: ours("simd", { method: "polyphase" }),
+    },
     {
       name: "ours, 160 dB design (SIMD)",
       note: "resample(x, from, to, { attenuationDb: 160 })",
