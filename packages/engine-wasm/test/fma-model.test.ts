@@ -5,6 +5,11 @@
  * SIMD path (top-1, max probability difference) and with the float64 reference, and the option
  * off giving the 128-bit path's bits.
  */
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { encodeModel } from "../dist/format.js";
 import { type LoadOptions, loadModelFromBytes, type ModelInfo } from "../dist/model.js";
@@ -71,6 +76,22 @@ describe("fma load option", () => {
     await expect(loadModelFromBytes(files.fp32, { threads: 1, fma: true, fmaTile: 8 })).rejects.toThrow(
       /fmaTile must be 1\.\.7, got 8/,
     );
+  });
+
+  it("command line: run --fma reports the FMA layers; --fma with --wasi is refused (exit 2)", () => {
+    const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fma-cli-")), "m.eam");
+    fs.writeFileSync(file, files.fp32);
+    const r = JSON.parse(
+      execFileSync(process.execPath, [cli, "run", file, "--threads", "1", "--fma", "--json"], {
+        encoding: "utf8",
+      }),
+    );
+    expect(r.fma.gemmLayers).toBe(gemmLayerNames.length);
+    expect(r.fma.fmaLayers).toBe(fmaStatus().usable ? gemmLayerNames.length : 0);
+    const w = spawnSync(process.execPath, [cli, "run", file, "--wasi", "--fma"], { encoding: "utf8" });
+    expect(w.status).toBe(2);
+    expect(w.stderr).toMatch(/--fma does not apply to --wasi/);
   });
 
   it.runIf(!fmaStatus().usable)(
