@@ -546,12 +546,13 @@ function fmaDrivers() {
     ["f32_fma_igemm_run", "f32-fma-igemm", "f32_igemm_run"],
     ["f32_f16w_fma_igemm_run", "f16w-fma-igemm", "f32_f16w_igemm_run"],
     ["f32_f16w_fma_wino_gemm_run", "f16w-fma-wino", "f32_f16w_wino_gemm_run"],
-  ].map(([name, family, of]) => [name, family, like(of).dtype, like(of).args, "void", "MRx8"]);
+  ].map(([name, family, of]) => [name, family, like(of).dtype, like(of).args, "void", "MRx8", of]);
 }
 
 /**
  * Kernels of the relaxed-SIMD module: name, family, dtype, arguments, return type, tile (the
- * micro-kernel's MRx8 and its K group for GEMMs).
+ * micro-kernel's MRx8 and its K group for GEMMs) and, for the FMA peak and drivers, the 128-bit
+ * kernel they mirror.
  */
 const RELAXED_KERNELS = [
   ["relaxed_dot_check", "relaxed-check", "qs8 x u7", ["*a", "*b", "*c", "*out", "blocks"]],
@@ -574,9 +575,9 @@ const RELAXED_KERNELS = [
     ["m0", "m1", "ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*a"],
   ],
   ["relaxed_fma_check", "relaxed-check", "f32", ["*a", "*b", "*c", "*out", "n"]],
-  ["f32_fma_peak", "peak", "f32", ["iters", "seed:f32"], "f32"],
+  ["f32_fma_peak", "peak", "f32", ["iters", "seed:f32"], "f32", "-", "f32_peak"],
   ...fmaDrivers(),
-].map(([name, family, dtype, args, ret = "void", tile = "-"]) => ({
+].map(([name, family, dtype, args, ret = "void", tile = "-", sameAs]) => ({
   name,
   family,
   ukernel: tile === "-" ? name.replace(/_/g, "-") : `${family}-${tile}-wasmrelaxed`,
@@ -586,6 +587,8 @@ const RELAXED_KERNELS = [
   tile,
   isa: RELAXED,
   source: "../relaxed",
+  // the kernel of the 128-bit module whose signature it has (its TypeScript type is that one's)
+  ...(sameAs ? { sameAs } : {}),
 }));
 
 /** The AssemblyScript module (relative to assembly/gen) that defines a plan kernel. */

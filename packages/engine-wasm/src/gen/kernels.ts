@@ -309,65 +309,11 @@ export interface RelaxedKernelExports {
     a: number,
   ): void;
   relaxed_fma_check(a: number, b: number, c: number, out: number, n: number): void;
-  f32_fma_peak(iters: number, seed: number): number;
-  f32_fma_gemm_run(
-    tile: number,
-    m0: number,
-    m1: number,
-    n0: number,
-    n1: number,
-    kc: number,
-    a: number,
-    as: number,
-    w: number,
-    c: number,
-    cs: number,
-    relu: number,
-  ): void;
-  f32_fma_igemm_run(
-    tile: number,
-    m0: number,
-    m1: number,
-    n0: number,
-    n1: number,
-    kc: number,
-    ks: number,
-    ind: number,
-    w: number,
-    c: number,
-    cs: number,
-    relu: number,
-  ): void;
-  f32_f16w_fma_igemm_run(
-    tile: number,
-    m0: number,
-    m1: number,
-    n0: number,
-    n1: number,
-    kc: number,
-    ks: number,
-    ind: number,
-    w: number,
-    c: number,
-    cs: number,
-    relu: number,
-    scratch: number,
-  ): void;
-  f32_f16w_fma_wino_gemm_run(
-    tile: number,
-    m0: number,
-    m1: number,
-    n0: number,
-    n1: number,
-    cin: number,
-    cout: number,
-    v: number,
-    vstride: number,
-    w: number,
-    m: number,
-    mstride: number,
-    scratch: number,
-  ): void;
+  f32_fma_peak: KernelExports["f32_peak"];
+  f32_fma_gemm_run: KernelExports["f32_gemm_run"];
+  f32_fma_igemm_run: KernelExports["f32_igemm_run"];
+  f32_f16w_fma_igemm_run: KernelExports["f32_f16w_igemm_run"];
+  f32_f16w_fma_wino_gemm_run: KernelExports["f32_f16w_wino_gemm_run"];
 }
 
 /** Every export of the kernel modules beside `memory`. */
