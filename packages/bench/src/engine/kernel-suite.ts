@@ -32,6 +32,7 @@ import {
   writeModel,
   writeParamBlock,
 } from "@edge-audio/engine-wasm";
+import { placeSquareGemm } from "./kernels.js";
 
 const require = createRequire(import.meta.url);
 interface BenchTarget {
@@ -388,14 +389,7 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
  */
 function squareGemm(k: ReturnType<typeof instantiate>, mem: ReturnType<typeof createMemory>, quick: boolean) {
   const s = quick ? 128 : 256;
-  const f32 = new Float32Array(mem.buffer);
-  const A = 1 << 20;
-  const S = A + s * s * 4 + 4096;
-  const W = S + s * s * 4 + 4096;
-  const C = W + (s + 1) * s * 4 + 4096;
-  for (let i = 0; i < s * s; i++) f32[A / 4 + i] = Math.sin(i);
-  for (let i = 0; i < s * s; i++) f32[S / 4 + i] = Math.cos(i);
-  k.f32_pack_weights(s, s, S, S, W);
+  const { A, W, C } = placeSquareGemm(k, mem, s);
   const tiles = quick ? [4] : [...GEMM_TILES];
   type Run = typeof k.f32_gemm_run;
   return {
