@@ -47,7 +47,9 @@ export interface ClipResult {
   warnings: string[];
 }
 
-export type OpenOptions = Pick<LoadOptions, "maxMemoryBytes" | "maxWorkPerCrop"> & { verify?: boolean };
+export type OpenOptions = Pick<LoadOptions, "maxMemoryBytes" | "maxWorkPerCrop" | "fma"> & {
+  verify?: boolean;
+};
 
 export interface ClassifyFileOptions {
   /** true: stream mode always; false: never; default: files declaring more than STREAM_SECONDS. */

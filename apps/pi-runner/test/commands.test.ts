@@ -9,7 +9,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultMelConfig, encodeWav } from "@edge-audio/dsp";
-import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
+import { createRandomModel, fmaStatus, writeModel } from "@edge-audio/engine-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LABELS, writeTestModel } from "./test-model.js";
 
@@ -321,6 +321,17 @@ describe("bench", () => {
     expect(t.out).toMatch(/^first run\s+[\d.]+ ms$/m);
     expect(t.out).toMatch(/^warm runs\s+3 after 3 warm-up: min [\d.]+ ms, median [\d.]+ ms, p90 [\d.]+ ms/m);
     expect(t.out).toMatch(/^peak memory\s+[\d.]+ MiB resident$/m);
+  });
+
+  it("--fma loads the fused multiply-add GEMMs where the engine's check allows, and says so", () => {
+    const j = run(["bench", "--model", model, "--threads", "1", "--runs", "1", "--fma", "--json"]);
+    expect(j.code, j.err).toBe(0);
+    const { fma } = JSON.parse(j.out);
+    expect(fma.gemmLayers).toBeGreaterThan(0);
+    expect(fma.fmaLayers).toBe(fmaStatus().usable ? fma.gemmLayers : 0);
+    const off = JSON.parse(run(["bench", "--model", model, "--threads", "1", "--runs", "1", "--json"]).out);
+    expect(off.fma.fmaLayers).toBe(0);
+    expect(off.fma.reason).toMatch(/not requested/);
   });
 
   it("--profile gives the time per op family and the ten slowest layers", () => {

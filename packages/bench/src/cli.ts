@@ -75,7 +75,9 @@ compare options:
   --depth 152,50        ResNet depths          --threads 1,2        thread counts
   --runtimes LIST       engine,tfjs-wasm,tfjs-cpu,tfjs-node,onnxruntime-node,onnxruntime-web
   --variants LIST       engine variants besides fp32 (default fp16,dynamic,int8; "none" for none;
-                        also int8-tensor, mixed, int8-7bit (7-bit inputs), int8-7bit-relaxed)
+                        also int8-tensor, mixed, int8-7bit (7-bit inputs), int8-7bit-relaxed,
+                        fp32-fma, fp16-fma (the fp32/fp16 files on the fused multiply-add GEMMs;
+                        fp16-fma needs fp16 in the list))
   --runs N              timed runs per row (default 20, at most 10 s; tfjs-cpu: 3)
   --rounds K            run every row K times interleaved, each in a new process; keep the lowest
                         median and report every process's median and their spread (default 1)

@@ -147,6 +147,9 @@ export async function measureInChild(
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
+  // A child that exits before reading its request (a bad Node flag) closes the pipe: its exit
+  // code and stderr below say why, so the write's EPIPE is not an error of its own.
+  child.stdin.on("error", () => {});
   child.stdin.end(JSON.stringify(request));
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const code = await new Promise<number | null>((resolve, reject) => {

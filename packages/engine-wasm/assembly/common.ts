@@ -202,7 +202,20 @@ export function f32_softmax(n: i32, x: usize, y: usize): void {
   for (let j = 0; j < n; j++) store<f32>(y + (<usize>j << 2), load<f32>(y + (<usize>j << 2)) * inv);
 }
 
-/** Register-only multiply-add loop: 4 * 2 * 12 * iters flops (SIMD) used to measure the peak. */
+/**
+ * a * b + c for the peak loop: a multiply then an add, or in the relaxed-SIMD build (where the
+ * loop is exported as f32_fma_peak) f32x4.relaxed_madd.
+ */
+// @ts-ignore: decorator
+@inline function peak_step(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * Register-only multiply-add loop: 4 * 2 * 12 * iters flops (SIMD) used to measure the peak; in
+ * the relaxed-SIMD build, fused multiply-adds (f32_fma_peak).
+ */
 export function f32_peak(iters: i32, seed: f32): f32 {
   if (ASC_FEATURE_SIMD) {
     const b = f32x4.splat(0.999999);
@@ -211,12 +224,12 @@ export function f32_peak(iters: i32, seed: f32): f32 {
     let a4 = f32x4.splat(seed + 4), a5 = f32x4.splat(seed + 5), a6 = f32x4.splat(seed + 6), a7 = f32x4.splat(seed + 7);
     let a8 = f32x4.splat(seed + 8), a9 = f32x4.splat(seed + 9), a10 = f32x4.splat(seed + 10), a11 = f32x4.splat(seed + 11);
     for (let i = 0; i < iters; i++) {
-      a0 = f32x4.add(f32x4.mul(a0, b), cst); a1 = f32x4.add(f32x4.mul(a1, b), cst);
-      a2 = f32x4.add(f32x4.mul(a2, b), cst); a3 = f32x4.add(f32x4.mul(a3, b), cst);
-      a4 = f32x4.add(f32x4.mul(a4, b), cst); a5 = f32x4.add(f32x4.mul(a5, b), cst);
-      a6 = f32x4.add(f32x4.mul(a6, b), cst); a7 = f32x4.add(f32x4.mul(a7, b), cst);
-      a8 = f32x4.add(f32x4.mul(a8, b), cst); a9 = f32x4.add(f32x4.mul(a9, b), cst);
-      a10 = f32x4.add(f32x4.mul(a10, b), cst); a11 = f32x4.add(f32x4.mul(a11, b), cst);
+      a0 = peak_step(a0, b, cst); a1 = peak_step(a1, b, cst);
+      a2 = peak_step(a2, b, cst); a3 = peak_step(a3, b, cst);
+      a4 = peak_step(a4, b, cst); a5 = peak_step(a5, b, cst);
+      a6 = peak_step(a6, b, cst); a7 = peak_step(a7, b, cst);
+      a8 = peak_step(a8, b, cst); a9 = peak_step(a9, b, cst);
+      a10 = peak_step(a10, b, cst); a11 = peak_step(a11, b, cst);
     }
     const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
     const t = f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11)));

@@ -4,8 +4,10 @@
 // operand is in [0, 127] (7-bit); beyond that it is implementation-defined. It also has engines
 // that get it wrong in one compiler tier (Node 20's Liftoff on x64), so the host compiles this
 // module only after src/relaxed.ts has checked the instruction in every tier it will run
-// (relaxed_dot_check) and never calls it otherwise. Built with `--enable relaxed-simd` on the
-// engine's imported shared memory.
+// (relaxed_dot_check) and never calls it otherwise. It also holds the f32 GEMMs with fused
+// multiply-adds (f32x4.relaxed_madd; end of this file), used only when the same self-check found
+// that instruction fused in every tier (relaxed_fma_check). Built with `--enable relaxed-simd` on
+// the engine's imported shared memory.
 import { QP_OUT_INV_SCALE, QP_OUT_MODE, QP_OUT_ZERO_POINT, QP_SCALE } from "./gen/layout";
 import { store_panel_header } from "./inline";
 import { q16_epilogue } from "./qs8-epilogue";
@@ -219,3 +221,25 @@ export function qs8_rdot_im2col(
     if (rb > used) memory.fill(row + used, 0, rb - used);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// f32 fused multiply-add (f32x4.relaxed_madd): the f32 GEMM, IGEMM and f16-weight GEMM drivers
+// of the 128-bit SIMD module compiled again here, where their micro-kernels' multiply-add is
+// f32x4.relaxed_madd (scripts/gen-gemm.mjs, ASC_FEATURE_RELAXED_SIMD). The instruction may round
+// once (fused) or twice: the host uses these kernels only after relaxed_fma_check found it fused
+// in every tier it will run, so their results do not depend on the tier or the thread count.
+
+/** out[i] = a[i] * b[i] + c[i] with f32x4.relaxed_madd, for n vectors of 4 f32 (the host's self-check). */
+export function relaxed_fma_check(a: usize, b: usize, c: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 4;
+    v128.store(out + off, f32x4.relaxed_madd(v128.load(a + off), v128.load(b + off), v128.load(c + off)));
+  }
+}
+
+// The 12-chain peak loop and the drivers, exported under their own names (the 128-bit SIMD
+// module exports the mul+add ones).
+export { f32_peak as f32_fma_peak } from "./common";
+export { f32_gemm_run as f32_fma_gemm_run } from "./gen/f32-gemm-wasmsimd";
+export { f32_igemm_run as f32_fma_igemm_run } from "./gen/f32-igemm-wasmsimd";
+export { f32_f16w_igemm_run as f32_f16w_fma_igemm_run, f32_f16w_wino_gemm_run as f32_f16w_fma_wino_gemm_run } from "./quant";

@@ -1,7 +1,10 @@
 // Generates the f32 GEMM / IGEMM micro-kernels (assembly/gen/*.ts, committed) for every tile MRx8,
 // in a 128-bit SIMD variant (wasmsimd) and a scalar variant with the same tiles and the same
 // accumulation order (bias, then k = 0, 1, ... with a separate multiply and add), so both give
-// bit-identical results.
+// bit-identical results. Compiled into the relaxed-SIMD module (ASC_FEATURE_RELAXED_SIMD), the
+// 128-bit kernels multiply-add with f32x4.relaxed_madd instead: one rounding per step (the host
+// uses that module only after its self-check found the instruction fused in every tier), so
+// those results differ from the mul+add kernels' in the last bits; same tiles, same order.
 // Tiles, ISAs and kernel names come from the kernel manifest (scripts/kernel-manifest.mjs).
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,8 +54,8 @@ function simdKernel(mr, indirect) {
     I.push(`${ind}  const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;`);
     for (let r = 0; r < mr; r++) {
       I.push(`${ind}  const x${r} = v128.load32_splat(p${r}); p${r} += 4;`);
-      I.push(`${ind}  acc${r}0 = f32x4.add(acc${r}0, f32x4.mul(x${r}, b0));`);
-      I.push(`${ind}  acc${r}1 = f32x4.add(acc${r}1, f32x4.mul(x${r}, b1));`);
+      I.push(`${ind}  acc${r}0 = madd(x${r}, b0, acc${r}0);`);
+      I.push(`${ind}  acc${r}1 = madd(x${r}, b1, acc${r}1);`);
     }
     I.push(`${ind}}`);
     return I;
@@ -202,12 +205,19 @@ const storePartial = `// @ts-ignore: decorator
   if (nc & 1) { store<f32>(c, f32x4.extract_lane(v, 0)); }
 }`;
 
+const madd = `/** acc + x * b: fused (one rounding) in the relaxed-SIMD build, else a multiply then an add. */
+// @ts-ignore: decorator
+@inline function madd(x: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, b, acc);
+  return f32x4.add(acc, f32x4.mul(x, b));
+}`;
+
 /** One file per kernel family and ISA, named as XNNPACK names them (f32-gemm-wasmsimd.ts, ...). */
 function files() {
   const out = new Map();
   for (const ind of [false, true]) {
     const family = ind ? "f32-igemm" : "f32-gemm";
-    const simd = [header, storePartial];
+    const simd = [header, storePartial, madd];
     const scalar = [header];
     for (const mr of TILES) {
       simd.push(simdKernel(mr, ind).code);

@@ -33,6 +33,7 @@ const planKernels = KERNELS.filter((k) => k.plan);
 // Host side
 
 function tsSignature(k) {
+  if (k.sameAs) return `  ${k.name}: KernelExports["${k.sameAs}"];`;
   const params = argsOf(k).map((a) => `${a.name}: number`);
   return `  ${k.name}(${params.join(", ")}): ${k.ret === "void" ? "void" : "number"};`;
 }

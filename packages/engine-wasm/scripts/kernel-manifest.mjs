@@ -530,13 +530,29 @@ const LOAD_KERNELS = [
 }));
 
 // ---------------------------------------------------------------------------------------------
-// qs8 relaxed SIMD (build/engine-relaxed.wasm, compiled only after the host's self-check)
+// Relaxed SIMD (build/engine-relaxed.wasm, compiled only after the host's self-check): qs8 with
+// 7-bit activations, and the f32 GEMMs with fused multiply-adds
 
-/** ISA of the relaxed-SIMD module (i32x4.relaxed_dot_i8x16_i7x16_add_s). */
+/** ISA of the relaxed-SIMD module (i32x4.relaxed_dot_i8x16_i7x16_add_s, f32x4.relaxed_madd). */
 export const RELAXED = ["wasmrelaxed"];
 /**
+ * The f32 GEMM drivers of the 128-bit module compiled into the relaxed one with fused
+ * multiply-adds (f32x4.relaxed_madd): the same arguments, tiles and packed weights.
+ */
+function fmaDrivers() {
+  const like = (name) => PLAN_KERNELS.find((k) => k.name === name);
+  return [
+    ["f32_fma_gemm_run", "f32-fma-gemm", "f32_gemm_run"],
+    ["f32_fma_igemm_run", "f32-fma-igemm", "f32_igemm_run"],
+    ["f32_f16w_fma_igemm_run", "f16w-fma-igemm", "f32_f16w_igemm_run"],
+    ["f32_f16w_fma_wino_gemm_run", "f16w-fma-wino", "f32_f16w_wino_gemm_run"],
+  ].map(([name, family, of]) => [name, family, like(of).dtype, like(of).args, "void", "MRx8", of]);
+}
+
+/**
  * Kernels of the relaxed-SIMD module: name, family, dtype, arguments, return type, tile (the
- * micro-kernel's MRx8 and its K group for GEMMs).
+ * micro-kernel's MRx8 and its K group for GEMMs) and, for the FMA peak and drivers, the 128-bit
+ * kernel they mirror.
  */
 const RELAXED_KERNELS = [
   ["relaxed_dot_check", "relaxed-check", "qs8 x u7", ["*a", "*b", "*c", "*out", "blocks"]],
@@ -558,7 +574,10 @@ const RELAXED_KERNELS = [
     "u7",
     ["m0", "m1", "ih", "iw", "c", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "*x", "*a"],
   ],
-].map(([name, family, dtype, args, ret = "void", tile = "-"]) => ({
+  ["relaxed_fma_check", "relaxed-check", "f32", ["*a", "*b", "*c", "*out", "n"]],
+  ["f32_fma_peak", "peak", "f32", ["iters", "seed:f32"], "f32", "-", "f32_peak"],
+  ...fmaDrivers(),
+].map(([name, family, dtype, args, ret = "void", tile = "-", sameAs]) => ({
   name,
   family,
   ukernel: tile === "-" ? name.replace(/_/g, "-") : `${family}-${tile}-wasmrelaxed`,
@@ -568,6 +587,8 @@ const RELAXED_KERNELS = [
   tile,
   isa: RELAXED,
   source: "../relaxed",
+  // the kernel of the 128-bit module whose signature it has (its TypeScript type is that one's)
+  ...(sameAs ? { sameAs } : {}),
 }));
 
 /** The AssemblyScript module (relative to assembly/gen) that defines a plan kernel. */

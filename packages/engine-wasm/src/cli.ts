@@ -31,13 +31,18 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad command line or a model/input file th
 const RANDOM_HELP = `usage: edge-audio-engine random --out FILE [--depth 18|34|50|101|152] [--width W] [--classes N]
          [--height MELS] [--frames FRAMES] [--channels C] [--seed S] [--json]
       Write a ResNet with seeded random weights to a .eam file (folders are created).`;
-const INFO_HELP = `usage: edge-audio-engine info FILE [--json]
-      Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance.`;
+const INFO_HELP = `usage: edge-audio-engine info FILE [--fma] [--json]
+      Validate a .eam file and print its graph summary, sizes, labels, Mel config, provenance
+      (with --fma: how many layers would run on the fused multiply-add GEMMs, and why).`;
 const RUN_HELP = `usage: edge-audio-engine run FILE [--input CROP] [--threads N] [--isa wasmsimd|scalar] [--direct]
-         [--repeat R] [--wasi [--save-plan PLAN]] [--json]
+         [--fma] [--repeat R] [--wasi [--save-plan PLAN]] [--json]
       Classify one crop. CROP is raw little-endian float32 (.f32) or a JSON array, in the
       layout data[mel * frames + frame]; without --input a seeded pseudo-random crop is used.
       --direct runs 3x3 convolutions directly instead of with Winograd.
+      --fma runs the f32 GEMMs of FP32 and fp16 layers with fused multiply-adds (relaxed SIMD
+      f32x4.relaxed_madd) when a self-check finds it fused in every V8 tier; otherwise, or
+      with --isa scalar, they stay on 128-bit SIMD (the output says which, and why). Results
+      differ from the default path's in the last bits.
       --threads N: engine threads (default and most: the core count; more is lowered to it
       with a warning; 0 is refused).
       --wasi runs the model's plan in the WASI build (build/engine-wasi.wasm) under node:wasi,
@@ -105,8 +110,9 @@ const FLAGS = {
     channels: "string",
     seed: "string",
   },
-  info: {},
+  info: { fma: "boolean" },
   run: {
+    fma: "boolean",
     input: "string",
     threads: "string",
     isa: "string",
@@ -183,7 +189,12 @@ async function main(argv: string[]): Promise<number> {
       const repeat = int(values.repeat, "--repeat", 1);
       if (cmd === "run" && values.wasi) return runUnderWasi(file, values);
       if (values["save-plan"] !== undefined) throw new UsageError("--save-plan needs --wasi");
-      const model = await loadModel(file, { threads, isa, winograd: !values.direct });
+      const model = await loadModel(file, {
+        threads,
+        isa,
+        winograd: !values.direct,
+        fma: values.fma === true,
+      });
       try {
         const info = model.info();
         if (cmd === "info") {
@@ -205,6 +216,7 @@ async function main(argv: string[]): Promise<number> {
                   .map(([k, v]) => `${k} ${v}`)
                   .join(", ")} layers)`,
                 `  activation arena ${mb(info.arenaBytes)} (live peak ${mb(info.peakLiveBytes)}, largest op ${mb(info.largestOpBytes)}), indirection ${mb(info.indirectionBytes)}`,
+                `  fused multiply-add: ${info.fma.fmaLayers} of ${info.fma.gemmLayers} GEMM layers (${info.fma.reason})`,
                 `  labels: ${info.labels.join(", ") || "(none)"}`,
                 `  mel: ${info.mel ? JSON.stringify(info.mel) : "(none)"}`,
                 `  provenance: ${JSON.stringify(info.provenance)}`,
@@ -236,6 +248,7 @@ async function main(argv: string[]): Promise<number> {
           loadMs: info.loadMs,
           threads: info.threads,
           isa: info.isa,
+          fma: info.fma,
           input: input ?? "random crop (seed 7)",
         };
         if (values.json) process.stdout.write(`${JSON.stringify(res)}\n`);
@@ -246,6 +259,10 @@ async function main(argv: string[]): Promise<number> {
           process.stdout.write(
             `  ${res.ms.min!.toFixed(1)} ms (min of ${repeat}), ${info.threads} thread(s), ${info.isa}, load ${info.loadMs.toFixed(0)} ms\n`,
           );
+          if (values.fma)
+            process.stdout.write(
+              `  fused multiply-add: ${info.fma.fmaLayers} of ${info.fma.gemmLayers} GEMM layers (${info.fma.reason})\n`,
+            );
         }
       } finally {
         await model.dispose();
@@ -257,9 +274,9 @@ async function main(argv: string[]): Promise<number> {
 
 /** `run --wasi`: the model's plan under the WASI module (one thread, SIMD kernels). */
 async function runUnderWasi(file: string, values: ParsedFlags["values"]): Promise<number> {
-  for (const flag of ["threads", "isa", "repeat"])
+  for (const flag of ["threads", "isa", "repeat", "fma"])
     if (values[flag] !== undefined)
-      throw new UsageError(`--${flag} does not apply to --wasi (one thread, SIMD kernels, one run)`);
+      throw new UsageError(`--${flag} does not apply to --wasi (one thread, 128-bit SIMD kernels, one run)`);
   const { classifyLoaded, wasiLoadOptions } = await import("./wasi-run.js");
   const model = await loadModel(file, wasiLoadOptions(!values.direct));
   try {

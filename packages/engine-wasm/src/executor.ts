@@ -260,9 +260,47 @@ export function isRelaxedOp(op: OpRecord): op is RelaxedOp {
 }
 
 /** One call of a relaxed-SIMD kernel, typed by its manifest signature. */
-export type RelaxedCall =
-  | { kernel: "qs8_rdot_im2col"; args: Parameters<RelaxedKernelExports["qs8_rdot_im2col"]> }
-  | { kernel: "qs8_rdot_gemm_run"; args: Parameters<RelaxedKernelExports["qs8_rdot_gemm_run"]> };
+export type RelaxedCall = {
+  [N in RelaxedCallName]: { kernel: N; args: Parameters<RelaxedKernelExports[N]> };
+}[RelaxedCallName];
+
+type RelaxedCallName = "qs8_rdot_im2col" | "qs8_rdot_gemm_run" | (typeof FMA_KERNEL)[keyof typeof FMA_KERNEL];
+
+/** The fused multiply-add kernel of the relaxed-SIMD module for each f32 GEMM kernel (same arguments). */
+export const FMA_KERNEL = {
+  f32_gemm_run: "f32_fma_gemm_run",
+  f32_igemm_run: "f32_fma_igemm_run",
+  f32_f16w_igemm_run: "f32_f16w_fma_igemm_run",
+  f32_f16w_wino_gemm_run: "f32_f16w_fma_wino_gemm_run",
+} as const satisfies Partial<Record<PlanKernelName, keyof RelaxedKernelExports>>;
+
+/** The ops whose calls are all f32 GEMMs (f32 or f16 weights): the ones the FMA kernels run. */
+const FMA_OPS: ReadonlySet<OpRecord["kind"]> = new Set([
+  "gemm",
+  "igemm",
+  "bgemm",
+  "f16igemm",
+  "f16wino_gemm",
+]);
+
+export function isFmaOp(op: OpRecord): boolean {
+  return FMA_OPS.has(op.kind);
+}
+
+/** The FMA kernels for a plan's f32 GEMM ops: the relaxed module's exports and their tile MR. */
+export interface FmaKernels {
+  rk: RelaxedKernelExports;
+  tile: number;
+}
+
+/** Thread t of T's calls of an f32 GEMM op on the FMA kernels: its 128-bit calls, renamed. */
+export function fmaCalls(op: OpRecord, tile: number, tid: number, threads: number): RelaxedCall[] {
+  return opCalls(op, tile, tid, threads).map((c) => {
+    const kernel = FMA_KERNEL[c.kernel as keyof typeof FMA_KERNEL];
+    if (!kernel) throw new Error(`layer ${op.layer}: ${c.kernel} has no fused multiply-add kernel`);
+    return { kernel, args: c.args } as RelaxedCall;
+  });
+}
 
 /**
  * Thread t of T's calls of a relaxed op: the slices of the 16-bit path's im2col and GEMM
@@ -300,7 +338,8 @@ function stepOf(k: object, calls: (KernelCall | RelaxedCall)[]): Step {
 
 /**
  * Builds the closures thread `tid` of `threads` runs, one per op (a no-op when it has no slice).
- * `rk`: the relaxed-SIMD module's exports on the same memory, needed by relaxed ops.
+ * `rk`: the relaxed-SIMD module's exports on the same memory, needed by relaxed ops. `fma`: run
+ * the f32 GEMM ops (isFmaOp) on its fused multiply-add kernels with their own tile.
  */
 export function buildSteps(
   k: KernelExports,
@@ -309,8 +348,10 @@ export function buildSteps(
   tid: number,
   threads: number,
   rk?: RelaxedKernelExports,
+  fma?: FmaKernels,
 ): Step[] {
   return ops.map((op) => {
+    if (fma && isFmaOp(op)) return stepOf(fma.rk, fmaCalls(op, fma.tile, tid, threads));
     if (!isRelaxedOp(op)) return stepOf(k, opCalls(op, tile, tid, threads));
     if (!rk) throw new Error(`layer ${op.layer}: the plan uses relaxed SIMD but no relaxed module was given`);
     return stepOf(rk, relaxedCalls(op, tid, threads));

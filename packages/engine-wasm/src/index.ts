@@ -2,6 +2,7 @@ export * from "./arch.js";
 export { crc32 } from "./crc32.js";
 export { buildSteps, splitRange } from "./executor.js";
 export { f16ToF32, f32ToF16, fromF16Array, toF16Array } from "./f16.js";
+export type { FmaStatus, FmaTierCheck } from "./fma-check.js";
 export * from "./format.js";
 export { activationRoot, nonNegativeTensors, parseInputBits, sevenBitCandidates } from "./input-bits.js";
 export { packInt4Weights, unpackInt4 } from "./int4.js";
@@ -26,6 +27,7 @@ export type { Precision, WinogradTileChoice } from "./plan/types.js";
 export { createRandomModel, mulberry32, randomCrop, writeRandomModel } from "./random.js";
 export * from "./reference.js";
 export {
+  fmaStatus,
   instantiateRelaxed,
   type RelaxedKernelExports,
   type RelaxedSimdStatus,

@@ -3,7 +3,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { crc32 } from "./crc32.js";
-import { Barrier, buildSteps, CTL, CTL_STOP, runSteps, type Step } from "./executor.js";
+import {
+  Barrier,
+  buildSteps,
+  CTL,
+  CTL_STOP,
+  type FmaKernels,
+  isFmaOp,
+  runSteps,
+  type Step,
+} from "./executor.js";
 import {
   EamFormatError,
   type EamGraph,
@@ -30,6 +39,7 @@ import {
   type WinogradTileChoice,
 } from "./plan.js";
 import {
+  fmaStatus,
   instantiateRelaxed,
   type RelaxedKernelExports,
   relaxedKernelModule,
@@ -37,6 +47,7 @@ import {
 } from "./relaxed.js";
 import {
   createMemory,
+  DEFAULT_FMA_TILE,
   DEFAULT_TILE,
   hostHasSimd,
   type Isa,
@@ -74,6 +85,18 @@ export interface LoadOptions {
    * same bits). Ignored with `isa: "scalar"`; `info().relaxed` says what ran and why.
    */
   relaxedSimd?: boolean;
+  /**
+   * Run the f32 GEMMs of f32 and f16 layers (direct, indirect and Winograd) on the fused
+   * multiply-add kernels (`f32x4.relaxed_madd`, one rounding per step) when `fmaStatus()` finds the
+   * instruction fused in every compiler tier that will run it. Default false: the 128-bit SIMD
+   * multiply-then-add kernels, whose results are bit-identical to the scalar build's. The FMA
+   * results differ from those in the last bits (and agree with the float64 reference at least as
+   * closely); they are bit-identical across thread counts. Ignored with `isa: "scalar"`;
+   * `info().fma` says how many layers ran FMA and why.
+   */
+  fma?: boolean;
+  /** GEMM tile MR of the FMA micro-kernels (1..7; default DEFAULT_FMA_TILE), used with `fma`. */
+  fmaTile?: number;
   /**
    * Run the 3x3 stride-1 convolutions of f16 layers with Winograd F(2x2,3x3) (default true, with
    * `winograd`): the f16 weights stay as stored and are transformed per block of output channels
@@ -147,6 +170,12 @@ export interface ModelInfo {
    * (the self-check's verdict, or why it was not asked).
    */
   relaxed: { sevenBitLayers: number; relaxedLayers: number; reason: string };
+  /**
+   * Layers with f32 GEMMs (f32 and f16 conv and dense layers), how many run on the fused
+   * multiply-add kernels, their tile (null when none does), and why (the fusion check's verdict,
+   * or why it was not asked).
+   */
+  fma: { gemmLayers: number; fmaLayers: number; tile: number | null; reason: string };
 }
 
 /** Reads `nbytes` of tensor data at file/buffer offset `pos` into wasm memory at `dst`. */
@@ -201,12 +230,14 @@ export class Model {
       name: string;
       cost: ModelCost;
       relaxed: ModelInfo["relaxed"];
+      fma: ModelInfo["fma"];
     },
+    fmaKernels: FmaKernels | undefined,
   ) {
     this.ctl = new Int32Array(memory.buffer);
     this.f32 = new Float32Array(memory.buffer);
     this.ctlBase = plan.controlAddr >>> 2;
-    this.steps = buildSteps(kernels, plan.ops, opts.tile, 0, opts.threads, relaxedKernels);
+    this.steps = buildSteps(kernels, plan.ops, opts.tile, 0, opts.threads, relaxedKernels, fmaKernels);
     workers.forEach((w, i) => {
       const fail = (why: string) => {
         if (!this.disposed && !this.failure)
@@ -227,6 +258,9 @@ export class Model {
     const isa: Isa = options.isa ?? (hostHasSimd() ? "wasmsimd" : "scalar");
     const tile = options.tile ?? DEFAULT_TILE;
     if (!Number.isInteger(tile) || tile < 1 || tile > 7) throw new Error(`tile must be 1..7, got ${tile}`);
+    const fmaTile = options.fmaTile ?? DEFAULT_FMA_TILE;
+    if (!Number.isInteger(fmaTile) || fmaTile < 1 || fmaTile > 7)
+      throw new Error(`fmaTile must be 1..7, got ${fmaTile}`);
     let header: EamHeader;
     try {
       header = readHeader(src);
@@ -241,11 +275,13 @@ export class Model {
     let plan: Plan;
     let cost: ModelCost;
     let relaxed: RelaxedChoice;
+    let fma: FmaChoice;
     try {
       // The heap base is a property of the module; a one-page probe memory gives it.
       const probe = instantiate(module, createMemory(1 << 16));
       const q = asFormatError("metadata", () => quantConfig(header));
       relaxed = relaxedChoice(q.inputBits, isa, options.relaxedSimd ?? false);
+      fma = fmaChoice(isa, options.fma ?? false);
       plan = asFormatError("graph", () =>
         buildPlan(header.graph, {
           keep: options.keep,
@@ -271,7 +307,8 @@ export class Model {
       verifyTensorData(header, unusedTensors(header, plan), src.read);
       memory = createMemory(plan.totalBytes);
       kernels = instantiate(module, memory);
-      relaxedKernels = relaxed.module ? instantiateRelaxed(relaxed.module, memory) : undefined;
+      const relaxedModule = relaxed.module ?? fma.module;
+      relaxedKernels = relaxedModule ? instantiateRelaxed(relaxedModule, memory) : undefined;
       loadWeights(src, header, plan, kernels, memory, relaxedKernels);
     } finally {
       src.close();
@@ -294,7 +331,8 @@ export class Model {
             tid,
             threads,
             controlAddr: plan.controlAddr,
-            relaxedModule: relaxed.module,
+            relaxedModule: relaxed.module ?? fma.module,
+            fmaTile: fma.module ? fmaTile : null,
           },
         });
         workers.push(w);
@@ -315,16 +353,33 @@ export class Model {
     for (const w of workers) w.unref();
     const loadMs = performance.now() - t0;
     const relaxedLayers = plan.ops.filter((op) => op.kind === "rgemm").length;
-    return new Model(header, plan, kernels, memory, workers, relaxedKernels, {
-      threads,
-      isa,
-      tile,
-      fileBytes: src.size,
-      loadMs,
-      name: options.name ?? src.name,
-      cost,
-      relaxed: { sevenBitLayers: relaxed.sevenBitLayers, relaxedLayers, reason: relaxed.reason },
-    });
+    const gemmLayers = new Set(plan.ops.filter(isFmaOp).map((op) => op.layer)).size;
+    const fmaKernels = fma.module && relaxedKernels ? { rk: relaxedKernels, tile: fmaTile } : undefined;
+    return new Model(
+      header,
+      plan,
+      kernels,
+      memory,
+      workers,
+      relaxedKernels,
+      {
+        threads,
+        isa,
+        tile,
+        fileBytes: src.size,
+        loadMs,
+        name: options.name ?? src.name,
+        cost,
+        relaxed: { sevenBitLayers: relaxed.sevenBitLayers, relaxedLayers, reason: relaxed.reason },
+        fma: {
+          gemmLayers,
+          fmaLayers: fmaKernels ? gemmLayers : 0,
+          tile: fmaKernels ? fmaTile : null,
+          reason: fma.reason,
+        },
+      },
+      fmaKernels,
+    );
   }
 
   /** Input element count (H * W * C). */
@@ -431,6 +486,7 @@ export class Model {
       }, {}),
       loadMs: this.opts.loadMs,
       relaxed: this.opts.relaxed,
+      fma: this.opts.fma,
     };
   }
 
@@ -712,6 +768,23 @@ function relaxedChoice(inputBits: ReadonlyMap<string, 7 | 8>, isa: Isa, wanted: 
   if (!status.usable)
     return none(`relaxed SIMD not usable: ${status.reason}; 7-bit layers run on 128-bit SIMD`);
   return { module: relaxedKernelModule(), sevenBitLayers, reason: `relaxed SIMD: ${status.reason}` };
+}
+
+/** The relaxed module when a model's f32 GEMMs run on its fused multiply-add kernels, and why. */
+interface FmaChoice {
+  module: WebAssembly.Module | null;
+  reason: string;
+}
+
+/** The FMA kernels' module, or why there is none; the check (which sets V8 flags) runs only when asked. */
+function fmaChoice(isa: Isa, wanted: boolean): FmaChoice {
+  const none = (reason: string): FmaChoice => ({ module: null, reason });
+  if (!wanted) return none("fused multiply-add not requested (fma option); f32 GEMMs run on 128-bit SIMD");
+  if (isa !== "wasmsimd") return none(`fused multiply-add needs the wasmsimd build, not ${isa}`);
+  const status = fmaStatus();
+  if (!status.usable)
+    return none(`fused multiply-add not usable: ${status.reason}; f32 GEMMs run on 128-bit SIMD`);
+  return { module: relaxedKernelModule(), reason: status.reason };
 }
 
 /**

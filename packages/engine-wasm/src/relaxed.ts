@@ -9,16 +9,22 @@
  * compilation), runs the instruction on edge cases in both and compares every lane with the
  * exact integer result:
  * - both exact: the kernels run with V8's normal tiering;
- * - TurboFan exact, Liftoff not: V8's Liftoff is turned off for the rest of the process
- *   (`--no-liftoff`, so every wasm function compiled from then on, of any module, is compiled by
- *   TurboFan only) and the kernel module is the one the check ran in TurboFan;
+ * - TurboFan exact, Liftoff not: when the int8 kernels are asked for (`relaxedSimdStatus()`),
+ *   V8's Liftoff is turned off for the rest of the process (`--no-liftoff`, so every wasm
+ *   function compiled from then on, of any module, is compiled by TurboFan only; the module's
+ *   functions compile lazily, at their first call) and the kernel module is the one the check
+ *   ran in TurboFan; with Liftoff on, it is the same bytes compiled with normal tiering;
  * - TurboFan wrong, or the instruction absent: the relaxed kernels are not used.
+ * The same compilations check f32x4.relaxed_madd for fusion (src/fma-check.ts): the f32 FMA
+ * kernels are used when it is fused in both tiers, or in TurboFan when the process was started
+ * with --no-liftoff (`fmaStatus()`); asking for them alone never turns Liftoff off.
  * On Node 20 relaxed SIMD sits behind `--experimental-wasm-relaxed-simd`, set here at run time
  * when the module does not validate without it.
  */
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
+import { checkFmaTier, type FmaStatus, type FmaTierCheck, fmaVerdict } from "./fma-check.js";
 import type { RelaxedKernelExports } from "./gen/kernels.js";
 import { createMemory, instantiate } from "./wasm.js";
 
@@ -197,16 +203,28 @@ function setTier(tier: RelaxedTier | "startup"): void {
   if (tier === "liftoff") v8.setFlagsFromString("--liftoff --liftoff-only");
   else if (tier === "turbofan") v8.setFlagsFromString("--no-liftoff-only --no-liftoff");
   else {
-    v8.setFlagsFromString("--liftoff --no-liftoff-only");
+    // --liftoff-only turned dynamic tiering off (a flag implication not undone with it)
+    v8.setFlagsFromString("--liftoff --no-liftoff-only --wasm-dynamic-tiering");
     for (const f of startupTierFlags()) v8.setFlagsFromString(f);
   }
 }
 
-/** Compiles the bytes with only `tier` enabled and runs the self-check on the result. */
+/** relaxed_fma_check of an instance as a function of the lanes a, b, c (memory from A_AT on). */
+export function fmaLanes(k: RelaxedKernelExports, mem: WebAssembly.Memory) {
+  return (a: Float32Array, b: Float32Array, c: Float32Array): Float32Array => {
+    const n = a.length;
+    const at = (i: number) => A_AT + i * n * 4;
+    for (const [i, v] of [a, b, c].entries()) new Float32Array(mem.buffer, at(i), n).set(v);
+    k.relaxed_fma_check(at(0), at(1), at(2), at(3), n / 4);
+    return new Float32Array(mem.buffer, at(3), n).slice();
+  };
+}
+
+/** Compiles the bytes with only `tier` enabled and runs both self-checks on the result. */
 function checkTier(
   bytes: Uint8Array<ArrayBuffer>,
   tier: RelaxedTier,
-): { module: WebAssembly.Module; check: RelaxedTierCheck } {
+): { module: WebAssembly.Module; check: RelaxedTierCheck; fma: FmaTierCheck } {
   setTier(tier);
   // Lazy compilation compiles each function at its first call, with the flags of that moment:
   // the check calls it right away.
@@ -214,7 +232,8 @@ function checkTier(
     tier === "liftoff" ? withCustomSection(bytes, "tier-check-liftoff") : bytes,
   );
   const mem = createMemory(1 << 16);
-  return { module, check: checkInstance(instantiateRelaxed(module, mem), mem, tier) };
+  const k = instantiateRelaxed(module, mem);
+  return { module, check: checkInstance(k, mem, tier), fma: checkFmaTier(tier, fmaLanes(k, mem)) };
 }
 
 function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabledBy"] {
@@ -223,70 +242,99 @@ function enableRelaxed(bytes: Uint8Array<ArrayBuffer>): RelaxedSimdStatus["enabl
   return WebAssembly.validate(bytes) ? "flag" : null;
 }
 
-let checked: { status: RelaxedSimdStatus; module: WebAssembly.Module | null } | undefined;
+interface SelfCheck {
+  status: RelaxedSimdStatus;
+  fma: FmaStatus;
+  /** The module the check ran in TurboFan (null when neither check passed). */
+  module: WebAssembly.Module | null;
+  /** The module's bytes, for its compilation with V8's normal tiering. */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** That compilation, once made. */
+  tiering?: WebAssembly.Module;
+}
 
-function runSelfCheck(): { status: RelaxedSimdStatus; module: WebAssembly.Module | null } {
+/** Set when relaxedSimdStatus turned Liftoff off for the process. */
+let liftoffOff = false;
+
+let checked: SelfCheck | undefined;
+
+const NO_RELAXED = "this host's WebAssembly has no relaxed SIMD, even with --experimental-wasm-relaxed-simd";
+
+/** The dot product's verdict from its check per tier (Liftoff first). */
+function dotVerdict(
+  liftoff: RelaxedTierCheck,
+  turbofan: RelaxedTierCheck,
+): Pick<RelaxedSimdStatus, "usable" | "runs" | "reason"> {
+  if (turbofan.wrongLanes > 0)
+    return { usable: false, runs: null, reason: "the optimizing tier (TurboFan) gives inexact results" };
+  if (liftoff.wrongLanes === 0)
+    return { usable: true, runs: "tiering", reason: "exact in Liftoff and TurboFan" };
+  return {
+    usable: true,
+    runs: "turbofan-only",
+    reason: "exact in TurboFan, inexact in Liftoff: Liftoff is turned off for this process",
+  };
+}
+
+function runSelfCheck(): SelfCheck {
   const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(fs.readFileSync(relaxedWasmPath()));
   const enabledBy = enableRelaxed(bytes);
   if (enabledBy === null)
     return {
-      status: {
-        usable: false,
-        enabledBy,
-        tiers: [],
-        runs: null,
-        reason: "this host's WebAssembly has no relaxed SIMD, even with --experimental-wasm-relaxed-simd",
-      },
+      status: { usable: false, enabledBy, tiers: [], runs: null, reason: NO_RELAXED },
+      fma: { usable: false, tiers: [], reason: NO_RELAXED },
       module: null,
+      bytes,
     };
   const liftoff = checkTier(bytes, "liftoff");
   const turbofan = checkTier(bytes, "turbofan");
-  const tiers = [liftoff.check, turbofan.check];
-  const exact = (c: RelaxedTierCheck) => c.wrongLanes === 0;
-  if (!exact(turbofan.check)) {
-    setTier("startup");
-    return {
-      status: {
-        usable: false,
-        enabledBy,
-        tiers,
-        runs: null,
-        reason: "the optimizing tier (TurboFan) gives inexact results",
-      },
-      module: null,
-    };
-  }
-  if (exact(liftoff.check)) {
-    setTier("startup");
-    return {
-      status: { usable: true, enabledBy, tiers, runs: "tiering", reason: "exact in Liftoff and TurboFan" },
-      module: turbofan.module,
-    };
-  }
-  // Liftoff stays off: the module the check ran in TurboFan is the one the kernels use.
+  const dot = dotVerdict(liftoff.check, turbofan.check);
+  // The kernels use the module the check ran in TurboFan; relaxedSimdStatus turns Liftoff off
+  // for turbofan-only before any of its int8 kernels is called (compiled).
+  setTier("startup");
+  const fma = fmaVerdict(liftoff.fma, turbofan.fma, !startupTierFlags().includes("--no-liftoff"));
   return {
-    status: {
-      usable: true,
-      enabledBy,
-      tiers,
-      runs: "turbofan-only",
-      reason: "exact in TurboFan, inexact in Liftoff: Liftoff is turned off for this process",
-    },
-    module: turbofan.module,
+    status: { ...dot, enabledBy, tiers: [liftoff.check, turbofan.check] },
+    fma: { ...fma, tiers: [liftoff.fma, turbofan.fma] },
+    module: dot.usable || fma.usable ? turbofan.module : null,
+    bytes,
   };
 }
 
 /**
- * Runs the self-check once per process (the first call) and returns its outcome. The check
- * changes V8 flags (see the module comment), so it runs only when asked for.
+ * Runs the self-check once per process (the first call) and returns the int8 dot product's
+ * outcome. The check changes V8 flags (see the module comment), so it runs only when asked for;
+ * with the outcome turbofan-only, Liftoff is turned off from here on.
  */
 export function relaxedSimdStatus(): RelaxedSimdStatus {
   checked ??= runSelfCheck();
+  if (checked.status.runs === "turbofan-only") {
+    setTier("turbofan");
+    liftoffOff = true;
+  }
   return checked.status;
 }
 
-/** The relaxed kernel module when the self-check passed, else null (runs the check if needed). */
+/**
+ * The fusion check of f32x4.relaxed_madd (run with the dot product's, once per process): whether
+ * the f32 FMA kernels of the relaxed module may be used, and why.
+ */
+export function fmaStatus(): FmaStatus {
+  checked ??= runSelfCheck();
+  return checked.fma;
+}
+
+/**
+ * The relaxed kernel module when either check passed (the int8 dot product's, `relaxedSimdStatus`,
+ * or the fusion check, `fmaStatus`), else null (runs the checks if needed).
+ */
 export function relaxedKernelModule(): WebAssembly.Module | null {
   checked ??= runSelfCheck();
-  return checked.module;
+  if (checked.module === null || liftoffOff) return checked.module;
+  // A module keeps the tiering of the moment it was compiled: the check's TurboFan compilation,
+  // made with dynamic tiering off, would run the functions it compiles later in Liftoff for
+  // good (2-3x slower). With Liftoff on, the kernels run in a compilation of the same bytes made
+  // with the process's own tier flags (both tiers passed the checks).
+  checked.tiering ??= new WebAssembly.Module(withCustomSection(checked.bytes, "tiering"));
+  return checked.tiering;
 }

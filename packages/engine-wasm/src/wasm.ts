@@ -17,6 +17,12 @@ export type { KernelExports };
 export const GEMM_TILES = F32_GEMM_TILES;
 /** Tile used by the executor (measured fastest on x64 V8; see README). */
 export const DEFAULT_TILE = 4;
+/**
+ * Tile of the fused multiply-add GEMMs (`fma` load option): 6x8 keeps 12 accumulators, the two
+ * weight vectors and the broadcast input in 15 of x64's 16 vector registers, with no temporary
+ * for the product (measured fastest; see README, "Fused multiply-add").
+ */
+export const DEFAULT_FMA_TILE = 6;
 
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98,

@@ -16,6 +16,8 @@ interface WorkerInit {
   controlAddr: number;
   /** The relaxed-SIMD module (the one its self-check ran in), when the plan uses it. */
   relaxedModule: WebAssembly.Module | null;
+  /** The tile of the FMA kernels when the plan's f32 GEMMs run on them, else null. */
+  fmaTile: number | null;
 }
 
 const init = workerData as WorkerInit;
@@ -23,7 +25,8 @@ const k = instantiate(init.module, init.memory);
 const ctl = new Int32Array(init.memory.buffer);
 const base = init.controlAddr >>> 2;
 const rk = init.relaxedModule ? instantiateRelaxed(init.relaxedModule, init.memory) : undefined;
-const steps = buildSteps(k, init.ops, init.tile, init.tid, init.threads, rk);
+const fma = rk && init.fmaTile !== null ? { rk, tile: init.fmaTile } : undefined;
+const steps = buildSteps(k, init.ops, init.tile, init.tid, init.threads, rk, fma);
 const barrier = new Barrier(ctl, base, init.threads);
 // Read the run counter before announcing readiness: the first run may start right after.
 let seen = Atomics.load(ctl, base + CTL.RUN);

@@ -100,6 +100,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       fileBytes: statSync(clf.path).size,
       threads: info.threads,
       isa: info.isa,
+      fma: info.fma,
       quantMode: info.quantMode,
       macs: info.macs,
       loadMs: round(loadMs, 2),
@@ -187,6 +188,7 @@ function printText(
     fileBytes: number;
     threads: number;
     isa: string;
+    fma: { gemmLayers: number; fmaLayers: number; reason: string };
     quantMode: string;
     macs: number;
     loadMs: number;
@@ -202,7 +204,9 @@ function printText(
   console.log(
     `model        ${r.model} (${(r.fileBytes / 2 ** 20).toFixed(2)} MiB, ${r.quantMode}, ${(r.macs / 1e9).toFixed(3)} GMAC per crop)`,
   );
-  console.log(`engine       ${r.threads} thread${r.threads > 1 ? "s" : ""}, ${r.isa}`);
+  console.log(
+    `engine       ${r.threads} thread${r.threads > 1 ? "s" : ""}, ${r.isa}, fused multiply-add on ${r.fma.fmaLayers} of ${r.fma.gemmLayers} GEMM layers (${r.fma.reason})`,
+  );
   console.log(`load         ${f(r.loadMs)}`);
   console.log(`first run    ${f(r.firstMs)}`);
   console.log(

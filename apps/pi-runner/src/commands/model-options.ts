@@ -1,4 +1,4 @@
-/** The options that load a model (--model, --threads, --max-memory, --max-work), shared by the commands. */
+/** The options that load a model (--model, --threads, --max-memory, --max-work, --fma), shared by the commands. */
 import { Classifier, type OpenOptions } from "../classifier.js";
 import { InputError, modelPathOption, type OptionSpecs, type Values } from "./args.js";
 
@@ -7,6 +7,7 @@ export const LOAD_OPTIONS = {
   threads: { type: "threads" },
   "max-memory": { type: "integer", min: 1 },
   "max-work": { type: "number", above: 0 },
+  fma: { type: "boolean" },
 } satisfies OptionSpecs;
 
 export const MODEL_OPTIONS = {
@@ -16,7 +17,10 @@ export const MODEL_OPTIONS = {
 
 export const LOAD_HELP = `  --threads N      engine threads (default: the core count; more is lowered to it, with a warning)
   --max-memory MIB refuse models needing more memory (default 1024)
-  --max-work GOPS  refuse models needing more work per crop, in 10^9 operations (default 50)`;
+  --max-work GOPS  refuse models needing more work per crop, in 10^9 operations (default 50)
+  --fma            FP32 and fp16 layers' GEMMs with fused multiply-adds (relaxed SIMD), when the
+                   engine's self-check finds them fused in every V8 tier (else 128-bit SIMD, as
+                   without it; the bench command prints which); results differ in the last bits`;
 
 export const MODEL_HELP = `  --model FILE     model file (.eam)                                   (required)
 ${LOAD_HELP}`;
@@ -26,9 +30,13 @@ export const COMMON_HELP = `  --json           JSON output
   --version        print the version
   -h, --help       this help`;
 
-/** The engine's load limits from --max-memory (MiB) and --max-work (10^9 operations per crop). */
+/**
+ * The engine's load limits from --max-memory (MiB) and --max-work (10^9 operations per crop), and
+ * its fused multiply-add GEMMs from --fma.
+ */
 export function limitOptions(v: Values): OpenOptions {
   const o: OpenOptions = {};
+  if (v.fma) o.fma = true;
   if (v["max-memory"] !== undefined) o.maxMemoryBytes = Number(v["max-memory"]) * 2 ** 20;
   if (v["max-work"] !== undefined) o.maxWorkPerCrop = Number(v["max-work"]) * 1e9;
   return o;

@@ -1,7 +1,14 @@
 /** `node dist/cli.js compare [options]`: parses the compare suite's options and prints the table. */
 import { parseArgs } from "node:util";
 import { compareMarkdown } from "./report.js";
-import { ALL_RUNTIMES, QUANT_VARIANTS, type Runtime, runCompare, SEVEN_BIT_VARIANTS } from "./run.js";
+import {
+  ALL_RUNTIMES,
+  OPTION_VARIANTS,
+  QUANT_VARIANTS,
+  type Runtime,
+  runCompare,
+  SEVEN_BIT_VARIANTS,
+} from "./run.js";
 
 const list = (s: string) =>
   s
@@ -37,7 +44,17 @@ export async function compareCli(argv: string[], quick: boolean, out?: string): 
     if (!ALL_RUNTIMES.includes(r)) throw new Error(`unknown runtime "${r}" (${ALL_RUNTIMES.join(", ")})`);
   const variants = str("variants") === "none" ? [] : str("variants") ? list(str("variants")!) : undefined;
   for (const v of variants ?? [])
-    if (!([...QUANT_VARIANTS, ...SEVEN_BIT_VARIANTS, "int8-tensor", "mixed"] as string[]).includes(v))
+    if (
+      !(
+        [
+          ...QUANT_VARIANTS,
+          ...SEVEN_BIT_VARIANTS,
+          ...Object.keys(OPTION_VARIANTS),
+          "int8-tensor",
+          "mixed",
+        ] as string[]
+      ).includes(v)
+    )
       throw new Error(`unknown variant "${v}"`);
   const runs = num("runs");
   const report = await runCompare({

@@ -52,6 +52,15 @@ export const QUANT_VARIANTS = ["fp16", "dynamic", "int8"] as const;
  * and the same file with its 7-bit layers on the relaxed-SIMD GEMM.
  */
 export const SEVEN_BIT_VARIANTS = ["int8-7bit", "int8-7bit-relaxed"] as const;
+/**
+ * Variants that run another variant's file with an engine load option: the 7-bit file on the
+ * relaxed-SIMD GEMM, and the FP32 and fp16 files on the fused multiply-add GEMMs (`fma`).
+ */
+export const OPTION_VARIANTS: Record<string, { file: string; option: "relaxedSimd" | "fma" }> = {
+  "int8-7bit-relaxed": { file: "int8-7bit", option: "relaxedSimd" },
+  "fp32-fma": { file: "fp32", option: "fma" },
+  "fp16-fma": { file: "fp16", option: "fma" },
+};
 
 export interface CompareRow {
   model: string;
@@ -271,7 +280,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
     if (runtimes.includes("engine")) {
       const calib = Array.from({ length: quick ? 2 : 8 }, (_, i) => randomCrop(height * frames, 5000 + i));
       for (const v of variants) {
-        if (v === "int8-7bit-relaxed") continue; // the int8-7bit file, run with relaxed SIMD
+        if (v in OPTION_VARIANTS) continue; // another variant's file, run with a load option
         if (typeof quantizer === "string" || quantizer === null) {
           variantPaths.set(v, { why: `quantizer: ${quantizer ?? "not loaded"}` });
           continue;
@@ -299,11 +308,10 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
         }
       }
     }
-    if (variants.includes("int8-7bit-relaxed"))
-      variantPaths.set(
-        "int8-7bit-relaxed",
-        variantPaths.get("int8-7bit") ?? { why: "needs the int8-7bit variant in --variants" },
-      );
+    for (const v of variants.filter((x) => x in OPTION_VARIANTS)) {
+      const { file } = OPTION_VARIANTS[v]!;
+      variantPaths.set(v, variantPaths.get(file) ?? { why: `needs the ${file} variant in --variants` });
+    }
     const exported = exportFiles(runtimes, variantPaths, files, log, model);
     report.models.push({
       model,
@@ -332,7 +340,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareRepo
                   modelPath: p,
                   threads: t,
                   name: `engine ${v}`,
-                  relaxedSimd: v === "int8-7bit-relaxed",
+                  ...(OPTION_VARIANTS[v] ? { [OPTION_VARIANTS[v].option]: true } : {}),
                 },
                 modelPath: p,
                 execArgv: opts.engineNodeFlags,
@@ -654,6 +662,13 @@ function kernelRoundGoals(rows: CompareRow[], model: string, push: PushGoal, goa
     const h = row("engine", "fp16", t);
     const e = row("engine", "fp32", t);
     if (h && e) push("engine fp32 / engine fp16 (same threads) >= 1", model, t, e, h, 1);
+    // The same goals on the fused multiply-add GEMMs, where the variants ran.
+    const ef = row("engine", "fp32-fma", t);
+    const hf = row("engine", "fp16-fma", t);
+    if (t === 1 && tw && ef) push("tfjs-wasm / engine fp32-fma, 1 thread >= 2", model, 1, tw, ef, 2);
+    if (hf && ef) push("engine fp32-fma / engine fp16-fma (same threads) >= 1", model, t, ef, hf, 1);
+    if (ef && e)
+      push("engine fp32 / engine fp32-fma (same threads): the FMA speed-up", model, t, e, ef, null);
   }
   for (const v of new Set(
     rows.filter((r) => r.model === model && r.runtime === "engine").map((r) => r.variant),

@@ -12,6 +12,8 @@ export interface EngineRunnerOptions {
   name?: string;
   /** Run the file's 7-bit layers on the relaxed-SIMD GEMM where the self-check allows (LoadOptions.relaxedSimd). */
   relaxedSimd?: boolean;
+  /** Run the f32 GEMMs on the fused multiply-add kernels where the self-check allows (LoadOptions.fma). */
+  fma?: boolean;
 }
 
 /** `@edge-audio/engine-wasm`: `loadModel(path, { threads })`, one crop per `run`. */
@@ -30,10 +32,13 @@ export class EngineRunner implements Runner {
     this.model = await loadModel(this.options.modelPath, {
       threads: this.threads,
       relaxedSimd: this.options.relaxedSimd,
+      fma: this.options.fma,
     });
-    const r = this.model.info().relaxed;
+    const { relaxed: r, fma } = this.model.info();
     if (this.options.relaxedSimd && r.relaxedLayers === 0)
       throw new Error(`no layer runs on relaxed SIMD: ${r.reason}`);
+    if (this.options.fma && fma.fmaLayers === 0)
+      throw new Error(`no layer runs on fused multiply-add: ${fma.reason}`);
   }
 
   async run(crop: Float32Array): Promise<Float32Array> {

@@ -5,6 +5,8 @@
  * a 1x128x130 crop. Convolution families report GFLOP/s (2 x MACs of the direct convolution per
  * second; GOP/s for integer kernels) and their fraction of the peak measured in the same run.
  * Families the engine or quantizer cannot provide are listed as not available with the reason.
+ * Where relaxed SIMD passes its self-checks: the relaxed int8 dot-product peak and GEMM, and the
+ * f32 fused multiply-add (f32x4.relaxed_madd) peak and square GEMMs per tile against it.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -15,6 +17,8 @@ import {
   createMemory,
   createRandomModel,
   defaultArchConfig,
+  type FmaStatus,
+  fmaStatus,
   GEMM_TILES,
   instantiate,
   instantiateRelaxed,
@@ -28,6 +32,7 @@ import {
   writeModel,
   writeParamBlock,
 } from "@edge-audio/engine-wasm";
+import { placeSquareGemm } from "./kernels.js";
 
 const require = createRequire(import.meta.url);
 interface BenchTarget {
@@ -82,6 +87,13 @@ export interface KernelReport {
   peakGopsRelaxed: number | null;
   /** The relaxed-SIMD self-check of this process (run after every other measurement). */
   relaxed: RelaxedSimdStatus;
+  /**
+   * GFLOP/s of the register-only f32x4.relaxed_madd loop (f32_fma_peak, 12 chains, as the
+   * multiply-add peak); null when the fusion check did not pass.
+   */
+  peakGflopsFma: number | null;
+  /** The fusion check of f32x4.relaxed_madd (same compilations as the relaxed self-check). */
+  fma: FmaStatus;
   rows: KernelRow[];
 }
 
@@ -210,40 +222,8 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
   };
 
   // Square FP32 GEMM per tile.
-  {
-    const s = quick ? 128 : 256;
-    const f32 = new Float32Array(mem.buffer);
-    const A = 1 << 20;
-    const S = A + s * s * 4 + 4096;
-    const W = S + s * s * 4 + 4096;
-    const C = W + (s + 1) * s * 4 + 4096;
-    for (let i = 0; i < s * s; i++) f32[A / 4 + i] = Math.sin(i);
-    for (let i = 0; i < s * s; i++) f32[S / 4 + i] = Math.cos(i);
-    k.f32_pack_weights(s, s, S, S, W);
-    const tiles = quick ? [4] : [...GEMM_TILES];
-    const res = bench(
-      tiles.map((t) => ({
-        name: `${t}`,
-        fn: () => k.f32_gemm_run(t, 0, s, 0, s, s, A, s * 4, W, C, s * 4, 0),
-      })),
-      maxTime,
-    );
-    for (const t of tiles) {
-      const b = res.get(`${t}`)!;
-      rows.push(
-        row({
-          kernel: `f32-gemm-${t}x8-wasmsimd`,
-          dtype: "f32",
-          what: `GEMM ${s}x${s}x${s}`,
-          unavailable: null,
-          msPerCall: b.stats.mean * 1000,
-          rmePct: b.stats.rme,
-          samples: b.stats.sample.length,
-          ops: 2 * s * s * s,
-        }),
-      );
-    }
-  }
+  const square = squareGemm(k, mem, quick);
+  rows.push(...square.rows("f32-gemm-{t}x8-wasmsimd", k.f32_gemm_run, maxTime).map(row));
 
   // Kernel families as planned for the model, one variant at a time.
   const arch = { depth: depth as 152, inputHeight: 128, inputWidth: 130 };
@@ -375,6 +355,16 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
     const gemms = onePointGemms(spec, arch.inputHeight, arch.inputWidth, quick);
     rows.push(...relaxedGemmRows(k, mem, gemms, maxTime, peakGopsRelaxed, peakGopsInt));
   }
+  const fma = fmaStatus();
+  const peakGflopsFma = fma.usable ? fmaPeak(mem, iters, maxTime) : null;
+  if (peakGflopsFma !== null) {
+    log(`wasm relaxed-SIMD f32 fused multiply-add peak: ${peakGflopsFma.toFixed(1)} GFLOP/s`);
+    const rk = instantiateRelaxed(relaxedKernelModule()!, mem);
+    for (const r of square.rows("f32-fma-gemm-{t}x8-wasmrelaxed", rk.f32_fma_gemm_run, maxTime)) {
+      const x = row(r);
+      rows.push({ ...x, ofPeak: x.gops === null ? null : x.gops / peakGflopsFma });
+    }
+  }
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -387,8 +377,52 @@ export async function runKernelSuite(opts: KernelSuiteOptions = {}): Promise<Ker
     peakGopsInt,
     peakGopsRelaxed,
     relaxed,
+    peakGflopsFma,
+    fma,
     rows,
   };
+}
+
+/**
+ * A square s x s x s f32 GEMM (A, packed weights and C in `mem`), timed per tile for a GEMM
+ * driver with f32_gemm_run's arguments (the 128-bit or the fused multiply-add one).
+ */
+function squareGemm(k: ReturnType<typeof instantiate>, mem: ReturnType<typeof createMemory>, quick: boolean) {
+  const s = quick ? 128 : 256;
+  const { A, W, C } = placeSquareGemm(k, mem, s);
+  const tiles = quick ? [4] : [...GEMM_TILES];
+  type Run = typeof k.f32_gemm_run;
+  return {
+    rows(name: string, run: Run, maxTime: number): Omit<KernelRow, "gops" | "ofPeak">[] {
+      const res = bench(
+        tiles.map((t) => ({ name: `${t}`, fn: () => run(t, 0, s, 0, s, s, A, s * 4, W, C, s * 4, 0) })),
+        maxTime,
+      );
+      return tiles.map((t) => {
+        const b = res.get(`${t}`)!;
+        return {
+          kernel: name.replace("{t}", String(t)),
+          dtype: "f32",
+          what: `GEMM ${s}x${s}x${s}`,
+          unavailable: null,
+          msPerCall: b.stats.mean * 1000,
+          rmePct: b.stats.rme,
+          samples: b.stats.sample.length,
+          ops: 2 * s * s * s,
+        };
+      });
+    },
+  };
+}
+
+/** GFLOP/s of f32_fma_peak (12 chains of 4-lane fused multiply-adds; best sample of two measurements). */
+function fmaPeak(mem: ReturnType<typeof createMemory>, iters: number, maxTime: number): number {
+  const k = instantiateRelaxed(relaxedKernelModule()!, mem);
+  const once = () => {
+    const t = bench([{ name: "fma", fn: () => k.f32_fma_peak(iters, 1.0) }], maxTime).get("fma")!;
+    return (12 * 2 * 4 * iters) / Math.min(...t.stats.sample) / 1e9;
+  };
+  return Math.max(once(), once());
 }
 
 /** GOP/s of qs8_relaxed_peak (best sample of two measurements), null without a usable relaxed module. */
@@ -518,11 +552,23 @@ function relaxedLine(r: KernelReport): string {
   return `Relaxed-SIMD int8 dot-product peak (i32x4.relaxed_dot_i8x16_i7x16_add_s) ${r.peakGopsRelaxed.toFixed(1)} GOP/s${r.peakGopsInt === null ? "" : `, ${(r.peakGopsRelaxed / r.peakGopsInt).toFixed(2)}x the dot_i16x8_s peak`}; relaxed SIMD enabled ${r.relaxed.enabledBy === "flag" ? "by --experimental-wasm-relaxed-simd set at run time" : "natively"}, runs ${r.relaxed.runs}; ${check}.`;
 }
 
+/** The fused multiply-add line of the report: its peak against the multiply-add peak, or why it is absent. */
+function fmaLine(r: KernelReport): string {
+  const tiers = r.fma.tiers.map(
+    (t) => `${t.tier} ${t.wrongLanes === 0 ? "fused" : `${t.wrongLanes} of ${t.lanes} lanes not fused`}`,
+  );
+  const check = `fusion check: ${r.fma.reason}${tiers.length > 0 ? ` (${tiers.join(", ")})` : ""}`;
+  if (r.peakGflopsFma === null) return `f32 fused multiply-add peak: not available; ${check}.`;
+  return `f32 fused multiply-add peak (f32x4.relaxed_madd, 12 chains) ${r.peakGflopsFma.toFixed(1)} GFLOP/s, ${(r.peakGflopsFma / r.peakGflops).toFixed(2)}x the multiply-add peak; the f32-fma-gemm rows are against it; ${check}.`;
+}
+
 export function kernelMarkdown(r: KernelReport): string {
   const lines = [
     `wasm SIMD f32 multiply-add peak ${r.peakGflops.toFixed(1)} GFLOP/s${r.peakGopsInt === null ? "" : `, int8 dot-product peak (i32x4.dot_i16x8_s + add) ${r.peakGopsInt.toFixed(1)} GOP/s`}; ${r.cores} x ${r.cpu}, Node ${r.node}, ${r.date}; load average ${r.loadAvgStart[0]!.toFixed(2)} -> ${r.loadAvgEnd[0]!.toFixed(2)}. Float kernels against the f32 peak, integer kernels (GOP/s) against the int8 peak; Winograd rows count the multiply-adds of the direct convolution, so they can exceed 100 %. 1 thread.`,
     "",
     relaxedLine(r),
+    "",
+    fmaLine(r),
     "",
     "| kernel | dtype | timed | ms per call | +- % | samples | GFLOP/s or GOP/s | of peak |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",

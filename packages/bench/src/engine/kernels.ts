@@ -57,6 +57,26 @@ export interface GemmResult {
   peak: number;
 }
 
+/**
+ * The operands of a square s x s x s f32 GEMM in wasm memory: A (sin(i)) at 1 MiB, the packed
+ * weights W (cos(i), biases from the same values) and the output C after them.
+ */
+export function placeSquareGemm(
+  k: KernelExports,
+  mem: ReturnType<typeof createMemory>,
+  s: number,
+): { A: number; W: number; C: number } {
+  const f32 = new Float32Array(mem.buffer);
+  const A = 1 << 20;
+  const S = A + s * s * 4 + 4096;
+  const W = S + s * s * 4 + 4096;
+  const C = W + (s + 1) * s * 4 + 4096;
+  for (let i = 0; i < s * s; i++) f32[A / 4 + i] = Math.sin(i);
+  for (let i = 0; i < s * s; i++) f32[S / 4 + i] = Math.cos(i);
+  k.f32_pack_weights(s, s, S, S, W);
+  return { A, W, C };
+}
+
 export function benchSquareGemms(
   isa: Isa,
   peak: number,
@@ -65,17 +85,10 @@ export function benchSquareGemms(
 ): GemmResult[] {
   const mem = createMemory(96 << 20);
   const k = instantiate(kernelModule(isa), mem);
-  const f32 = new Float32Array(mem.buffer);
   const out: GemmResult[] = [];
   for (const s of sizes) {
     const [M, N, K] = [s, s, s];
-    const A = 1 << 20;
-    const S = A + M * K * 4 + 4096;
-    const W = S + K * N * 4 + 4096;
-    const C = W + (K + 1) * N * 4 + 4096;
-    for (let i = 0; i < M * K; i++) f32[A / 4 + i] = Math.sin(i);
-    for (let i = 0; i < K * N; i++) f32[S / 4 + i] = Math.cos(i);
-    k.f32_pack_weights(K, N, S, S, W);
+    const { A, W, C } = placeSquareGemm(k, mem, s);
     for (const tile of tiles) {
       // The cores are shared with other work: the peak is measured again right before each
       // kernel, and the higher of that and the run's peak is the reference.

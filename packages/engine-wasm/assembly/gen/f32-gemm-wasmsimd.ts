@@ -9,6 +9,13 @@
   if (nc & 1) { store<f32>(c, f32x4.extract_lane(v, 0)); }
 }
 
+/** acc + x * b: fused (one rounding) in the relaxed-SIMD build, else a multiply then an add. */
+// @ts-ignore: decorator
+@inline function madd(x: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, b, acc);
+  return f32x4.add(acc, f32x4.mul(x, b));
+}
+
 export function f32_gemm_1x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: usize, w: usize, c: usize, cs: usize, relu: i32): void {
   let a0: usize = a;
   let c0: usize = c;
@@ -20,8 +27,8 @@ export function f32_gemm_1x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);
@@ -52,11 +59,11 @@ export function f32_gemm_2x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
       const x1 = v128.load32_splat(p1); p1 += 4;
-      acc10 = f32x4.add(acc10, f32x4.mul(x1, b0));
-      acc11 = f32x4.add(acc11, f32x4.mul(x1, b1));
+      acc10 = madd(x1, b0, acc10);
+      acc11 = madd(x1, b1, acc11);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);
@@ -95,14 +102,14 @@ export function f32_gemm_3x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
       const x1 = v128.load32_splat(p1); p1 += 4;
-      acc10 = f32x4.add(acc10, f32x4.mul(x1, b0));
-      acc11 = f32x4.add(acc11, f32x4.mul(x1, b1));
+      acc10 = madd(x1, b0, acc10);
+      acc11 = madd(x1, b1, acc11);
       const x2 = v128.load32_splat(p2); p2 += 4;
-      acc20 = f32x4.add(acc20, f32x4.mul(x2, b0));
-      acc21 = f32x4.add(acc21, f32x4.mul(x2, b1));
+      acc20 = madd(x2, b0, acc20);
+      acc21 = madd(x2, b1, acc21);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);
@@ -149,17 +156,17 @@ export function f32_gemm_4x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
       const x1 = v128.load32_splat(p1); p1 += 4;
-      acc10 = f32x4.add(acc10, f32x4.mul(x1, b0));
-      acc11 = f32x4.add(acc11, f32x4.mul(x1, b1));
+      acc10 = madd(x1, b0, acc10);
+      acc11 = madd(x1, b1, acc11);
       const x2 = v128.load32_splat(p2); p2 += 4;
-      acc20 = f32x4.add(acc20, f32x4.mul(x2, b0));
-      acc21 = f32x4.add(acc21, f32x4.mul(x2, b1));
+      acc20 = madd(x2, b0, acc20);
+      acc21 = madd(x2, b1, acc21);
       const x3 = v128.load32_splat(p3); p3 += 4;
-      acc30 = f32x4.add(acc30, f32x4.mul(x3, b0));
-      acc31 = f32x4.add(acc31, f32x4.mul(x3, b1));
+      acc30 = madd(x3, b0, acc30);
+      acc31 = madd(x3, b1, acc31);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);
@@ -214,20 +221,20 @@ export function f32_gemm_5x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
       const x1 = v128.load32_splat(p1); p1 += 4;
-      acc10 = f32x4.add(acc10, f32x4.mul(x1, b0));
-      acc11 = f32x4.add(acc11, f32x4.mul(x1, b1));
+      acc10 = madd(x1, b0, acc10);
+      acc11 = madd(x1, b1, acc11);
       const x2 = v128.load32_splat(p2); p2 += 4;
-      acc20 = f32x4.add(acc20, f32x4.mul(x2, b0));
-      acc21 = f32x4.add(acc21, f32x4.mul(x2, b1));
+      acc20 = madd(x2, b0, acc20);
+      acc21 = madd(x2, b1, acc21);
       const x3 = v128.load32_splat(p3); p3 += 4;
-      acc30 = f32x4.add(acc30, f32x4.mul(x3, b0));
-      acc31 = f32x4.add(acc31, f32x4.mul(x3, b1));
+      acc30 = madd(x3, b0, acc30);
+      acc31 = madd(x3, b1, acc31);
       const x4 = v128.load32_splat(p4); p4 += 4;
-      acc40 = f32x4.add(acc40, f32x4.mul(x4, b0));
-      acc41 = f32x4.add(acc41, f32x4.mul(x4, b1));
+      acc40 = madd(x4, b0, acc40);
+      acc41 = madd(x4, b1, acc41);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);
@@ -290,23 +297,23 @@ export function f32_gemm_6x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
       const x1 = v128.load32_splat(p1); p1 += 4;
-      acc10 = f32x4.add(acc10, f32x4.mul(x1, b0));
-      acc11 = f32x4.add(acc11, f32x4.mul(x1, b1));
+      acc10 = madd(x1, b0, acc10);
+      acc11 = madd(x1, b1, acc11);
       const x2 = v128.load32_splat(p2); p2 += 4;
-      acc20 = f32x4.add(acc20, f32x4.mul(x2, b0));
-      acc21 = f32x4.add(acc21, f32x4.mul(x2, b1));
+      acc20 = madd(x2, b0, acc20);
+      acc21 = madd(x2, b1, acc21);
       const x3 = v128.load32_splat(p3); p3 += 4;
-      acc30 = f32x4.add(acc30, f32x4.mul(x3, b0));
-      acc31 = f32x4.add(acc31, f32x4.mul(x3, b1));
+      acc30 = madd(x3, b0, acc30);
+      acc31 = madd(x3, b1, acc31);
       const x4 = v128.load32_splat(p4); p4 += 4;
-      acc40 = f32x4.add(acc40, f32x4.mul(x4, b0));
-      acc41 = f32x4.add(acc41, f32x4.mul(x4, b1));
+      acc40 = madd(x4, b0, acc40);
+      acc41 = madd(x4, b1, acc41);
       const x5 = v128.load32_splat(p5); p5 += 4;
-      acc50 = f32x4.add(acc50, f32x4.mul(x5, b0));
-      acc51 = f32x4.add(acc51, f32x4.mul(x5, b1));
+      acc50 = madd(x5, b0, acc50);
+      acc51 = madd(x5, b1, acc51);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);
@@ -377,26 +384,26 @@ export function f32_gemm_7x8__wasmsimd(mr: i32, nc: i32, kc: i32, a: usize, as: 
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(w); const b1 = v128.load(w, 16); w += 32;
       const x0 = v128.load32_splat(p0); p0 += 4;
-      acc00 = f32x4.add(acc00, f32x4.mul(x0, b0));
-      acc01 = f32x4.add(acc01, f32x4.mul(x0, b1));
+      acc00 = madd(x0, b0, acc00);
+      acc01 = madd(x0, b1, acc01);
       const x1 = v128.load32_splat(p1); p1 += 4;
-      acc10 = f32x4.add(acc10, f32x4.mul(x1, b0));
-      acc11 = f32x4.add(acc11, f32x4.mul(x1, b1));
+      acc10 = madd(x1, b0, acc10);
+      acc11 = madd(x1, b1, acc11);
       const x2 = v128.load32_splat(p2); p2 += 4;
-      acc20 = f32x4.add(acc20, f32x4.mul(x2, b0));
-      acc21 = f32x4.add(acc21, f32x4.mul(x2, b1));
+      acc20 = madd(x2, b0, acc20);
+      acc21 = madd(x2, b1, acc21);
       const x3 = v128.load32_splat(p3); p3 += 4;
-      acc30 = f32x4.add(acc30, f32x4.mul(x3, b0));
-      acc31 = f32x4.add(acc31, f32x4.mul(x3, b1));
+      acc30 = madd(x3, b0, acc30);
+      acc31 = madd(x3, b1, acc31);
       const x4 = v128.load32_splat(p4); p4 += 4;
-      acc40 = f32x4.add(acc40, f32x4.mul(x4, b0));
-      acc41 = f32x4.add(acc41, f32x4.mul(x4, b1));
+      acc40 = madd(x4, b0, acc40);
+      acc41 = madd(x4, b1, acc41);
       const x5 = v128.load32_splat(p5); p5 += 4;
-      acc50 = f32x4.add(acc50, f32x4.mul(x5, b0));
-      acc51 = f32x4.add(acc51, f32x4.mul(x5, b1));
+      acc50 = madd(x5, b0, acc50);
+      acc51 = madd(x5, b1, acc51);
       const x6 = v128.load32_splat(p6); p6 += 4;
-      acc60 = f32x4.add(acc60, f32x4.mul(x6, b0));
-      acc61 = f32x4.add(acc61, f32x4.mul(x6, b1));
+      acc60 = madd(x6, b0, acc60);
+      acc61 = madd(x6, b1, acc61);
     }
     if (relu) {
       acc00 = f32x4.pmax(zero, acc00); acc01 = f32x4.pmax(zero, acc01);

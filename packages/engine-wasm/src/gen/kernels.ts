@@ -308,6 +308,12 @@ export interface RelaxedKernelExports {
     x: number,
     a: number,
   ): void;
+  relaxed_fma_check(a: number, b: number, c: number, out: number, n: number): void;
+  f32_fma_peak: KernelExports["f32_peak"];
+  f32_fma_gemm_run: KernelExports["f32_gemm_run"];
+  f32_fma_igemm_run: KernelExports["f32_igemm_run"];
+  f32_f16w_fma_igemm_run: KernelExports["f32_f16w_igemm_run"];
+  f32_f16w_fma_wino_gemm_run: KernelExports["f32_f16w_wino_gemm_run"];
 }
 
 /** Every export of the kernel modules beside `memory`. */
@@ -1294,6 +1300,84 @@ export const KERNEL_MANIFEST = [
     calledBy: null,
     buffers: [],
   },
+  {
+    name: "relaxed_fma_check",
+    family: "relaxed-check",
+    ukernel: "relaxed-fma-check",
+    dtype: "f32",
+    tile: "-",
+    isa: ["wasmrelaxed"],
+    args: ["a", "b", "c", "out", "n"],
+    addresses: ["a", "b", "c", "out"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f32_fma_peak",
+    family: "peak",
+    ukernel: "f32-fma-peak",
+    dtype: "f32",
+    tile: "-",
+    isa: ["wasmrelaxed"],
+    args: ["iters", "seed"],
+    addresses: [],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f32_fma_gemm_run",
+    family: "f32-fma-gemm",
+    ukernel: "f32-fma-gemm-MRx8-wasmrelaxed",
+    dtype: "f32",
+    tile: "MRx8",
+    isa: ["wasmrelaxed"],
+    args: ["tile", "m0", "m1", "n0", "n1", "kc", "a", "as", "w", "c", "cs", "relu"],
+    addresses: ["a", "as", "w", "c", "cs"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f32_fma_igemm_run",
+    family: "f32-fma-igemm",
+    ukernel: "f32-fma-igemm-MRx8-wasmrelaxed",
+    dtype: "f32",
+    tile: "MRx8",
+    isa: ["wasmrelaxed"],
+    args: ["tile", "m0", "m1", "n0", "n1", "kc", "ks", "ind", "w", "c", "cs", "relu"],
+    addresses: ["ind", "w", "c", "cs"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f32_f16w_fma_igemm_run",
+    family: "f16w-fma-igemm",
+    ukernel: "f16w-fma-igemm-MRx8-wasmrelaxed",
+    dtype: "f32 x f16",
+    tile: "MRx8",
+    isa: ["wasmrelaxed"],
+    args: ["tile", "m0", "m1", "n0", "n1", "kc", "ks", "ind", "w", "c", "cs", "relu", "scratch"],
+    addresses: ["ind", "w", "c", "cs", "scratch"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
+  {
+    name: "f32_f16w_fma_wino_gemm_run",
+    family: "f16w-fma-wino",
+    ukernel: "f16w-fma-wino-MRx8-wasmrelaxed",
+    dtype: "f32 x f16",
+    tile: "MRx8",
+    isa: ["wasmrelaxed"],
+    args: ["tile", "m0", "m1", "n0", "n1", "cin", "cout", "v", "vstride", "w", "m", "mstride", "scratch"],
+    addresses: ["v", "vstride", "w", "m", "mstride", "scratch"],
+    plan: false,
+    calledBy: null,
+    buffers: [],
+  },
 ] as const satisfies readonly KernelEntry[];
 
 /** Kernels a plan calls, in WASI kernel-id order. */
@@ -1342,6 +1426,10 @@ export const KERNEL_FAMILIES = [
   "layout",
   "relaxed-check",
   "qs8-rdot",
+  "f32-fma-gemm",
+  "f32-fma-igemm",
+  "f16w-fma-igemm",
+  "f16w-fma-wino",
 ] as const;
 export type KernelFamily = (typeof KERNEL_FAMILIES)[number];
 
