@@ -4,13 +4,13 @@
  * arm64 C libraries are installed (Debian: qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultMelConfig, encodeWav } from "@edge-audio/dsp";
 import { createRandomModel, writeModel } from "@edge-audio/engine-wasm";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = resolve(here, "../../../out/bin");
@@ -59,10 +59,20 @@ function classify(cmd: string[], model: string, file: string) {
 }
 
 describe.skipIf(!enabled)("single-file executables", () => {
-  const dir = mkdtempSync(join(tmpdir(), "pi-runner-bin-"));
-  const model = makeModel(dir);
-  const file = clip(dir);
-  const node = classify([process.execPath, resolve(here, "../dist/cli.js")], model, file);
+  // made in beforeAll, not in the describe body, which runs even when the suite is skipped
+  let dir = "";
+  let model = "";
+  let file = "";
+  let node: ReturnType<typeof classify>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "pi-runner-bin-"));
+    model = makeModel(dir);
+    file = clip(dir);
+    node = classify([process.execPath, resolve(here, "../dist/cli.js")], model, file);
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it("linux-x64 prints exactly what the runner prints under node", () => {
     const exe = join(bin, "pi-runner-linux-x64");

@@ -2,7 +2,7 @@
  * Classifier.classifyFile makes the log-Mel spectrogram of WAV and .au files as they are decoded
  * (without holding the clip's samples); the result must be the whole-clip result bit for bit.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await clf?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** IEEE float 32-bit WAV (format tag 3). */

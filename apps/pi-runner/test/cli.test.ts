@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeWav } from "@edge-audio/dsp";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS, writeTestModel } from "./test-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +41,10 @@ beforeAll(() => {
         encodeWav([tone(4, 22050, f * (i + 1))], 22050),
       );
   }
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("pi-runner", () => {

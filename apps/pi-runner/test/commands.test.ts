@@ -4,13 +4,21 @@
  * and exit statuses every command shares.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultMelConfig, encodeWav } from "@edge-audio/dsp";
 import { createRandomModel, fmaStatus, writeModel } from "@edge-audio/engine-wasm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS, writeTestModel } from "./test-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -68,6 +76,10 @@ beforeAll(() => {
       writeFileSync(join(data, g, `${g}.0000${i}.wav`), encodeWav([tone(4, 22050, f * (i + 1))], 22050));
   }
   writeFileSync(join(dir, "song.wav"), encodeWav([changing(16, 22050)], 22050));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a closed standard output", () => {

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { argmax } from "@edge-audio/common";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { meanProbs, topK } from "../src/crops.js";
 import { clipId, DatasetError, listClips } from "../src/dataset.js";
 import { evaluate, formatConfusion } from "../src/metrics.js";
@@ -40,6 +40,7 @@ describe("listClips", () => {
 
   it("finds <label>/<file> audio under a genres/ folder in stable order", () => {
     const dir = mkdtempSync(join(tmpdir(), "runner-ds-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     for (const g of ["rock", "blues"]) {
       mkdirSync(join(dir, "genres", g), { recursive: true });
       writeFileSync(join(dir, "genres", g, `${g}.00001.au`), "x");
@@ -58,6 +59,7 @@ describe("listClips", () => {
 
   it("names the folder when it is missing or holds no audio", () => {
     const dir = mkdtempSync(join(tmpdir(), "runner-empty-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     expect(() => listClips(dir)).toThrow(DatasetError);
     expect(() => listClips(dir)).toThrow(new RegExp(`${dir}: found no audio`));
     expect(() => listClips(join(dir, "nope"))).toThrow(/no such folder/);

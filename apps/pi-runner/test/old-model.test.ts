@@ -5,7 +5,7 @@
  * that time (commit 5874482) and are compared bit for bit, in clip mode, WAV streaming mode and
  * the live window stream.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,10 +41,11 @@ const bits = (p: Float32Array) =>
 
 let clf: Classifier;
 let wav: string;
+let dir: string | undefined;
 let samples: Float32Array;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "pi-runner-old-model-"));
+  dir = mkdtempSync(join(tmpdir(), "pi-runner-old-model-"));
   samples = Float32Array.from(oldModelSignal(22050 * 7 + 321), (v) => v / 32768);
   wav = join(dir, "signal.wav");
   writeFileSync(wav, encodeWav([samples], 22050));
@@ -52,6 +53,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await clf?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a model file without a normalization field", () => {

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   exitQuietlyOnClosedPipe,
   InputError,
@@ -60,6 +60,7 @@ describe("closed stdout", () => {
 
   it("ends `cmd | head -1` quietly with exit 0 (real pipe)", () => {
     const dir = mkdtempSync(join(tmpdir(), "common-epipe-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const script = join(dir, "many-lines.mjs");
     const runUrl = new URL("../dist/run.js", import.meta.url).href;
     writeFileSync(

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { decodeAudio, encodeWav, logMelSpectrogram, resample } from "../src/index.js";
 import { synthDemoClip } from "../src/synth.js";
 import { PKG } from "./helpers.js";
@@ -14,6 +14,7 @@ const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 describe.skipIf(!existsSync(CLI))("edge-audio-dsp command line", () => {
   it("demo writes a WAV and a PNG and prints the summary (text and JSON)", () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-cli-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = run("demo", "--out", dir);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/synthetic/);
@@ -36,6 +37,7 @@ describe.skipIf(!existsSync(CLI))("edge-audio-dsp command line", () => {
 
   it("mel prints duration, rate, frames and dB range, and the JSON matches the library", () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-cli-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const x = Float32Array.from(
       { length: 44100 },
       (_, i) => Math.round(0.3 * Math.sin(i / 5) * 32767) / 32768,
@@ -69,6 +71,7 @@ describe.skipIf(!existsSync(CLI))("edge-audio-dsp command line", () => {
 
   it("user errors: message names the file or the fix, non-zero exit, no stack trace", () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-cli-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "text.wav"), "not audio at all");
     writeFileSync(join(dir, "empty.au"), "");
     const cases: [string[], number, RegExp][] = [

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   AudioDecodeError,
   decodeAudio,
@@ -388,6 +388,7 @@ describe("bad input gives typed errors naming the file", () => {
     ]);
     expect(decodeAudio(wav).channels[0]!.length).toBe(0);
     const dir = mkdtempSync(join(tmpdir(), "dsp-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "zero.wav"), wav);
     await expect(loadAudio(join(dir, "zero.wav"))).rejects.toThrow(/zero\.wav: .*no audio samples/);
   });
@@ -410,6 +411,7 @@ describe("bad input gives typed errors naming the file", () => {
 describe("loadAudio", () => {
   it("mixes to mono by channel mean and keeps multi-channel on request", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const l = Float32Array.from({ length: 2000 }, (_, i) => Math.round(Math.sin(i / 10) * 16000) / 32768);
     const r = Float32Array.from({ length: 2000 }, (_, i) => Math.round(Math.cos(i / 7) * 16000) / 32768);
     writeFileSync(join(dir, "st.wav"), encodeWav([l, r], 22050));

@@ -10,11 +10,11 @@
  *   header fields / arbitrary bytes behind a valid magic.
  * - Declared sizes are checked against the real length before anything is allocated.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   AudioDecodeError,
   decodeAudio,
@@ -370,6 +370,7 @@ describe("declared sizes are checked before allocating", () => {
 
   it("loadAudio refuses a header declaring a sample rate too low to resample (no runaway output)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-fuzz-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const x = new Float32Array(50_000).fill(0.1);
     for (const rate of [1, 7, 999]) {
       const f = join(dir, `r${rate}.wav`);
@@ -392,6 +393,7 @@ describe("declared sizes are checked before allocating", () => {
 describe("decoding a file in pieces", () => {
   it("gives exactly what decoding the whole bytes gives, or the same refusal, on mutated files", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = rng(SEED + 7);
     const bases = fuzzBases();
     let inPieces = 0;
@@ -439,6 +441,7 @@ describe("decoding a file in pieces", () => {
 
   it("logMelSpectrogramFile equals logMelSpectrogram of loadAudio bit for bit, for every layout", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = rng(SEED + 9);
     const tone = (n: number, seed: number) =>
       Float32Array.from(
@@ -499,6 +502,7 @@ describe("decoding a file in pieces", () => {
 
   it("reads files whose header is longer than one piece in pieces too (chunks skipped unread)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dsp-pieces-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const x = Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i / 10) * 0.5);
     const plain = wavFile([x], 22050, { tag: 1, bits: 16, channels: 1 });
     // a 5000-byte LIST chunk before fmt and data

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   DspError,
   decodeAudio,
@@ -109,6 +109,7 @@ describe("band-limited resampler", () => {
     "matches sox's high-quality resampler on a real clip (SNR > 40 dB)",
     () => {
       const dir = mkdtempSync(join(tmpdir(), "dsp-sox-"));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       const file = join(DATA, "gtzan-mini", "rock", "rock.00001.wav");
       const x = decodeAudio(readFileSync(file), file).channels[0]!.subarray(0, 22050 * 8);
       const src = join(dir, "in.wav");

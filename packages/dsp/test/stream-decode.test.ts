@@ -4,10 +4,10 @@
  * streamed result is compared with the whole-input one, bit for bit.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   AudioDecodeError,
   decodeAudio,
@@ -26,6 +26,7 @@ import { PKG, rng } from "./helpers.js";
 const MP3 = new Uint8Array(readFileSync(join(PKG, "test/fixtures/tone.mp3")));
 const FLAC = new Uint8Array(readFileSync(join(PKG, "test/fixtures/tone.flac")));
 const dir = mkdtempSync(join(tmpdir(), "dsp-stream-decode-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function pieces(b: Uint8Array, size: number): Uint8Array[] {
   const out: Uint8Array[] = [];

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { encodeModel } from "../dist/format.js";
 import { type LoadOptions, loadModelFromBytes, type ModelInfo } from "../dist/model.js";
 import { createRandomModel, randomCrop } from "../dist/random.js";
@@ -80,7 +80,9 @@ describe("fma load option", () => {
 
   it("command line: run --fma reports the FMA layers; --fma with --wasi is refused (exit 2)", () => {
     const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fma-cli-")), "m.eam");
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fma-cli-"));
+    onTestFinished(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const file = path.join(tmp, "m.eam");
     fs.writeFileSync(file, files.fp32);
     const r = JSON.parse(
       execFileSync(process.execPath, [cli, "run", file, "--threads", "1", "--fma", "--json"], {

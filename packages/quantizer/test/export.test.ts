@@ -19,13 +19,14 @@ import {
   writeModel,
 } from "@edge-audio/engine-wasm";
 import onnxProto from "onnx-proto";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { exportModel, HWIO_TO_OHWI, permute } from "../src/export/index.js";
 import { BuiltinOperator, TensorType } from "../src/export/tflite/schema.js";
 import { quantizeModel } from "../src/quantize.js";
 import { fieldInt, readTflite } from "./helpers/tflite-read.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "export-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const config = { depth: 18 as const, width: 0.125, inputHeight: 32, inputWidth: 34 };
 const fp32 = path.join(dir, "m-fp32.eam");

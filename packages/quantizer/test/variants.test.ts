@@ -10,12 +10,13 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeWav, resolveMelConfig } from "@edge-audio/dsp";
 import { createRandomModel, encodeModel, randomCrop, readModel, writeModel } from "@edge-audio/engine-wasm";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { sqnrDb } from "../src/metrics.js";
 import { calibrationCrops, quantizeModel, runLogits } from "../src/quantize.js";
 import { pruneMagnitude, settlePrecisions } from "../src/variants.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quantizer-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const mel = resolveMelConfig({ nMels: 32 });
 const config = { depth: 18 as const, width: 0.125, inputHeight: 32, inputWidth: 44, numClasses: 3 };
