@@ -202,27 +202,26 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
           } else {
             const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
-            process.stdout.write(
-              [
-                `${file}: .eam ${info.formatVersion}, ${info.provenance.architecture ?? "unknown architecture"}`,
-                `  input ${info.input.name} [${info.input.shape}] -> output ${info.output.name} [${info.output.shape}]`,
-                `  layers ${info.layers}, ops ${info.ops.total} (${Object.entries(info.ops.byKind)
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join(", ")})`,
-                `  params ${info.params}, MACs ${info.macs} (${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop)`,
-                `  file ${mb(info.fileBytes)}, packed weights ${mb(info.weightBytes)}, wasm memory ${mb(info.memoryBytes)}`,
-                `  3x3 convolutions: ${info.winograd ? `Winograd (f32: ${info.winogradF4Layers} layers F(4x4,3x3), the others F(2x2,3x3); f16: ${info.winogradF16Layers} layers F(2x2,3x3))` : "direct (IGEMM)"}`,
-                `  precision: ${info.quantMode} (${Object.entries(info.precision)
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join(", ")} layers)`,
-                `  activation arena ${mb(info.arenaBytes)} (live peak ${mb(info.peakLiveBytes)}, largest op ${mb(info.largestOpBytes)}), indirection ${mb(info.indirectionBytes)}`,
-                `  fused multiply-add: ${info.fma.fmaLayers} of ${info.fma.gemmLayers} GEMM layers (${info.fma.reason})`,
-                `  labels: ${info.labels.join(", ") || "(none)"}`,
-                `  mel: ${info.mel ? JSON.stringify(info.mel) : "(none)"}`,
-                `  provenance: ${JSON.stringify(info.provenance)}`,
-                `  load ${info.loadMs.toFixed(0)} ms`,
-              ].join("\n") + "\n",
-            );
+            const lines = [
+              `${file}: .eam ${info.formatVersion}, ${info.provenance.architecture ?? "unknown architecture"}`,
+              `  input ${info.input.name} [${info.input.shape}] -> output ${info.output.name} [${info.output.shape}]`,
+              `  layers ${info.layers}, ops ${info.ops.total} (${Object.entries(info.ops.byKind)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")})`,
+              `  params ${info.params}, MACs ${info.macs} (${((2 * info.macs) / 1e9).toFixed(2)} GFLOP per crop)`,
+              `  file ${mb(info.fileBytes)}, packed weights ${mb(info.weightBytes)}, wasm memory ${mb(info.memoryBytes)}`,
+              `  3x3 convolutions: ${info.winograd ? `Winograd (f32: ${info.winogradF4Layers} layers F(4x4,3x3), the others F(2x2,3x3); f16: ${info.winogradF16Layers} layers F(2x2,3x3))` : "direct (IGEMM)"}`,
+              `  precision: ${info.quantMode} (${Object.entries(info.precision)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")} layers)`,
+              `  activation arena ${mb(info.arenaBytes)} (live peak ${mb(info.peakLiveBytes)}, largest op ${mb(info.largestOpBytes)}), indirection ${mb(info.indirectionBytes)}`,
+              `  fused multiply-add: ${info.fma.fmaLayers} of ${info.fma.gemmLayers} GEMM layers (${info.fma.reason})`,
+              `  labels: ${info.labels.join(", ") || "(none)"}`,
+              `  mel: ${info.mel ? JSON.stringify(info.mel) : "(none)"}`,
+              `  provenance: ${JSON.stringify(info.provenance)}`,
+              `  load ${info.loadMs.toFixed(0)} ms`,
+            ];
+            process.stdout.write(`${lines.join("\n")}\n`);
           }
           return 0;
         }
