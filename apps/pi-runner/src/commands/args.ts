@@ -74,10 +74,10 @@ export function numberValue(flag: string, text: string, above: number): number {
 
 /** `--model FILE`: given, and a regular file (a folder or a device would give a raw EISDIR or hang). */
 export function modelPathOption(v: Values): string {
-  return requireRegularFile(String(v.model), "model file", "pass --model with a .eam file");
+  return requireRegularFile(String(v.model), "a model file", "pass --model with a .eam file");
 }
 
-/** Checks that `path` is a regular file (not a folder, FIFO or device) and returns it. */
+/** Checks that `path` is a regular file (not a folder, FIFO or device) and returns it; `what` with its article ("a model file"). */
 export function requireRegularFile(path: string, what: string, fix: string): string {
   let st: ReturnType<typeof statSync>;
   try {
@@ -88,8 +88,8 @@ export function requireRegularFile(path: string, what: string, fix: string): str
       code === "ENOENT" ? "no such file" : code === "ELOOP" ? "a symlink loop" : `cannot be read (${code})`;
     throw new InputError(`${path}: ${why}; ${fix}`);
   }
-  if (st.isDirectory()) throw new InputError(`${path}: is a folder, not a ${what}; ${fix}`);
+  if (st.isDirectory()) throw new InputError(`${path}: is a folder, not ${what}; ${fix}`);
   if (!st.isFile())
-    throw new InputError(`${path}: is not a regular file (a FIFO or device), not a ${what}; ${fix}`);
+    throw new InputError(`${path}: is not a regular file (a FIFO or device), not ${what}; ${fix}`);
   return path;
 }

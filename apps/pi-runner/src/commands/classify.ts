@@ -113,7 +113,7 @@ export async function classifyCommand(args: string[]): Promise<number> {
       try {
         if (file === "-") reporter.result(await classifyStdin(clf, windowsPerSegment ?? 1, reporter, input));
         else {
-          requireRegularFile(file, "audio file", "give a WAV, .au, MP3 or FLAC file");
+          requireRegularFile(file, "an audio file", "give a WAV, .au, MP3 or FLAC file");
           reporter.result(
             windowsPerSegment
               ? await classifyFileSegments(clf, file, windowsPerSegment, reporter, input)

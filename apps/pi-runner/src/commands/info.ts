@@ -17,7 +17,7 @@ export async function infoCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError("give exactly one model file: pi-runner info M.eam");
-  const path = requireRegularFile(positionals[0]!, "model file", "give a .eam model file");
+  const path = requireRegularFile(positionals[0]!, "a model file", "give a .eam model file");
   const clf = await loadClassifier(path, values, { verify: true });
   try {
     const i = clf.model.info();
