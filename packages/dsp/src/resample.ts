@@ -305,9 +305,11 @@ export class StreamResampler {
 }
 
 /**
- * Band-limited resampling by a polyphase Kaiser-windowed sinc (default: passband to 92 % of the
- * lower Nyquist frequency, 110 dB design attenuation from the lower Nyquist frequency up). Output
- * length is ceil(n * toRate / fromRate); the signal is taken as zero outside [0, n).
+ * Band-limited resampling by a Kaiser-windowed sinc (default: passband to 98 % of the lower
+ * Nyquist frequency when downsampling, 92 % when upsampling; 110 dB design attenuation from the
+ * lower Nyquist frequency up), applied by FFT blocks, two stages or dot products (see
+ * ResampleOptions.method). Output length is ceil(n * toRate / fromRate); the signal is taken as
+ * zero outside [0, n).
  */
 export function resample(
   x: Float32Array,
