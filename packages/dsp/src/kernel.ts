@@ -131,6 +131,45 @@ export function instantiateKernel<T extends { memory: WasmMemory }>(flavour: Ker
 }
 
 const align = (x: number, a = 16): number => Math.ceil(x / a) * a;
+
+/** The twiddle tables of one FFT size and its Hann window, as the kernel lays them out. */
+interface FftTables {
+  hann: Float32Array;
+  twM: Float32Array;
+  twC: Float32Array;
+  twR: Float32Array;
+}
+
+const tablesBySize = new Map<number, FftTables>();
+
+/** The tables of size n, computed once per size (every plan of that size copies them in). */
+function fftTables(n: number): FftTables {
+  const hit = tablesBySize.get(n);
+  if (hit) return hit;
+  const H = n / 2;
+  const M = n / 8;
+  const twM = new Float32Array(8 * M);
+  for (let j = 0; j < M; j++)
+    for (let l = 0; l < 4; l++) {
+      twM[8 * j + l] = Math.cos((2 * Math.PI * j) / M);
+      twM[8 * j + 4 + l] = -Math.sin((2 * Math.PI * j) / M);
+    }
+  const twC = new Float32Array(8 * M);
+  for (let k = 0; k < M; k++)
+    for (let l = 0; l < 4; l++) {
+      const a = (2 * Math.PI * ((l * k) % H)) / H;
+      twC[4 * k + l] = Math.cos(a);
+      twC[4 * M + 4 * k + l] = -Math.sin(a);
+    }
+  const twR = new Float32Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    twR[k] = Math.cos((2 * Math.PI * k) / n);
+    twR[n + k] = -Math.sin((2 * Math.PI * k) / n);
+  }
+  const tables = { hann: Float32Array.from(hannWindow(n)), twM, twC, twR };
+  tablesBySize.set(n, tables);
+  return tables;
+}
 const PAGE = 65536;
 
 /** One kernel instance configured for one FFT size (and optionally one Mel filterbank). */
@@ -147,7 +186,6 @@ export class KernelPlan {
     this.n = n;
     this.flavour = flavour;
     this.ex = instantiateKernel<KernelExports>(flavour);
-    const H = n / 2;
     const M = n / 8;
     const nMels = fb ? fb.nMels : 0;
     this.nMels = nMels;
@@ -179,23 +217,12 @@ export class KernelPlan {
     this.reserve(0);
     const f32 = new Float32Array(this.ex.memory.buffer);
     const i32 = new Int32Array(this.ex.memory.buffer);
-    const w = window ?? hannWindow(n);
-    for (let i = 0; i < n; i++) f32[win / 4 + i] = w[i]!;
-    for (let j = 0; j < M; j++)
-      for (let l = 0; l < 4; l++) {
-        f32[twM / 4 + 8 * j + l] = Math.cos((2 * Math.PI * j) / M);
-        f32[twM / 4 + 8 * j + 4 + l] = -Math.sin((2 * Math.PI * j) / M);
-      }
-    for (let k = 0; k < M; k++)
-      for (let l = 0; l < 4; l++) {
-        const a = (2 * Math.PI * ((l * k) % H)) / H;
-        f32[twC / 4 + 4 * k + l] = Math.cos(a);
-        f32[twC / 4 + 4 * M + 4 * k + l] = -Math.sin(a);
-      }
-    for (let k = 0; k < n; k++) {
-      f32[twR / 4 + k] = Math.cos((2 * Math.PI * k) / n);
-      f32[twR / 4 + n + k] = -Math.sin((2 * Math.PI * k) / n);
-    }
+    const t = fftTables(n);
+    if (window) for (let i = 0; i < n; i++) f32[win / 4 + i] = window[i]!;
+    else f32.set(t.hann, win / 4);
+    f32.set(t.twM, twM / 4);
+    f32.set(t.twC, twC / 4);
+    f32.set(t.twR, twR / 4);
     if (fb) {
       i32.set(fb.start, mStart / 4);
       let off = 0;

@@ -12,7 +12,7 @@
 import { DspError } from "./errors.js";
 import { type KernelFlavour, KernelPlan } from "./kernel.js";
 import { fftComplex64 } from "./reference.js";
-import type { ResampleFilter } from "./resample-design.js";
+import { phaseZeroTaps, type ResampleFilter } from "./resample-design.js";
 
 /** Input samples taken per round (a large push() is worked through in pieces of this size). */
 const CHUNK = 1 << 16;
@@ -30,6 +30,20 @@ function fftLength(taps: number): number {
   let h = MIN_FFT;
   while (h < 4 * taps && h < MAX_FFT) h *= 2;
   return h;
+}
+
+const spectra = new Map<string, Float32Array>();
+
+/** The filter's spectrum for FFT length h, computed once per design (each file's resampler reuses it). */
+function cachedSpectrum(filter: ResampleFilter, h: number): Float32Array {
+  const key = `${filter.up}/${filter.down}/${filter.cutoff}/${filter.half}/${filter.beta}/${h}`;
+  let spec = spectra.get(key);
+  if (!spec) {
+    spec = filterSpectrum(phaseZeroTaps(filter), h);
+    if (spectra.size >= 8) spectra.clear();
+    spectra.set(key, spec);
+  }
+  return spec;
 }
 
 /** conj(DFT(taps)) / h, split (re[h] then im[h]), computed in float64. */
@@ -71,7 +85,6 @@ export class FftDecimator {
    */
   constructor(
     filter: ResampleFilter,
-    taps: Float64Array,
     flavour?: KernelFlavour,
     private readonly lead = 0,
   ) {
@@ -93,7 +106,7 @@ export class FftDecimator {
     this.srcPtr = align16(this.rawPtr + f * rawLen);
     this.specPtr = align16(this.srcPtr + f * 2 * this.h);
     this.outPtr = align16(this.specPtr + f * 2 * this.h);
-    this.plan.f32().set(filterSpectrum(taps, this.h), this.specPtr / 4);
+    this.plan.f32().set(cachedSpectrum(filter, this.h), this.specPtr / 4);
     // zeros before the first sample, back to the first block's start
     this.pendStart = -this.firstTap;
     this.pendLen = this.firstTap;

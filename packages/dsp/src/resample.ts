@@ -6,7 +6,6 @@ import {
   checkRate,
   DEFAULT_ATTENUATION_DB,
   designResampleFilter,
-  phaseZeroTaps,
   type ResampleFilter,
   type ResampleOptions,
 } from "./resample-design.js";
@@ -123,9 +122,10 @@ export class StreamResampler {
   private readonly bufPtr: number = 0;
   private readonly outPtr: number = 0;
   private readonly run: PolyphaseFn | null = null;
+  /** The FFT method, fed directly or, in the two-stage path, by `firstStage`. */
   private readonly fft: FftDecimator | null = null;
-  /** The two-stage path's stages: fromRate -> k x toRate, then the FFT stage down by k. */
-  private readonly stages: [StreamResampler, FftDecimator] | null = null;
+  /** The two-stage path's first stage, fromRate -> k x toRate (then `fft` down by k). */
+  private readonly firstStage: StreamResampler | null = null;
   /** Buffered input in wasm memory at bufPtr; element 0 is input index bufStart (negative: zeros). */
   private bufLen = 0;
   private bufStart = 0;
@@ -160,18 +160,15 @@ export class StreamResampler {
     this.filter = filter;
     const route = resampleRoute(filter, fromRate, toRate, opts);
     if (route === "fft") {
-      this.fft = new FftDecimator(filter, phaseZeroTaps(filter), opts.flavour);
+      this.fft = new FftDecimator(filter, opts.flavour);
       return;
     }
     if (route === "two-stage") {
       const k = twoStageFactor(fromRate, toRate);
       const firstOpts = firstStageOptions(opts, k);
       const edge = designResampleFilter(fromRate, k * toRate, firstOpts).half + 1;
-      const second = designResampleFilter(k * toRate, toRate, opts);
-      this.stages = [
-        new StreamResampler(fromRate, k * toRate, firstOpts, edge),
-        new FftDecimator(second, phaseZeroTaps(second), opts.flavour, edge),
-      ];
+      this.firstStage = new StreamResampler(fromRate, k * toRate, firstOpts, edge);
+      this.fft = new FftDecimator(designResampleFilter(k * toRate, toRate, opts), opts.flavour, edge);
       return;
     }
     const bank = cachedBank(filter, precision);
@@ -217,8 +214,7 @@ export class StreamResampler {
       this.received += x.length;
       return x;
     }
-    if (this.fft) return this.fft.push(x);
-    if (this.stages) return this.stages[1].push(this.stages[0].pushView(x));
+    if (this.fft) return this.fft.push(this.firstStage ? this.firstStage.pushView(x) : x);
     let n = 0;
     for (let off = 0; off < x.length; off += CHUNK) {
       this.append(x.subarray(off, off + CHUNK));
@@ -236,11 +232,10 @@ export class StreamResampler {
       return EMPTY;
     }
     this.ended = true;
-    if (this.fft) return this.fft.end();
-    if (this.stages) {
-      const [first, second] = this.stages;
-      const head = second.push(first.end()).slice();
-      const tail = second.end();
+    if (this.fft) {
+      if (!this.firstStage) return this.fft.end();
+      const head = this.fft.push(this.firstStage.end()).slice();
+      const tail = this.fft.end();
       return tail.length ? concat([head, tail]) : head;
     }
     // outputs up to index ceil(n * up / down) - 1 + edge, over zeros after the last sample
